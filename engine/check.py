@@ -1,0 +1,676 @@
+"""Names and types: policy model → :class:`CheckedPolicy`, or every error at once.
+
+Stages, in order (after OPA's compiler): collect symbols; type the data
+(parameters, blanks, tables); parse and type every expression; order the
+programs and refuse cycles. Each problem is located in the YAML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from . import ir
+from . import model as m
+from . import syntax as s
+from .diagnostics import DiagnosticSink, Location, PolicyError, caret_excerpt, suggest
+from .parse import ExpressionSyntaxError, parse
+from .types import (
+    BOOL,
+    BY_NAME,
+    DATE,
+    DECIMAL_LITERAL,
+    INT,
+    INT_LITERAL,
+    MONEY,
+    EnumDef,
+    Type,
+    arithmetic_result,
+    comparable,
+    unify,
+)
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_\u3400-\u4dbf\u4e00-\u9fff][A-Za-z0-9_\u3400-\u4dbf\u4e00-\u9fff]*$")
+_RESERVED = {"and", "or", "not", "in", "if", "then", "else", "true", "false", "是", "否"}
+
+SEASON = EnumDef(
+    "season", "学期", (m.EnumValue("autumn", "秋季", ("秋季学期",)), m.EnumValue("spring", "春季", ("春季学期",)))
+)
+# period.<attribute>, also written 学期.<中文>
+PERIOD_ATTRIBUTES: dict[str, tuple[str, Type, str]] = {
+    "season": ("season", Type("enum", SEASON), "学期季节"),
+    "季节": ("season", Type("enum", SEASON), "学期季节"),
+    "year": ("year", INT, "学期年份"),
+    "年份": ("year", INT, "学期年份"),
+    "school_year": ("school_year", INT, "学年"),
+    "学年": ("school_year", INT, "学年"),
+    "reference_date": ("reference_date", DATE, "基准日"),
+    "基准日": ("reference_date", DATE, "基准日"),
+}
+PERIOD_NAMES = ("period", "学期")
+
+FUNCTIONS = {
+    "min": "min",
+    "最小": "min",
+    "max": "max",
+    "最大": "max",
+    "age": "age",
+    "周岁": "age",
+    "awarded": "awarded",
+    "已享受": "awarded",
+    "amount": "amount",
+    "金额": "amount",
+}
+
+
+@dataclass(frozen=True)
+class Symbol:
+    kind: str  # field | computed | parameter | group | table | program
+    id: str
+    label: str
+    type: Type | None
+    location: Location
+
+
+@dataclass
+class CheckedCondition:
+    condition: m.Condition
+    expr: ir.Expr
+
+    @property
+    def label(self) -> str:
+        return self.condition.label or self.expr.text
+
+
+@dataclass
+class CheckedExclusion:
+    exclusion: m.Exclusion
+    expr: ir.Expr
+
+
+@dataclass
+class CheckedProgram:
+    program: m.Program
+    conditions: list[CheckedCondition]
+    exclusions: list[CheckedExclusion]
+    amount: ir.Expr
+    priority: ir.Expr | None
+
+
+@dataclass
+class CheckedCheck:
+    check: m.Check
+    conditions: list[CheckedCondition]
+
+
+@dataclass
+class FieldInfo:
+    field: m.Field
+    type: Type
+    blank: Any  # typed value a blank cell takes; None = missing
+
+
+@dataclass
+class CheckedPolicy:
+    policy: m.Policy
+    fields: dict[str, FieldInfo]
+    computed: dict[str, ir.Expr]
+    groups: dict[str, list[CheckedCondition]]
+    tables: dict[str, dict[tuple[Any, ...], Decimal]]
+    programs: dict[str, CheckedProgram]
+    checks: dict[str, CheckedCheck]
+    # Programs in evaluation order: a program comes after those it refers to or gives way to.
+    program_order: list[str]
+    symbols: dict[str, Symbol] = field(repr=False, default_factory=dict)
+
+    @property
+    def manifest(self) -> m.Manifest:
+        return self.policy.manifest
+
+    def label(self, item_id: str) -> str:
+        for section in (self.policy.programs, self.policy.checks, self.policy.groups, self.policy.fields):
+            if item_id in section:
+                return section[item_id].label
+        return item_id
+
+
+def check_policy(policy: m.Policy) -> CheckedPolicy:
+    return _Checker(policy).run()
+
+
+def coerce_value(type_: Type, value: Any) -> tuple[Any, str]:
+    """A YAML value as the typed value of the language; (value, "") or (None, problem)."""
+    kind = type_.kind
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value, ""
+        if value in ("是", "true"):
+            return True, ""
+        if value in ("否", "false"):
+            return False, ""
+        return None, "应为 是 或 否"
+    if kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value, ""
+        return None, "应为整数"
+    if kind in ("decimal", "money"):
+        if isinstance(value, bool):
+            return None, "应为数字"
+        if isinstance(value, (int, Decimal)):
+            return Decimal(value), ""
+        try:
+            return Decimal(str(value)), ""
+        except InvalidOperation:
+            return None, "应为数字（如 312.5）"
+    if kind == "date":
+        if isinstance(value, dt.date):
+            return value, ""
+        try:
+            return dt.date.fromisoformat(str(value)), ""
+        except ValueError:
+            return None, "应为日期，如 2021-09-01"
+    if kind == "enum":
+        assert type_.enum is not None
+        resolved = type_.enum.resolve(str(value)) if value is not None else None
+        if resolved is None:
+            hint = suggest(str(value), type_.enum.labels)
+            return None, f"应为以下之一：{'、'.join(type_.enum.labels)}" + (f"；{hint}" if hint else "")
+        return resolved, ""
+    if kind == "text":
+        return str(value), ""
+    return None, f"无法识别的类型 {kind}"
+
+
+class _Checker:
+    def __init__(self, policy: m.Policy) -> None:
+        self.policy = policy
+        self.sink = DiagnosticSink()
+        self.symbols: dict[str, Symbol] = {}
+        self.enums: dict[str, EnumDef] = {}
+        self.field_types: dict[str, Type] = {}
+        # Which named items each item's expressions mention, for cycle detection.
+        self.depends: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        self._current: tuple[str, str] | None = None
+
+    # -- stage 1: symbols -------------------------------------------------
+    def collect_symbols(self) -> None:
+        p = self.policy
+        for f in p.fields.values():
+            type_ = self._field_type(f)
+            self.field_types[f.id] = type_
+            kind = "computed" if f.compute else "field"
+            self._declare(Symbol(kind, f.id, f.label, type_, f.location), f.label, f.aliases)
+        for prm in p.parameters.values():
+            self._declare(Symbol("parameter", prm.id, prm.label, BY_NAME[prm.type], prm.location), prm.label)
+        for g in p.groups.values():
+            self._declare(Symbol("group", g.id, g.label, BOOL, g.location), g.label)
+        for t in p.tables.values():
+            self._declare(Symbol("table", t.id, t.label, None, t.location), t.label)
+        for pr in p.programs.values():
+            self._declare(Symbol("program", pr.id, pr.label, None, pr.location), pr.label)
+
+    def _field_type(self, f: m.Field) -> Type:
+        if f.type == "enum":
+            enum = EnumDef(f.id, f.label, f.values)
+            self.enums[f.id] = enum
+            seen: dict[str, str] = {}
+            for v in f.values:
+                for name in (v.id, v.label, *v.aliases):
+                    if name in seen and seen[name] != v.id:
+                        self.sink.error(f.location, f"字段「{f.label}」的选项名「{name}」重复")
+                    seen[name] = v.id
+            return Type("enum", enum)
+        return BY_NAME[f.type]
+
+    def _declare(self, symbol: Symbol, label: str, aliases: tuple[str, ...] = ()) -> None:
+        names = [symbol.id]
+        if _IDENTIFIER.match(label) and label not in _RESERVED:
+            names.append(label)
+        names.extend(a for a in aliases if _IDENTIFIER.match(a) and a not in _RESERVED)
+        for name in names:
+            other = self.symbols.get(name)
+            if other and (other.kind, other.id) != (symbol.kind, symbol.id):
+                self.sink.error(
+                    symbol.location,
+                    f"名称「{name}」已被 {other.location} 的「{other.label}」使用",
+                    "表达式按名称引用字段、条件组、表、参数和项目，名称不能重复；请改名",
+                )
+                continue
+            self.symbols[name] = symbol
+
+    # -- stage 2: data -------------------------------------------------------
+    def type_data(self) -> tuple[dict[str, FieldInfo], dict[str, dict[tuple[Any, ...], Decimal]]]:
+        p = self.policy
+        for prm in p.parameters.values():
+            value, problem = coerce_value(BY_NAME[prm.type], prm.value)
+            if problem:
+                self.sink.error(prm.location, f"参数「{prm.label}」的值 {prm.value!r} 不对：{problem}")
+            self.symbols[prm.id] = Symbol("parameter", prm.id, prm.label, BY_NAME[prm.type], prm.location)
+            prm.value = value if not problem else prm.value
+        fields: dict[str, FieldInfo] = {}
+        for f in p.fields.values():
+            type_ = self.field_types[f.id]
+            blank = None
+            if f.has_blank and f.blank is not None:
+                blank, problem = coerce_value(type_, f.blank)
+                if problem:
+                    self.sink.error(f.location, f"字段「{f.label}」的空白值 {f.blank!r} 不对：{problem}")
+            if f.from_id:
+                src = p.fields.get(f.from_id)
+                if src is None or src.format != "resident_id":
+                    self.sink.error(f.location, f"字段「{f.label}」的 from_id 应指向格式为 resident_id 的字段", suggest(f.from_id, list(p.fields)))
+                if type_.kind != "date":
+                    self.sink.error(f.location, f"只有日期字段能从身份证号读出（「{f.label}」是{type_}）")
+            if f.format == "resident_id" and type_.kind != "text":
+                self.sink.error(f.location, f"身份证号字段「{f.label}」应为 text 类型")
+            fields[f.id] = FieldInfo(f, type_, blank)
+        tables = {t.id: self._table(t) for t in p.tables.values()}
+        return fields, tables
+
+    def _table(self, t: m.Table) -> dict[tuple[Any, ...], Decimal]:
+        key_types: list[Type] = []
+        for key in t.keys:
+            f = self.policy.fields.get(key)
+            if f is None:
+                self.sink.error(t.location, f"表「{t.label}」的查表字段「{key}」不存在", suggest(key, list(self.policy.fields)))
+                return {}
+            key_types.append(self.field_types[key])
+        cells: dict[tuple[Any, ...], Decimal] = {}
+        value_type = BY_NAME[t.value_type]
+
+        def visit(node: Any, depth: int, prefix: tuple[Any, ...], path: tuple[Any, ...]) -> None:
+            if depth == len(key_types):
+                value, problem = coerce_value(value_type, node)
+                if problem or isinstance(node, (dict, list)):
+                    self.sink.error(t.doc.locate(path), f"表「{t.label}」{_cells_text(prefix)} 的值 {node!r} 不对：{problem or '应为一个数'}")
+                    return
+                cells[prefix] = value
+                return
+            if not isinstance(node, dict):
+                self.sink.error(
+                    t.doc.locate(path),
+                    f"表「{t.label}」按 {'、'.join(t.keys)} 查，共 {len(key_types)} 层；{_cells_text(prefix)} 这里少了一层",
+                )
+                return
+            key_type = key_types[depth]
+            for raw_key, child in node.items():
+                key, problem = coerce_value(key_type, raw_key)
+                if problem:
+                    field_label = self.policy.fields[t.keys[depth]].label
+                    self.sink.error(
+                        t.doc.locate((*path, raw_key)),
+                        f"表「{t.label}」的键「{raw_key}」不是「{field_label}」的有效值",
+                        problem,
+                    )
+                    continue
+                visit(child, depth + 1, (*prefix, key), (*path, raw_key))
+
+        visit(t.rows, 0, (), t.path)
+        return cells
+
+    # -- stage 3: expressions --------------------------------------------------
+    def expression(self, src: m.Source, owner: tuple[str, str]) -> ir.Expr | None:
+        self._current = owner
+        self.depends.setdefault(owner, set())
+        try:
+            tree = parse(src.text)
+        except ExpressionSyntaxError as err:
+            self.sink.error(
+                src.location_at(err.line, err.column),
+                f"表达式写法有误：{err.message}",
+                excerpt=caret_excerpt(src.text, err.line, err.column),
+            )
+            return None
+        self._src = src
+        try:
+            return self._expr(tree)
+        except _TypeProblem:
+            return None
+
+    def _fail(self, node: s.Node, message: str, hint: str = "") -> None:
+        src = self._src
+        self.sink.error(
+            src.location_at(node.span.line, node.span.column),
+            message,
+            hint,
+            caret_excerpt(src.text, node.span.line, node.span.column, max(1, node.span.end_column - node.span.column)),
+        )
+        raise _TypeProblem
+
+    def _expr(self, node: s.Node) -> ir.Expr:
+        text = s.to_text(node)
+        match node:
+            case s.Number(value=v):
+                return ir.Const(DECIMAL_LITERAL if isinstance(v, Decimal) else INT_LITERAL, text, v)
+            case s.Bool(value=v):
+                return ir.Const(BOOL, text, v)
+            case s.DateLit(value=v):
+                return ir.Const(DATE, text, v)
+            case s.String(value=v):
+                return ir.Const(Type("text"), text, v)
+            case s.Name():
+                return self._name(node)
+            case s.Lookup():
+                return self._lookup(node)
+            case s.Call():
+                return self._call(node)
+            case s.ListLit():
+                self._fail(node, "列表只能用在 in 后面，如 学段 in [\"小学\", \"初中\"]")
+            case s.Unary(op="not", operand=x):
+                operand = self._bool(x, "not 后面")
+                return ir.Not(BOOL, text, operand)
+            case s.Unary(operand=x):
+                operand = self._expr(x)
+                if not operand.type.numeric:
+                    self._fail(x, f"负号只能用于数字，「{operand.text}」是{operand.type}")
+                return ir.Negate(operand.type, text, operand)
+            case s.BoolOp(op=op, operands=xs):
+                operands = tuple(self._bool(x, f"{op} 两边") for x in xs)
+                return (ir.And if op == "and" else ir.Or)(BOOL, text, operands)
+            case s.In(item=x, options=opts, negated=neg):
+                item = self._expr(x)
+                options = tuple(self._against(item, o, x) for o in opts.items)
+                return ir.InList(BOOL, text, item, options, neg)
+            case s.Binary(op=op, left=a, right=b) if op in s.COMPARISON_OPS:
+                return self._compare(node, op, a, b, text)
+            case s.Binary(op=op, left=a, right=b):
+                left, right = self._expr(a), self._expr(b)
+                result = arithmetic_result(op, left.type, right.type)
+                if result is None:
+                    self._fail(node, f"不能计算「{left.text}」（{left.type}）{op}「{right.text}」（{right.type}）")
+                return ir.Arithmetic(result, text, op, left, right)
+            case s.If(condition=c, then=t, otherwise=o):
+                cond = self._bool(c, "if 后面")
+                then, otherwise = self._expr(t), self._expr(o)
+                result = unify(then.type, otherwise.type)
+                if result is None:
+                    self._fail(node, f"then 与 else 的类型不一致：{then.type} 与 {otherwise.type}")
+                return ir.IfElse(result, text, cond, then, otherwise)
+        self._fail(node, f"无法识别的表达式「{text}」")
+        raise AssertionError  # unreachable: _fail raises
+
+    def _bool(self, node: s.Node, where: str) -> ir.Expr:
+        expr = self._expr(node)
+        if expr.type.kind != "bool":
+            self._fail(node, f"{where}应为条件（是/否），「{expr.text}」是{expr.type}")
+        return expr
+
+    def _against(self, left: ir.Expr, node: s.Node, left_node: s.Node) -> ir.Expr:
+        """The right side of a comparison with `left`: a string meets an enum as one of its values."""
+        if left.type.kind == "enum" and isinstance(node, s.String):
+            enum = left.type.enum
+            assert enum is not None
+            value = enum.resolve(node.value)
+            if value is None:
+                hint = suggest(node.value, enum.labels)
+                self._fail(
+                    node,
+                    f"「{node.value}」不是「{enum.label}」的选项",
+                    (hint + " " if hint else "") + "可选：" + "、".join(enum.labels),
+                )
+            return ir.Const(left.type, s.to_text(node), value)
+        right = self._expr(node)
+        if not comparable(left.type, right.type):
+            self._fail(node, f"「{left.text}」（{left.type}）不能与「{right.text}」（{right.type}）比较")
+        return right
+
+    def _compare(self, node: s.Node, op: str, a: s.Node, b: s.Node, text: str) -> ir.Expr:
+        if isinstance(a, s.String) and not isinstance(b, s.String):
+            # Allow "小学" == 学段 as well as 学段 == "小学".
+            right = self._expr(b)
+            left = self._against(right, a, b)
+        else:
+            left = self._expr(a)
+            right = self._against(left, b, a)
+        if op not in ("==", "!=") and left.type.kind in ("bool", "enum", "text"):
+            self._fail(node, f"{left.type}只能用 == 或 != 比较，不能用 {op}")
+        return ir.Compare(BOOL, text, op, left, right)
+
+    def _name(self, node: s.Name) -> ir.Expr:
+        text = node.text
+        if node.parts[0] in PERIOD_NAMES:
+            if len(node.parts) != 2 or node.parts[1] not in PERIOD_ATTRIBUTES:
+                self._fail(node, f"学期没有「{'.'.join(node.parts[1:])}」这一项", "可用：" + "、".join(f"period.{k}" for k in PERIOD_ATTRIBUTES))
+            attribute, type_, _label = PERIOD_ATTRIBUTES[node.parts[1]]
+            return ir.PeriodRef(type_, text, attribute)
+        if len(node.parts) > 1:
+            self._fail(node, f"「{text}」：只有 period（学期）的属性用点号写")
+        symbol = self.symbols.get(text)
+        if symbol is None:
+            hint = suggest(text, [n for n, sym in self.symbols.items() if sym.kind not in ("table", "program")])
+            self._fail(node, f"不认识的名称「{text}」", hint or "名称应为字段、条件组或参数的标识或中文名称")
+        assert symbol is not None
+        self._depend(symbol)
+        match symbol.kind:
+            case "field":
+                return ir.FieldRef(symbol.type, text, symbol.id)  # type: ignore[arg-type]
+            case "computed":
+                return ir.ComputedRef(symbol.type, text, symbol.id)  # type: ignore[arg-type]
+            case "parameter":
+                value = self.policy.parameters[symbol.id].value
+                return ir.ParamRef(symbol.type, text, symbol.id, value)  # type: ignore[arg-type]
+            case "group":
+                return ir.GroupRef(BOOL, text, symbol.id)
+            case "table":
+                self._fail(node, f"「{text}」是表，查表要写键，如 {text}[学段]")
+            case "program":
+                self._fail(node, f"「{text}」是资助项目，请写 awarded({text}) 或 amount({text})")
+        raise AssertionError
+
+    def _depend(self, symbol: Symbol) -> None:
+        if self._current and symbol.kind in ("group", "computed", "program"):
+            self.depends[self._current].add((symbol.kind, symbol.id))
+
+    def _lookup(self, node: s.Lookup) -> ir.Expr:
+        name = node.table.text
+        symbol = self.symbols.get(name)
+        if symbol is None or symbol.kind != "table":
+            hint = suggest(name, [n for n, sym in self.symbols.items() if sym.kind == "table"])
+            self._fail(node.table, f"没有名为「{name}」的表", hint)
+        assert symbol is not None
+        table = self.policy.tables[symbol.id]
+        if len(node.keys) != len(table.keys):
+            self._fail(
+                node,
+                f"表「{table.label}」按 {len(table.keys)} 个键查（{'、'.join(self.policy.fields[k].label for k in table.keys)}），这里给了 {len(node.keys)} 个",
+            )
+        keys = []
+        for key_node, key_field in zip(node.keys, table.keys, strict=True):
+            expected = self.field_types.get(key_field)
+            if expected is None:
+                raise _TypeProblem
+            probe = ir.Const(expected, key_field, None)
+            key = self._against(probe, key_node, key_node)
+            if not (key.type.same_kind(expected) or (expected.numeric and key.type.literal)):
+                self._fail(
+                    key_node,
+                    f"表「{table.label}」的这个键应为「{self.policy.fields[key_field].label}」（{expected}），「{key.text}」是{key.type}",
+                )
+            keys.append(key)
+        return ir.TableLookup(BY_NAME[table.value_type], s.to_text(node), symbol.id, tuple(keys))
+
+    def _call(self, node: s.Call) -> ir.Expr:
+        fn = FUNCTIONS.get(node.function)
+        text = s.to_text(node)
+        if fn is None:
+            self._fail(node, f"没有函数「{node.function}」", suggest(node.function, list(FUNCTIONS)) or "可用：" + "、".join(FUNCTIONS))
+        if fn in ("awarded", "amount"):
+            if len(node.args) != 1 or not isinstance(node.args[0], s.Name):
+                self._fail(node, f"{node.function}(...) 里应写一个资助项目的名称")
+            name = node.args[0].text  # type: ignore[union-attr]
+            symbol = self.symbols.get(name)
+            if symbol is None or symbol.kind != "program":
+                hint = suggest(name, [n for n, sym in self.symbols.items() if sym.kind == "program"])
+                self._fail(node.args[0], f"没有名为「{name}」的资助项目", hint)
+            assert symbol is not None
+            self._depend(symbol)
+            return ir.Awarded(MONEY if fn == "amount" else BOOL, text, symbol.id, fn == "amount")
+        args = tuple(self._expr(a) for a in node.args)
+        if fn == "age":
+            if len(args) != 2 or any(a.type.kind != "date" for a in args):
+                self._fail(node, "age(出生日期, 日期) 需要两个日期：出生日期和计算年龄的那一天")
+            return ir.Function(INT, text, "age", args)
+        # min / max
+        if len(args) < 2:
+            self._fail(node, f"{node.function}(...) 至少要两个数")
+        result = args[0].type
+        for a in args[1:]:
+            unified = unify(result, a.type)
+            if unified is None or not unified.numeric:
+                self._fail(node, f"{node.function}(...) 的各项应为同类的数，「{a.text}」是{a.type}")
+            result = unified
+        return ir.Function(result, text, fn, args)  # type: ignore[arg-type]
+
+    # -- putting it together -------------------------------------------------
+    def _conditions(self, conditions: tuple[m.Condition, ...], owner: tuple[str, str]) -> list[CheckedCondition]:
+        out = []
+        for c in conditions:
+            expr = self.expression(c.source, owner)
+            if expr is not None:
+                if expr.type.kind != "bool":
+                    self.sink.error(c.source.location, f"条件「{c.source.text}」应为是/否，实际是{expr.type}")
+                out.append(CheckedCondition(c, expr))
+        return out
+
+    def run(self) -> CheckedPolicy:
+        p = self.policy
+        self.collect_symbols()
+        fields, tables = self.type_data()
+        computed: dict[str, ir.Expr] = {}
+        for f in p.fields.values():
+            if f.compute is None:
+                continue
+            expr = self.expression(f.compute, ("computed", f.id))
+            if expr is not None:
+                declared = self.field_types[f.id]
+                if not (expr.type.same_kind(declared) or (declared.numeric and expr.type.literal)):
+                    self.sink.error(f.compute.location, f"字段「{f.label}」声明为{declared}，计算结果却是{expr.type}")
+                computed[f.id] = expr
+        groups = {g.id: self._conditions(g.conditions, ("group", g.id)) for g in p.groups.values()}
+        programs = {}
+        for pr in p.programs.values():
+            owner = ("program", pr.id)
+            conditions = self._conditions(pr.conditions, owner)
+            exclusions = []
+            for ex in pr.exclusions:
+                expr = self.expression(ex.condition, owner)
+                if expr is not None:
+                    if expr.type.kind != "bool":
+                        self.sink.error(ex.condition.location, f"排除条件应为是/否，实际是{expr.type}")
+                    exclusions.append(CheckedExclusion(ex, expr))
+            amount = self.expression(pr.amount, owner)
+            if amount is not None and not (amount.type.kind == "money" or (amount.type.numeric and amount.type.literal)):
+                self.sink.error(pr.amount.location, f"项目「{pr.label}」的金额应为金额，「{amount.text}」是{amount.type}")
+            priority = self.expression(pr.priority, owner) if pr.priority else None
+            if priority is not None and priority.type.kind != "int":
+                self.sink.error(pr.priority.location, f"优先级应为整数（1 最优先），实际是{priority.type}")  # type: ignore[union-attr]
+            for rel in pr.not_with:
+                if rel.program not in p.programs:
+                    self.sink.error(rel.location, f"不认识的资助项目「{rel.program}」", suggest(rel.program, list(p.programs)))
+                elif rel.program == pr.id:
+                    self.sink.error(rel.location, "项目不能与自己互斥")
+                else:
+                    self.depends[owner].add(("program", rel.program))
+                    other = p.programs[rel.program]
+                    if any(r.program == pr.id for r in other.not_with):
+                        self.sink.error(rel.location, f"「{pr.label}」与「{other.label}」互相让位，无法决定保留哪一个", "互斥关系只在让位的一方写")
+            if amount is not None:
+                programs[pr.id] = CheckedProgram(pr, conditions, exclusions, amount, priority)
+        checks = {c.id: CheckedCheck(c, self._conditions(c.conditions, ("check", c.id))) for c in p.checks.values()}
+        self._quota_not_referenced()
+        order = self._order()
+        self.sink.raise_if_any()
+        return CheckedPolicy(p, fields, computed, groups, tables, programs, checks, order, self.symbols)
+
+    def _quota_not_referenced(self) -> None:
+        # A quota is filled after all students are evaluated, so no rule may depend on its outcome.
+        for owner, deps in self.depends.items():
+            for kind, target in deps:
+                program = self.policy.programs.get(target) if kind == "program" else None
+                if program and program.quota:
+                    self.sink.error(
+                        self._location_of(owner), f"「{program.label}」设有名额，其结果在全部学生评完后才定，不能被其他规则引用"
+                    )
+
+    def _location_of(self, owner: tuple[str, str]) -> Location:
+        kind, item_id = owner
+        section = {"computed": self.policy.fields, "group": self.policy.groups, "program": self.policy.programs, "check": self.policy.checks}[kind]
+        return section[item_id].location
+
+    def _order(self) -> list[str]:
+        """Programs in dependency order; a cycle among programs, groups or computed fields is an error."""
+        state: dict[tuple[str, str], int] = {}  # 1 = on the path being explored, 2 = done
+        stack: list[tuple[str, str]] = []
+
+        def visit(node: tuple[str, str]) -> None:
+            if state.get(node) == 2:
+                return
+            if state.get(node) == 1:
+                cycle = [*stack[stack.index(node):], node]
+                names = " → ".join(self._label(n) for n in cycle)
+                self.sink.error(self._location_of(node), f"循环引用：{names}", "规则不能经由其他规则引用自己")
+                return
+            state[node] = 1
+            stack.append(node)
+            for dep in sorted(self.depends.get(node, ())):
+                visit(dep)
+            stack.pop()
+            state[node] = 2
+
+        for node in sorted(self.depends):
+            visit(node)
+        # The policy's own order where dependencies allow it: stable for reports.
+        deps = {pid: self._indirect_programs(("program", pid)) for pid in self.policy.programs}
+        return _stable_topological(list(self.policy.programs), deps)
+
+    def _indirect_programs(self, node: tuple[str, str]) -> set[str]:
+        """Programs a program depends on through groups and computed fields."""
+        found: set[str] = set()
+        seen: set[tuple[str, str]] = set()
+        todo = list(self.depends.get(node, ()))
+        while todo:
+            dep = todo.pop()
+            if dep in seen:
+                continue
+            seen.add(dep)
+            if dep[0] == "program":
+                found.add(dep[1])
+            else:  # groups and computed fields pass their own dependencies on
+                todo.extend(self.depends.get(dep, ()))
+        return found
+
+    def _label(self, node: tuple[str, str]) -> str:
+        kind, item_id = node
+        section = {"computed": self.policy.fields, "group": self.policy.groups, "program": self.policy.programs, "check": self.policy.checks}[kind]
+        return section[item_id].label
+
+
+def _stable_topological(items: list[str], deps: dict[str, set[str]]) -> list[str]:
+    done: list[str] = []
+    placed: set[str] = set()
+    remaining = list(items)
+    while remaining:
+        for pid in remaining:
+            if deps.get(pid, set()) <= placed:
+                done.append(pid)
+                placed.add(pid)
+                remaining.remove(pid)
+                break
+        else:  # a cycle, already reported
+            done.extend(remaining)
+            break
+    return done
+
+
+def _cells_text(prefix: tuple[Any, ...]) -> str:
+    return "[" + ", ".join(map(str, prefix)) + "]" if prefix else ""
+
+
+class _TypeProblem(Exception):
+    """An expression error was recorded; stop typing this expression."""
+
+
+__all__ = ["CheckedPolicy", "PolicyError", "check_policy", "coerce_value"]

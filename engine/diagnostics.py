@@ -1,0 +1,116 @@
+"""Errors as values: every problem carries where it is and what would be valid.
+
+Like a compiler, each stage collects all the problems it finds and reports them
+together; a stage raises :class:`PolicyError` only once it has looked at
+everything it could.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a source: a YAML file (line, column, 1-based) or a data file (row, column header)."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def shifted(self, line_offset: int, column: int) -> Location:
+        """The location of a position inside a text that starts at this location."""
+        if self.line is None:
+            return self
+        if line_offset == 0:
+            return Location(self.file, self.line, (self.column or 1) + column - 1)
+        return Location(self.file, self.line + line_offset, column)
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    location: Location | None
+    message: str
+    hint: str = ""
+    # The offending source line with a caret under the column, when we have it.
+    excerpt: str = ""
+    severity: str = "error"
+
+    def render(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        text = f"{where}{'警告' if self.severity == 'warning' else '错误'}: {self.message}"
+        if self.hint:
+            text += f"\n    {self.hint}"
+        if self.excerpt:
+            text += "\n" + "\n".join("    " + line for line in self.excerpt.splitlines())
+        return text
+
+
+@dataclass
+class PolicyError(Exception):
+    """Raised by a stage that found errors; carries all of them, in source order."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(d.render() for d in self.diagnostics)
+
+
+class DiagnosticSink:
+    """Collects diagnostics while a stage runs; :meth:`raise_if_any` ends the stage."""
+
+    def __init__(self) -> None:
+        self.items: list[Diagnostic] = []
+
+    def error(self, location: Location | None, message: str, hint: str = "", excerpt: str = "") -> None:
+        self.items.append(Diagnostic(location, message, hint, excerpt))
+
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.items.extend(diagnostics)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise PolicyError(sorted(self.items, key=_source_order))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def _source_order(d: Diagnostic) -> tuple[str, int, int]:
+    loc = d.location
+    if loc is None:
+        return ("", 0, 0)
+    return (loc.file, loc.line or 0, loc.column or 0)
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str:
+    """A "did you mean" hint, or "" when nothing is close."""
+    matches = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.5)
+    if not matches:
+        return ""
+    return "是否想写：" + "、".join(f"「{m}」" for m in matches) + "？"
+
+
+def caret_excerpt(text: str, line: int, column: int, width: int = 1) -> str:
+    """The text's line (1-based) with a caret under the column (1-based)."""
+    lines = text.splitlines() or [""]
+    source = lines[min(line, len(lines)) - 1]
+    # CJK characters take two cells in a terminal; pad the caret to match.
+    pad = "".join("  " if _is_wide(ch) else " " for ch in source[: column - 1])
+    return f"{source}\n{pad}{'^' * max(width, 1)}"
+
+
+def _is_wide(ch: str) -> bool:
+    import unicodedata
+
+    return unicodedata.east_asian_width(ch) in ("W", "F")

@@ -1,0 +1,143 @@
+"""The checked expression tree: names resolved, every node typed.
+
+This is the contract between the front (parse, check) and any back end: the
+closure compiler in :mod:`engine.compile` today, a columnar or SQL one later.
+Each node keeps the canonical text of the syntax it came from, for traces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .types import Type
+
+
+@dataclass(frozen=True, eq=False)
+class Expr:
+    type: Type
+    text: str
+
+
+@dataclass(frozen=True, eq=False)
+class Const(Expr):
+    value: Any
+
+
+@dataclass(frozen=True, eq=False)
+class FieldRef(Expr):
+    """A fact read from the student record."""
+
+    field: str
+
+
+@dataclass(frozen=True, eq=False)
+class ComputedRef(Expr):
+    """A field the policy computes from others (e.g. the age on the reference date)."""
+
+    field: str
+
+
+@dataclass(frozen=True, eq=False)
+class ParamRef(Expr):
+    param: str
+    value: Any
+
+
+@dataclass(frozen=True, eq=False)
+class GroupRef(Expr):
+    group: str
+
+
+@dataclass(frozen=True, eq=False)
+class PeriodRef(Expr):
+    attribute: str  # season | year | school_year | reference_date
+
+
+@dataclass(frozen=True, eq=False)
+class TableLookup(Expr):
+    table: str
+    keys: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Awarded(Expr):
+    """Whether another program was awarded to this student (bool), or its amount (money)."""
+
+    program: str
+    want_amount: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class Function(Expr):
+    name: str  # min | max | age
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Negate(Expr):
+    operand: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class Arithmetic(Expr):
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class Compare(Expr):
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class InList(Expr):
+    item: Expr
+    options: tuple[Expr, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class And(Expr):
+    operands: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Or(Expr):
+    operands: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Not(Expr):
+    operand: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class IfElse(Expr):
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    match expr:
+        case TableLookup(keys=xs) | Function(args=xs) | And(operands=xs) | Or(operands=xs):
+            return tuple(xs)
+        case Negate(operand=x) | Not(operand=x):
+            return (x,)
+        case Arithmetic(left=a, right=b) | Compare(left=a, right=b):
+            return (a, b)
+        case InList(item=x, options=opts):
+            return (x, *opts)
+        case IfElse(condition=c, then=t, otherwise=o):
+            return (c, t, o)
+    return ()
+
+
+def walk(expr: Expr):
+    yield expr
+    for child in children(expr):
+        yield from walk(child)

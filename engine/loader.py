@@ -1,0 +1,253 @@
+"""Policy folder → validated documents → :class:`~engine.model.Policy`.
+
+Reads every ``*.yaml`` file directly in the folder (``tests/`` is not part of the
+policy), validates each against the schema, and builds the model. All problems
+of all files are reported together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from . import model as m
+from .diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError
+from .schema import validate
+from .yamlsource import SourceDocument, YamlError, load_yaml
+
+SECTIONS = ("parameters", "fields", "tables", "groups", "programs", "checks")
+
+
+def policy_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def display_path(path: Path) -> str:
+    """Paths in messages are relative to the working folder when they can be."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_documents(folder: Path | str) -> list[SourceDocument]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PolicyError([Diagnostic(Location(str(folder)), "找不到政策文件夹", "应为含 policy.yaml 的文件夹")])
+    sink = DiagnosticSink()
+    docs: list[SourceDocument] = []
+    files = policy_files(folder)
+    if not files:
+        sink.error(Location(display_path(folder)), "文件夹里没有 .yaml 政策文件")
+    for path in files:
+        try:
+            doc = load_yaml(path, display_path(path))
+        except YamlError as exc:
+            sink.extend([exc.diagnostic])
+            continue
+        if doc.data is None:
+            sink.error(Location(doc.file, 1, 1), "文件是空的")
+            continue
+        problems = validate(doc)
+        sink.extend(problems)
+        if not problems:
+            docs.append(doc)
+    sink.raise_if_any()
+    return docs
+
+
+def load_policy(folder: Path | str) -> m.Policy:
+    """Load and validate a policy folder (names and types are the checker's job)."""
+    docs = load_documents(folder)
+    return build_policy(str(folder), docs)
+
+
+def build_policy(folder: str, docs: list[SourceDocument]) -> m.Policy:
+    sink = DiagnosticSink()
+    manifests = [(doc, doc.data["policy"]) for doc in docs if "policy" in doc.data]
+    if not manifests:
+        sink.error(Location(folder), "缺少政策说明（policy:）", "在 policy.yaml 中写明 id、version、title、source、effective、semesters")
+        sink.raise_if_any()
+    if len(manifests) > 1:
+        for doc, _ in manifests[1:]:
+            sink.error(doc.locate(("policy",)), "政策说明（policy:）只能写一次", f"已在 {manifests[0][0].file} 中写过")
+    manifest = _manifest(*manifests[0], sink)
+    policy = m.Policy(folder=folder, manifest=manifest, documents=docs)
+    seen: dict[str, tuple[str, Location]] = {}
+    for doc in docs:
+        for section in SECTIONS:
+            for index, raw in enumerate(doc.data.get(section) or []):
+                path = (section, index)
+                loc = doc.locate(path)
+                item_id = raw["id"]
+                if item_id in seen:
+                    kind, where = seen[item_id]
+                    sink.error(doc.locate((*path, "id")), f"标识「{item_id}」重复", f"已在 {where} 用作{_KIND_WORDS[kind]}")
+                    continue
+                seen[item_id] = (section, loc)
+                item = _BUILDERS[section](raw, doc, path, loc, sink)
+                getattr(policy, section)[item_id] = item
+    sink.raise_if_any()
+    return policy
+
+
+_KIND_WORDS = {
+    "parameters": "参数",
+    "fields": "字段",
+    "tables": "表",
+    "groups": "条件组",
+    "programs": "资助项目",
+    "checks": "核查",
+}
+
+
+def citation(raw: dict[str, Any]) -> m.Citation:
+    return m.Citation(
+        cite=raw.get("cite", ""), text=raw.get("text", ""), decision=raw.get("decision", ""), note=raw.get("note", "")
+    )
+
+
+def _manifest(doc: SourceDocument, raw: dict[str, Any], sink: DiagnosticSink) -> m.Manifest:
+    loc = doc.locate(("policy",))
+    semesters = {}
+    for season, sem in raw["semesters"].items():
+        month, day = (int(x) for x in sem["reference_date"].split("-"))
+        try:
+            dt.date(2024, month, day)  # a leap year, so 02-29 is allowed
+        except ValueError:
+            sink.error(doc.locate(("policy", "semesters", season, "reference_date")), f"基准日「{sem['reference_date']}」不是有效的月-日")
+            month, day = 1, 1
+        semesters[season] = m.Semester(season, sem["label"], month, day, citation(sem))
+    until = raw["effective"].get("until")
+    start, end = m.Period.parse(raw["effective"]["from"]), m.Period.parse(until) if until else None
+    if end and end.key < start.key:
+        sink.error(doc.locate(("policy", "effective")), f"生效学期的结束 {end} 早于开始 {start}")
+    return m.Manifest(
+        id=raw["id"],
+        version=str(raw["version"]),
+        title=raw["title"],
+        source={k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in raw["source"].items()},
+        effective_from=start,
+        effective_until=end,
+        semesters=semesters,
+        currency=raw["currency"],
+        location=loc,
+        note=raw.get("note", ""),
+    )
+
+
+def _source(doc: SourceDocument, path: tuple, value: Any) -> m.Source:
+    return m.Source(str(value), doc, path)
+
+
+def _conditions(raw_list: Any, doc: SourceDocument, path: tuple) -> tuple[m.Condition, ...]:
+    if isinstance(raw_list, str):
+        return (m.Condition(_source(doc, path, raw_list)),)
+    out = []
+    for i, item in enumerate(raw_list):
+        if isinstance(item, str):
+            out.append(m.Condition(_source(doc, (*path, i), item)))
+        else:
+            out.append(m.Condition(_source(doc, (*path, i, "if"), item["if"]), item.get("label", ""), citation(item)))
+    return tuple(out)
+
+
+def _field(raw, doc, path, loc, sink) -> m.Field:
+    values = tuple(m.EnumValue(v["id"], v["label"], tuple(v.get("aliases", ()))) for v in raw.get("values", ()))
+    compute = raw.get("compute")
+    return m.Field(
+        id=raw["id"],
+        label=raw["label"],
+        type=raw["type"],
+        location=loc,
+        values=values,
+        aliases=tuple(raw.get("aliases", ())),
+        required=raw.get("required", False),
+        unique=raw.get("unique", False),
+        blank=raw.get("blank"),
+        has_blank="blank" in raw,
+        format=raw.get("format"),
+        from_id=raw.get("from_id"),
+        minimum=raw.get("min"),
+        maximum=raw.get("max"),
+        compute=_source(doc, (*path, "compute"), compute) if compute else None,
+        description=raw.get("description", ""),
+        citation=citation(raw),
+    )
+
+
+def _parameter(raw, doc, path, loc, sink) -> m.Parameter:
+    return m.Parameter(raw["id"], raw["label"], raw["type"], raw["value"], loc, citation(raw))
+
+
+def _table(raw, doc, path, loc, sink) -> m.Table:
+    return m.Table(
+        id=raw["id"],
+        label=raw["label"],
+        keys=tuple(raw["keys"]),
+        value_type=raw.get("value", "money"),
+        rows=raw["rows"],
+        location=loc,
+        doc=doc,
+        path=(*path, "rows"),
+        sample=raw.get("sample", False),
+        citation=citation(raw),
+    )
+
+
+def _group(raw, doc, path, loc, sink) -> m.Group:
+    return m.Group(
+        raw["id"], raw["label"], _conditions(raw["when"], doc, (*path, "when")), loc, raw.get("rule", ""), citation(raw)
+    )
+
+
+def _program(raw, doc, path, loc, sink) -> m.Program:
+    exclusions = tuple(
+        m.Exclusion(
+            id=ex.get("id") or f"{raw['id']}_unless_{i + 1}",
+            condition=_source(doc, (*path, "unless", i, "if"), ex["if"]),
+            reason=ex["reason"],
+            citation=citation(ex),
+        )
+        for i, ex in enumerate(raw.get("unless", ()))
+    )
+    relations = tuple(
+        m.Relation(rel["program"], doc.locate((*path, "not_with", i, "program")), citation(rel))
+        for i, rel in enumerate(raw.get("not_with", ()))
+    )
+    quota_raw = raw.get("quota")
+    quota = None
+    if quota_raw and (quota_raw.get("count") is not None or quota_raw.get("budget") is not None):
+        budget = quota_raw.get("budget")
+        quota = m.Quota(quota_raw.get("count"), Decimal(budget) if budget is not None else None)
+    priority = raw.get("priority")
+    return m.Program(
+        id=raw["id"],
+        label=raw["label"],
+        kind=raw["kind"],
+        per=raw["per"],
+        conditions=_conditions(raw["when"], doc, (*path, "when")),
+        amount=_source(doc, (*path, "amount"), raw["amount"]),
+        location=loc,
+        exclusions=exclusions,
+        not_with=relations,
+        priority=_source(doc, (*path, "priority"), priority) if priority is not None else None,
+        quota=quota,
+        citation=citation(raw),
+    )
+
+
+def _check(raw, doc, path, loc, sink) -> m.Check:
+    return m.Check(raw["id"], raw["label"], _conditions(raw["when"], doc, (*path, "when")), raw["message"], loc, citation(raw))
+
+
+_BUILDERS = {
+    "parameters": _parameter,
+    "fields": _field,
+    "tables": _table,
+    "groups": _group,
+    "programs": _program,
+    "checks": _check,
+}

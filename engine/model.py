@@ -1,0 +1,236 @@
+"""The policy model: what a validated policy folder says, as plain dataclasses.
+
+Expressions are still text here (:class:`Source`); the checker parses and types
+them. Every item remembers where it was written so later stages can point at it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .diagnostics import Location
+from .yamlsource import PathKey, SourceDocument
+
+
+@dataclass(frozen=True)
+class Source:
+    """A piece of expression text and where it stands in the YAML."""
+
+    text: str
+    doc: SourceDocument = field(compare=False, repr=False)
+    path: PathKey = field(compare=False, repr=False)
+
+    @property
+    def location(self) -> Location:
+        return self.doc.locate(self.path)
+
+    def location_at(self, line: int, column: int) -> Location:
+        return self.doc.expression_location(self.path, line, column)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The clause of the plan an item encodes, the sentence it quotes, and the Decision behind it."""
+
+    cite: str = ""
+    text: str = ""
+    decision: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    id: str
+    label: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class Field:
+    id: str
+    label: str
+    type: str
+    location: Location
+    values: tuple[EnumValue, ...] = ()
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    unique: bool = False
+    # What a blank cell means; `None` with has_blank False means "missing fact".
+    blank: Any = None
+    has_blank: bool = False
+    format: str | None = None
+    from_id: str | None = None
+    minimum: Decimal | int | None = None
+    maximum: Decimal | int | None = None
+    compute: Source | None = None
+    description: str = ""
+    citation: Citation = Citation()
+
+
+@dataclass
+class Parameter:
+    id: str
+    label: str
+    type: str
+    value: Any
+    location: Location
+    citation: Citation = Citation()
+
+
+@dataclass
+class Table:
+    id: str
+    label: str
+    keys: tuple[str, ...]
+    value_type: str
+    rows: dict[Any, Any]
+    location: Location
+    doc: SourceDocument = field(repr=False, compare=False)
+    path: PathKey = ()
+    sample: bool = False
+    citation: Citation = Citation()
+
+
+@dataclass
+class Condition:
+    source: Source
+    label: str = ""
+    citation: Citation = Citation()
+
+
+@dataclass
+class Group:
+    id: str
+    label: str
+    conditions: tuple[Condition, ...]
+    location: Location
+    rule: str = ""
+    citation: Citation = Citation()
+
+
+@dataclass
+class Exclusion:
+    id: str
+    condition: Source
+    reason: str
+    citation: Citation = Citation()
+
+
+@dataclass
+class Relation:
+    """This program gives way to `program`: the two are never paid together."""
+
+    program: str
+    location: Location
+    citation: Citation = Citation()
+
+
+@dataclass
+class Quota:
+    count: int | None = None
+    budget: Decimal | None = None
+
+
+@dataclass
+class Program:
+    id: str
+    label: str
+    kind: str
+    per: str
+    conditions: tuple[Condition, ...]
+    amount: Source
+    location: Location
+    exclusions: tuple[Exclusion, ...] = ()
+    not_with: tuple[Relation, ...] = ()
+    priority: Source | None = None
+    quota: Quota | None = None
+    citation: Citation = Citation()
+
+
+@dataclass
+class Check:
+    id: str
+    label: str
+    conditions: tuple[Condition, ...]
+    message: str
+    location: Location
+    citation: Citation = Citation()
+
+
+@dataclass(frozen=True)
+class Semester:
+    season: str  # autumn | spring
+    label: str
+    month: int
+    day: int
+    citation: Citation = Citation()
+
+
+@dataclass(frozen=True)
+class Period:
+    """One semester of one year: ``2021-autumn`` or ``2022-spring``."""
+
+    year: int
+    season: str
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        year, _, season = text.partition("-")
+        if not year.isdigit() or season not in ("autumn", "spring"):
+            raise ValueError(f"学期「{text}」格式不对，应如 2021-autumn 或 2022-spring")
+        return cls(int(year), season)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.year, 0 if self.season == "spring" else 1)
+
+    @property
+    def school_year(self) -> int:
+        """The academic year the semester belongs to (2022-spring is in 2021's)."""
+        return self.year if self.season == "autumn" else self.year - 1
+
+    def __str__(self) -> str:
+        return f"{self.year}-{self.season}"
+
+
+@dataclass
+class Manifest:
+    id: str
+    version: str
+    title: str
+    source: dict[str, Any]
+    effective_from: Period
+    effective_until: Period | None
+    semesters: dict[str, Semester]
+    currency: str
+    location: Location
+    note: str = ""
+
+    def covers(self, period: Period) -> bool:
+        if period.key < self.effective_from.key:
+            return False
+        return self.effective_until is None or period.key <= self.effective_until.key
+
+    def describe_effective(self) -> str:
+        until = str(self.effective_until) if self.effective_until else "至今（未设结束学期）"
+        return f"{self.effective_from} 起，{until}"
+
+    def reference_date(self, period: Period) -> dt.date:
+        semester = self.semesters[period.season]
+        return dt.date(period.year, semester.month, semester.day)
+
+
+@dataclass
+class Policy:
+    folder: str
+    manifest: Manifest
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+    fields: dict[str, Field] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    programs: dict[str, Program] = field(default_factory=dict)
+    checks: dict[str, Check] = field(default_factory=dict)
+    documents: list[SourceDocument] = field(default_factory=list, repr=False)

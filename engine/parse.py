@@ -1,0 +1,211 @@
+"""Expression text → syntax tree, with syntax errors a non-programmer can follow."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import syntax as s
+
+GRAMMAR_FILE = "expr.lark"
+
+# What each terminal is, in the words of the people who write policies.
+_TERMINAL_WORDS = {
+    "NAME": "名称（字段、条件组、表或项目）",
+    "NUMBER": "数字",
+    "STRING": '带引号的文字（如 "小学"）',
+    "DATE": "日期（如 2021-09-01）",
+    "COMP_OP": "比较符号（== != < <= > >=）",
+    "ADD_OP": "+ 或 -",
+    "MUL_OP": "* 或 /",
+    "LPAR": "(",
+    "RPAR": ")",
+    "LSQB": "[",
+    "RSQB": "]",
+    "COMMA": "逗号 ,",
+    "DOT": "点号 .",
+    "MINUS": "-",
+    "AND": "and",
+    "OR": "or",
+    "NOT": "not",
+    "IN": "in",
+    "IF": "if",
+    "THEN": "then",
+    "ELSE": "else",
+    "TRUE": "是/true",
+    "FALSE": "否/false",
+    "$END": "表达式结束",
+}
+
+
+class ExpressionSyntaxError(Exception):
+    """A syntax error at a line and column of the expression text."""
+
+    def __init__(self, message: str, line: int, column: int, text: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.text = text
+
+
+def grammar_text() -> str:
+    """The grammar, from the installed package or, in a source checkout, from grammar/."""
+    checkout = Path(__file__).resolve().parent.parent / "grammar" / GRAMMAR_FILE
+    if checkout.is_file():
+        return checkout.read_text(encoding="utf-8")
+    return resources.files("engine.grammar").joinpath(GRAMMAR_FILE).read_text(encoding="utf-8")
+
+
+@cache
+def _parser() -> Lark:
+    # cache=True stores the LALR tables in the temp folder: later processes start faster.
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False, cache=True)
+
+
+def _span(meta_or_token) -> s.Span:
+    line = getattr(meta_or_token, "line", 1) or 1
+    column = getattr(meta_or_token, "column", 1) or 1
+    end = getattr(meta_or_token, "end_column", column + 1) or column + 1
+    return s.Span(line, column, end)
+
+
+_COMPARISON_ALIASES = {"=": "==", "<>": "!="}
+
+
+@v_args(meta=True)
+class _Build(Transformer):
+    """Lark parse tree → syntax nodes, each with its span."""
+
+    def number(self, meta, children):
+        (tok,) = children
+        value = Decimal(tok) if "." in tok else int(tok)
+        return s.Number(value, span=_span(tok))
+
+    def string(self, meta, children):
+        (tok,) = children
+        return s.String(str(tok)[1:-1], span=_span(tok))
+
+    def date(self, meta, children):
+        (tok,) = children
+        try:
+            value = date.fromisoformat(str(tok))
+        except ValueError as exc:
+            raise ExpressionSyntaxError(f"「{tok}」不是有效日期", tok.line, tok.column, "") from exc
+        return s.DateLit(value, span=_span(tok))
+
+    def true(self, meta, children):
+        return s.Bool(True, span=_span(meta))
+
+    def false(self, meta, children):
+        return s.Bool(False, span=_span(meta))
+
+    def name(self, meta, children):
+        return s.Name(tuple(str(t) for t in children), span=_span(meta))
+
+    def call(self, meta, children):
+        function, *args = children
+        return s.Call(str(function), tuple(args), span=_span(meta))
+
+    def lookup(self, meta, children):
+        table, *keys = children
+        return s.Lookup(table, tuple(keys), span=_span(meta))
+
+    def list(self, meta, children):
+        return s.ListLit(tuple(children), span=_span(meta))
+
+    def negate(self, meta, children):
+        (operand,) = children
+        return s.Unary("-", operand, span=_span(meta))
+
+    def not_expr(self, meta, children):
+        (operand,) = children
+        return s.Unary("not", operand, span=_span(meta))
+
+    def binary(self, meta, children):
+        left, op, right = children
+        return s.Binary(str(op), left, right, span=_span(meta))
+
+    def compare(self, meta, children):
+        left, op, right = children
+        op = _COMPARISON_ALIASES.get(str(op), str(op))
+        return s.Binary(op, left, right, span=_span(meta))
+
+    def _boolop(self, op, meta, children):
+        operands: list[s.Node] = []
+        for child in children:
+            # Flatten a and b and c into one node: the printer and the diff see one list.
+            if isinstance(child, s.BoolOp) and child.op == op:
+                operands.extend(child.operands)
+            else:
+                operands.append(child)
+        return s.BoolOp(op, tuple(operands), span=_span(meta))
+
+    def and_expr(self, meta, children):
+        return self._boolop("and", meta, children)
+
+    def or_expr(self, meta, children):
+        return self._boolop("or", meta, children)
+
+    def in_expr(self, meta, children):
+        item, options = children
+        return s.In(item, options, span=_span(meta))
+
+    def not_in_expr(self, meta, children):
+        item, options = children
+        return s.In(item, options, negated=True, span=_span(meta))
+
+    def if_expr(self, meta, children):
+        condition, then, otherwise = children
+        return s.If(condition, then, otherwise, span=_span(meta))
+
+
+def parse(text: str) -> s.Node:
+    """Parse one expression; raises :class:`ExpressionSyntaxError` with a Chinese message."""
+    if not text.strip():
+        raise ExpressionSyntaxError("表达式是空的", 1, 1, text)
+    try:
+        tree = _parser().parse(text)
+        return _Build().transform(tree)
+    except UnexpectedInput as exc:
+        raise _friendly(exc, text) from None
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, ExpressionSyntaxError):
+            err = exc.orig_exc
+            raise ExpressionSyntaxError(err.message, err.line, err.column, text) from None
+        raise
+
+
+def _expected_words(names) -> str:
+    words = sorted({_TERMINAL_WORDS.get(n, n.strip('"').lower()) for n in names})
+    return "、".join(words)
+
+
+def _friendly(exc: UnexpectedInput, text: str) -> ExpressionSyntaxError:
+    line = getattr(exc, "line", 1)
+    column = getattr(exc, "column", 1)
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text.splitlines()[line - 1][column - 1] if text else ""
+        hint = ""
+        if ch in "（）【】，＝＞＜！":
+            hint = "（请用半角符号，如 ( ) [ ] , = > <）"
+        message = f"这里不能出现字符「{ch}」{hint}"
+    elif isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    ):
+        expected = getattr(exc, "expected", None) or getattr(exc, "accepts", set())
+        message = f"表达式没有写完，后面还应有：{_expected_words(expected)}"
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+    else:
+        assert isinstance(exc, UnexpectedToken)
+        token: Token = exc.token
+        expected = exc.accepts or exc.expected
+        message = f"这里不应出现「{token}」，此处应为：{_expected_words(expected)}"
+    return ExpressionSyntaxError(message, line, column, text)

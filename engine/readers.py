@@ -1,0 +1,172 @@
+"""Student files → raw rows: (spreadsheet row number, {column header: cell}).
+
+Formats: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), XLSX, JSON and YAML lists of
+records. Cells are left as the file holds them (text, or the numbers and dates
+Excel stores); :mod:`engine.records` turns them into typed facts.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .yamlsource import YamlError, load_yaml_text
+
+
+# Key under which a row keeps cells that stand beyond the last header.
+EXTRA_CELLS = "\0extra"
+
+
+class InputError(Exception):
+    """The file as a whole cannot be read (not a row problem)."""
+
+
+@dataclass
+class RawTable:
+    """The columns of a student file and its rows; `rows` may be a stream."""
+
+    file: str
+    headers: list[str]
+    rows: Iterator[tuple[int, dict[str, Any]]]
+
+
+FORMATS = ("csv", "xlsx", "json", "yaml")
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in ("yml",):
+        return "yaml"
+    if suffix in ("xlsm",):
+        return "xlsx"
+    if suffix in FORMATS:
+        return suffix
+    raise InputError(f"{path}: 不认识的文件类型「{path.suffix}」，可用 .csv .xlsx .json .yaml")
+
+
+def read_table(path: Path | str, encoding: str | None = None, sheet: str | None = None) -> RawTable:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: 找不到文件")
+    fmt = detect_format(path)
+    if fmt == "csv":
+        return _read_csv(path, encoding)
+    if fmt == "xlsx":
+        return _read_xlsx(path, sheet)
+    return _read_records(path, fmt)
+
+
+def _detect_encoding(path: Path) -> str:
+    head = path.read_bytes()[: 1 << 16]
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the 64 KiB boundary is still UTF-8.
+        if exc.start >= len(head) - 3:
+            return "utf-8"
+    return "gb18030"  # a superset of GBK, which Excel and WPS on Chinese Windows write
+
+
+def _read_csv(path: Path, encoding: str | None) -> RawTable:
+    enc = encoding or _detect_encoding(path)
+    try:
+        handle = open(path, encoding=enc, newline="")  # noqa: SIM115 - closed by the row stream
+        reader = csv.reader(handle)
+        headers = next(reader, None)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InputError(f"{path}: 无法按 {enc} 编码读取（{exc}）；可用 --encoding 指定，如 gbk") from None
+    if headers is None:
+        handle.close()
+        raise InputError(f"{path}: 文件是空的，第 1 行应为列标题")
+    headers = [h.strip().lstrip("\ufeff") for h in headers]
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        with handle:
+            for line_number, cells in enumerate(reader, start=2):
+                if not any(c.strip() for c in cells):
+                    continue
+                yield line_number, _row(headers, cells)
+
+    return RawTable(str(path), headers, rows())
+
+
+def _row(headers: list[str], cells: list[Any]) -> dict[str, Any]:
+    row = {h: (cells[i] if i < len(cells) else None) for i, h in enumerate(headers) if h}
+    if len(cells) > len(headers):
+        extra = [c for c in cells[len(headers):] if c not in (None, "")]
+        if extra:
+            row[EXTRA_CELLS] = extra
+    return row
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise InputError(f"{path}: 无法读取 Excel 文件（{exc}）") from None
+    if sheet is not None and sheet not in book.sheetnames:
+        raise InputError(f"{path}: 没有名为「{sheet}」的工作表；有：{'、'.join(book.sheetnames)}")
+    ws = book[sheet] if sheet else book.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    first = next(it, None)
+    if first is None:
+        book.close()
+        raise InputError(f"{path}: 工作表是空的，第 1 行应为列标题")
+    headers = [str(h).strip() if h is not None else "" for h in first]
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        try:
+            for row_number, cells in enumerate(it, start=2):
+                if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+                    continue
+                yield row_number, _row(headers, [_excel_cell(c) for c in cells])
+        finally:
+            book.close()
+
+    return RawTable(str(path), headers, rows())
+
+
+def _excel_cell(value: Any) -> Any:
+    # Excel stores numbers as binary floats; the shortest text that round-trips is
+    # what the officer typed (312.5), and that is what becomes the Decimal.
+    if isinstance(value, float):
+        return Decimal(repr(value)) if not value.is_integer() else int(value)
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date()
+    return value
+
+
+def _read_records(path: Path, fmt: str) -> RawTable:
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        # YAML through our safe, exact-decimal loader; JSON with exact decimals too.
+        data = load_yaml_text(text, str(path)).data if fmt == "yaml" else json.loads(text, parse_float=Decimal)
+    except YamlError as exc:
+        raise InputError(exc.diagnostic.render()) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: 无法解析 JSON：{exc.msg}") from None
+    if isinstance(data, dict) and isinstance(data.get("students"), list):
+        data = data["students"]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise InputError(f"{path}: 应为学生记录的列表（每条一个对象，键为列标题）")
+    headers: list[str] = []
+    for record in data:
+        headers.extend(str(k) for k in record if str(k) not in headers)
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        # A list has no header row: record n is "row" n + 1, as if a header stood above it.
+        for index, record in enumerate(data, start=2):
+            yield index, {str(k): v for k, v in record.items()}
+
+    return RawTable(str(path), headers, rows())

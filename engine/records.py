@@ -1,0 +1,276 @@
+"""Raw rows → typed records, validated against the policy's fields; bad rows rejected with reasons.
+
+Every row of the input comes out as either a :class:`~engine.evaluate.Record`
+or a :class:`Rejected` naming each problem (row, column, what would be valid).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from . import idcard
+from .check import CheckedPolicy, FieldInfo
+from .diagnostics import suggest
+from .evaluate import Record, RowError
+from .readers import EXTRA_CELLS, RawTable
+
+
+@dataclass
+class Rejected:
+    row: int
+    id_number: str
+    name: str
+    reasons: list[RowError] = field(default_factory=list)
+
+
+@dataclass
+class Columns:
+    """How the file's headers map to the policy's fields."""
+
+    by_field: dict[str, str]  # field id → header
+    unknown: list[str]
+    missing_required: list[str]  # field ids
+
+
+def _norm(header: str) -> str:
+    return re.sub(r"\s+", "", header.strip().lstrip("\ufeff")).translate(_FULL_WIDTH_PUNCT)
+
+
+_FULL_WIDTH_PUNCT = str.maketrans("（）", "()")
+
+
+def match_columns(checked: CheckedPolicy, headers: list[str]) -> Columns:
+    names: dict[str, str] = {}
+    for fid, info in checked.fields.items():
+        if info.field.compute is not None:
+            continue
+        for name in (info.field.label, fid, *info.field.aliases):
+            names.setdefault(_norm(name), fid)
+    by_field: dict[str, str] = {}
+    unknown: list[str] = []
+    for header in headers:
+        fid = names.get(_norm(header))
+        if fid is None or fid in by_field:
+            if header:
+                unknown.append(header)
+            continue
+        by_field[fid] = header
+    missing = [
+        fid for fid, info in checked.fields.items() if info.field.required and fid not in by_field
+    ]
+    return Columns(by_field, unknown, missing)
+
+
+def unknown_columns_warning(checked: CheckedPolicy, columns: Columns) -> str:
+    if not columns.unknown:
+        return ""
+    labels = [info.field.label for info in checked.fields.values() if info.field.compute is None]
+    parts = []
+    for header in columns.unknown:
+        hint = suggest(header, labels)
+        parts.append(f"「{header}」" + (f"（{hint}）" if hint else ""))
+    return "警告：以下列不属于本政策的字段，已忽略：" + "、".join(parts)
+
+
+_TRUE = {"是", "y", "yes", "1", "true", "t", "√", "✓", "有"}
+_FALSE = {"否", "n", "no", "0", "false", "f", "×", "无", "不是"}
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９．－／", "0123456789.-/")
+_CN_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+# 三年级, 初二, 高一, 大一, 一年级, 3年级
+_GRADE = re.compile(r"^(?:[初高大小]|职)?([一二三四五六七八九十]|\d+)(?:年级)?$")
+
+
+def _text(cell: Any) -> str:
+    return str(cell).strip().translate(_FULL_WIDTH_DIGITS)
+
+
+def parse_cell(info: FieldInfo, cell: Any) -> tuple[Any, str]:
+    """A cell as a typed value; (value, "") or (None, what would be valid). Blank cells are handled by the caller."""
+    kind = info.type.kind
+    if kind == "bool":
+        if isinstance(cell, bool):
+            return cell, ""
+        text = _text(cell).lower()
+        if text in _TRUE:
+            return True, ""
+        if text in _FALSE:
+            return False, ""
+        return None, f"「{cell}」不是 是/否（可填 是、否、Y、N、1、0）"
+    if kind == "int":
+        if isinstance(cell, int) and not isinstance(cell, bool):
+            value = cell
+        else:
+            text = _text(cell)
+            match = _GRADE.match(text)
+            if match is None:
+                return None, f"「{cell}」不是整数" + ("（年级可写 1、三年级、初二、高一）" if info.field.id == "grade" else "")
+            digits = match.group(1)
+            value = int(digits) if digits.isdigit() else _CN_NUMBERS[digits]
+        return _in_range(info, value, cell)
+    if kind in ("decimal", "money"):
+        if isinstance(cell, (int, Decimal)) and not isinstance(cell, bool):
+            value = Decimal(cell)
+        else:
+            text = _text(cell).replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥").removesuffix("元")
+            try:
+                value = Decimal(text)
+            except InvalidOperation:
+                return None, f"「{cell}」不是数字（如 312.5）"
+            if not value.is_finite():
+                return None, f"「{cell}」不是数字（如 312.5）"
+        if kind == "money" and value < 0:
+            return None, f"金额不能为负数（{cell}）"
+        return _in_range(info, value, cell)
+    if kind == "date":
+        return parse_date(cell)
+    if kind == "enum":
+        enum = info.type.enum
+        assert enum is not None
+        value = enum.resolve(_text(cell))
+        if value is None:
+            hint = suggest(str(cell).strip(), enum.labels)
+            return None, f"「{cell}」不是「{enum.label}」的选项；可填：{'、'.join(enum.labels)}" + (f"（{hint}）" if hint else "")
+        return value, ""
+    text = str(cell).strip()
+    if info.field.format == "resident_id":
+        text = idcard.normalise(text)
+        problem = idcard.problem(text)
+        if problem:
+            return None, problem
+    return text, ""
+
+
+def _in_range(info: FieldInfo, value: Any, cell: Any) -> tuple[Any, str]:
+    f = info.field
+    if f.minimum is not None and value < f.minimum:
+        return None, f"「{cell}」小于最小值 {f.minimum}"
+    if f.maximum is not None and value > f.maximum:
+        return None, f"「{cell}」大于最大值 {f.maximum}"
+    return value, ""
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def parse_date(cell: Any) -> tuple[dt.date | None, str]:
+    if isinstance(cell, dt.datetime):
+        return cell.date(), ""
+    if isinstance(cell, dt.date):
+        return cell, ""
+    is_number = isinstance(cell, (int, Decimal)) and not isinstance(cell, bool)
+    if is_number and cell == int(cell) and len(str(int(cell))) != 8 and 1 <= cell < 2958466:
+        return _EXCEL_EPOCH + dt.timedelta(days=int(cell)), ""  # an Excel date serial (8 digits: 20120501)
+    text = _text(cell)
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            try:
+                return dt.date(*(int(g) for g in match.groups())), ""
+            except ValueError:
+                return None, f"「{cell}」不是有效日期（该月没有这一天）"
+    return None, f"「{cell}」不是日期；可写 2012-05-01、2012/5/1、2012.5.1 或 20120501"
+
+
+def _blank(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+class RecordReader:
+    """Typed records from a raw table; duplicates of unique fields are found across the file."""
+
+    def __init__(self, checked: CheckedPolicy, table: RawTable) -> None:
+        self.checked = checked
+        self.table = table
+        self.columns = match_columns(checked, table.headers)
+
+    def __iter__(self) -> Iterator[Record | Rejected]:
+        rows = list(self.table.rows)
+        duplicates = self._duplicates(rows)
+        for row_number, raw in rows:
+            yield self._record(row_number, raw, duplicates.get(row_number, []))
+
+    def _duplicates(self, rows: list[tuple[int, dict[str, Any]]]) -> dict[int, list[RowError]]:
+        found: dict[int, list[RowError]] = {}
+        for fid, info in self.checked.fields.items():
+            header = self.columns.by_field.get(fid)
+            if not info.field.unique or header is None:
+                continue
+            seen: dict[str, list[int]] = {}
+            for row_number, raw in rows:
+                cell = raw.get(header)
+                if _blank(cell):
+                    continue
+                key = idcard.normalise(str(cell)) if info.field.format == "resident_id" else str(cell).strip()
+                seen.setdefault(key, []).append(row_number)
+            for key, numbers in seen.items():
+                if len(numbers) < 2:
+                    continue
+                for n in numbers:
+                    others = "、".join(f"第 {o} 行" for o in numbers if o != n)
+                    found.setdefault(n, []).append(
+                        RowError(f"{info.field.label} {key} 重复：与{others}相同", fid, column=header)
+                    )
+        return found
+
+    def _record(self, row_number: int, raw: dict[str, Any], problems: list[RowError]) -> Record | Rejected:
+        values: dict[str, Any] = {}
+        problems = list(problems)
+        for fid in self.columns.missing_required:
+            label = self.checked.fields[fid].field.label
+            problems.append(RowError(f"文件缺少必填列「{label}」", fid, column=label))
+        for fid, info in self.checked.fields.items():
+            if info.field.compute is not None:
+                continue
+            header = self.columns.by_field.get(fid)
+            cell = raw.get(header) if header else None
+            if _blank(cell):
+                if info.field.required and header is not None:
+                    problems.append(RowError(f"「{info.field.label}」是必填项，不能为空", fid, column=header))
+                values[fid] = info.blank
+                continue
+            value, problem = parse_cell(info, cell)
+            if problem:
+                problems.append(RowError(problem, fid, column=header or info.field.label))
+            values[fid] = value
+        self._from_id(values, raw, problems)
+        if EXTRA_CELLS in raw:
+            extra = raw[EXTRA_CELLS]
+            problems.append(RowError(f"这一行比列标题多出 {len(extra)} 个单元格：{'、'.join(map(str, extra))}"))
+        if problems:
+            return Rejected(row_number, str(values.get("id_number") or _cell_text(raw, self.columns, "id_number")),
+                            str(values.get("name") or ""), problems)
+        return Record(row_number, values, self.table.file)
+
+    def _from_id(self, values: dict[str, Any], raw: dict[str, Any], problems: list[RowError]) -> None:
+        """Fill a date from the resident ID, or reject the row when the two disagree."""
+        for fid, info in self.checked.fields.items():
+            source = info.field.from_id
+            if not source or not values.get(source):
+                continue
+            from_id = idcard.birth_date(values[source])
+            if values.get(fid) is None:
+                values[fid] = from_id
+            elif from_id is not None and values[fid] != from_id:
+                label = info.field.label
+                problems.append(
+                    RowError(
+                        f"{label} {values[fid]} 与身份证号中的出生日期 {from_id} 不一致",
+                        fid,
+                        column=self.columns.by_field.get(fid, label),
+                    )
+                )
+
+
+def _cell_text(raw: dict[str, Any], columns: Columns, fid: str) -> str:
+    header = columns.by_field.get(fid)
+    cell = raw.get(header) if header else None
+    return "" if cell is None else str(cell).strip()

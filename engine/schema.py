@@ -1,0 +1,333 @@
+"""The JSON Schema (draft 2020-12) of a policy file, and validation with located errors.
+
+One schema serves every YAML file of a policy folder: a file holds any of the
+sections (``policy``, ``parameters``, ``fields``, ``tables``, ``groups``,
+``programs``, ``checks``). ``zizhu schema`` writes it out for editors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError, best_match
+
+from .diagnostics import Diagnostic, suggest
+from .yamlsource import SourceDocument
+
+SCHEMA_ID = "https://zizhu.invalid/schema/policy-file.json"
+
+_ID = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "description": "英文小写标识（snake_case）"}
+_LABEL = {"type": "string", "minLength": 1, "description": "中文名称"}
+# 一(二)2(2), 一(一)1–2, 二(六), 一(二)5(1)
+_CITE = {
+    "type": "string",
+    "pattern": "^[一二三四五六七八九十]+(\\([一二三四五六七八九十]+\\))?([0-9]+(\\([0-9]+\\))?)?([–-][0-9]+)?$",
+    "description": "方案条款编号，如 一(二)2(2)",
+}
+_TEXT = {"type": "string", "minLength": 1, "description": "方案原文"}
+_DECISION = {"type": "string", "pattern": "^[A-Z][A-Z0-9]*[a-z]?$", "description": "解读中的决定编号，如 A1"}
+_NOTE = {"type": "string"}
+_EXPR = {"type": "string", "minLength": 1, "description": "表达式"}
+_SCALAR = {"type": ["string", "number", "boolean", "null"]}
+_PERIOD = {"type": "string", "pattern": "^[0-9]{4}-(autumn|spring)$", "description": "学期，如 2021-autumn"}
+_MONTH_DAY = {"type": "string", "pattern": "^[0-9]{2}-[0-9]{2}$", "description": "月-日，如 09-01"}
+
+_CITED = {"cite": _CITE, "text": _TEXT, "decision": _DECISION, "note": _NOTE}
+
+_CONDITION = {
+    "oneOf": [
+        _EXPR,
+        {
+            "type": "object",
+            "required": ["if"],
+            "additionalProperties": False,
+            "properties": {"if": _EXPR, "label": _LABEL, **_CITED},
+        },
+    ]
+}
+
+_FIELD = {
+    "type": "object",
+    "required": ["id", "label", "type"],
+    "additionalProperties": False,
+    "properties": {
+        "id": _ID,
+        "label": _LABEL,
+        "type": {"enum": ["bool", "int", "decimal", "money", "date", "text", "enum"]},
+        "values": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["id", "label"],
+                "additionalProperties": False,
+                "properties": {"id": _ID, "label": _LABEL, "aliases": {"type": "array", "items": _LABEL}},
+            },
+        },
+        "aliases": {"type": "array", "items": _LABEL, "description": "其他可接受的列标题"},
+        "required": {"type": "boolean"},
+        "unique": {"type": "boolean"},
+        "blank": {**_SCALAR, "description": "空白时取的值；不写则空白表示缺少该信息"},
+        "format": {"enum": ["resident_id"]},
+        "from_id": _ID,
+        "min": {"type": "number"},
+        "max": {"type": "number"},
+        "compute": _EXPR,
+        "description": {"type": "string"},
+        **_CITED,
+    },
+    "allOf": [
+        {"if": {"properties": {"type": {"const": "enum"}}}, "then": {"required": ["values"]}},
+        {"if": {"properties": {"type": {"not": {"const": "enum"}}}}, "then": {"not": {"required": ["values"]}}},
+    ],
+}
+
+_PARAMETER = {
+    "type": "object",
+    "required": ["id", "label", "type", "value", "cite"],
+    "additionalProperties": False,
+    "properties": {
+        "id": _ID,
+        "label": _LABEL,
+        "type": {"enum": ["bool", "int", "decimal", "money", "date", "text"]},
+        "value": _SCALAR,
+        **_CITED,
+    },
+}
+
+_TABLE = {
+    "type": "object",
+    "required": ["id", "label", "keys", "rows", "cite"],
+    "additionalProperties": False,
+    "properties": {
+        "id": _ID,
+        "label": _LABEL,
+        "keys": {"type": "array", "minItems": 1, "items": _ID, "description": "按哪些字段查表"},
+        "value": {"enum": ["money", "int", "decimal"]},
+        "sample": {"type": "boolean", "description": "示例数据，须由主管部门替换"},
+        "rows": {"type": "object", "minProperties": 1},
+        **_CITED,
+    },
+}
+
+_GROUP = {
+    "type": "object",
+    "required": ["id", "label", "when", "cite"],
+    "additionalProperties": False,
+    "properties": {
+        "id": _ID,
+        "label": _LABEL,
+        "rule": {"type": "string", "pattern": "^[A-Z][A-Z0-9]*[a-z]?$", "description": "解读中的规则编号，如 W1"},
+        "when": {"oneOf": [_EXPR, {"type": "array", "minItems": 1, "items": _CONDITION}]},
+        **_CITED,
+    },
+}
+
+_EXCLUSION = {
+    "type": "object",
+    "required": ["if", "reason", "cite"],
+    "additionalProperties": False,
+    "properties": {"id": _ID, "if": _EXPR, "reason": _LABEL, **_CITED},
+}
+
+_PROGRAM = {
+    "type": "object",
+    "required": ["id", "label", "kind", "per", "cite", "text", "when", "amount"],
+    "additionalProperties": False,
+    "properties": {
+        "id": _ID,
+        "label": _LABEL,
+        "kind": {"enum": ["grant", "waiver", "loan"]},
+        "per": {"enum": ["semester", "year", "once"]},
+        "when": {"type": "array", "minItems": 1, "items": _CONDITION},
+        "unless": {"type": "array", "items": _EXCLUSION},
+        "amount": {"oneOf": [_EXPR, {"type": "number"}]},
+        "not_with": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["program", "cite"],
+                "additionalProperties": False,
+                "properties": {"program": _ID, **_CITED},
+            },
+        },
+        "priority": {"oneOf": [_EXPR, {"type": "integer"}]},
+        "quota": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {
+                "count": {"type": ["integer", "null"], "minimum": 0},
+                "budget": {"type": ["number", "null"], "minimum": 0},
+            },
+        },
+        **_CITED,
+    },
+}
+
+_CHECK = {
+    "type": "object",
+    "required": ["id", "label", "when", "cite", "text", "message"],
+    "additionalProperties": False,
+    "properties": {
+        "id": _ID,
+        "label": _LABEL,
+        "when": {"type": "array", "minItems": 1, "items": _CONDITION},
+        "message": _LABEL,
+        **_CITED,
+    },
+}
+
+_MANIFEST = {
+    "type": "object",
+    "required": ["id", "version", "title", "source", "effective", "semesters", "currency"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
+        "version": {"type": ["string", "integer"]},
+        "title": _LABEL,
+        "source": {
+            "type": "object",
+            "required": ["issuer", "number", "title", "date"],
+            "additionalProperties": False,
+            "properties": {
+                "issuer": _LABEL,
+                "number": _LABEL,
+                "title": _LABEL,
+                "date": {"type": "string", "format": "date"},
+                "file": {"type": "string"},
+            },
+        },
+        "effective": {
+            "type": "object",
+            "required": ["from"],
+            "additionalProperties": False,
+            "properties": {"from": _PERIOD, "until": {"oneOf": [_PERIOD, {"type": "null"}]}},
+        },
+        "semesters": {
+            "type": "object",
+            "required": ["autumn", "spring"],
+            "additionalProperties": False,
+            "properties": {
+                season: {
+                    "type": "object",
+                    "required": ["label", "reference_date"],
+                    "additionalProperties": False,
+                    "properties": {"label": _LABEL, "reference_date": _MONTH_DAY, **_CITED},
+                }
+                for season in ("autumn", "spring")
+            },
+        },
+        "currency": {"const": "CNY"},
+        "note": _NOTE,
+    },
+}
+
+POLICY_FILE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": SCHEMA_ID,
+    "title": "zizhu 资助政策文件",
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {
+        "policy": _MANIFEST,
+        "parameters": {"type": "array", "items": _PARAMETER},
+        "fields": {"type": "array", "items": _FIELD},
+        "tables": {"type": "array", "items": _TABLE},
+        "groups": {"type": "array", "items": _GROUP},
+        "programs": {"type": "array", "items": _PROGRAM},
+        "checks": {"type": "array", "items": _CHECK},
+    },
+}
+
+
+def schema_json() -> str:
+    return json.dumps(POLICY_FILE_SCHEMA, ensure_ascii=False, indent=2, default=str)
+
+
+# Numbers from our YAML loader are Decimal (never float); teach the validator they are numbers.
+_TYPES = Draft202012Validator.TYPE_CHECKER.redefine(
+    "number", lambda _checker, v: isinstance(v, (int, Decimal)) and not isinstance(v, bool)
+)
+_Validator = validators.extend(Draft202012Validator, type_checker=_TYPES)
+_validator = _Validator(POLICY_FILE_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def validate(doc: SourceDocument) -> list[Diagnostic]:
+    """Every schema violation of one file, each at the YAML node it concerns."""
+    data = _jsonable(doc.data)
+    found: list[Diagnostic] = []
+    for error in sorted(_validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        error = _most_specific(error)
+        path = tuple(error.absolute_path)
+        found.append(Diagnostic(doc.locate(path), _message(error), _hint(error)))
+    return found
+
+
+def _most_specific(error: ValidationError) -> ValidationError:
+    # For oneOf, the branch that got furthest explains the problem best.
+    if error.context:
+        return _most_specific(best_match(error.context))
+    return error
+
+
+_KEYWORD_WORDS = {
+    "required": "缺少必填项",
+    "additionalProperties": "有不认识的项",
+    "enum": "取值不在允许范围内",
+    "pattern": "格式不对",
+    "type": "类型不对",
+}
+
+
+def _where(error: ValidationError) -> str:
+    path = [str(p) for p in error.absolute_path]
+    return "「" + ".".join(path) + "」" if path else "文件顶层"
+
+
+def _message(error: ValidationError) -> str:
+    where = _where(error)
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in (error.instance or {})]
+        return f"{where} 缺少必填项：{', '.join(missing)}"
+    if error.validator == "additionalProperties":
+        allowed = sorted((error.schema.get("properties") or {}).keys())
+        extra = [k for k in (error.instance or {}) if k not in allowed]
+        return f"{where} 有不认识的项：{', '.join(map(str, extra))}"
+    if error.validator == "enum":
+        return f"{where} 的值 {error.instance!r} 不在允许范围内"
+    if error.validator == "const":
+        return f"{where} 的值应为 {error.validator_value!r}"
+    if error.validator == "pattern":
+        desc = error.schema.get("description", "")
+        return f"{where} 的值 {error.instance!r} 格式不对" + (f"（应为{desc}）" if desc else "")
+    if error.validator == "type":
+        return f"{where} 类型不对：应为 {error.validator_value}，实际是 {type(error.instance).__name__}"
+    return f"{where}：{error.message}"
+
+
+def _hint(error: ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        allowed = sorted((error.schema.get("properties") or {}).keys())
+        extra = [k for k in (error.instance or {}) if k not in allowed]
+        hints = [suggest(str(k), allowed) for k in extra]
+        hint = " ".join(h for h in hints if h)
+        return (hint + " " if hint else "") + "可用的项：" + ", ".join(allowed)
+    if error.validator == "enum":
+        return "可选：" + "、".join(map(str, error.validator_value))
+    return ""
+
+
+def _jsonable(value: Any) -> Any:
+    """Dates are strings to the schema, keys are strings (YAML allows 1: as a key)."""
+    if isinstance(value, dict):
+        return {str(k) if not isinstance(k, str) else k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value

@@ -1,0 +1,1 @@
+"""The expression grammar, shipped inside the package as ``engine.grammar``."""
