@@ -251,23 +251,30 @@ class RecordReader:
         return Record(row_number, values, self.table.file)
 
     def _from_id(self, values: dict[str, Any], raw: dict[str, Any], problems: list[RowError]) -> None:
-        """Fill a date from the resident ID, or reject the row when the two disagree."""
-        for fid, info in self.checked.fields.items():
-            source = info.field.from_id
-            if not source or not values.get(source):
-                continue
-            from_id = idcard.birth_date(values[source])
-            if values.get(fid) is None:
-                values[fid] = from_id
-            elif from_id is not None and values[fid] != from_id:
-                label = info.field.label
-                problems.append(
-                    RowError(
-                        f"{label} {values[fid]} 与身份证号中的出生日期 {from_id} 不一致",
-                        fid,
-                        column=self.columns.by_field.get(fid, label),
-                    )
+        for fid, given, from_id in fill_from_id(self.checked, values):
+            label = self.checked.fields[fid].field.label
+            problems.append(
+                RowError(
+                    f"{label} {given} 与身份证号中的出生日期 {from_id} 不一致",
+                    fid,
+                    column=self.columns.by_field.get(fid, label),
                 )
+            )
+
+
+def fill_from_id(checked: CheckedPolicy, values: dict[str, Any]) -> list[tuple[str, Any, dt.date]]:
+    """Fill blank dates from the resident ID; return (field, given, from ID) where the two disagree."""
+    conflicts = []
+    for fid, info in checked.fields.items():
+        source = info.field.from_id
+        if not source or not values.get(source):
+            continue
+        from_id = idcard.birth_date(values[source])
+        if values.get(fid) is None:
+            values[fid] = from_id
+        elif from_id is not None and values[fid] != from_id:
+            conflicts.append((fid, values[fid], from_id))
+    return conflicts
 
 
 def _cell_text(raw: dict[str, Any], columns: Columns, fid: str) -> str:

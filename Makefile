@@ -1,0 +1,40 @@
+# Quick start: `make demo` evaluates the shipped example; `make test` runs every check CI runs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+WHEEL_VENV := build/install-check
+
+.PHONY: demo test lint pytest policy-test install-check examples clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/zizhu check policies/2021
+	$(BIN)/zizhu eval examples/students-2021.csv --policy policies/2021 --period 2021-autumn --format table
+
+test: lint pytest install-check
+
+lint: $(STAMP)
+	$(BIN)/ruff check engine grammar tests examples
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+# The grammar must ship inside a plain (non-editable) install and be found from any folder.
+install-check: $(STAMP)
+	rm -rf $(WHEEL_VENV)
+	$(PY) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/pip install --quiet .
+	cd /tmp && $(CURDIR)/$(WHEEL_VENV)/bin/zizhu check $(CURDIR)/policies/2021
+	cd /tmp && $(CURDIR)/$(WHEEL_VENV)/bin/zizhu test $(CURDIR)/policies/2021 | tail -n 1
+
+examples: $(STAMP)
+	$(BIN)/python examples/generate.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

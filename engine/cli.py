@@ -1,0 +1,188 @@
+"""The ``zizhu`` command: small click commands over the engine's public functions.
+
+Exit codes: 0 fine; 1 the policy or data has problems (errors printed, rows
+rejected, tests failed); 2 the command could not run (bad option, file missing).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import load
+from .check import CheckedPolicy
+from .diagnostics import PolicyError
+from .evaluate import Evaluator, PeriodNotCovered, Record, Result
+from .model import Period
+from .policytest import load_cases, render, run_cases
+from .readers import InputError, read_table
+from .records import Rejected, RecordReader, unknown_columns_warning
+from .report import Totals, explain_text, jsonl_line, students_table, totals_table
+from .schema import schema_json
+
+
+def _policy(folder: str) -> CheckedPolicy:
+    try:
+        return load(folder)
+    except PolicyError as exc:
+        click.echo(str(exc), err=True)
+        click.echo(f"\n{len(exc.diagnostics)} 个错误", err=True)
+        sys.exit(1)
+
+
+def _period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _evaluator(checked: CheckedPolicy, period: Period) -> Evaluator:
+    try:
+        return Evaluator(checked, period)
+    except PeriodNotCovered as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
+
+
+def _outcomes(checked: CheckedPolicy, evaluator: Evaluator, students: str, encoding: str | None, sheet: str | None):
+    """Every input row, evaluated or rejected, in input order."""
+    try:
+        table = read_table(students, encoding=encoding, sheet=sheet)
+    except InputError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
+    reader = RecordReader(checked, table)
+    warning = unknown_columns_warning(checked, reader.columns)
+    if warning:
+        click.echo(f"{table.file}: {warning}", err=True)
+    items = list(reader)
+    records = [r for r in items if isinstance(r, Record)]
+    results = iter(evaluator.evaluate_all(records))
+    for item in items:
+        yield item if isinstance(item, Rejected) else next(results)
+
+
+POLICY = click.option("--policy", "policy_folder", required=True, type=click.Path(exists=True, file_okay=False),
+                      help="政策文件夹，如 policies/2021")
+PERIOD = click.option("--period", required=True, help="学期，如 2021-autumn 或 2022-spring")
+ENCODING = click.option("--encoding", default=None, help="CSV 编码（默认自动识别 UTF-8 / GBK）")
+SHEET = click.option("--sheet", default=None, help="Excel 工作表名（默认第一个）")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """zizhu（资助）：学生资助政策即数据——检查、评估、解释。"""
+
+
+@main.command()
+@click.argument("policy_folder", type=click.Path(exists=True, file_okay=False))
+def check(policy_folder: str) -> None:
+    """检查政策：格式、名称、类型，一次列出全部错误。"""
+    checked = _policy(policy_folder)
+    p = checked.policy
+    m = p.manifest
+    sample = [t.label for t in p.tables.values() if t.sample]
+    click.echo(f"{policy_folder}: {m.title}（{m.id} {m.version}）")
+    click.echo(f"  生效：{m.describe_effective()}")
+    click.echo(
+        f"  {len(p.fields)} 个字段，{len(p.parameters)} 个参数，{len(p.tables)} 张表，{len(p.groups)} 个条件组，"
+        f"{len(p.programs)} 个资助项目，{len(p.checks)} 项核查"
+    )
+    if sample:
+        click.echo(f"  注意：以下表为示例数据，须由主管部门替换：{'、'.join(sample)}")
+    click.echo("检查通过")
+
+
+@main.command(name="eval")
+@click.argument("students", type=click.Path(exists=True, dir_okay=False))
+@POLICY
+@PERIOD
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default=None,
+              help="输出格式：table（终端默认）或 jsonl（管道默认）")
+@ENCODING
+@SHEET
+def eval_command(students: str, policy_folder: str, period: str, fmt: str | None, encoding: str | None, sheet: str | None) -> None:
+    """评估学生名单：每行输出资助、核查标记和问题；最后一行给出读入、评估、退回行数。"""
+    checked = _policy(policy_folder)
+    evaluator = _evaluator(checked, _period(period))
+    fmt = fmt or ("table" if sys.stdout.isatty() else "jsonl")
+    totals = Totals()
+    if fmt == "jsonl":
+        for outcome in _outcomes(checked, evaluator, students, encoding, sheet):
+            totals.add(outcome)
+            click.echo(jsonl_line(outcome))
+    else:
+        outcomes = list(_outcomes(checked, evaluator, students, encoding, sheet))
+        for outcome in outcomes:
+            totals.add(outcome)
+        m = checked.manifest
+        click.echo(f"{m.title}（{m.source.get('number', '')}） 学期 {period}\n")
+        click.echo(students_table(checked, outcomes))
+        click.echo("\n" + totals_table(checked, totals))
+    click.echo(totals.summary_line(), err=fmt == "jsonl")
+    sys.exit(1 if totals.rejected else 0)
+
+
+@main.command()
+@click.argument("students", type=click.Path(exists=True, dir_okay=False))
+@POLICY
+@PERIOD
+@click.option("--id", "id_number", required=True, help="学生身份证号")
+@ENCODING
+@SHEET
+def explain(students: str, policy_folder: str, period: str, id_number: str, encoding: str | None, sheet: str | None) -> None:
+    """解释一名学生：每个资助项目和核查的结果、条款，以及每个条件读到的信息。"""
+    checked = _policy(policy_folder)
+    evaluator = _evaluator(checked, _period(period))
+    wanted = id_number.strip().upper()
+    try:
+        table = read_table(students, encoding=encoding, sheet=sheet)
+    except InputError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
+    for item in RecordReader(checked, table):
+        if isinstance(item, Rejected) and item.id_number.upper() == wanted:
+            click.echo(f"第 {item.row} 行被退回，未评估：")
+            for e in item.reasons:
+                click.echo(f"  {e.column or ''} {e.message}")
+            sys.exit(1)
+        if isinstance(item, Record) and str(item.values.get("id_number", "")).upper() == wanted:
+            result: Result = evaluator.evaluate(item)
+            click.echo(explain_text(checked, result, evaluator.explain(item), period))
+            return
+    click.echo(f"错误：{students} 中没有身份证号为 {id_number} 的学生", err=True)
+    sys.exit(2)
+
+
+@main.command()
+@click.argument("policy_folder", type=click.Path(exists=True, file_okay=False))
+def test(policy_folder: str) -> None:
+    """运行政策自带的测试用例（tests/*.yaml），并检查每条规则都有用例覆盖。"""
+    checked = _policy(policy_folder)
+    try:
+        cases = load_cases(checked, Path(policy_folder))
+    except PolicyError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    run = run_cases(checked, cases)
+    click.echo(render(run))
+    sys.exit(0 if run.ok else 1)
+
+
+@main.command()
+@click.option("-o", "output", type=click.Path(dir_okay=False), default=None, help="写入文件（默认输出到屏幕）")
+def schema(output: str | None) -> None:
+    """输出政策文件的 JSON Schema，供编辑器自动补全和标出错误。"""
+    text = schema_json()
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"已写入 {output}", err=True)
+    else:
+        click.echo(text)
+
+
+if __name__ == "__main__":
+    main()
