@@ -8,6 +8,7 @@ everything it could.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -103,7 +104,7 @@ def suggest(name: str, candidates: Iterable[str]) -> str:
 
 def caret_excerpt(text: str, line: int, column: int, width: int = 1) -> str:
     """The text's line (1-based) with a caret under the column (1-based)."""
-    lines = text.splitlines() or [""]
+    lines = text.split("\n")
     source = lines[min(line, len(lines)) - 1]
     # CJK characters take two cells in a terminal; pad the caret to match.
     pad = "".join("  " if _is_wide(ch) else " " for ch in source[: column - 1])
@@ -111,6 +112,4 @@ def caret_excerpt(text: str, line: int, column: int, width: int = 1) -> str:
 
 
 def _is_wide(ch: str) -> bool:
-    import unicodedata
-
     return unicodedata.east_asian_width(ch) in ("W", "F")

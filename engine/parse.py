@@ -191,7 +191,7 @@ def _friendly(exc: UnexpectedInput, text: str) -> ExpressionSyntaxError:
     line = getattr(exc, "line", 1)
     column = getattr(exc, "column", 1)
     if isinstance(exc, UnexpectedCharacters):
-        ch = text.splitlines()[line - 1][column - 1] if text else ""
+        ch = exc.char
         hint = ""
         if ch in "（）【】，＝＞＜！":
             hint = "（请用半角符号，如 ( ) [ ] , = > <）"
@@ -201,7 +201,7 @@ def _friendly(exc: UnexpectedInput, text: str) -> ExpressionSyntaxError:
     ):
         expected = getattr(exc, "expected", None) or getattr(exc, "accepts", set())
         message = f"表达式没有写完，后面还应有：{_expected_words(expected)}"
-        lines = text.splitlines() or [""]
+        lines = text.split("\n")  # lark counts lines by \n only
         line, column = len(lines), len(lines[-1]) + 1
     else:
         assert isinstance(exc, UnexpectedToken)

@@ -101,10 +101,10 @@ def totals_table(checked: CheckedPolicy, totals: Totals) -> str:
     rows.append(["合计（补助与减免）", "", "", "", "", money_text(sums["given"])])
     rows.append(["合计（贷款）", "", "", "", "", money_text(sums["loan"])])
     text = tabulate(rows, headers=["资助项目", "标识", "类别", "频次", "人数", "金额（元）"],
-                    colalign=("left", "left", "left", "left", "right", "right"))
+                    colalign=("left", "left", "left", "left", "right", "right"), disable_numparse=True)
     if checked.checks:
         flag_rows = [[c.label, cid, c.citation.cite, totals.flags.get(cid, 0)] for cid, c in checked.policy.checks.items()]
-        text += "\n\n" + tabulate(flag_rows, headers=["核查", "标识", "条款", "人数"])
+        text += "\n\n" + tabulate(flag_rows, headers=["核查", "标识", "条款", "人数"], disable_numparse=True)
     return text
 
 
@@ -117,7 +117,8 @@ def students_table(checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> str:
         awards = "；".join(f"{a.label} {money_text(a.amount)}" for a in o.awards) or "—"
         notes = [f.label for f in o.flags] + [e.message for e in o.errors]
         rows.append([o.row, o.name, o.id_number, awards, money_text(o.total) if o.awards else "", "；".join(notes)])
-    return tabulate(rows, headers=["行", "姓名", "身份证号", "资助", "合计（元）", "核查与问题"])
+    return tabulate(rows, headers=["行", "姓名", "身份证号", "资助", "合计（元）", "核查与问题"],
+                    disable_numparse=True)
 
 
 def explain_text(checked: CheckedPolicy, result: Result | Rejected, explanations: list[Explanation], period: str) -> str:
@@ -136,6 +137,8 @@ def explain_text(checked: CheckedPolicy, result: Result | Rejected, explanations
         lines.append(head)
         if ex.reason:
             lines.append(f"  理由：{ex.reason}")
+        if ex.outcome in ("awarded", "flagged") and ex.text:
+            lines.append(f"  原文：{ex.text}")
         for step in ex.steps:
             mark = {"condition": "条件", "exclusion": "排除", "amount": "金额"}[step.role]
             if step.error:

@@ -1,0 +1,122 @@
+"""The checker: planted mistakes in a copy of policies/2021 each give one located error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import engine
+from engine.diagnostics import PolicyError
+
+
+def plant(folder: Path, file: str, old: str, new: str) -> int:
+    """Replace `old` (once) in a policy file; return the 1-based line it stands on."""
+    path = folder / file
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) >= 1, f"{old!r} not in {file}"
+    line = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return line
+
+
+def errors_of(folder: Path) -> list:
+    with pytest.raises(PolicyError) as info:
+        engine.load(folder)
+    return info.value.diagnostics
+
+
+def test_the_2021_policy_checks_clean(checked_2021):
+    assert len(checked_2021.programs) == 9
+    assert len(checked_2021.checks) == 3
+
+
+def test_typo_in_a_field_name_is_located_with_a_suggestion(policy_copy):
+    line = plant(policy_copy, "programs.yaml", "      - if: 校内住宿\n", "      - if: 校内住宿x\n")
+    (error,) = errors_of(policy_copy)
+    assert error.location.file.endswith("programs.yaml")
+    assert error.location.line == line
+    assert error.location.column == 13  # the name starts after "      - if: "
+    assert "校内住宿x" in error.message
+    assert "「校内住宿」" in error.hint
+
+
+def test_typo_in_an_enum_value_is_an_error_not_a_rule_that_never_matches(policy_copy):
+    line = plant(policy_copy, "checks.yaml", '学段 in ["小学", "初中"]', '学段 in ["小学", "初仲"]')
+    (error,) = errors_of(policy_copy)
+    assert error.location.line == line
+    assert "「初仲」不是「学段」的选项" in error.message
+    assert "「初中」" in error.hint
+
+
+def test_typo_in_a_table_key_is_located_with_a_suggestion(policy_copy):
+    line = plant(policy_copy, "tables.yaml", "      中职: {1: 300, 2: 300, 3: 200}", "      中织: {1: 300, 2: 300, 3: 200}")
+    (error,) = errors_of(policy_copy)
+    assert (error.location.file.endswith("tables.yaml"), error.location.line) == (True, line)
+    assert "中织" in error.message
+    assert "「中职」" in error.hint
+
+
+def test_an_amount_that_is_not_money_is_refused(policy_copy):
+    plant(policy_copy, "programs.yaml", "    amount: 1000\n", "    amount: 年级\n")
+    (error,) = errors_of(policy_copy)
+    assert "金额" in error.message and "整数" in error.message
+
+
+def test_a_condition_that_is_not_boolean_is_refused(policy_copy):
+    plant(policy_copy, "checks.yaml", "      - 学习困难 or 厌学\n", "      - 年级 + 1\n")
+    (error,) = errors_of(policy_copy)
+    assert "应为是/否" in error.message
+
+
+def test_a_lookup_with_the_wrong_number_of_keys(policy_copy):
+    plant(policy_copy, "programs.yaml", "书本费标准[学段, 年级]", "书本费标准[学段]")
+    (error,) = errors_of(policy_copy)
+    assert "按 2 个键查" in error.message
+
+
+def test_a_program_that_refers_to_itself_through_others(policy_copy):
+    plant(policy_copy, "programs.yaml", "      - 高中职学段\n", "      - 高中职学段\n      - not awarded(tuition_waiver)\n")
+    plant(policy_copy, "programs.yaml", "    amount: 学费标准[学段]", "    amount: 学费标准[学段] + amount(national_grant)")
+    errors = errors_of(policy_copy)
+    assert any("循环引用" in e.message and "国家助学金" in e.message and "免学费" in e.message for e in errors)
+
+
+def test_all_errors_are_reported_at_once_in_source_order(policy_copy):
+    plant(policy_copy, "checks.yaml", "      - 学习困难 or 厌学\n", "      - 学习困难 or 厌学x\n")
+    plant(policy_copy, "groups.yaml", '家庭类型 == "脱贫户"', '家庭类型 == "脱贫"')
+    plant(policy_copy, "programs.yaml", "    amount: 1500\n", "    amount: 1500 +\n")
+    errors = errors_of(policy_copy)
+    files = [Path(e.location.file).name for e in errors]
+    assert files == ["checks.yaml", "groups.yaml", "programs.yaml"]
+    assert "没有写完" in errors[2].message and "^" in errors[2].excerpt
+
+
+def test_schema_errors_point_at_the_yaml_node(policy_copy):
+    line = plant(policy_copy, "programs.yaml", "    kind: loan\n", "    kind: lone\n")
+    (error,) = errors_of(policy_copy)
+    assert error.location.line == line
+    assert "不在允许范围内" in error.message and "loan" in error.hint
+
+
+def test_unknown_key_in_a_program_gets_a_suggestion(policy_copy):
+    plant(policy_copy, "programs.yaml", "    per: once\n", "    per: once\n    uless: []\n")
+    (error,) = errors_of(policy_copy)
+    assert "uless" in error.message and "「unless」" in error.hint
+
+
+def test_duplicate_yaml_keys_are_an_error(policy_copy):
+    plant(policy_copy, "programs.yaml", "    amount: 1000\n", "    amount: 1000\n    amount: 2000\n")
+    (error,) = errors_of(policy_copy)
+    assert "重复" in error.message
+
+
+def test_mutual_yielding_is_refused(policy_copy):
+    plant(
+        policy_copy,
+        "programs.yaml",
+        "    amount: 寄宿生生活费补助标准[学段]\n",
+        "    amount: 寄宿生生活费补助标准[学段]\n    not_with:\n      - program: day_subsidy\n        cite: 一(二)2(2)\n",
+    )
+    errors = errors_of(policy_copy)
+    assert any("互相让位" in e.message for e in errors)

@@ -1,0 +1,95 @@
+"""Evaluation through the public API; every expected figure is the plan's, worked by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+import engine
+from engine.compile import age_on
+from engine.evaluate import Record, apply_quota
+from engine.model import Quota
+
+
+def student(checked, **facts):
+    values = {fid: info.blank for fid, info in checked.fields.items() if info.field.compute is None}
+    values.update(id_number="141129201001010010", name="测试", birth_date=dt.date(2010, 1, 1))
+    values.update(facts)
+    return Record(2, values)
+
+
+CORE_COUNTY = dict(household="lifted_out", hukou_in_county=True, school_in_county=True, has_xueji=True, attendance="in_school")
+
+
+@pytest.mark.parametrize(
+    ("birth", "day", "age"),
+    [
+        (dt.date(2005, 9, 1), dt.date(2021, 9, 1), 15),  # the 16th birthday itself: not yet complete
+        (dt.date(2005, 9, 1), dt.date(2021, 9, 2), 16),  # complete from the day after
+        (dt.date(2005, 8, 31), dt.date(2021, 9, 1), 16),
+        (dt.date(2016, 2, 29), dt.date(2022, 3, 1), 6),
+        (dt.date(2016, 2, 29), dt.date(2022, 2, 28), 5),
+    ],
+)
+def test_age_in_full_years_counts_from_the_day_after_the_birthday(birth, day, age):
+    assert age_on(birth, day) == age
+
+
+def test_junior_day_student_gets_312_5_as_an_exact_decimal(checked_2021):
+    evaluator = engine.Evaluator(checked_2021, engine.Period.parse("2021-autumn"))
+    result = evaluator.evaluate(student(checked_2021, stage="junior", grade=2, **CORE_COUNTY))
+    assert [(a.program, a.amount, a.clause) for a in result.awards] == [("day_subsidy", Decimal("312.5"), "一(二)2(2)")]
+    assert isinstance(result.awards[0].amount, Decimal)
+
+
+def test_every_program_not_awarded_has_a_reason_with_a_clause(checked_2021):
+    evaluator = engine.Evaluator(checked_2021, engine.Period.parse("2021-autumn"))
+    result = evaluator.evaluate(student(checked_2021, stage="primary", grade=3, boarding=True, **CORE_COUNTY))
+    assert [a.program for a in result.awards] == ["boarding_subsidy"]
+    denied = {d.program: d for d in result.denials}
+    assert set(denied) == set(checked_2021.programs) - {"boarding_subsidy"}
+    assert denied["day_subsidy"].cause == "relation" and "寄宿生生活费补助" in denied["day_subsidy"].reason
+    assert all(d.clause for d in result.denials)
+
+
+def test_a_blank_grade_needed_for_the_book_fee_is_an_error_not_a_silent_under_award(checked_2021):
+    evaluator = engine.Evaluator(checked_2021, engine.Period.parse("2021-autumn"))
+    result = evaluator.evaluate(student(checked_2021, stage="senior", grade=None, **CORE_COUNTY))
+    assert {a.program: a.amount for a in result.awards} == {"national_grant": 1500, "tuition_waiver": 800}
+    (error,) = result.errors
+    assert (error.field, error.program) == ("grade", "textbook_waiver")
+    assert "年级" in error.message and "免书本费" in error.message
+
+
+def test_a_period_outside_the_policy_is_refused_naming_its_periods(checked_2021):
+    with pytest.raises(engine.PeriodNotCovered) as info:
+        engine.Evaluator(checked_2021, engine.Period.parse("2021-spring"))
+    assert "2021-autumn" in str(info.value)
+
+
+def test_quota_is_filled_in_priority_order_then_input_order(checked_2021):
+    evaluator = engine.Evaluator(checked_2021, engine.Period.parse("2021-autumn"))
+    freshman = dict(stage="undergraduate", new_entrant=True, full_time=True, county_graduate=True, admission="gaokao")
+    records = [
+        Record(2, student(checked_2021, household="ordinary", hardship=True, **freshman).values),  # priority 2, 1000
+        Record(3, student(checked_2021, household="lifted_out", **freshman).values),  # priority 1, 1000
+        Record(4, student(checked_2021, household="lifted_out", college_in_province=True, **freshman).values),  # 1, 500
+    ]
+    results = [evaluator.evaluate(r) for r in records]
+    program = checked_2021.policy.programs["zihui"]
+    program_with_quota = type(program)(**{**program.__dict__, "quota": Quota(count=2)})
+    apply_quota(results, program_with_quota)
+    paid = {r.row: [a.amount for a in r.awards] for r in results}
+    assert paid == {2: [], 3: [Decimal(1000)], 4: [Decimal(500)]}
+    assert results[0].denials[-1].cause == "quota"
+
+
+def test_budget_quota_stops_at_the_first_award_that_does_not_fit(checked_2021):
+    evaluator = engine.Evaluator(checked_2021, engine.Period.parse("2021-autumn"))
+    freshman = dict(stage="undergraduate", new_entrant=True, full_time=True, county_graduate=True, admission="gaokao", household="lifted_out")
+    results = [evaluator.evaluate(Record(n, student(checked_2021, **freshman).values)) for n in (2, 3, 4)]
+    program = checked_2021.policy.programs["zihui"]
+    apply_quota(results, type(program)(**{**program.__dict__, "quota": Quota(budget=Decimal(2500))}))
+    assert [r.total for r in results] == [Decimal(1000), Decimal(1000), Decimal(0)]
