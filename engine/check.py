@@ -261,7 +261,11 @@ class _Checker:
             if f.from_id:
                 src = p.fields.get(f.from_id)
                 if src is None or src.format != "resident_id":
-                    self.sink.error(f.location, f"字段「{f.label}」的 from_id 应指向格式为 resident_id 的字段", suggest(f.from_id, list(p.fields)))
+                    self.sink.error(
+                        f.location,
+                        f"字段「{f.label}」的 from_id 应指向格式为 resident_id 的字段",
+                        suggest(f.from_id, list(p.fields)),
+                    )
                 if type_.kind != "date":
                     self.sink.error(f.location, f"只有日期字段能从身份证号读出（「{f.label}」是{type_}）")
             if f.format == "resident_id" and type_.kind != "text":
@@ -275,7 +279,9 @@ class _Checker:
         for key in t.keys:
             f = self.policy.fields.get(key)
             if f is None:
-                self.sink.error(t.location, f"表「{t.label}」的查表字段「{key}」不存在", suggest(key, list(self.policy.fields)))
+                self.sink.error(
+                    t.location, f"表「{t.label}」的查表字段「{key}」不存在", suggest(key, list(self.policy.fields))
+                )
                 return {}
             key_types.append(self.field_types[key])
         cells: dict[tuple[Any, ...], Decimal] = {}
@@ -285,14 +291,18 @@ class _Checker:
             if depth == len(key_types):
                 value, problem = coerce_value(value_type, node)
                 if problem or isinstance(node, (dict, list)):
-                    self.sink.error(t.doc.locate(path), f"表「{t.label}」{_cells_text(prefix)} 的值 {node!r} 不对：{problem or '应为一个数'}")
+                    self.sink.error(
+                        t.doc.locate(path),
+                        f"表「{t.label}」{_cells_text(prefix)} 的值 {node!r} 不对：{problem or '应为一个数'}",
+                    )
                     return
                 cells[prefix] = value
                 return
             if not isinstance(node, dict):
                 self.sink.error(
                     t.doc.locate(path),
-                    f"表「{t.label}」按 {'、'.join(t.keys)} 查，共 {len(key_types)} 层；{_cells_text(prefix)} 这里少了一层",
+                    f"表「{t.label}」按 {'、'.join(t.keys)} 查，共 {len(key_types)} 层；"
+                    f"{_cells_text(prefix)} 这里少了一层",
                 )
                 return
             key_type = key_types[depth]
@@ -358,7 +368,7 @@ class _Checker:
             case s.Call():
                 return self._call(node)
             case s.ListLit():
-                self._fail(node, "列表只能用在 in 后面，如 学段 in [\"小学\", \"初中\"]")
+                self._fail(node, '列表只能用在 in 后面，如 学段 in ["小学", "初中"]')
             case s.Unary(op="not", operand=x):
                 operand = self._bool(x, "not 后面")
                 return ir.Not(BOOL, text, operand)
@@ -433,7 +443,11 @@ class _Checker:
         text = node.text
         if node.parts[0] in PERIOD_NAMES:
             if len(node.parts) != 2 or node.parts[1] not in PERIOD_ATTRIBUTES:
-                self._fail(node, f"学期没有「{'.'.join(node.parts[1:])}」这一项", "可用：" + "、".join(f"period.{k}" for k in PERIOD_ATTRIBUTES))
+                self._fail(
+                    node,
+                    f"学期没有「{'.'.join(node.parts[1:])}」这一项",
+                    "可用：" + "、".join(f"period.{k}" for k in PERIOD_ATTRIBUTES),
+                )
             attribute, type_, _label = PERIOD_ATTRIBUTES[node.parts[1]]
             return ir.PeriodRef(type_, text, attribute)
         if len(node.parts) > 1:
@@ -473,10 +487,8 @@ class _Checker:
         assert symbol is not None
         table = self.policy.tables[symbol.id]
         if len(node.keys) != len(table.keys):
-            self._fail(
-                node,
-                f"表「{table.label}」按 {len(table.keys)} 个键查（{'、'.join(self.policy.fields[k].label for k in table.keys)}），这里给了 {len(node.keys)} 个",
-            )
+            key_labels = "、".join(self.policy.fields[k].label for k in table.keys)
+            self._fail(node, f"表「{table.label}」按 {len(table.keys)} 个键查（{key_labels}），这里给了 {len(node.keys)} 个")
         keys = []
         for key_node, key_field in zip(node.keys, table.keys, strict=True):
             expected = self.field_types.get(key_field)
@@ -496,7 +508,11 @@ class _Checker:
         fn = FUNCTIONS.get(node.function)
         text = s.to_text(node)
         if fn is None:
-            self._fail(node, f"没有函数「{node.function}」", suggest(node.function, list(FUNCTIONS)) or "可用：" + "、".join(FUNCTIONS))
+            self._fail(
+                node,
+                f"没有函数「{node.function}」",
+                suggest(node.function, list(FUNCTIONS)) or "可用：" + "、".join(FUNCTIONS),
+            )
         if fn in ("awarded", "amount"):
             if len(node.args) != 1 or not isinstance(node.args[0], s.Name):
                 self._fail(node, f"{node.function}(...) 里应写一个资助项目的名称")
@@ -562,21 +578,31 @@ class _Checker:
                         self.sink.error(ex.condition.location, f"排除条件应为是/否，实际是{expr.type}")
                     exclusions.append(CheckedExclusion(ex, expr))
             amount = self.expression(pr.amount, owner)
-            if amount is not None and not (amount.type.kind == "money" or (amount.type.numeric and amount.type.literal)):
-                self.sink.error(pr.amount.location, f"项目「{pr.label}」的金额应为金额，「{amount.text}」是{amount.type}")
+            if amount is not None and not (
+                amount.type.kind == "money" or (amount.type.numeric and amount.type.literal)
+            ):
+                self.sink.error(
+                    pr.amount.location, f"项目「{pr.label}」的金额应为金额，「{amount.text}」是{amount.type}"
+                )
             priority = self.expression(pr.priority, owner) if pr.priority else None
             if priority is not None and priority.type.kind != "int":
                 self.sink.error(pr.priority.location, f"优先级应为整数（1 最优先），实际是{priority.type}")  # type: ignore[union-attr]
             for rel in pr.not_with:
                 if rel.program not in p.programs:
-                    self.sink.error(rel.location, f"不认识的资助项目「{rel.program}」", suggest(rel.program, list(p.programs)))
+                    self.sink.error(
+                        rel.location, f"不认识的资助项目「{rel.program}」", suggest(rel.program, list(p.programs))
+                    )
                 elif rel.program == pr.id:
                     self.sink.error(rel.location, "项目不能与自己互斥")
                 else:
                     self.depends[owner].add(("program", rel.program))
                     other = p.programs[rel.program]
                     if any(r.program == pr.id for r in other.not_with):
-                        self.sink.error(rel.location, f"「{pr.label}」与「{other.label}」互相让位，无法决定保留哪一个", "互斥关系只在让位的一方写")
+                        self.sink.error(
+                            rel.location,
+                            f"「{pr.label}」与「{other.label}」互相让位，无法决定保留哪一个",
+                            "互斥关系只在让位的一方写",
+                        )
             if amount is not None:
                 programs[pr.id] = CheckedProgram(pr, conditions, exclusions, amount, priority)
         checks = {c.id: CheckedCheck(c, self._conditions(c.conditions, ("check", c.id))) for c in p.checks.values()}
@@ -592,12 +618,18 @@ class _Checker:
                 program = self.policy.programs.get(target) if kind == "program" else None
                 if program and program.quota:
                     self.sink.error(
-                        self._location_of(owner), f"「{program.label}」设有名额，其结果在全部学生评完后才定，不能被其他规则引用"
+                        self._location_of(owner),
+                        f"「{program.label}」设有名额，其结果在全部学生评完后才定，不能被其他规则引用",
                     )
 
     def _location_of(self, owner: tuple[str, str]) -> Location:
         kind, item_id = owner
-        section = {"computed": self.policy.fields, "group": self.policy.groups, "program": self.policy.programs, "check": self.policy.checks}[kind]
+        section = {
+            "computed": self.policy.fields,
+            "group": self.policy.groups,
+            "program": self.policy.programs,
+            "check": self.policy.checks,
+        }[kind]
         return section[item_id].location
 
     def _order(self) -> list[str]:
@@ -609,7 +641,7 @@ class _Checker:
             if state.get(node) == 2:
                 return
             if state.get(node) == 1:
-                cycle = [*stack[stack.index(node):], node]
+                cycle = [*stack[stack.index(node) :], node]
                 names = " → ".join(self._label(n) for n in cycle)
                 self.sink.error(self._location_of(node), f"循环引用：{names}", "规则不能经由其他规则引用自己")
                 return
@@ -644,7 +676,12 @@ class _Checker:
 
     def _label(self, node: tuple[str, str]) -> str:
         kind, item_id = node
-        section = {"computed": self.policy.fields, "group": self.policy.groups, "program": self.policy.programs, "check": self.policy.checks}[kind]
+        section = {
+            "computed": self.policy.fields,
+            "group": self.policy.groups,
+            "program": self.policy.programs,
+            "check": self.policy.checks,
+        }[kind]
         return section[item_id].label
 
 

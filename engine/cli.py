@@ -18,7 +18,7 @@ from .evaluate import Evaluator, PeriodNotCovered, Record, Result
 from .model import Period
 from .policytest import load_cases, render, run_cases
 from .readers import InputError, read_table
-from .records import Rejected, RecordReader, unknown_columns_warning
+from .records import RecordReader, Rejected, unknown_columns_warning
 from .report import Totals, explain_text, jsonl_line, students_table, totals_table
 from .schema import schema_json
 
@@ -65,8 +65,13 @@ def _outcomes(checked: CheckedPolicy, evaluator: Evaluator, students: str, encod
         yield item if isinstance(item, Rejected) else next(results)
 
 
-POLICY = click.option("--policy", "policy_folder", required=True, type=click.Path(exists=True, file_okay=False),
-                      help="政策文件夹，如 policies/2021")
+POLICY = click.option(
+    "--policy",
+    "policy_folder",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="政策文件夹，如 policies/2021",
+)
 PERIOD = click.option("--period", required=True, help="学期，如 2021-autumn 或 2022-spring")
 ENCODING = click.option("--encoding", default=None, help="CSV 编码（默认自动识别 UTF-8 / GBK）")
 SHEET = click.option("--sheet", default=None, help="Excel 工作表名（默认第一个）")
@@ -100,11 +105,18 @@ def check(policy_folder: str) -> None:
 @click.argument("students", type=click.Path(exists=True, dir_okay=False))
 @POLICY
 @PERIOD
-@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default=None,
-              help="输出格式：table（终端默认）或 jsonl（管道默认）")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "jsonl"]),
+    default=None,
+    help="输出格式：table（终端默认）或 jsonl（管道默认）",
+)
 @ENCODING
 @SHEET
-def eval_command(students: str, policy_folder: str, period: str, fmt: str | None, encoding: str | None, sheet: str | None) -> None:
+def eval_command(
+    students: str, policy_folder: str, period: str, fmt: str | None, encoding: str | None, sheet: str | None
+) -> None:
     """评估学生名单：每行输出资助、核查标记和问题；最后一行给出读入、评估、退回行数。"""
     checked = _policy(policy_folder)
     evaluator = _evaluator(checked, _period(period))
@@ -133,7 +145,9 @@ def eval_command(students: str, policy_folder: str, period: str, fmt: str | None
 @click.option("--id", "id_number", required=True, help="学生身份证号")
 @ENCODING
 @SHEET
-def explain(students: str, policy_folder: str, period: str, id_number: str, encoding: str | None, sheet: str | None) -> None:
+def explain(
+    students: str, policy_folder: str, period: str, id_number: str, encoding: str | None, sheet: str | None
+) -> None:
     """解释一名学生：每个资助项目和核查的结果、条款，以及每个条件读到的信息。"""
     checked = _policy(policy_folder)
     evaluator = _evaluator(checked, _period(period))

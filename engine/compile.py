@@ -85,6 +85,7 @@ class Compiler:
 
     def _memoised(self, key: str, inner: Fn, label: str, type_: Type) -> Fn:
         if self.tracing:
+
             def traced(ctx: Context) -> Any:
                 memo = ctx.memo
                 if key not in memo:
@@ -92,6 +93,7 @@ class Compiler:
                 if ctx.trace is not None:
                     ctx.trace.append((label, memo[key], type_))
                 return memo[key]
+
             return traced
 
         def memoised(ctx: Context) -> Any:
@@ -100,6 +102,7 @@ class Compiler:
                 return memo[key]
             value = memo[key] = inner(ctx)
             return value
+
         return memoised
 
     # -- leaves ----------------------------------------------------------------
@@ -111,10 +114,12 @@ class Compiler:
         value, type_ = e.value, e.type
         if self.tracing:
             label = self.checked.policy.parameters[e.param].label
+
             def traced(ctx: Context) -> Any:
                 if ctx.trace is not None:
                     ctx.trace.append((label, value, type_))
                 return value
+
             return traced
         return lambda ctx: value
 
@@ -126,6 +131,7 @@ class Compiler:
         field, type_ = e.field, e.type
         if self.tracing:
             label = self.checked.fields[field].field.label
+
             def traced(ctx: Context) -> Any:
                 value = ctx.record.get(field)
                 if ctx.trace is not None:
@@ -133,6 +139,7 @@ class Compiler:
                 if value is None:
                     raise MissingFact(field)
                 return value
+
             return traced
 
         def read(ctx: Context) -> Any:
@@ -140,6 +147,7 @@ class Compiler:
             if value is None:
                 raise MissingFact(field)
             return value
+
         return read
 
     def _ComputedRef(self, e: ir.ComputedRef) -> Fn:
@@ -170,6 +178,7 @@ class Compiler:
                 shown = ", ".join(display(k, t) for k, t in zip(key, key_types, strict=True))
                 ctx.trace.append((f"{label}[{shown}]", value, type_))
             return value
+
         return lookup
 
     def _Awarded(self, e: ir.Awarded) -> Fn:
@@ -198,6 +207,7 @@ class Compiler:
             # Decimal throughout: ints are promoted, never floats.
             def as_decimal(fn: Fn) -> Fn:
                 return lambda ctx: Decimal(fn(ctx))
+
             left, right = as_decimal(left), as_decimal(right)
         match e.op:
             case "+":

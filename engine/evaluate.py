@@ -166,7 +166,9 @@ class Evaluator:
                 if denial is None:
                     value = Decimal(amount(ctx))
                     if value <= ZERO:
-                        denial = Denial(program.id, program.label, f"按规则计算的金额为 {value}", program.citation.cite, "zero")
+                        denial = Denial(
+                            program.id, program.label, f"按规则计算的金额为 {value}", program.citation.cite, "zero"
+                        )
                 if denial is not None:
                     result.denials.append(denial)
                     continue
@@ -207,14 +209,26 @@ class Evaluator:
                 )
         for ex, fn in exclusions:
             if fn(ctx):
-                return Denial(program.id, program.label, ex.exclusion.reason, ex.exclusion.citation.cite, "exclusion", ex.exclusion.id)
+                return Denial(
+                    program.id,
+                    program.label,
+                    ex.exclusion.reason,
+                    ex.exclusion.citation.cite,
+                    "exclusion",
+                    ex.exclusion.id,
+                )
         for rel in program.not_with:
             if rel.program in undetermined:
                 raise _Undetermined(rel.program)
             if rel.program in ctx.awarded:
                 other = self.checked.policy.programs[rel.program].label
                 return Denial(
-                    program.id, program.label, f"不能与「{other}」同时享受（已享受「{other}」）", rel.citation.cite, "relation", rel.program
+                    program.id,
+                    program.label,
+                    f"不能与「{other}」同时享受（已享受「{other}」）",
+                    rel.citation.cite,
+                    "relation",
+                    rel.program,
                 )
         return None
 
@@ -266,12 +280,23 @@ class Evaluator:
                     break
             else:
                 for ex in cp.exclusions:
-                    step = _traced_expr(ctx, tracer.compile(ex.expr), "exclusion", ex.expr.text, ex.exclusion.reason, ex.exclusion.citation.cite)
+                    step = _traced_expr(
+                        ctx,
+                        tracer.compile(ex.expr),
+                        "exclusion",
+                        ex.expr.text,
+                        ex.exclusion.reason,
+                        ex.exclusion.citation.cite,
+                    )
                     steps.append(step)
                     if step.error or step.value:
                         break
                 else:
-                    steps.append(_traced_expr(ctx, tracer.compile(cp.amount), "amount", cp.amount.text, "金额", program.citation.cite))
+                    steps.append(
+                        _traced_expr(
+                            ctx, tracer.compile(cp.amount), "amount", cp.amount.text, "金额", program.citation.cite
+                        )
+                    )
             award = next((a for a in result.awards if a.program == pid), None)
             denial = next((d for d in result.denials if d.program == pid), None)
             error = next((e for e in result.errors if e.program == pid), None)
@@ -280,8 +305,17 @@ class Evaluator:
             outcome = "awarded" if award else "error" if error else "denied"
             reason = denial.reason if denial else error.message if error else ""
             out.append(
-                Explanation(pid, program.label, "program", outcome, award.amount if award else None,
-                            program.citation.cite, program.citation.text, steps, reason)
+                Explanation(
+                    pid,
+                    program.label,
+                    "program",
+                    outcome,
+                    award.amount if award else None,
+                    program.citation.cite,
+                    program.citation.text,
+                    steps,
+                    reason,
+                )
             )
         for cid, cc in self.checked.checks.items():
             steps = []
@@ -293,8 +327,17 @@ class Evaluator:
             flagged = any(f.check == cid for f in result.flags)
             error = next((e for e in result.errors if e.program == cid), None)
             out.append(
-                Explanation(cid, cc.check.label, "check", "flagged" if flagged else "error" if error else "clear", None,
-                            cc.check.citation.cite, cc.check.citation.text, steps, cc.check.message if flagged else "")
+                Explanation(
+                    cid,
+                    cc.check.label,
+                    "check",
+                    "flagged" if flagged else "error" if error else "clear",
+                    None,
+                    cc.check.citation.cite,
+                    cc.check.citation.text,
+                    steps,
+                    cc.check.message if flagged else "",
+                )
             )
         return out
 
@@ -337,13 +380,20 @@ def apply_quota(results: list[Result], program) -> None:
     count, spent = 0, ZERO
     for r in holders:
         award = next(a for a in r.awards if a.program == program.id)
-        fits = (quota.count is None or count < quota.count) and (quota.budget is None or spent + award.amount <= quota.budget)
+        fits = (quota.count is None or count < quota.count) and (
+            quota.budget is None or spent + award.amount <= quota.budget
+        )
         if fits:
             count += 1
             spent += award.amount
             continue
         r.awards.remove(award)
         r.denials.append(
-            Denial(program.id, program.label, f"名额或预算已满（按优先级 {r.priorities.get(program.id, 0)} 排序）",
-                   program.citation.cite, "quota")
+            Denial(
+                program.id,
+                program.label,
+                f"名额或预算已满（按优先级 {r.priorities.get(program.id, 0)} 排序）",
+                program.citation.cite,
+                "quota",
+            )
         )

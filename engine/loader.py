@@ -68,7 +68,11 @@ def build_policy(folder: str, docs: list[SourceDocument]) -> m.Policy:
     sink = DiagnosticSink()
     manifests = [(doc, doc.data["policy"]) for doc in docs if "policy" in doc.data]
     if not manifests:
-        sink.error(Location(folder), "缺少政策说明（policy:）", "在 policy.yaml 中写明 id、version、title、source、effective、semesters")
+        sink.error(
+            Location(folder),
+            "缺少政策说明（policy:）",
+            "在 policy.yaml 中写明 id、version、title、source、effective、semesters",
+        )
         sink.raise_if_any()
     if len(manifests) > 1:
         for doc, _ in manifests[1:]:
@@ -84,7 +88,9 @@ def build_policy(folder: str, docs: list[SourceDocument]) -> m.Policy:
                 item_id = raw["id"]
                 if item_id in seen:
                     kind, where = seen[item_id]
-                    sink.error(doc.locate((*path, "id")), f"标识「{item_id}」重复", f"已在 {where} 用作{_KIND_WORDS[kind]}")
+                    sink.error(
+                        doc.locate((*path, "id")), f"标识「{item_id}」重复", f"已在 {where} 用作{_KIND_WORDS[kind]}"
+                    )
                     continue
                 seen[item_id] = (section, loc)
                 item = _BUILDERS[section](raw, doc, path, loc, sink)
@@ -117,7 +123,10 @@ def _manifest(doc: SourceDocument, raw: dict[str, Any], sink: DiagnosticSink) ->
         try:
             dt.date(2024, month, day)  # a leap year, so 02-29 is allowed
         except ValueError:
-            sink.error(doc.locate(("policy", "semesters", season, "reference_date")), f"基准日「{sem['reference_date']}」不是有效的月-日")
+            sink.error(
+                doc.locate(("policy", "semesters", season, "reference_date")),
+                f"基准日「{sem['reference_date']}」不是有效的月-日",
+            )
             month, day = 1, 1
         semesters[season] = m.Semester(season, sem["label"], month, day, citation(sem))
     until = raw["effective"].get("until")
@@ -240,7 +249,9 @@ def _program(raw, doc, path, loc, sink) -> m.Program:
 
 
 def _check(raw, doc, path, loc, sink) -> m.Check:
-    return m.Check(raw["id"], raw["label"], _conditions(raw["when"], doc, (*path, "when")), raw["message"], loc, citation(raw))
+    return m.Check(
+        raw["id"], raw["label"], _conditions(raw["when"], doc, (*path, "when")), raw["message"], loc, citation(raw)
+    )
 
 
 _BUILDERS = {

@@ -196,9 +196,7 @@ def _friendly(exc: UnexpectedInput, text: str) -> ExpressionSyntaxError:
         if ch in "（）【】，＝＞＜！":
             hint = "（请用半角符号，如 ( ) [ ] , = > <）"
         message = f"这里不能出现字符「{ch}」{hint}"
-    elif isinstance(exc, UnexpectedEOF) or (
-        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
-    ):
+    elif isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         expected = getattr(exc, "expected", None) or getattr(exc, "accepts", set())
         message = f"表达式没有写完，后面还应有：{_expected_words(expected)}"
         lines = text.split("\n")  # lark counts lines by \n only

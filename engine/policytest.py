@@ -153,7 +153,9 @@ def _file_cases(checked: CheckedPolicy, doc: SourceDocument, sink: DiagnosticSin
     return out
 
 
-def _facts(checked: CheckedPolicy, facts: dict[str, Any], doc: SourceDocument, path: tuple, sink: DiagnosticSink) -> dict[str, Any]:
+def _facts(
+    checked: CheckedPolicy, facts: dict[str, Any], doc: SourceDocument, path: tuple, sink: DiagnosticSink
+) -> dict[str, Any]:
     by_name: dict[str, str] = {}
     for fid, info in checked.fields.items():
         if info.field.compute is None:
@@ -173,11 +175,15 @@ def _facts(checked: CheckedPolicy, facts: dict[str, Any], doc: SourceDocument, p
             sink.error(doc.locate((*path, key)), f"字段「{key}」的值不对：{problem}")
         values[fid] = value
     for fid, given, from_id in fill_from_id(checked, values):
-        sink.error(doc.locate(path), f"「{checked.fields[fid].field.label}」{given} 与身份证号中的出生日期 {from_id} 不一致")
+        sink.error(
+            doc.locate(path), f"「{checked.fields[fid].field.label}」{given} 与身份证号中的出生日期 {from_id} 不一致"
+        )
     return values
 
 
-def _check_expect(checked: CheckedPolicy, expect: dict[str, Any], doc: SourceDocument, path: tuple, sink: DiagnosticSink) -> None:
+def _check_expect(
+    checked: CheckedPolicy, expect: dict[str, Any], doc: SourceDocument, path: tuple, sink: DiagnosticSink
+) -> None:
     programs = checked.policy.programs
     for section in ("awards", "denied"):
         for pid, value in (expect.get(section) or {}).items():
@@ -188,9 +194,11 @@ def _check_expect(checked: CheckedPolicy, expect: dict[str, Any], doc: SourceDoc
             if section == "awards" and not isinstance(value, (int, Decimal)):
                 sink.error(where, f"「{pid}」的金额应为数字，实际是 {value!r}")
             if section == "denied":
-                causes = {"condition", "quota", "zero"} | {x.id for x in programs[pid].exclusions} | {
-                    r.program for r in programs[pid].not_with
-                }
+                causes = (
+                    {"condition", "quota", "zero"}
+                    | {x.id for x in programs[pid].exclusions}
+                    | {r.program for r in programs[pid].not_with}
+                )
                 if value not in causes:
                     sink.error(where, f"「{pid}」不享受的原因「{value}」不存在", "可写：" + "、".join(sorted(causes)))
     for cid in expect.get("flags") or []:
@@ -198,7 +206,11 @@ def _check_expect(checked: CheckedPolicy, expect: dict[str, Any], doc: SourceDoc
             sink.error(doc.locate((*path, "flags")), f"不认识的核查「{cid}」", suggest(cid, list(checked.checks)))
     for item in expect.get("errors") or []:
         if item not in programs and item not in checked.checks:
-            sink.error(doc.locate((*path, "errors")), f"不认识的项目或核查「{item}」", suggest(item, [*programs, *checked.checks]))
+            sink.error(
+                doc.locate((*path, "errors")),
+                f"不认识的项目或核查「{item}」",
+                suggest(item, [*programs, *checked.checks]),
+            )
 
 
 def run_cases(checked: CheckedPolicy, cases: list[Case]) -> TestRun:
@@ -207,7 +219,9 @@ def run_cases(checked: CheckedPolicy, cases: list[Case]) -> TestRun:
     exercised: set[str] = set()
     for case in cases:
         try:
-            evaluator = evaluators.get(case.period) or evaluators.setdefault(case.period, Evaluator(checked, case.period))
+            evaluator = evaluators.get(case.period) or evaluators.setdefault(
+                case.period, Evaluator(checked, case.period)
+            )
         except PeriodNotCovered as exc:
             run.outcomes.append(CaseOutcome(case, [str(exc)]))
             continue

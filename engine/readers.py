@@ -18,7 +18,6 @@ from typing import Any
 
 from .yamlsource import YamlError, load_yaml_text
 
-
 # Key under which a row keeps cells that stand beyond the last header.
 EXTRA_CELLS = "\0extra"
 
@@ -102,7 +101,7 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
 def _row(headers: list[str], cells: list[Any]) -> dict[str, Any]:
     row = {h: (cells[i] if i < len(cells) else None) for i, h in enumerate(headers) if h}
     if len(cells) > len(headers):
-        extra = [c for c in cells[len(headers):] if c not in (None, "")]
+        extra = [c for c in cells[len(headers) :] if c not in (None, "")]
         if extra:
             row[EXTRA_CELLS] = extra
     return row

@@ -60,9 +60,7 @@ def match_columns(checked: CheckedPolicy, headers: list[str]) -> Columns:
                 unknown.append(header)
             continue
         by_field[fid] = header
-    missing = [
-        fid for fid, info in checked.fields.items() if info.field.required and fid not in by_field
-    ]
+    missing = [fid for fid, info in checked.fields.items() if info.field.required and fid not in by_field]
     return Columns(by_field, unknown, missing)
 
 
@@ -108,7 +106,9 @@ def parse_cell(info: FieldInfo, cell: Any) -> tuple[Any, str]:
             text = _text(cell)
             match = _GRADE.match(text)
             if match is None:
-                return None, f"「{cell}」不是整数" + ("（年级可写 1、三年级、初二、高一）" if info.field.id == "grade" else "")
+                return None, f"「{cell}」不是整数" + (
+                    "（年级可写 1、三年级、初二、高一）" if info.field.id == "grade" else ""
+                )
             digits = match.group(1)
             value = int(digits) if digits.isdigit() else _CN_NUMBERS[digits]
         return _in_range(info, value, cell)
@@ -116,7 +116,9 @@ def parse_cell(info: FieldInfo, cell: Any) -> tuple[Any, str]:
         if isinstance(cell, (int, Decimal)) and not isinstance(cell, bool):
             value = Decimal(cell)
         else:
-            text = _text(cell).replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥").removesuffix("元")
+            text = (
+                _text(cell).replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥").removesuffix("元")
+            )
             try:
                 value = Decimal(text)
             except InvalidOperation:
@@ -134,7 +136,9 @@ def parse_cell(info: FieldInfo, cell: Any) -> tuple[Any, str]:
         value = enum.resolve(_text(cell))
         if value is None:
             hint = suggest(str(cell).strip(), enum.labels)
-            return None, f"「{cell}」不是「{enum.label}」的选项；可填：{'、'.join(enum.labels)}" + (f"（{hint}）" if hint else "")
+            return None, f"「{cell}」不是「{enum.label}」的选项；可填：{'、'.join(enum.labels)}" + (
+                f"（{hint}）" if hint else ""
+            )
         return value, ""
     text = str(cell).strip()
     if info.field.format == "resident_id":
@@ -246,8 +250,12 @@ class RecordReader:
             extra = raw[EXTRA_CELLS]
             problems.append(RowError(f"这一行比列标题多出 {len(extra)} 个单元格：{'、'.join(map(str, extra))}"))
         if problems:
-            return Rejected(row_number, str(values.get("id_number") or _cell_text(raw, self.columns, "id_number")),
-                            str(values.get("name") or ""), problems)
+            return Rejected(
+                row_number,
+                str(values.get("id_number") or _cell_text(raw, self.columns, "id_number")),
+                str(values.get("name") or ""),
+                problems,
+            )
         return Record(row_number, values, self.table.file)
 
     def _from_id(self, values: dict[str, Any], raw: dict[str, Any], problems: list[RowError]) -> None:

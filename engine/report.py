@@ -96,14 +96,28 @@ def totals_table(checked: CheckedPolicy, totals: Totals) -> str:
         program = checked.policy.programs[pid]
         money = totals.money.get(pid, Decimal(0))
         sums["loan" if program.kind == "loan" else "given"] += money
-        rows.append([program.label, pid, KIND_LABELS[program.kind], PER_LABELS[program.per],
-                     totals.students.get(pid, 0), money_text(money)])
+        rows.append(
+            [
+                program.label,
+                pid,
+                KIND_LABELS[program.kind],
+                PER_LABELS[program.per],
+                totals.students.get(pid, 0),
+                money_text(money),
+            ]
+        )
     rows.append(["合计（补助与减免）", "", "", "", "", money_text(sums["given"])])
     rows.append(["合计（贷款）", "", "", "", "", money_text(sums["loan"])])
-    text = tabulate(rows, headers=["资助项目", "标识", "类别", "频次", "人数", "金额（元）"],
-                    colalign=("left", "left", "left", "left", "right", "right"), disable_numparse=True)
+    text = tabulate(
+        rows,
+        headers=["资助项目", "标识", "类别", "频次", "人数", "金额（元）"],
+        colalign=("left", "left", "left", "left", "right", "right"),
+        disable_numparse=True,
+    )
     if checked.checks:
-        flag_rows = [[c.label, cid, c.citation.cite, totals.flags.get(cid, 0)] for cid, c in checked.policy.checks.items()]
+        flag_rows = [
+            [c.label, cid, c.citation.cite, totals.flags.get(cid, 0)] for cid, c in checked.policy.checks.items()
+        ]
         text += "\n\n" + tabulate(flag_rows, headers=["核查", "标识", "条款", "人数"], disable_numparse=True)
     return text
 
@@ -117,17 +131,23 @@ def students_table(checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> str:
         awards = "；".join(f"{a.label} {money_text(a.amount)}" for a in o.awards) or "—"
         notes = [f.label for f in o.flags] + [e.message for e in o.errors]
         rows.append([o.row, o.name, o.id_number, awards, money_text(o.total) if o.awards else "", "；".join(notes)])
-    return tabulate(rows, headers=["行", "姓名", "身份证号", "资助", "合计（元）", "核查与问题"],
-                    disable_numparse=True)
+    return tabulate(rows, headers=["行", "姓名", "身份证号", "资助", "合计（元）", "核查与问题"], disable_numparse=True)
 
 
-def explain_text(checked: CheckedPolicy, result: Result | Rejected, explanations: list[Explanation], period: str) -> str:
+def explain_text(
+    checked: CheckedPolicy, result: Result | Rejected, explanations: list[Explanation], period: str
+) -> str:
     lines = [f"学生：{result.name}（身份证号 {result.id_number}，第 {result.row} 行）  学期：{period}"]
     m = checked.manifest
     lines.append(f"政策：{m.title}（{m.source.get('number', '')}，版本 {m.version}）")
     if isinstance(result, Result) and result.awards:
-        lines.append("合计：" + money_text(result.total) + " 元（" +
-                     "；".join(f"{a.label} {money_text(a.amount)}" for a in result.awards) + "）")
+        lines.append(
+            "合计："
+            + money_text(result.total)
+            + " 元（"
+            + "；".join(f"{a.label} {money_text(a.amount)}" for a in result.awards)
+            + "）"
+        )
     for ex in explanations:
         lines.append("")
         head = f"【{ex.label}】{OUTCOME_LABELS[ex.outcome]}"

@@ -87,9 +87,7 @@ def load_yaml_text(text: str, file: str) -> SourceDocument:
         from .diagnostics import caret_excerpt
 
         excerpt = caret_excerpt(text, loc.line or 1, loc.column or 1) if mark else ""
-        raise YamlError(
-            Diagnostic(loc, f"YAML 格式错误：{exc.problem or exc}", _yaml_hint(exc), excerpt)
-        ) from None
+        raise YamlError(Diagnostic(loc, f"YAML 格式错误：{exc.problem or exc}", _yaml_hint(exc), excerpt)) from None
     except yaml.YAMLError as exc:
         raise YamlError(Diagnostic(Location(file), f"YAML 格式错误：{exc}")) from None
     doc = SourceDocument(file, text, None)
@@ -123,9 +121,7 @@ def _build(node: yaml.Node, path: PathKey, doc: SourceDocument) -> Any:
             if isinstance(key, (dict, list)):
                 raise YamlError(Diagnostic(key_loc, "键必须是简单的文字或数字"))
             if key in seen:
-                raise YamlError(
-                    Diagnostic(key_loc, f"键「{key}」重复出现", f"第一次出现在 {seen[key]}")
-                )
+                raise YamlError(Diagnostic(key_loc, f"键「{key}」重复出现", f"第一次出现在 {seen[key]}"))
             seen[key] = key_loc
             result[key] = _build(value_node, (*path, key), doc)
             doc.positions.setdefault((*path, key), key_loc)
@@ -145,8 +141,13 @@ def _scalar(node: yaml.Node) -> Any:
             return Decimal(node.value.replace("_", ""))
         except InvalidOperation:
             return node.value  # .inf, .nan: left as text, the schema says what is wanted
-    if tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool",
-               "tag:yaml.org,2002:int", "tag:yaml.org,2002:timestamp"):
+    if tag in (
+        "tag:yaml.org,2002:str",
+        "tag:yaml.org,2002:null",
+        "tag:yaml.org,2002:bool",
+        "tag:yaml.org,2002:int",
+        "tag:yaml.org,2002:timestamp",
+    ):
         value = _constructor.construct_object(node)
         if isinstance(value, dt.datetime):
             return value.date() if value.time() == dt.time() else value

@@ -17,13 +17,41 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from engine.idcard import check_digit  # noqa: E402
+from engine.idcard import check_digit
 
 HEADERS = [
-    "身份证号", "姓名", "出生日期", "本县户籍", "家庭类型", "家庭经济困难", "孤儿", "残疾", "烈士子女", "残疾人子女",
-    "学段", "年级", "学校", "县内学校", "民办", "有学籍", "就读方式", "残疾安置", "校内住宿", "已申请",
-    "外地就读未享受资助", "已交情况说明", "复读", "本县高中毕业", "录取方式", "全日制", "当年新生", "省内院校",
-    "申请贷款金额", "学习困难", "厌学", "乡镇",
+    "身份证号",
+    "姓名",
+    "出生日期",
+    "本县户籍",
+    "家庭类型",
+    "家庭经济困难",
+    "孤儿",
+    "残疾",
+    "烈士子女",
+    "残疾人子女",
+    "学段",
+    "年级",
+    "学校",
+    "县内学校",
+    "民办",
+    "有学籍",
+    "就读方式",
+    "残疾安置",
+    "校内住宿",
+    "已申请",
+    "外地就读未享受资助",
+    "已交情况说明",
+    "复读",
+    "本县高中毕业",
+    "录取方式",
+    "全日制",
+    "当年新生",
+    "省内院校",
+    "申请贷款金额",
+    "学习困难",
+    "厌学",
+    "乡镇",
 ]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁宋谢韩冯任薛贺白乔郝武温"
 GIVEN = "子涵浩宇欣怡梓轩一诺雨泽佳琪思远俊杰晓燕建军志强丽娜文博嘉怡明轩婉婷天佑静怡春花秋菊晨阳鹏飞"
@@ -35,9 +63,17 @@ SPECIAL_HOUSEHOLDS = ["边缘易致贫户", "突发严重困难户", "低保家�
 
 # (profile, weight): who the student is; the profile function fills the facts.
 PROFILES = [
-    ("ordinary", 30), ("core_compulsory", 22), ("core_preschool", 5), ("core_senior", 10),
-    ("special", 8), ("widened_no_xueji", 3), ("widened_outside", 4), ("home_or_health", 4),
-    ("college", 9), ("not_enrolled", 3), ("disabled_child", 2),
+    ("ordinary", 30),
+    ("core_compulsory", 22),
+    ("core_preschool", 5),
+    ("core_senior", 10),
+    ("special", 8),
+    ("widened_no_xueji", 3),
+    ("widened_outside", 4),
+    ("home_or_health", 4),
+    ("college", 9),
+    ("not_enrolled", 3),
+    ("disabled_child", 2),
 ]
 
 
@@ -65,17 +101,29 @@ class Generator:
 
     def school(self, stage: str, township: str, in_county: bool) -> str:
         if not in_county:
-            return self.rng.choice(["离石区", "孝义市", "太原市", "汾阳市"]) + {"学前": "幼儿园", "小学": "实验小学"}.get(stage, "中学")
+            return self.rng.choice(["离石区", "孝义市", "太原市", "汾阳市"]) + {
+                "学前": "幼儿园",
+                "小学": "实验小学",
+            }.get(stage, "中学")
         return {
-            "学前": f"{township}中心幼儿园", "小学": f"{township}第一小学", "初中": f"{township}初级中学",
-            "普通高中": "中阳县第一中学", "中职": "中阳县职业中学",
+            "学前": f"{township}中心幼儿园",
+            "小学": f"{township}第一小学",
+            "初中": f"{township}初级中学",
+            "普通高中": "中阳县第一中学",
+            "中职": "中阳县职业中学",
         }.get(stage, "")
 
     def student(self, profile: str) -> dict[str, object]:
         r = self.rng
         township = r.choice(TOWNSHIPS)
-        s: dict[str, object] = {"本县户籍": "是", "家庭类型": "脱贫户", "县内学校": "是", "有学籍": "是", "就读方式": "在校",
-                                "乡镇": township}
+        s: dict[str, object] = {
+            "本县户籍": "是",
+            "家庭类型": "脱贫户",
+            "县内学校": "是",
+            "有学籍": "是",
+            "就读方式": "在校",
+            "乡镇": township,
+        }
         stage = r.choice(["小学", "小学", "初中"])
         if profile == "ordinary":
             s["家庭类型"] = "一般家庭"

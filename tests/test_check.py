@@ -50,7 +50,9 @@ def test_typo_in_an_enum_value_is_an_error_not_a_rule_that_never_matches(policy_
 
 
 def test_typo_in_a_table_key_is_located_with_a_suggestion(policy_copy):
-    line = plant(policy_copy, "tables.yaml", "      中职: {1: 300, 2: 300, 3: 200}", "      中织: {1: 300, 2: 300, 3: 200}")
+    line = plant(
+        policy_copy, "tables.yaml", "      中职: {1: 300, 2: 300, 3: 200}", "      中织: {1: 300, 2: 300, 3: 200}"
+    )
     (error,) = errors_of(policy_copy)
     assert (error.location.file.endswith("tables.yaml"), error.location.line) == (True, line)
     assert "中织" in error.message
@@ -76,8 +78,18 @@ def test_a_lookup_with_the_wrong_number_of_keys(policy_copy):
 
 
 def test_a_program_that_refers_to_itself_through_others(policy_copy):
-    plant(policy_copy, "programs.yaml", "      - 高中职学段\n", "      - 高中职学段\n      - not awarded(tuition_waiver)\n")
-    plant(policy_copy, "programs.yaml", "    amount: 学费标准[学段]", "    amount: 学费标准[学段] + amount(national_grant)")
+    plant(
+        policy_copy,
+        "programs.yaml",
+        "      - 高中职学段\n",
+        "      - 高中职学段\n      - not awarded(tuition_waiver)\n",
+    )
+    plant(
+        policy_copy,
+        "programs.yaml",
+        "    amount: 学费标准[学段]",
+        "    amount: 学费标准[学段] + amount(national_grant)",
+    )
     errors = errors_of(policy_copy)
     assert any("循环引用" in e.message and "国家助学金" in e.message and "免学费" in e.message for e in errors)
 
@@ -116,7 +128,8 @@ def test_mutual_yielding_is_refused(policy_copy):
         policy_copy,
         "programs.yaml",
         "    amount: 寄宿生生活费补助标准[学段]\n",
-        "    amount: 寄宿生生活费补助标准[学段]\n    not_with:\n      - program: day_subsidy\n        cite: 一(二)2(2)\n",
+        "    amount: 寄宿生生活费补助标准[学段]\n"
+        "    not_with:\n      - program: day_subsidy\n        cite: 一(二)2(2)\n",
     )
     errors = errors_of(policy_copy)
     assert any("互相让位" in e.message for e in errors)

@@ -20,7 +20,9 @@ def student(checked, **facts):
     return Record(2, values)
 
 
-CORE_COUNTY = dict(household="lifted_out", hukou_in_county=True, school_in_county=True, has_xueji=True, attendance="in_school")
+CORE_COUNTY = dict(
+    household="lifted_out", hukou_in_county=True, school_in_county=True, has_xueji=True, attendance="in_school"
+)
 
 
 @pytest.mark.parametrize(
@@ -88,7 +90,14 @@ def test_quota_is_filled_in_priority_order_then_input_order(checked_2021):
 
 def test_budget_quota_stops_at_the_first_award_that_does_not_fit(checked_2021):
     evaluator = engine.Evaluator(checked_2021, engine.Period.parse("2021-autumn"))
-    freshman = dict(stage="undergraduate", new_entrant=True, full_time=True, county_graduate=True, admission="gaokao", household="lifted_out")
+    freshman = dict(
+        stage="undergraduate",
+        new_entrant=True,
+        full_time=True,
+        county_graduate=True,
+        admission="gaokao",
+        household="lifted_out",
+    )
     results = [evaluator.evaluate(Record(n, student(checked_2021, **freshman).values)) for n in (2, 3, 4)]
     program = checked_2021.policy.programs["zihui"]
     apply_quota(results, type(program)(**{**program.__dict__, "quota": Quota(budget=Decimal(2500))}))

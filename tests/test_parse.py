@@ -74,7 +74,11 @@ def _trees(children):
         st.builds(lambda x: s.Unary("not", x), children),
         st.builds(lambda x: s.Unary("-", x), children),
         st.builds(lambda op, ab: s.Binary(op, *ab), st.sampled_from(["+", "-", "*", "/", "==", "<", ">="]), two),
-        st.builds(lambda op, xs: s.BoolOp(op, tuple(xs)), st.sampled_from(["and", "or"]), st.lists(children, min_size=2, max_size=3)),
+        st.builds(
+            lambda op, xs: s.BoolOp(op, tuple(xs)),
+            st.sampled_from(["and", "or"]),
+            st.lists(children, min_size=2, max_size=3),
+        ),
         st.builds(lambda x, xs: s.In(x, s.ListLit(tuple(xs))), children, st.lists(atoms, max_size=3)),
         st.builds(lambda c, t, o: s.If(c, t, o), children, children, children),
         st.builds(lambda xs: s.Call("max", tuple(xs)), st.lists(children, min_size=1, max_size=3)),
@@ -83,7 +87,6 @@ def _trees(children):
 
 
 trees = st.recursive(atoms, _trees, max_leaves=12)
-
 
 
 @settings(max_examples=300, deadline=None)

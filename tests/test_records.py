@@ -11,7 +11,7 @@ import pytest
 from engine import idcard
 from engine.evaluate import Record
 from engine.readers import read_table
-from engine.records import Rejected, RecordReader
+from engine.records import RecordReader, Rejected
 
 HEADER = "身份证号,姓名,家庭类型,本县户籍,县内学校,有学籍,就读方式,学段,年级,校内住宿\n"
 
@@ -47,14 +47,20 @@ def test_bad_rows_are_rejected_with_reasons_and_good_rows_kept(checked_2021, tmp
     good = valid_id("20100301", "011")
     dup = valid_id("20090301", "021")
     bad_check = valid_id("20100301", "031")[:-1] + ("0" if valid_id("20100301", "031")[-1] != "0" else "1")
-    text = HEADER + "\n".join([
-        f"{good},好,脱贫户,是,是,是,在校,小学,3,否",
-        f"{bad_check},校验错,脱贫户,是,是,是,在校,小学,3,否",
-        f"{dup},甲,脱贫户,是,是,是,在校,大学,3,否",
-        f"{dup},乙,脱贫户,是,是,是,在校,小学,x,否",
-        f"14112920101301001X,日期错,脱贫户,是,是,是,在校,小学,3,否",
-        f",无号,脱贫户,是,是,是,在校,小学,3,否",
-    ]) + "\n"
+    text = (
+        HEADER
+        + "\n".join(
+            [
+                f"{good},好,脱贫户,是,是,是,在校,小学,3,否",
+                f"{bad_check},校验错,脱贫户,是,是,是,在校,小学,3,否",
+                f"{dup},甲,脱贫户,是,是,是,在校,大学,3,否",
+                f"{dup},乙,脱贫户,是,是,是,在校,小学,x,否",
+                "14112920101301001X,日期错,脱贫户,是,是,是,在校,小学,3,否",
+                ",无号,脱贫户,是,是,是,在校,小学,3,否",
+            ]
+        )
+        + "\n"
+    )
     path = tmp_path / "bad.csv"
     path.write_text(text, encoding="utf-8")
     out = rows_of(checked_2021, path)
@@ -76,7 +82,9 @@ def test_xlsx_json_and_yaml_read_the_same(checked_2021, tmp_path):
     book.active.append(["身份证号", "姓名", "申请贷款金额", "出生日期"])
     book.active.append([number, "王", 312.5, None])
     book.save(tmp_path / "s.xlsx")
-    (tmp_path / "s.json").write_text(json.dumps([{"身份证号": number, "姓名": "王", "申请贷款金额": 312.5}]), encoding="utf-8")
+    (tmp_path / "s.json").write_text(
+        json.dumps([{"身份证号": number, "姓名": "王", "申请贷款金额": 312.5}]), encoding="utf-8"
+    )
     (tmp_path / "s.yaml").write_text(f"- {{身份证号: '{number}', 姓名: 王, 申请贷款金额: 312.5}}\n", encoding="utf-8")
     loans = []
     for name in ("s.xlsx", "s.json", "s.yaml"):

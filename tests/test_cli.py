@@ -1,0 +1,150 @@
+"""The zizhu command end to end, as policy staff and school officers use it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+from click.testing import CliRunner
+
+from engine.cli import main
+
+from .conftest import POLICY_2021, ROOT
+
+EXAMPLE_CSV = ROOT / "examples" / "students-2021.csv"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_check_summarises_the_2021_policy():
+    result = run("check", POLICY_2021)
+    assert result.exit_code == 0
+    assert "9 个资助项目" in result.output and "3 项核查" in result.output
+    assert "示例数据" in result.output  # the sample fee tables are called out
+
+
+def test_check_reports_a_planted_error_with_exit_1(policy_copy):
+    path = policy_copy / "groups.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace('== "脱贫户"', '== "脱贫"'), encoding="utf-8")
+    result = run("check", policy_copy)
+    assert result.exit_code == 1
+    assert "groups.yaml:" in result.output and "「脱贫」不是「家庭类型」的选项" in result.output
+
+
+def test_eval_jsonl_has_one_object_per_input_row_in_order():
+    result = run("eval", EXAMPLE_CSV, "--policy", POLICY_2021, "--period", "2021-autumn", "--format", "jsonl")
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    with EXAMPLE_CSV.open(encoding="utf-8-sig") as handle:
+        ids = [row["身份证号"] for row in csv.DictReader(handle)]
+    assert [o["id_number"] for o in lines] == ids
+    assert [o["row"] for o in lines] == list(range(2, len(ids) + 2))
+    amounts = {a["amount"] for o in lines for a in o["awards"]}
+    assert "312.50" in amounts and all(len(a.split(".")[1]) == 2 for a in amounts)
+    assert f"{len(ids)} rows read, {len(ids)} evaluated, 0 rejected" in result.output
+
+
+def test_eval_with_rejected_rows_exits_1_and_still_outputs_every_row(tmp_path):
+    path = tmp_path / "s.csv"
+    rows = EXAMPLE_CSV.read_text(encoding="utf-8-sig").splitlines()
+    number = rows[1].split(",")[0]
+    wrong_check = number[:-1] + ("0" if number[-1] != "0" else "1")
+    broken = rows[1].replace(number, wrong_check, 1)
+    path.write_text("\n".join([rows[0], rows[2], broken, rows[3]]) + "\n", encoding="utf-8")
+    result = run("eval", path, "--policy", POLICY_2021, "--period", "2021-autumn", "--format", "jsonl")
+    assert result.exit_code == 1
+    objects = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [o["status"] for o in objects] == ["evaluated", "rejected", "evaluated"]
+    assert "校验位" in objects[1]["errors"][0]["message"]
+    assert "3 rows read, 2 evaluated, 1 rejected" in result.output
+
+
+def test_eval_outside_the_effective_periods_exits_2():
+    result = run("eval", EXAMPLE_CSV, "--policy", POLICY_2021, "--period", "2020-autumn", "--format", "jsonl")
+    assert result.exit_code == 2
+    assert "2021-autumn 起" in result.output
+
+
+def test_explain_shows_clause_reason_and_facts_read():
+    with EXAMPLE_CSV.open(encoding="utf-8-sig") as handle:
+        row = next(
+            r
+            for r in csv.DictReader(handle)
+            if r["学段"] == "初中"
+            and r["家庭类型"] == "脱贫户"
+            and r["校内住宿"] == "否"
+            and r["县内学校"] == "是"
+            and r["就读方式"] == "在校"
+            and r["有学籍"] == "是"
+        )
+    result = run("explain", EXAMPLE_CSV, "--policy", POLICY_2021, "--period", "2021-autumn", "--id", row["身份证号"])
+    assert result.exit_code == 0
+    assert "【非寄宿生生活补助】享受 312.50 元   条款 一(二)2(2)" in result.output
+    assert "读取：学段 = 初中" in result.output
+    assert "不符合条件：住宿在由学校统一管理的学生宿舍内" in result.output
+
+
+def test_policy_tests_pass_and_cover_every_rule():
+    result = run("test", POLICY_2021)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1].endswith(" passed, 0 failed")
+    assert "覆盖不全" not in result.output
+
+
+def test_a_wrong_expectation_fails_with_location_and_trace(policy_copy):
+    path = policy_copy / "tests" / "compulsory.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("awards: {day_subsidy: 250}", "awards: {day_subsidy: 260}", 1), encoding="utf-8")
+    result = run("test", policy_copy)
+    assert result.exit_code == 1
+    assert "compulsory.yaml:" in result.output
+    assert "day_subsidy: 应为 260.00，实际 250.00" in result.output
+    assert "【非寄宿生生活补助】享受 250.00 元" in result.output
+    assert result.output.strip().splitlines()[-1].endswith(" passed, 1 failed")
+
+
+def test_a_rule_without_a_case_fails_coverage(policy_copy):
+    (policy_copy / "tests" / "checks.yaml").unlink()
+    result = run("test", policy_copy)
+    assert result.exit_code == 1
+    assert "核查「适龄残疾儿童未安置」(disabled_unplaced) 没有一个用例标记" in result.output
+
+
+def test_a_typo_in_a_test_file_is_a_located_error_not_a_silent_pass(policy_copy):
+    path = policy_copy / "tests" / "preschool.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("家庭类型: 低保家庭, 已申请: 是", "家庭类形: 低保家庭, 已申请: 是", 1), encoding="utf-8"
+    )
+    result = run("test", policy_copy)
+    assert result.exit_code == 1
+    assert "preschool.yaml:" in result.output and "不认识的字段「家庭类形」" in result.output
+
+
+def test_schema_command_writes_the_schema(tmp_path):
+    target = tmp_path / "schema.json"
+    assert run("schema", "-o", target).exit_code == 0
+    schema = json.loads(target.read_text(encoding="utf-8"))
+    assert schema["$schema"].endswith("2020-12/schema") and "programs" in schema["properties"]
+
+
+def test_example_generator_is_reproducible(tmp_path):
+    copy = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", copy)
+    import runpy
+
+    runpy.run_path(str(copy / "generate.py"), run_name="__main__")
+    assert (copy / "students-2021.csv").read_bytes() == EXAMPLE_CSV.read_bytes()
+
+
+def test_example_file_is_large_enough_and_has_valid_ids():
+    from engine import idcard
+
+    with EXAMPLE_CSV.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) >= 300
+    assert all(r["身份证号"].startswith("141129") and idcard.problem(r["身份证号"]) == "" for r in rows)
+    assert all(r["出生日期"].replace("-", "") == r["身份证号"][6:14] for r in rows)
