@@ -488,7 +488,8 @@ class _Checker:
         table = self.policy.tables[symbol.id]
         if len(node.keys) != len(table.keys):
             key_labels = "、".join(self.policy.fields[k].label for k in table.keys)
-            self._fail(node, f"表「{table.label}」按 {len(table.keys)} 个键查（{key_labels}），这里给了 {len(node.keys)} 个")
+            given = len(node.keys)
+            self._fail(node, f"表「{table.label}」按 {len(table.keys)} 个键查（{key_labels}），这里给了 {given} 个")
         keys = []
         for key_node, key_field in zip(node.keys, table.keys, strict=True):
             expected = self.field_types.get(key_field)
