@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import engine
 from engine.diagnostics import PolicyError
@@ -133,3 +135,21 @@ def test_mutual_yielding_is_refused(policy_copy):
     )
     errors = errors_of(policy_copy)
     assert any("互相让位" in e.message for e in errors)
+
+
+_yaml_pieces = st.sampled_from(
+    ["programs:", "fields:", "policy:", "  - id: x", "    when: ", "    amount: ", "学段 ==", '"小学"', "[", "]", "{", "}",
+     ":", "- ", "\t", "  ", "\n", "&a", "*a", "!!python/object:os.system", "1.5", "否", "#", "'", "<<: *a"]
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.text(max_size=80), st.lists(_yaml_pieces, max_size=25).map("".join)))
+def test_random_text_never_crashes_the_loader(tmp_path_factory, text):
+    folder = tmp_path_factory.mktemp("p")
+    (folder / "policy.yaml").write_text(text, encoding="utf-8")
+    try:
+        engine.load(folder)
+    except PolicyError as exc:
+        assert exc.diagnostics
+        assert all(d.location is not None and d.location.file for d in exc.diagnostics)
