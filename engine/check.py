@@ -619,11 +619,11 @@ class _Checker:
                 program = self.policy.programs.get(target) if kind == "program" else None
                 if program and program.quota:
                     self.sink.error(
-                        self._location_of(owner),
+                        self._item(owner).location,
                         f"「{program.label}」设有名额，其结果在全部学生评完后才定，不能被其他规则引用",
                     )
 
-    def _location_of(self, owner: tuple[str, str]) -> Location:
+    def _item(self, owner: tuple[str, str]) -> m.Field | m.Group | m.Program | m.Check:
         kind, item_id = owner
         section = {
             "computed": self.policy.fields,
@@ -631,7 +631,7 @@ class _Checker:
             "program": self.policy.programs,
             "check": self.policy.checks,
         }[kind]
-        return section[item_id].location
+        return section[item_id]
 
     def _order(self) -> list[str]:
         """Programs in dependency order; a cycle among programs, groups or computed fields is an error."""
@@ -643,8 +643,8 @@ class _Checker:
                 return
             if state.get(node) == 1:
                 cycle = [*stack[stack.index(node) :], node]
-                names = " → ".join(self._label(n) for n in cycle)
-                self.sink.error(self._location_of(node), f"循环引用：{names}", "规则不能经由其他规则引用自己")
+                names = " → ".join(self._item(n).label for n in cycle)
+                self.sink.error(self._item(node).location, f"循环引用：{names}", "规则不能经由其他规则引用自己")
                 return
             state[node] = 1
             stack.append(node)
@@ -674,16 +674,6 @@ class _Checker:
             else:  # groups and computed fields pass their own dependencies on
                 todo.extend(self.depends.get(dep, ()))
         return found
-
-    def _label(self, node: tuple[str, str]) -> str:
-        kind, item_id = node
-        section = {
-            "computed": self.policy.fields,
-            "group": self.policy.groups,
-            "program": self.policy.programs,
-            "check": self.policy.checks,
-        }[kind]
-        return section[item_id].label
 
 
 def _stable_topological(items: list[str], deps: dict[str, set[str]]) -> list[str]:

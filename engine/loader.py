@@ -14,7 +14,7 @@ from typing import Any
 
 from . import model as m
 from .diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError
-from .schema import validate
+from .schema import POLICY_VALIDATOR, validate
 from .yamlsource import SourceDocument, YamlError, load_yaml
 
 SECTIONS = ("parameters", "fields", "tables", "groups", "programs", "checks")
@@ -37,11 +37,18 @@ def load_documents(folder: Path | str) -> list[SourceDocument]:
     if not folder.is_dir():
         raise PolicyError([Diagnostic(Location(str(folder)), "找不到政策文件夹", "应为含 policy.yaml 的文件夹")])
     sink = DiagnosticSink()
-    docs: list[SourceDocument] = []
     files = policy_files(folder)
     if not files:
         sink.error(Location(display_path(folder)), "文件夹里没有 .yaml 政策文件")
-    for path in files:
+    docs = read_validated(files, POLICY_VALIDATOR, sink)
+    sink.raise_if_any()
+    return docs
+
+
+def read_validated(paths: list[Path], validator, sink: DiagnosticSink) -> list[SourceDocument]:
+    """The YAML files that parse and fit the schema; every problem of the others goes to the sink."""
+    docs: list[SourceDocument] = []
+    for path in paths:
         try:
             doc = load_yaml(path, display_path(path))
         except YamlError as exc:
@@ -50,11 +57,10 @@ def load_documents(folder: Path | str) -> list[SourceDocument]:
         if doc.data is None:
             sink.error(Location(doc.file, 1, 1), "文件是空的")
             continue
-        problems = validate(doc)
+        problems = validate(doc, validator)
         sink.extend(problems)
         if not problems:
             docs.append(doc)
-    sink.raise_if_any()
     return docs
 
 

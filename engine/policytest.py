@@ -13,17 +13,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from .check import CheckedPolicy
-from .diagnostics import Diagnostic, DiagnosticSink, Location, suggest
+from .diagnostics import DiagnosticSink, Location, suggest
 from .evaluate import Evaluator, PeriodNotCovered, Record, Result
-from .loader import display_path
+from .loader import display_path, read_validated
 from .model import Period
 from .records import fill_from_id, parse_cell
 from .report import explain_text
+from .schema import make_validator
 from .types import money_text
-from .yamlsource import SourceDocument, YamlError, load_yaml
+from .yamlsource import SourceDocument
 
 _FACTS = {"type": "object", "description": "学生信息：键为字段中文名或标识"}
 TEST_FILE_SCHEMA = {
@@ -66,7 +65,7 @@ TEST_FILE_SCHEMA = {
         },
     },
 }
-_validator = Draft202012Validator(TEST_FILE_SCHEMA)
+_validator = make_validator(TEST_FILE_SCHEMA)
 
 
 @dataclass
@@ -114,19 +113,7 @@ def load_cases(checked: CheckedPolicy, folder: Path) -> list[Case]:
     files = sorted((folder / "tests").glob("*.yaml"))
     if not files:
         sink.error(Location(display_path(folder / "tests")), "没有政策测试文件（tests/*.yaml）")
-    for path in files:
-        try:
-            doc = load_yaml(path, display_path(path))
-        except YamlError as exc:
-            sink.extend([exc.diagnostic])
-            continue
-        problems = [
-            Diagnostic(doc.locate(tuple(e.absolute_path)), f"测试文件格式不对：{e.message}")
-            for e in _validator.iter_errors(doc.data)
-        ]
-        if problems:
-            sink.extend(problems)
-            continue
+    for doc in read_validated(files, _validator, sink):
         cases.extend(_file_cases(checked, doc, sink))
     sink.raise_if_any()
     return cases

@@ -254,14 +254,21 @@ _TYPES = Draft202012Validator.TYPE_CHECKER.redefine(
     "number", lambda _checker, v: isinstance(v, (int, Decimal)) and not isinstance(v, bool)
 )
 _Validator = validators.extend(Draft202012Validator, type_checker=_TYPES)
-_validator = _Validator(POLICY_FILE_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def validate(doc: SourceDocument) -> list[Diagnostic]:
+def make_validator(schema: dict[str, Any]):
+    """A validator for one of our YAML schemas (numbers are Decimal, dates are checked)."""
+    return _Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+POLICY_VALIDATOR = make_validator(POLICY_FILE_SCHEMA)
+
+
+def validate(doc: SourceDocument, validator=POLICY_VALIDATOR) -> list[Diagnostic]:
     """Every schema violation of one file, each at the YAML node it concerns."""
     data = _jsonable(doc.data)
     found: list[Diagnostic] = []
-    for error in sorted(_validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         error = _most_specific(error)
         path = tuple(error.absolute_path)
         found.append(Diagnostic(doc.locate(path), _message(error), _hint(error)))
