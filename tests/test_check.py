@@ -138,8 +138,7 @@ def test_mutual_yielding_is_refused(policy_copy):
 
 
 _yaml_pieces = st.sampled_from(
-    'programs:|fields:|policy:|  - id: x|    when: |    amount: |学段 ==|"小学"|[|]|{|}|:|- |\t|  |\n'
-    "|&a|*a|!!python/object:os.system|1.5|否|#|'|<<: *a".split("|")
+    ['programs:', 'fields:', 'policy:', '  - id: x', '    when: ', '    amount: ', '学段 ==', '"小学"', '[', ']', '{', '}', ':', '- ', '\t', '  ', '\n', '&a', '*a', '!!python/object:os.system', '1.5', '否', '#', "'", '<<: *a']
 )
 
 
