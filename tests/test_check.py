@@ -137,9 +137,11 @@ def test_mutual_yielding_is_refused(policy_copy):
     assert any("互相让位" in e.message for e in errors)
 
 
-_yaml_pieces = st.sampled_from(
-    ['programs:', 'fields:', 'policy:', '  - id: x', '    when: ', '    amount: ', '学段 ==', '"小学"', '[', ']', '{', '}', ':', '- ', '\t', '  ', '\n', '&a', '*a', '!!python/object:os.system', '1.5', '否', '#', "'", '<<: *a']
-)
+_YAML_PIECES = (
+    "programs:", "fields:", "policy:", "  - id: x", "    when: ", "    amount: ", "学段 ==", '"小学"', "[", "]", "{",
+    "}", ":", "- ", "\t", "  ", "\n", "&a", "*a", "!!python/object:os.system", "1.5", "否", "#", "'", "<<: *a",
+)  # fmt: skip
+_yaml_pieces = st.sampled_from(_YAML_PIECES)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
