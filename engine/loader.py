@@ -221,7 +221,7 @@ def _group(raw, doc, path, loc, sink) -> m.Group:
 def _program(raw, doc, path, loc, sink) -> m.Program:
     exclusions = tuple(
         m.Exclusion(
-            id=ex.get("id") or f"{raw['id']}_unless_{i + 1}",
+            id=ex["id"],
             condition=_source(doc, (*path, "unless", i, "if"), ex["if"]),
             reason=ex["reason"],
             citation=citation(ex),

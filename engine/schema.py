@@ -88,7 +88,7 @@ _FIELD = {
 
 _PARAMETER = {
     "type": "object",
-    "required": ["id", "label", "type", "value", "cite"],
+    "required": ["id", "label", "type", "value", "cite", "text"],
     "additionalProperties": False,
     "properties": {
         "id": _ID,
@@ -101,7 +101,7 @@ _PARAMETER = {
 
 _TABLE = {
     "type": "object",
-    "required": ["id", "label", "keys", "rows", "cite"],
+    "required": ["id", "label", "keys", "rows", "cite", "text"],
     "additionalProperties": False,
     "properties": {
         "id": _ID,
@@ -116,7 +116,7 @@ _TABLE = {
 
 _GROUP = {
     "type": "object",
-    "required": ["id", "label", "when", "cite"],
+    "required": ["id", "label", "when", "cite", "text"],
     "additionalProperties": False,
     "properties": {
         "id": _ID,
@@ -129,7 +129,7 @@ _GROUP = {
 
 _EXCLUSION = {
     "type": "object",
-    "required": ["if", "reason", "cite"],
+    "required": ["id", "if", "reason", "cite", "text"],
     "additionalProperties": False,
     "properties": {"id": _ID, "if": _EXPR, "reason": _LABEL, **_CITED},
 }
@@ -150,7 +150,7 @@ _PROGRAM = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["program", "cite"],
+                "required": ["program", "cite", "text"],
                 "additionalProperties": False,
                 "properties": {"program": _ID, **_CITED},
             },
