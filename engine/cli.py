@@ -47,8 +47,7 @@ def _evaluator(checked: CheckedPolicy, period: Period) -> Evaluator:
         sys.exit(2)
 
 
-def _outcomes(checked: CheckedPolicy, evaluator: Evaluator, students: str, encoding: str | None, sheet: str | None):
-    """Every input row, evaluated or rejected, in input order."""
+def _reader(checked: CheckedPolicy, students: str, encoding: str | None, sheet: str | None) -> RecordReader:
     try:
         table = read_table(students, encoding=encoding, sheet=sheet)
     except InputError as exc:
@@ -58,11 +57,12 @@ def _outcomes(checked: CheckedPolicy, evaluator: Evaluator, students: str, encod
     warning = unknown_columns_warning(checked, reader.columns)
     if warning:
         click.echo(f"{table.file}: {warning}", err=True)
-    items = list(reader)
-    records = [r for r in items if isinstance(r, Record)]
-    results = iter(evaluator.evaluate_all(records))
-    for item in items:
-        yield item if isinstance(item, Rejected) else next(results)
+    return reader
+
+
+def _outcomes(checked: CheckedPolicy, evaluator: Evaluator, students: str, encoding: str | None, sheet: str | None):
+    """Every input row, evaluated or rejected, in input order, streamed."""
+    yield from evaluator.evaluate_all(_reader(checked, students, encoding, sheet))
 
 
 POLICY = click.option(
@@ -152,12 +152,7 @@ def explain(
     checked = _policy(policy_folder)
     evaluator = _evaluator(checked, _period(period))
     wanted = id_number.strip().upper()
-    try:
-        table = read_table(students, encoding=encoding, sheet=sheet)
-    except InputError as exc:
-        click.echo(f"错误：{exc}", err=True)
-        sys.exit(2)
-    for item in RecordReader(checked, table):
+    for item in _reader(checked, students, encoding, sheet):
         if isinstance(item, Rejected) and item.id_number.upper() == wanted:
             click.echo(f"第 {item.row} 行被退回，未评估：")
             for e in item.reasons:

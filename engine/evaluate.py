@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from .check import CheckedCondition, CheckedPolicy
 from .compile import Compiler, Context, Fn, MissingFact, NoTableEntry
@@ -17,6 +17,7 @@ from .model import Period
 from .types import Type, display
 
 ZERO = Decimal(0)
+T = TypeVar("T")
 
 
 class PeriodNotCovered(Exception):
@@ -75,6 +76,8 @@ class Result:
     row: int
     id_number: str
     name: str
+    # The record's typed facts, for grouping in ledgers and reports (not copied).
+    values: dict[str, Any] = field(default_factory=dict, repr=False)
     awards: list[Award] = field(default_factory=list)
     denials: list[Denial] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
@@ -156,7 +159,7 @@ class Evaluator:
     # -- one record ------------------------------------------------------------
     def evaluate(self, record: Record) -> Result:
         values = record.values
-        result = Result(record.row, str(values.get("id_number") or ""), str(values.get("name") or ""))
+        result = Result(record.row, str(values.get("id_number") or ""), str(values.get("name") or ""), values)
         ctx = Context(values)
         undetermined: set[str] = set()
         for cp, conditions, exclusions, amount, priority in self._programs:
@@ -248,18 +251,21 @@ class Evaluator:
         raise exc
 
     # -- many records ------------------------------------------------------------
-    def evaluate_all(self, records: Iterable[Record]) -> Iterator[Result]:
-        """Results in input order. With no quota in the policy this streams record by record;
-        a program with a quota needs every result before it can be filled."""
+    def evaluate_all(self, items: Iterable[Record | T]) -> Iterator[Result | T]:
+        """Each record's result in input order; anything else (a rejected row) passes through in place.
+
+        With no quota in the policy this streams item by item; a program with a
+        quota needs every result before it can be filled, so then all are held."""
         quota_programs = [cp.program for cp, *_ in self._programs if cp.program.quota]
         if not quota_programs:
-            for record in records:
-                yield self.evaluate(record)
+            for item in items:
+                yield self.evaluate(item) if isinstance(item, Record) else item
             return
-        results = [self.evaluate(r) for r in records]
+        out = [self.evaluate(item) if isinstance(item, Record) else item for item in items]
+        results = [r for r in out if isinstance(r, Result)]
         for program in quota_programs:
             apply_quota(results, program)
-        yield from results
+        yield from out
 
     # -- explain -------------------------------------------------------------------
     def explain(self, record: Record) -> list[Explanation]:

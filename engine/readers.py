@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -28,11 +28,12 @@ class InputError(Exception):
 
 @dataclass
 class RawTable:
-    """The columns of a student file and its rows; `rows` may be a stream."""
+    """The columns of a student file and its rows. Each call of `rows()` streams them anew
+    from the file, so a first pass (duplicates, a count for the progress bar) costs no memory."""
 
     file: str
     headers: list[str]
-    rows: Iterator[tuple[int, dict[str, Any]]]
+    rows: Callable[[], Iterator[tuple[int, dict[str, Any]]]]
 
 
 FORMATS = ("csv", "xlsx", "json", "yaml")
@@ -78,24 +79,29 @@ def _detect_encoding(path: Path) -> str:
 def _read_csv(path: Path, encoding: str | None) -> RawTable:
     enc = encoding or _detect_encoding(path)
     try:
-        handle = open(path, encoding=enc, newline="")  # noqa: SIM115 - closed by the row stream
-        reader = csv.reader(handle)
-        headers = next(reader, None)
+        with open(path, encoding=enc, newline="") as handle:
+            headers = next(csv.reader(handle), None)
     except (UnicodeDecodeError, LookupError) as exc:
         raise InputError(f"{path}: 无法按 {enc} 编码读取（{exc}）；可用 --encoding 指定，如 gbk") from None
     if headers is None:
-        handle.close()
         raise InputError(f"{path}: 文件是空的，第 1 行应为列标题")
     headers = [h.strip().lstrip("\ufeff") for h in headers]
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
-        with handle:
-            for line_number, cells in enumerate(reader, start=2):
-                if not any(c.strip() for c in cells):
-                    continue
-                yield line_number, _row(headers, cells)
+        with open(path, encoding=enc, newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader, None)
+            row_number = 1
+            try:
+                # Rows as a spreadsheet counts them: a quoted cell spanning lines is still one row.
+                for row_number, cells in enumerate(reader, start=2):
+                    if any(c.strip() for c in cells):
+                        yield row_number, _row(headers, cells)
+            except UnicodeDecodeError as exc:
+                where = f"{path}: 第 {row_number + 1} 行"
+                raise InputError(f"{where}无法按 {enc} 编码读取；可用 --encoding 指定，如 gbk") from exc
 
-    return RawTable(str(path), headers, rows())
+    return RawTable(str(path), headers, rows)
 
 
 def _row(headers: list[str], cells: list[Any]) -> dict[str, Any]:
@@ -110,30 +116,34 @@ def _row(headers: list[str], cells: list[Any]) -> dict[str, Any]:
 def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
     import openpyxl
 
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise InputError(f"{path}: 无法读取 Excel 文件（{exc}）") from None
-    if sheet is not None and sheet not in book.sheetnames:
-        raise InputError(f"{path}: 没有名为「{sheet}」的工作表；有：{'、'.join(book.sheetnames)}")
-    ws = book[sheet] if sheet else book.worksheets[0]
-    it = ws.iter_rows(values_only=True)
-    first = next(it, None)
+    def open_sheet():
+        try:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a damaged file
+            raise InputError(f"{path}: 无法读取 Excel 文件（{exc}）") from None
+        if sheet is not None and sheet not in book.sheetnames:
+            book.close()
+            raise InputError(f"{path}: 没有名为「{sheet}」的工作表；有：{'、'.join(book.sheetnames)}")
+        return book, (book[sheet] if sheet else book.worksheets[0])
+
+    book, ws = open_sheet()
+    first = next(ws.iter_rows(values_only=True, max_row=1), None)
+    book.close()
     if first is None:
-        book.close()
         raise InputError(f"{path}: 工作表是空的，第 1 行应为列标题")
     headers = [str(h).strip() if h is not None else "" for h in first]
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        book, ws = open_sheet()
         try:
-            for row_number, cells in enumerate(it, start=2):
+            for row_number, cells in enumerate(ws.iter_rows(values_only=True, min_row=2), start=2):
                 if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
                     continue
                 yield row_number, _row(headers, [_excel_cell(c) for c in cells])
         finally:
             book.close()
 
-    return RawTable(str(path), headers, rows())
+    return RawTable(str(path), headers, rows)
 
 
 def _excel_cell(value: Any) -> Any:
@@ -168,4 +178,4 @@ def _read_records(path: Path, fmt: str) -> RawTable:
         for index, record in enumerate(data, start=2):
             yield index, {str(k): v for k, v in record.items()}
 
-    return RawTable(str(path), headers, rows())
+    return RawTable(str(path), headers, rows)

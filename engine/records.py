@@ -195,28 +195,36 @@ class RecordReader:
         self.checked = checked
         self.table = table
         self.columns = match_columns(checked, table.headers)
+        self.row_count = 0  # data rows, known after the first pass
 
     def __iter__(self) -> Iterator[Record | Rejected]:
-        rows = list(self.table.rows)
-        duplicates = self._duplicates(rows)
-        for row_number, raw in rows:
+        duplicates = self._duplicates()
+        for row_number, raw in self.table.rows():
             yield self._record(row_number, raw, duplicates.get(row_number, []))
 
-    def _duplicates(self, rows: list[tuple[int, dict[str, Any]]]) -> dict[int, list[RowError]]:
-        found: dict[int, list[RowError]] = {}
-        for fid, info in self.checked.fields.items():
-            header = self.columns.by_field.get(fid)
-            if not info.field.unique or header is None:
-                continue
-            seen: dict[str, list[int]] = {}
-            for row_number, raw in rows:
+    def _duplicates(self) -> dict[int, list[RowError]]:
+        """A first pass over the unique columns only: rows that share a value, naming each other."""
+        unique = [
+            (fid, info, self.columns.by_field[fid])
+            for fid, info in self.checked.fields.items()
+            if info.field.unique and fid in self.columns.by_field
+        ]
+        self.row_count = 0
+        seen: list[dict[str, int | list[int]]] = [{} for _ in unique]
+        for row_number, raw in self.table.rows():
+            self.row_count += 1
+            for (_fid, info, header), values in zip(unique, seen, strict=True):
                 cell = raw.get(header)
                 if _blank(cell):
                     continue
                 key = idcard.normalise(str(cell)) if info.field.format == "resident_id" else str(cell).strip()
-                seen.setdefault(key, []).append(row_number)
-            for key, numbers in seen.items():
-                if len(numbers) < 2:
+                first = values.setdefault(key, row_number)
+                if first != row_number:  # a repeat: keep every row that has it
+                    values[key] = [*first, row_number] if isinstance(first, list) else [first, row_number]
+        found: dict[int, list[RowError]] = {}
+        for (fid, info, header), values in zip(unique, seen, strict=True):
+            for key, numbers in values.items():
+                if not isinstance(numbers, list):
                     continue
                 for n in numbers:
                     others = "、".join(f"第 {o} 行" for o in numbers if o != n)

@@ -131,7 +131,7 @@ def test_mutual_yielding_is_refused(policy_copy):
         "programs.yaml",
         "    amount: 寄宿生生活费补助标准[学段]\n",
         "    amount: 寄宿生生活费补助标准[学段]\n"
-        "    not_with:\n      - program: day_subsidy\n        cite: 一(二)2(2)\n",
+        "    not_with:\n      - program: day_subsidy\n        cite: 一(二)2(2)\n        text: 不能同时享受\n",
     )
     errors = errors_of(policy_copy)
     assert any("互相让位" in e.message for e in errors)
