@@ -6,8 +6,12 @@ rejected, tests failed); 2 the command could not run (bad option, file missing).
 
 from __future__ import annotations
 
+import csv
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -15,12 +19,15 @@ from . import load
 from .check import CheckedPolicy
 from .diagnostics import PolicyError
 from .evaluate import Evaluator, PeriodNotCovered, Record, Result
+from .ledger import Ledger, resolve_grouping
 from .model import Period
 from .policytest import load_cases, render, run_cases
 from .readers import InputError, read_table
 from .records import RecordReader, Rejected, unknown_columns_warning
-from .report import Totals, explain_text, jsonl_line, students_table, totals_table
+from .report import explain_text, jsonl_line, ledger_text, students_table
 from .schema import schema_json
+from .template import input_fields, write_template
+from .writers import Outcome, format_for, write_csv, write_table_xlsx, write_xlsx
 
 
 def _policy(folder: str) -> CheckedPolicy:
@@ -101,41 +108,145 @@ def check(policy_folder: str) -> None:
     click.echo("检查通过")
 
 
+def _progress(reader: RecordReader, outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
+    """A progress bar on stderr for a large file, when stderr is a terminal."""
+    if not sys.stderr.isatty() or reader.row_count < PROGRESS_MIN_ROWS:
+        yield from outcomes
+        return
+    with click.progressbar(length=reader.row_count, label="评估中", file=sys.stderr) as bar:
+        for outcome in outcomes:
+            bar.update(1)
+            yield outcome
+
+
+PROGRESS_MIN_ROWS = 20_000
+
+
+def _write(checked: CheckedPolicy, outcomes: Iterator[Outcome], ledger: Ledger, fmt: str, output: str | None) -> None:
+    """Outcomes in the chosen format, to a file or stdout; the ledger counts them on the way."""
+    stream = ledger.observe(outcomes)
+    if fmt == "jsonl":
+        with _text_output(output, "utf-8") as handle:
+            for outcome in stream:
+                handle.write(jsonl_line(outcome) + "\n")
+    elif fmt == "csv":
+        with _text_output(output, "utf-8-sig") as handle:
+            write_csv(handle, checked, stream)
+    elif fmt == "xlsx":
+        if not output:
+            raise click.UsageError("xlsx 格式需要 -o 文件名.xlsx")
+        write_xlsx(output, checked, stream, ledger)
+    else:
+        shown = list(stream)
+        m = checked.manifest
+        text = f"{m.title}（{m.source.get('number', '')}）\n\n{students_table(checked, shown)}\n\n{ledger_text(ledger)}"
+        with _text_output(output, "utf-8") as handle:
+            handle.write(text + "\n")
+
+
+@contextmanager
+def _text_output(output: str | None, encoding: str) -> Iterator[TextIO]:
+    if output is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    with open(output, "w", encoding=encoding, newline="") as handle:
+        yield handle
+
+
+def _format(fmt: str | None, output: str | None) -> str:
+    if fmt:
+        return fmt
+    if output:
+        try:
+            return format_for(output)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="-o") from None
+    return "table" if sys.stdout.isatty() else "jsonl"
+
+
+OUTPUT = click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+                      help="写入文件；格式按扩展名：.jsonl .csv .xlsx .txt")  # fmt: skip
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv", "xlsx"]), default=None,
+                      help="输出格式（默认：终端为 table，管道为 jsonl，-o 按扩展名）")  # fmt: skip
+
+
 @main.command(name="eval")
 @click.argument("students", type=click.Path(exists=True, dir_okay=False))
 @POLICY
 @PERIOD
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "jsonl"]),
-    default=None,
-    help="输出格式：table（终端默认）或 jsonl（管道默认）",
-)
+@FORMAT
+@OUTPUT
 @ENCODING
 @SHEET
 def eval_command(
-    students: str, policy_folder: str, period: str, fmt: str | None, encoding: str | None, sheet: str | None
-) -> None:
-    """评估学生名单：每行输出资助、核查标记和问题；最后一行给出读入、评估、退回行数。"""
+    students: str, policy_folder: str, period: str, fmt: str | None, output: str | None, encoding: str | None,
+    sheet: str | None,
+) -> None:  # fmt: skip
+    """评估学生名单：每行输出资助、核查标记和问题；最后给出读入、评估、退回行数（有退回时退出码为 1）。"""
     checked = _policy(policy_folder)
     evaluator = _evaluator(checked, _period(period))
-    fmt = fmt or ("table" if sys.stdout.isatty() else "jsonl")
-    totals = Totals()
-    if fmt == "jsonl":
-        for outcome in _outcomes(checked, evaluator, students, encoding, sheet):
-            totals.add(outcome)
-            click.echo(jsonl_line(outcome))
+    fmt = _format(fmt, output)
+    reader = _reader(checked, students, encoding, sheet)
+    ledger = Ledger(checked)
+    _write(checked, _progress(reader, evaluator.evaluate_all(reader)), ledger, fmt, output)
+    if output:
+        click.echo(f"已写入 {output}", err=True)
+    click.echo(ledger.summary_line(), err=True)
+    sys.exit(1 if ledger.rejected else 0)
+
+
+@main.command()
+@click.argument("students", type=click.Path(exists=True, dir_okay=False))
+@POLICY
+@PERIOD
+@click.option(
+    "--by", default=None, help="分组：school（学校）、stage（学段）、township（乡镇）、program（默认）或任一字段"
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default=None, help="输出格式")
+@OUTPUT
+@ENCODING
+@SHEET
+def ledger(
+    students: str, policy_folder: str, period: str, by: str | None, fmt: str | None, output: str | None,
+    encoding: str | None, sheet: str | None,
+) -> None:  # fmt: skip
+    """台账：按项目（及学校、学段、乡镇等）统计人次和金额；补助减免与贷款分开合计。"""
+    checked = _policy(policy_folder)
+    evaluator = _evaluator(checked, _period(period))
+    try:
+        group = resolve_grouping(checked, by)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--by") from None
+    fmt = _format(fmt, output)
+    book = Ledger(checked, group)
+    reader = _reader(checked, students, encoding, sheet)
+    for _ in book.observe(_progress(reader, evaluator.evaluate_all(reader))):
+        pass
+    headers, rows = book.table()
+    if fmt == "xlsx":
+        if not output:
+            raise click.UsageError("xlsx 格式需要 -o 文件名.xlsx")
+        write_table_xlsx(output, "台账", headers, rows)
+    elif fmt == "csv":
+        with _text_output(output, "utf-8-sig") as handle:
+            csv.writer(handle, lineterminator="\r\n").writerows([headers, *rows])
     else:
-        outcomes = list(_outcomes(checked, evaluator, students, encoding, sheet))
-        for outcome in outcomes:
-            totals.add(outcome)
         m = checked.manifest
-        click.echo(f"{m.title}（{m.source.get('number', '')}） 学期 {period}\n")
-        click.echo(students_table(checked, outcomes))
-        click.echo("\n" + totals_table(checked, totals))
-    click.echo(totals.summary_line(), err=fmt == "jsonl")
-    sys.exit(1 if totals.rejected else 0)
+        with _text_output(output, "utf-8") as handle:
+            handle.write(f"{m.title}（{m.source.get('number', '')}） 学期 {period}\n\n{ledger_text(book)}\n")
+    click.echo(book.summary_line(), err=True)
+    sys.exit(1 if book.rejected else 0)
+
+
+@main.command()
+@POLICY
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="模板文件，如 模板.xlsx")
+def template(policy_folder: str, output: str) -> None:
+    """生成学校填报用的空白 Excel 模板：列标题、下拉选项、日期格式和填表说明。"""
+    checked = _policy(policy_folder)
+    write_template(checked, output)
+    click.echo(f"已写入 {output}（{len(input_fields(checked))} 列）")
 
 
 @main.command()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -12,11 +11,10 @@ from tabulate import tabulate
 
 from .check import CheckedPolicy
 from .evaluate import Explanation, Result, RowError
+from .ledger import Ledger
 from .records import Rejected
 from .types import display, money_text
 
-KIND_LABELS = {"grant": "补助", "waiver": "减免", "loan": "贷款"}
-PER_LABELS = {"semester": "每学期", "year": "每学年", "once": "一次性"}
 OUTCOME_LABELS = {"awarded": "享受", "denied": "不享受", "error": "无法判定", "flagged": "需跟进", "clear": "无"}
 
 Outcome = Result | Rejected
@@ -59,66 +57,13 @@ def jsonl_line(outcome: Outcome) -> str:
     return json.dumps(to_json(outcome), ensure_ascii=False)
 
 
-@dataclass
-class Totals:
-    """Counts and money per program; grants and waivers kept apart from loans. Exact Decimal."""
-
-    rows: int = 0
-    evaluated: int = 0
-    rejected: int = 0
-    with_errors: int = 0
-    students: dict[str, int] = field(default_factory=dict)
-    money: dict[str, Decimal] = field(default_factory=dict)
-    flags: dict[str, int] = field(default_factory=dict)
-
-    def add(self, outcome: Outcome) -> None:
-        self.rows += 1
-        if isinstance(outcome, Rejected):
-            self.rejected += 1
-            return
-        self.evaluated += 1
-        if outcome.errors:
-            self.with_errors += 1
-        for a in outcome.awards:
-            self.students[a.program] = self.students.get(a.program, 0) + 1
-            self.money[a.program] = self.money.get(a.program, Decimal(0)) + a.amount
-        for f in outcome.flags:
-            self.flags[f.check] = self.flags.get(f.check, 0) + 1
-
-    def summary_line(self) -> str:
-        return f"{self.rows} rows read, {self.evaluated} evaluated, {self.rejected} rejected"
-
-
-def totals_table(checked: CheckedPolicy, totals: Totals) -> str:
-    rows = []
-    sums = {"given": Decimal(0), "loan": Decimal(0)}
-    for pid in checked.program_order:
-        program = checked.policy.programs[pid]
-        money = totals.money.get(pid, Decimal(0))
-        sums["loan" if program.kind == "loan" else "given"] += money
-        rows.append(
-            [
-                program.label,
-                pid,
-                KIND_LABELS[program.kind],
-                PER_LABELS[program.per],
-                totals.students.get(pid, 0),
-                money_text(money),
-            ]
-        )
-    rows.append(["合计（补助与减免）", "", "", "", "", money_text(sums["given"])])
-    rows.append(["合计（贷款）", "", "", "", "", money_text(sums["loan"])])
-    text = tabulate(
-        rows,
-        headers=["资助项目", "标识", "类别", "频次", "人数", "金额（元）"],
-        colalign=("left", "left", "left", "left", "right", "right"),
-        disable_numparse=True,
-    )
-    if checked.checks:
-        flag_rows = [
-            [c.label, cid, c.citation.cite, totals.flags.get(cid, 0)] for cid, c in checked.policy.checks.items()
-        ]
-        text += "\n\n" + tabulate(flag_rows, headers=["核查", "标识", "条款", "人数"], disable_numparse=True)
+def ledger_text(ledger: Ledger) -> str:
+    headers, rows = ledger.table()
+    align = ("left",) * (len(headers) - 2) + ("right", "right")
+    text = tabulate(rows, headers=headers, colalign=align, disable_numparse=True)
+    if ledger.checked.checks:
+        flag_headers, flag_rows = ledger.flag_table()
+        text += "\n\n" + tabulate(flag_rows, headers=flag_headers, disable_numparse=True)
     return text
 
 

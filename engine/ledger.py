@@ -1,0 +1,138 @@
+"""The ledger (台账): students and money per program, optionally per school, stage, township….
+
+Sums are exact Decimal; grants and waivers are kept apart from loans; the grand
+totals equal the sum of the per-student awards to the fen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .check import CheckedPolicy
+from .evaluate import Result
+from .records import Rejected
+from .types import CENT, display
+
+KIND_LABELS = {"grant": "补助", "waiver": "减免", "loan": "贷款"}
+PER_LABELS = {"semester": "每学期", "year": "每学年", "once": "一次性"}
+GIVEN, LOANS = "given", "loan"
+BLANK_GROUP = "（未填）"
+
+
+def money_class(kind: str) -> str:
+    """Loans are lent, not given: every total keeps them apart."""
+    return LOANS if kind == "loan" else GIVEN
+
+
+@dataclass
+class Cell:
+    students: int = 0
+    money: Decimal = field(default_factory=Decimal)
+
+
+@dataclass
+class Ledger:
+    checked: CheckedPolicy
+    by: str | None = None  # a field id, or None for per program only
+    rows: int = 0
+    evaluated: int = 0
+    rejected: int = 0
+    with_errors: int = 0
+    cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+
+    def observe(self, outcomes: Iterable[Result | Rejected]) -> Iterator[Result | Rejected]:
+        """Pass outcomes through unchanged, counting each: a stream can be written and summed at once."""
+        for outcome in outcomes:
+            self.add(outcome)
+            yield outcome
+
+    def add(self, outcome: Result | Rejected) -> None:
+        self.rows += 1
+        if isinstance(outcome, Rejected):
+            self.rejected += 1
+            return
+        self.evaluated += 1
+        if outcome.errors:
+            self.with_errors += 1
+        group = self.group_of(outcome)
+        for award in outcome.awards:
+            cell = self.cells.setdefault((group, award.program), Cell())
+            cell.students += 1
+            cell.money += award.amount
+        for flag in outcome.flags:
+            self.flags[flag.check] = self.flags.get(flag.check, 0) + 1
+
+    def group_of(self, result: Result) -> str:
+        if self.by is None:
+            return ""
+        value = result.values.get(self.by)
+        if value is None or value == "":
+            return BLANK_GROUP
+        return display(value, self.checked.fields[self.by].type)
+
+    def summary_line(self) -> str:
+        return f"{self.rows} rows read, {self.evaluated} evaluated, {self.rejected} rejected"
+
+    def total(self, money: str, group: str | None = None) -> Decimal:
+        programs = self.checked.policy.programs
+        return sum(
+            (
+                c.money
+                for (g, pid), c in self.cells.items()
+                if money_class(programs[pid].kind) == money and (group is None or g == group)
+            ),
+            Decimal(0),
+        )
+
+    def groups(self) -> list[str]:
+        """Groups in a reader's order: an enum's own order (学前, 小学, 初中 …), else alphabetical; blank last."""
+        enum = self.checked.fields[self.by].type.enum if self.by else None
+        position = {label: i for i, label in enumerate(enum.labels)} if enum else {}
+        return sorted({g for g, _ in self.cells}, key=lambda g: (g == BLANK_GROUP, position.get(g, len(position)), g))
+
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        """Headers and rows: per group (when grouped) and program, with subtotals and grand totals."""
+        programs = self.checked.policy.programs
+        order = self.checked.program_order
+        headers = ["资助项目", "标识", "类别", "频次", "人次", "金额（元）"]
+        if self.by is not None:
+            headers.insert(0, self.checked.fields[self.by].field.label)
+        rows: list[list[Any]] = []
+        groups = self.groups() if self.by is not None else [""]
+        for group in groups:
+            for pid in order:
+                cell = self.cells.get((group, pid))
+                if cell is None and self.by is not None:
+                    continue
+                cell = cell or Cell()
+                p = programs[pid]
+                row = [p.label, pid, KIND_LABELS[p.kind], PER_LABELS[p.per], cell.students, cell.money.quantize(CENT)]
+                rows.append(([group] if self.by is not None else []) + row)
+            if self.by is not None:
+                for money, label in ((GIVEN, "小计（补助与减免）"), (LOANS, "小计（贷款）")):
+                    rows.append([group, label, "", "", "", "", self.total(money, group).quantize(CENT)])
+        lead = [""] if self.by is not None else []
+        rows.append([*lead, "合计（补助与减免）", "", "", "", "", self.total(GIVEN).quantize(CENT)])
+        rows.append([*lead, "合计（贷款）", "", "", "", "", self.total(LOANS).quantize(CENT)])
+        return headers, rows
+
+    def flag_table(self) -> tuple[list[str], list[list[Any]]]:
+        checks = self.checked.policy.checks
+        return ["核查", "标识", "条款", "人数"], [
+            [c.label, cid, c.citation.cite, self.flags.get(cid, 0)] for cid, c in checks.items()
+        ]
+
+
+def resolve_grouping(checked: CheckedPolicy, by: str | None) -> str | None:
+    """A --by name (field id or Chinese label, or "program") as a field id; ValueError if unknown."""
+    if by in (None, "", "program", "项目"):
+        return None
+    for fid, info in checked.fields.items():
+        if by in (fid, info.field.label):
+            return fid
+    choices = ["program", *(f for f, i in checked.fields.items() if i.type.kind in ("text", "enum", "bool"))]
+    raise ValueError(f"不能按「{by}」分组；可用：{'、'.join(choices)}")

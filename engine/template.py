@@ -1,0 +1,108 @@
+"""The blank student sheet a school fills in, made from the policy's fields.
+
+Headers are the fields' Chinese labels; every enum and 是/否 column gets a
+drop-down; date columns show their format; a second sheet explains each column.
+"""
+
+from __future__ import annotations
+
+from .check import CheckedPolicy, FieldInfo
+from .types import display
+
+TYPE_WORDS = {"bool": "是/否", "int": "整数", "decimal": "数字", "money": "金额（元）", "date": "日期", "text": "文字",
+              "enum": "选项"}  # fmt: skip
+DATE_FORMAT = "yyyy-mm-dd"
+MAX_ROWS = 5000  # rows prepared with drop-downs
+
+
+def input_fields(checked: CheckedPolicy) -> list[FieldInfo]:
+    return [info for info in checked.fields.values() if info.field.compute is None]
+
+
+def allowed_values(info: FieldInfo) -> list[str]:
+    if info.type.kind == "bool":
+        return ["是", "否"]
+    if info.type.kind == "enum" and info.type.enum is not None:
+        return info.type.enum.labels
+    return []
+
+
+def blank_meaning(info: FieldInfo) -> str:
+    f = info.field
+    if f.required:
+        return "必填，不能为空"
+    if f.from_id:
+        return "空白时从身份证号读出"
+    if f.has_blank:
+        return f"空白视为「{display(info.blank, info.type)}」"
+    return "规则用到时必须填写，否则该项无法判定"
+
+
+def write_template(checked: CheckedPolicy, path: str) -> None:
+    import openpyxl
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    fields = input_fields(checked)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "学生名单"
+    sheet.append([info.field.label for info in fields])
+    header_fill = PatternFill("solid", fgColor="DDEBF7")
+    for col, info in enumerate(fields, start=1):
+        letter = get_column_letter(col)
+        cell = sheet.cell(1, col)
+        cell.font = Font(bold=True, color="C00000" if info.field.required else "000000")
+        cell.fill = header_fill
+        cell.comment = Comment(_column_note(info), "zizhu")
+        sheet.column_dimensions[letter].width = max(10, 2 * len(info.field.label) + 4)
+        cells = f"{letter}2:{letter}{MAX_ROWS + 1}"
+        values = allowed_values(info)
+        if values:
+            rule = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True)
+            rule.error = f"请从下拉列表中选择：{'、'.join(values)}"
+            rule.errorTitle = info.field.label
+            rule.prompt = _column_note(info)
+            sheet.add_data_validation(rule)
+            rule.add(cells)
+        elif info.type.kind == "date":
+            rule = DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=True)
+            rule.error = "请填写日期，如 2012-05-01"
+            sheet.add_data_validation(rule)
+            rule.add(cells)
+            for row in range(2, MAX_ROWS + 2):
+                sheet.cell(row, col).number_format = DATE_FORMAT
+        elif info.field.format == "resident_id":
+            sheet.column_dimensions[letter].width = 22
+            for row in range(2, MAX_ROWS + 2):
+                sheet.cell(row, col).number_format = "@"  # text: Excel must not turn the ID into 1.41E+17
+    sheet.freeze_panes = "A2"
+
+    guide = book.create_sheet("填表说明")
+    guide.append(["列标题", "标识", "类型", "可填的值", "空白", "说明"])
+    for cell in guide[1]:
+        cell.font = Font(bold=True)
+        cell.fill = header_fill
+    for info in fields:
+        f = info.field
+        values = "、".join(allowed_values(info))
+        if info.type.kind == "date":
+            values = "如 2012-05-01（也可 2012/5/1、20120501）"
+        aliases = f"；也可用列名：{'、'.join(f.aliases)}" if f.aliases else ""
+        guide.append([f.label, f.id, TYPE_WORDS[info.type.kind], values, blank_meaning(info), f.description + aliases])
+    for letter, width in zip("ABCDEF", (16, 20, 10, 48, 30, 40), strict=True):
+        guide.column_dimensions[letter].width = width
+    m = checked.manifest
+    guide.append([])
+    guide.append([f"政策：{m.title}（{m.source.get('number', '')}，版本 {m.version}）"])
+    book.save(path)
+
+
+def _column_note(info: FieldInfo) -> str:
+    values = allowed_values(info)
+    text = f"{info.field.label}：{TYPE_WORDS[info.type.kind]}"
+    if values:
+        text += f"，可填 {'、'.join(values)}"
+    return f"{text}。{blank_meaning(info)}"

@@ -1,0 +1,139 @@
+"""Results → files people open: CSV (UTF-8 with BOM, for Excel) and XLSX workbooks.
+
+Writers take outcomes one at a time so a large file streams; XLSX is written in
+openpyxl's write-only mode for the same reason.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+from .check import CheckedPolicy
+from .evaluate import Result
+from .ledger import KIND_LABELS, PER_LABELS, Ledger
+from .records import Rejected
+from .types import CENT, display, money_text
+
+Outcome = Result | Rejected
+OUTPUT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".json": "jsonl", ".txt": "table"}
+# Facts worth seeing beside each student in a result sheet, when the policy has them.
+CONTEXT_FIELDS = ("school", "township", "stage", "grade")
+
+
+def format_for(path: str) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise ValueError(f"不认识的输出文件类型「{suffix}」，可用：{'、'.join(OUTPUT_FORMATS)}")
+    return OUTPUT_FORMATS[suffix]
+
+
+class StudentRows:
+    """One wide row per input row: facts, one column per program, totals, flags, problems."""
+
+    def __init__(self, checked: CheckedPolicy) -> None:
+        self.checked = checked
+        self.context = [f for f in CONTEXT_FIELDS if f in checked.fields]
+        self.programs = checked.program_order
+
+    def headers(self) -> list[str]:
+        labels = self.checked.policy.programs
+        return (
+            ["行", "身份证号", "姓名"]
+            + [self.checked.fields[f].field.label for f in self.context]
+            + ["状态"]
+            + [f"{labels[p].label}（元）" for p in self.programs]
+            + ["合计（补助与减免）", "贷款", "核查标记", "问题"]
+        )
+
+    def row(self, o: Outcome) -> list[Any]:
+        if isinstance(o, Rejected):
+            blanks = [""] * (len(self.context) + len(self.programs) + 3)
+            return [o.row, o.id_number, o.name, *blanks[: len(self.context)], "退回", *blanks[len(self.context) :],
+                    "；".join(_reason(e) for e in o.reasons)]  # fmt: skip
+        amounts = {a.program: a.amount for a in o.awards}
+        given = sum((a.amount for a in o.awards if a.kind != "loan"), start=type(o.total)(0))
+        loans = sum((a.amount for a in o.awards if a.kind == "loan"), start=type(o.total)(0))
+        facts = [display(o.values.get(f), self.checked.fields[f].type) if o.values.get(f) is not None else ""
+                 for f in self.context]  # fmt: skip
+        return (
+            [o.row, o.id_number, o.name, *facts, "有问题" if o.errors else "已评估"]
+            + [money_text(amounts[p]) if p in amounts else "" for p in self.programs]
+            + [money_text(given), money_text(loans)]
+            + ["；".join(f.label for f in o.flags), "；".join(e.message for e in o.errors)]
+        )
+
+
+def _money_cell(sheet, amount: Decimal):
+    """A number Excel can sum, shown with two decimals; written from the exact Decimal."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=amount.quantize(CENT))
+    cell.number_format = "0.00"
+    return cell
+
+
+def _reason(e) -> str:
+    return f"{e.column}：{e.message}" if e.column else e.message
+
+
+def write_csv(handle: TextIO, checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> None:
+    shape = StudentRows(checked)
+    writer = csv.writer(handle, lineterminator="\r\n")
+    writer.writerow(shape.headers())
+    for o in outcomes:
+        writer.writerow(shape.row(o))
+
+
+def open_csv(path: str) -> TextIO:
+    # The BOM makes Excel on Chinese Windows read UTF-8 rather than guess GBK.
+    return open(path, "w", encoding="utf-8-sig", newline="")
+
+
+def write_xlsx(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome], ledger: Ledger) -> None:
+    """A workbook: 资助明细 (one row per student and program), 学生 (one per input row),
+    台账 (the ledger), 核查标记 (flags), 退回 (rejected rows with reasons).
+
+    `outcomes` must flow through `ledger` (Ledger.observe): its sheet is written last."""
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=True)
+    awards = book.create_sheet("资助明细")
+    students = book.create_sheet("学生")
+    flags = book.create_sheet("核查标记")
+    rejected = book.create_sheet("退回")
+    shape = StudentRows(checked)
+    awards.append(["行", "身份证号", "姓名", "资助项目", "标识", "类别", "频次", "金额（元）", "条款"])
+    students.append(shape.headers())
+    flags.append(["行", "身份证号", "姓名", "核查", "标识", "条款", "说明"])
+    rejected.append(["行", "身份证号", "姓名", "列", "问题"])
+    for o in outcomes:
+        students.append(shape.row(o))
+        if isinstance(o, Rejected):
+            for e in o.reasons:
+                rejected.append([o.row, o.id_number, o.name, e.column, e.message])
+            continue
+        for a in o.awards:
+            awards.append([o.row, o.id_number, o.name, a.label, a.program, KIND_LABELS[a.kind], PER_LABELS[a.per],
+                           _money_cell(awards, a.amount), a.clause])  # fmt: skip
+        for f in o.flags:
+            flags.append([o.row, o.id_number, o.name, f.label, f.check, f.clause, f.message])
+    _append_table(book.create_sheet("台账", 2), *ledger.table())
+    book.save(path)
+
+
+def write_table_xlsx(path: str, title: str, headers: list[str], rows: list[list[Any]]) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=True)
+    _append_table(book.create_sheet(title), headers, rows)
+    book.save(path)
+
+
+def _append_table(sheet, headers: list[str], rows: list[list[Any]]) -> None:
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
