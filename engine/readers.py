@@ -36,7 +36,7 @@ class RawTable:
     rows: Callable[[], Iterator[tuple[int, dict[str, Any]]]]
 
 
-FORMATS = ("csv", "xlsx", "json", "yaml")
+FORMATS = ("csv", "xlsx", "json", "jsonl", "yaml")
 
 
 def detect_format(path: Path) -> str:
@@ -47,7 +47,7 @@ def detect_format(path: Path) -> str:
         return "xlsx"
     if suffix in FORMATS:
         return suffix
-    raise InputError(f"{path}: 不认识的文件类型「{path.suffix}」，可用 .csv .xlsx .json .yaml")
+    raise InputError(f"{path}: 不认识的文件类型「{path.suffix}」，可用 .csv .xlsx .json .jsonl .yaml")
 
 
 def read_table(path: Path | str, encoding: str | None = None, sheet: str | None = None) -> RawTable:
@@ -59,6 +59,8 @@ def read_table(path: Path | str, encoding: str | None = None, sheet: str | None 
         return _read_csv(path, encoding)
     if fmt == "xlsx":
         return _read_xlsx(path, sheet)
+    if fmt == "jsonl":
+        return _read_jsonl(path)
     return _read_records(path, fmt)
 
 
@@ -179,3 +181,25 @@ def _read_records(path: Path, fmt: str) -> RawTable:
             yield index, {str(k): v for k, v in record.items()}
 
     return RawTable(str(path), headers, rows)
+
+
+def _read_jsonl(path: Path) -> RawTable:
+    """One JSON object per line, streamed; line n is "row" n + 1, as if a header stood above it."""
+
+    def objects() -> Iterator[tuple[int, dict[str, Any]]]:
+        with open(path, encoding="utf-8-sig") as handle:
+            for line_number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line, parse_float=Decimal)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{path}:{line_number}:{exc.colno}: 无法解析 JSON：{exc.msg}") from None
+                if not isinstance(record, dict):
+                    raise InputError(f"{path}:{line_number}: 每行应为一个学生记录（JSON 对象）")
+                yield line_number + 1, {str(k): v for k, v in record.items()}
+
+    headers: dict[str, None] = {}
+    for _, record in objects():  # a first pass for the column names, in constant memory
+        headers.update(dict.fromkeys(record))
+    return RawTable(str(path), list(headers), objects)

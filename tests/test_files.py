@@ -145,3 +145,18 @@ def test_a_template_filled_with_valid_values_reads_back_without_errors(tmp_path)
     assert result.exit_code == 0
     (row,) = jsonl(result)
     assert row["status"] == "evaluated" and row["errors"] == []
+
+
+def test_jsonl_students_read_like_csv(tmp_path):
+    with EXAMPLE_CSV.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))[:20]
+    path = tmp_path / "s.jsonl"
+    path.write_text("".join(json.dumps({k: v for k, v in r.items() if v}, ensure_ascii=False) + "\n" for r in rows))
+    subset = tmp_path / "s.csv"
+    with subset.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    from_jsonl = jsonl(run("eval", path, *PERIOD, "--format", "jsonl"))
+    from_csv = jsonl(run("eval", subset, *PERIOD, "--format", "jsonl"))
+    assert from_jsonl == from_csv and len(from_csv) == 20
