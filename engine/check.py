@@ -125,6 +125,11 @@ class CheckedPolicy:
     # Programs in evaluation order: a program comes after those it refers to or gives way to.
     program_order: list[str]
     symbols: dict[str, Symbol] = field(repr=False, default_factory=dict)
+    # (kind, id) of each program, check, group and computed field → the named items its rules read.
+    depends: dict[tuple[str, str], set[tuple[str, str]]] = field(repr=False, default_factory=dict)
+
+    def reads(self, owner: tuple[str, str]) -> set[tuple[str, str]]:
+        return transitive_reads(self.depends, owner)
 
     @property
     def manifest(self) -> m.Manifest:
@@ -475,7 +480,7 @@ class _Checker:
         raise AssertionError
 
     def _depend(self, symbol: Symbol) -> None:
-        if self._current and symbol.kind in ("group", "computed", "program"):
+        if self._current:
             self.depends[self._current].add((symbol.kind, symbol.id))
 
     def _lookup(self, node: s.Lookup) -> ir.Expr:
@@ -486,6 +491,7 @@ class _Checker:
             self._fail(node.table, f"没有名为「{name}」的表", hint)
         assert symbol is not None
         table = self.policy.tables[symbol.id]
+        self._depend(symbol)
         if len(node.keys) != len(table.keys):
             key_labels = "、".join(self.policy.fields[k].label for k in table.keys)
             given = len(node.keys)
@@ -610,7 +616,7 @@ class _Checker:
         self._quota_not_referenced()
         order = self._order()
         self.sink.raise_if_any()
-        return CheckedPolicy(p, fields, computed, groups, tables, programs, checks, order, self.symbols)
+        return CheckedPolicy(p, fields, computed, groups, tables, programs, checks, order, self.symbols, self.depends)
 
     def _quota_not_referenced(self) -> None:
         # A quota is filled after all students are evaluated, so no rule may depend on its outcome.
@@ -660,20 +666,24 @@ class _Checker:
         return _stable_topological(list(self.policy.programs), deps)
 
     def _indirect_programs(self, node: tuple[str, str]) -> set[str]:
-        """Programs a program depends on through groups and computed fields."""
-        found: set[str] = set()
-        seen: set[tuple[str, str]] = set()
-        todo = list(self.depends.get(node, ()))
-        while todo:
-            dep = todo.pop()
-            if dep in seen:
-                continue
-            seen.add(dep)
-            if dep[0] == "program":
-                found.add(dep[1])
-            else:  # groups and computed fields pass their own dependencies on
-                todo.extend(self.depends.get(dep, ()))
-        return found
+        """Programs a program depends on, directly or through groups and computed fields."""
+        return {item for kind, item in transitive_reads(self.depends, node) if kind == "program"}
+
+
+def transitive_reads(
+    depends: dict[tuple[str, str], set[tuple[str, str]]], owner: tuple[str, str]
+) -> set[tuple[str, str]]:
+    """Everything `owner` reads, directly or through groups and computed fields (not through programs:
+    another program's outcome is read, not its rules)."""
+    found: set[tuple[str, str]] = set()
+    todo = list(depends.get(owner, ()))
+    while todo:
+        item = todo.pop()
+        if item not in found:
+            found.add(item)
+            if item[0] in ("group", "computed"):
+                todo.extend(depends.get(item, ()))
+    return found
 
 
 def _stable_topological(items: list[str], deps: dict[str, set[str]]) -> list[str]:

@@ -20,6 +20,7 @@ from .check import CheckedPolicy
 from .diagnostics import PolicyError
 from .evaluate import Evaluator, PeriodNotCovered, Record, Result
 from .ledger import Ledger, resolve_grouping
+from .loader import ancestors, declared_effective, display_path
 from .model import Period
 from .policytest import load_cases, render, run_cases
 from .readers import InputError, read_table
@@ -27,6 +28,7 @@ from .records import RecordReader, Rejected, unknown_columns_warning
 from .report import explain_text, jsonl_line, ledger_text, students_table
 from .schema import schema_json
 from .template import input_fields, write_template
+from .versions import is_version_root, newer_versions, pick_version
 from .writers import Outcome, format_for, write_csv, write_table_xlsx, write_xlsx
 
 
@@ -67,9 +69,25 @@ def _reader(checked: CheckedPolicy, students: str, encoding: str | None, sheet: 
     return reader
 
 
-def _outcomes(checked: CheckedPolicy, evaluator: Evaluator, students: str, encoding: str | None, sheet: str | None):
-    """Every input row, evaluated or rejected, in input order, streamed."""
-    yield from evaluator.evaluate_all(_reader(checked, students, encoding, sheet))
+def _for_period(policy_path: str, period_text: str) -> tuple[CheckedPolicy, Evaluator]:
+    """The policy for a semester: a version folder as given, or — given the folder of versions
+    (policies/) — the version in force then, saying which. Warns when a newer version governs it."""
+    period = _period(period_text)
+    path = Path(policy_path)
+    try:
+        if is_version_root(path):
+            path = pick_version(path, period, declared_effective)
+            click.echo(f"学期 {period} 使用政策版本 {display_path(path)}", err=True)
+        else:
+            newer = newer_versions(path, period, declared_effective, ancestors)
+            if newer:
+                names = "、".join(display_path(p) for p in newer)
+                click.echo(f"警告：{names} 也适用于 {period} 且更新；{policy_path} 的标准可能已被替换", err=True)
+    except PolicyError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    checked = _policy(str(path))
+    return checked, _evaluator(checked, period)
 
 
 POLICY = click.option(
@@ -77,7 +95,7 @@ POLICY = click.option(
     "policy_folder",
     required=True,
     type=click.Path(exists=True, file_okay=False),
-    help="政策文件夹，如 policies/2021",
+    help="政策文件夹，如 policies/2021；或版本总文件夹 policies，按学期自动选用当时适用的版本",
 )
 PERIOD = click.option("--period", required=True, help="学期，如 2021-autumn 或 2022-spring")
 ENCODING = click.option("--encoding", default=None, help="CSV 编码（默认自动识别 UTF-8 / GBK）")
@@ -184,8 +202,7 @@ def eval_command(
     sheet: str | None,
 ) -> None:  # fmt: skip
     """评估学生名单：每行输出资助、核查标记和问题；最后给出读入、评估、退回行数（有退回时退出码为 1）。"""
-    checked = _policy(policy_folder)
-    evaluator = _evaluator(checked, _period(period))
+    checked, evaluator = _for_period(policy_folder, period)
     fmt = _format(fmt, output)
     reader = _reader(checked, students, encoding, sheet)
     ledger = Ledger(checked)
@@ -212,8 +229,7 @@ def ledger(
     encoding: str | None, sheet: str | None,
 ) -> None:  # fmt: skip
     """台账：按项目（及学校、学段、乡镇等）统计人次和金额；补助减免与贷款分开合计。"""
-    checked = _policy(policy_folder)
-    evaluator = _evaluator(checked, _period(period))
+    checked, evaluator = _for_period(policy_folder, period)
     try:
         group = resolve_grouping(checked, by)
     except ValueError as exc:
@@ -260,8 +276,7 @@ def explain(
     students: str, policy_folder: str, period: str, id_number: str, encoding: str | None, sheet: str | None
 ) -> None:
     """解释一名学生：每个资助项目和核查的结果、条款，以及每个条件读到的信息。"""
-    checked = _policy(policy_folder)
-    evaluator = _evaluator(checked, _period(period))
+    checked, evaluator = _for_period(policy_folder, period)
     wanted = id_number.strip().upper()
     for item in _reader(checked, students, encoding, sheet):
         if isinstance(item, Rejected) and item.id_number.upper() == wanted:

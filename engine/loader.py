@@ -15,9 +15,8 @@ from typing import Any
 from . import model as m
 from .diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError
 from .schema import POLICY_VALIDATOR, validate
+from .versions import SECTIONS, assemble, effective_document
 from .yamlsource import SourceDocument, YamlError, load_yaml
-
-SECTIONS = ("parameters", "fields", "tables", "groups", "programs", "checks")
 
 
 def policy_files(folder: Path) -> list[Path]:
@@ -32,17 +31,14 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def load_documents(folder: Path | str) -> list[SourceDocument]:
-    folder = Path(folder)
+def _folder_documents(folder: Path, sink: DiagnosticSink) -> list[SourceDocument]:
     if not folder.is_dir():
-        raise PolicyError([Diagnostic(Location(str(folder)), "找不到政策文件夹", "应为含 policy.yaml 的文件夹")])
-    sink = DiagnosticSink()
+        sink.error(Location(display_path(folder)), "找不到政策文件夹", "应为含 policy.yaml 的文件夹")
+        return []
     files = policy_files(folder)
     if not files:
         sink.error(Location(display_path(folder)), "文件夹里没有 .yaml 政策文件")
-    docs = read_validated(files, POLICY_VALIDATOR, sink)
-    sink.raise_if_any()
-    return docs
+    return read_validated(files, POLICY_VALIDATOR, sink)
 
 
 def read_validated(paths: list[Path], validator, sink: DiagnosticSink) -> list[SourceDocument]:
@@ -65,54 +61,34 @@ def read_validated(paths: list[Path], validator, sink: DiagnosticSink) -> list[S
 
 
 def load_policy(folder: Path | str) -> m.Policy:
-    """Load and validate a policy folder (names and types are the checker's job)."""
-    docs = load_documents(folder)
-    return build_policy(str(folder), docs)
-
-
-def build_policy(folder: str, docs: list[SourceDocument]) -> m.Policy:
+    """Load a policy folder — merged with the versions it extends — and validate it.
+    Names and types are the checker's job."""
+    folder = Path(folder)
     sink = DiagnosticSink()
-    manifests = [(doc, doc.data["policy"]) for doc in docs if "policy" in doc.data]
-    if not manifests:
-        sink.error(
-            Location(folder),
-            "缺少政策说明（policy:）",
-            "在 policy.yaml 中写明 id、version、title、source、effective、semesters",
-        )
-        sink.raise_if_any()
-    if len(manifests) > 1:
-        for doc, _ in manifests[1:]:
-            sink.error(doc.locate(("policy",)), "政策说明（policy:）只能写一次", f"已在 {manifests[0][0].file} 中写过")
-    manifest = _manifest(*manifests[0], sink)
-    policy = m.Policy(folder=folder, manifest=manifest, documents=docs)
-    seen: dict[str, tuple[str, Location]] = {}
-    for doc in docs:
-        for section in SECTIONS:
-            for index, raw in enumerate(doc.data.get(section) or []):
-                path = (section, index)
-                loc = doc.locate(path)
-                item_id = raw["id"]
-                if item_id in seen:
-                    kind, where = seen[item_id]
-                    sink.error(
-                        doc.locate((*path, "id")), f"标识「{item_id}」重复", f"已在 {where} 用作{_KIND_WORDS[kind]}"
-                    )
-                    continue
-                seen[item_id] = (section, loc)
-                item = _BUILDERS[section](raw, doc, path, loc, sink)
-                getattr(policy, section)[item_id] = item
+    assembly = assemble(folder, lambda f: _folder_documents(f, sink), sink)
     sink.raise_if_any()
+    assert assembly is not None
+    doc, provenance = effective_document(assembly)
+    sink.extend(validate(doc))  # an override may leave an item incomplete
+    sink.raise_if_any()
+    policy = build_policy(display_path(folder), doc)
+    policy.lineage = assembly.lineage
+    policy.provenance = provenance
+    policy.changed = assembly.changed
     return policy
 
 
-_KIND_WORDS = {
-    "parameters": "参数",
-    "fields": "字段",
-    "tables": "表",
-    "groups": "条件组",
-    "programs": "资助项目",
-    "checks": "核查",
-}
+def build_policy(folder: str, doc: SourceDocument) -> m.Policy:
+    """The model of one effective document (ids are already unique: the assembly saw to it)."""
+    sink = DiagnosticSink()
+    manifest = _manifest(doc, doc.data["policy"], sink)
+    policy = m.Policy(folder=folder, manifest=manifest, documents=[doc])
+    for section in SECTIONS:
+        for index, raw in enumerate(doc.data.get(section) or []):
+            path = (section, index)
+            getattr(policy, section)[raw["id"]] = _BUILDERS[section](raw, doc, path, doc.locate(path), sink)
+    sink.raise_if_any()
+    return policy
 
 
 def citation(raw: dict[str, Any]) -> m.Citation:
@@ -268,3 +244,37 @@ _BUILDERS = {
     "programs": _program,
     "checks": _check,
 }
+
+
+def declared_manifest(folder: Path) -> dict[str, Any]:
+    """A version's own policy: block (not merged), read without checking the rest of the folder."""
+    try:
+        data = load_yaml(folder / "policy.yaml", display_path(folder / "policy.yaml")).data
+    except (YamlError, OSError):
+        return {}
+    manifest = data.get("policy") if isinstance(data, dict) else None
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def declared_effective(folder: Path) -> tuple[m.Period, m.Period | None]:
+    effective = declared_manifest(folder).get("effective") or {}
+    try:
+        start = m.Period.parse(str(effective.get("from")))
+        until = effective.get("until")
+        return start, m.Period.parse(until) if until else None
+    except ValueError:
+        raise PolicyError(
+            [Diagnostic(Location(display_path(folder / "policy.yaml")), "政策说明缺少有效的 effective.from")]
+        ) from None
+
+
+def ancestors(folder: Path) -> list[Path]:
+    """The folders a version extends, nearest first (read from the manifests alone)."""
+    chain: list[Path] = []
+    current = folder.resolve()
+    while (extends := declared_manifest(current).get("extends")) and len(chain) < 50:
+        current = (current / str(extends)).resolve()
+        if current in chain:
+            break
+        chain.append(current)
+    return chain

@@ -234,3 +234,9 @@ class Policy:
     programs: dict[str, Program] = field(default_factory=dict)
     checks: dict[str, Check] = field(default_factory=dict)
     documents: list[SourceDocument] = field(default_factory=list, repr=False)
+    # "id version (folder)" of this version and the versions it extends, newest first.
+    lineage: list[str] = field(default_factory=list)
+    # (section, id) → where the item was written, then each override of it.
+    provenance: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # (section, id) of the items this version itself adds or overrides (all of them in a first version).
+    changed: set[tuple[str, str]] = field(default_factory=set)

@@ -8,6 +8,7 @@ relation, check and widening rule (a group with a ``rule``) to be exercised.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -236,10 +237,34 @@ def _exercised(result: Result) -> set[str]:
     return found
 
 
+_KIND_OF_SECTION = {"parameters": "parameter", "tables": "table", "groups": "group", "programs": "program",
+                    "checks": "check"}  # fmt: skip
+
+
+def _in_scope(checked: CheckedPolicy) -> Callable[[str, str], bool]:
+    """Which rules this version's tests must cover: in a first version, all; in a version that
+    extends another, those it adds or changes and those that read something it adds or changes."""
+    p = checked.policy
+    touched = set()
+    for section, item_id in p.changed:
+        kind = _KIND_OF_SECTION.get(section)
+        if section == "fields":
+            kind = "computed" if p.fields[item_id].compute else "field"
+        touched.add((kind, item_id))
+
+    def needed(kind: str, item_id: str) -> bool:
+        return (kind, item_id) in touched or bool(checked.reads((kind, item_id)) & touched)
+
+    return needed
+
+
 def _uncovered(checked: CheckedPolicy, exercised: set[str]) -> list[str]:
     p = checked.policy
+    needed = _in_scope(checked)
     missing = []
     for pid, program in p.programs.items():
+        if not needed("program", pid):
+            continue
         if f"program:{pid}" not in exercised:
             missing.append(f"资助项目「{program.label}」({pid}) 没有一个用例享受到")
         for ex in program.exclusions:
@@ -249,10 +274,10 @@ def _uncovered(checked: CheckedPolicy, exercised: set[str]) -> list[str]:
             if f"relation:{pid}:{rel.program}" not in exercised:
                 missing.append(f"互斥关系「{program.label}」让位于「{p.programs[rel.program].label}」没有一个用例触发")
     for cid, check in p.checks.items():
-        if f"check:{cid}" not in exercised:
+        if needed("check", cid) and f"check:{cid}" not in exercised:
             missing.append(f"核查「{check.label}」({cid}) 没有一个用例标记")
     for gid, group in p.groups.items():
-        if group.rule and f"group:{gid}" not in exercised:
+        if group.rule and needed("group", gid) and f"group:{gid}" not in exercised:
             missing.append(f"规则 {group.rule}「{group.label}」({gid}) 没有一个用例适用")
     return missing
 

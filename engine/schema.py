@@ -183,9 +183,13 @@ _CHECK = {
 
 _MANIFEST = {
     "type": "object",
-    "required": ["id", "version", "title", "source", "effective", "semesters", "currency"],
+    "required": ["id", "version", "title", "effective"],
+    # A version that extends another inherits what it does not say; a first version says it all.
+    "if": {"not": {"required": ["extends"]}},
+    "then": {"required": ["source", "semesters", "currency"]},
     "additionalProperties": False,
     "properties": {
+        "extends": {"type": "string", "description": "所继承的上一版本政策文件夹，如 ../2021"},
         "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
         "version": {"type": ["string", "integer"]},
         "title": _LABEL,
@@ -226,6 +230,22 @@ _MANIFEST = {
     },
 }
 
+_ITEMS = {
+    "parameters": _PARAMETER,
+    "fields": _FIELD,
+    "tables": _TABLE,
+    "groups": _GROUP,
+    "programs": _PROGRAM,
+    "checks": _CHECK,
+}
+
+
+def _partial(item: dict[str, Any]) -> dict[str, Any]:
+    """An override names the item by id and gives only what changes."""
+    partial = {k: v for k, v in item.items() if k not in ("required", "allOf")}
+    return {**partial, "required": ["id"]}
+
+
 POLICY_FILE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": SCHEMA_ID,
@@ -241,6 +261,18 @@ POLICY_FILE_SCHEMA: dict[str, Any] = {
         "groups": {"type": "array", "items": _GROUP},
         "programs": {"type": "array", "items": _PROGRAM},
         "checks": {"type": "array", "items": _CHECK},
+        "override": {
+            "type": "object",
+            "description": "覆盖上一版本中同一标识的项目：只写要改的部分（表格可只写改动的格）",
+            "additionalProperties": False,
+            "properties": {name: {"type": "array", "items": _partial(item)} for name, item in _ITEMS.items()},
+        },
+        "remove": {
+            "type": "object",
+            "description": "删除上一版本中的项目，按标识",
+            "additionalProperties": False,
+            "properties": {name: {"type": "array", "items": _ID} for name in _ITEMS},
+        },
     },
 }
 

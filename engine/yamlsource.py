@@ -22,6 +22,7 @@ import yaml
 from .diagnostics import Diagnostic, Location
 
 PathKey = tuple[str | int, ...]
+ScalarStart = tuple[Location, str | None, int]
 
 
 @dataclass
@@ -32,8 +33,10 @@ class SourceDocument:
     text: str
     data: Any
     positions: dict[PathKey, Location] = field(default_factory=dict)
-    # Scalar style and raw span per path, to place an error inside an expression string.
-    scalar_starts: dict[PathKey, tuple[Location, str | None]] = field(default_factory=dict)
+    # Where each string scalar starts, its style, and (block scalars) the indentation of its text,
+    # to place an error inside an expression string. Locations carry their file, so a document
+    # merged from several files (a policy that extends another) still points at the right one.
+    scalar_starts: dict[PathKey, ScalarStart] = field(default_factory=dict)
 
     def locate(self, path: PathKey) -> Location:
         """The location of the node at path, or of its nearest ancestor that has one."""
@@ -44,13 +47,12 @@ class SourceDocument:
 
     def expression_location(self, path: PathKey, line: int, column: int) -> Location:
         """The file location of (line, column) inside the string scalar at path."""
-        start, style = self.scalar_starts.get(tuple(path), (self.locate(path), None))
+        start, style, indent = self.scalar_starts.get(tuple(path), (self.locate(path), None, 0))
         if style in ('"', "'"):
             start = Location(start.file, start.line, (start.column or 1) + 1)
         if style in ("|", ">"):
             # Block scalars begin on the line after the indicator, indented; the
             # indentation is not part of the text we parsed.
-            indent = _block_indent(self.text, (start.line or 1) + 1)
             return Location(start.file, (start.line or 1) + line, indent + column)
         return start.shifted(line - 1, column)
 
@@ -128,7 +130,8 @@ def _build(node: yaml.Node, path: PathKey, doc: SourceDocument) -> Any:
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), doc) for i, item in enumerate(node.value)]
-    doc.scalar_starts[path] = (loc, node.style)
+    indent = _block_indent(doc.text, loc.line + 1) if node.style in ("|", ">") and loc.line else 0
+    doc.scalar_starts[path] = (loc, node.style, indent)
     return _scalar(node)
 
 

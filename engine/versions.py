@@ -1,0 +1,266 @@
+"""Policy versions: a folder may extend an earlier one; the effective policy is the merge.
+
+A version adds items (new ids in the ordinary sections), overrides items
+(``override:`` — only what changes, a table down to one cell) and removes items
+(``remove:``), all by id. The result is one effective document whose every node
+still points into the file and line it came from, plus the provenance of each
+item, so errors, ``zizhu show`` and ``zizhu diff`` speak of the real YAML.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError, suggest
+from .model import Period
+from .yamlsource import PathKey, ScalarStart, SourceDocument
+
+SECTIONS = ("parameters", "fields", "tables", "groups", "programs", "checks")
+SECTION_WORDS = {
+    "parameters": "参数",
+    "fields": "字段",
+    "tables": "表",
+    "groups": "条件组",
+    "programs": "资助项目",
+    "checks": "核查",
+}
+
+
+@dataclass
+class _Node:
+    """A subtree of YAML with the location of each of its nodes, by path relative to it."""
+
+    data: Any
+    positions: dict[PathKey, Location]
+    scalars: dict[PathKey, ScalarStart]
+
+
+@dataclass
+class Entry:
+    node: _Node
+    origin: list[str] = field(default_factory=list)  # where it was written, then each override
+
+
+@dataclass
+class Assembly:
+    folder: str
+    manifest: _Node
+    items: dict[str, dict[str, Entry]]
+    lineage: list[str]  # "id version (folder)" of this version and those it extends, newest first
+    changed: set[tuple[str, str]] = field(default_factory=set)  # (section, id) added or overridden here
+
+
+def _subtree(doc: SourceDocument, prefix: PathKey) -> _Node:
+    n = len(prefix)
+    positions = {p[n:]: loc for p, loc in doc.positions.items() if p[:n] == prefix}
+    scalars = {p[n:]: s for p, s in doc.scalar_starts.items() if p[:n] == prefix}
+    return _Node(copy.deepcopy(_get(doc.data, prefix)), positions, scalars)
+
+
+def _get(data: Any, path: PathKey) -> Any:
+    for key in path:
+        data = data[key]
+    return data
+
+
+def _merge(base: _Node, patch: _Node) -> _Node:
+    """Mappings merge key by key (so a table can change one cell); anything else is replaced."""
+    data = copy.deepcopy(base.data)
+    positions = dict(base.positions)
+    scalars = dict(base.scalars)
+
+    def apply(target: dict, value: dict, path: PathKey) -> None:
+        for key, new in value.items():
+            sub = (*path, key)
+            if isinstance(new, dict) and isinstance(target.get(key), dict):
+                apply(target[key], new, sub)
+                if sub in patch.positions:
+                    positions[sub] = patch.positions[sub]
+                continue
+            target[key] = copy.deepcopy(new)
+            for table in (positions, scalars):
+                for p in [p for p in table if p[: len(sub)] == sub]:
+                    del table[p]
+            positions.update({p: loc for p, loc in patch.positions.items() if p[: len(sub)] == sub})
+            scalars.update({p: s for p, s in patch.scalars.items() if p[: len(sub)] == sub})
+
+    apply(data, patch.data, ())
+    return _Node(data, positions, scalars)
+
+
+def _where(doc: SourceDocument, path: PathKey) -> str:
+    loc = doc.locate(path)
+    return f"{loc.file}:{loc.line}"
+
+
+def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...] = ()) -> Assembly | None:
+    """The merged sections of `folder` and every version it extends. `docs_of(folder)` loads and
+    validates one folder's files. Problems go to the sink; None when the folder cannot be assembled."""
+    errors_before = len(sink.items)
+    docs: list[SourceDocument] = docs_of(folder)
+    if len(sink.items) > errors_before:
+        return None  # the folder's own files have problems; merging them would only add noise
+    manifests = [(doc, doc.data["policy"]) for doc in docs if "policy" in doc.data]
+    if not manifests:
+        hint = "在 policy.yaml 中写明 id、version、title、effective 等"
+        sink.error(Location(str(folder)), "缺少政策说明（policy:）", hint)
+        return None
+    for doc, _ in manifests[1:]:
+        sink.error(doc.locate(("policy",)), "政策说明（policy:）只能写一次", f"已在 {manifests[0][0].file} 中写过")
+    manifest_doc, raw = manifests[0]
+    manifest = _subtree(manifest_doc, ("policy",))
+    label = f"{raw['id']} {raw['version']} ({folder})"
+    items: dict[str, dict[str, Entry]] = {s: {} for s in SECTIONS}
+    lineage = [label]
+    if "extends" in raw:
+        parent = (folder / raw["extends"]).resolve()
+        where = manifest_doc.locate(("policy", "extends"))
+        if parent in seen or parent == folder.resolve():
+            sink.error(where, f"版本继承形成循环：{raw['extends']}")
+            return None
+        if not (parent / "policy.yaml").is_file() and not parent.is_dir():
+            sink.error(where, f"找不到所继承的政策文件夹「{raw['extends']}」")
+            return None
+        base = assemble(parent, docs_of, sink, (*seen, folder.resolve()))
+        if base is None:
+            return None
+        items = {s: dict(entries) for s, entries in base.items.items()}
+        manifest = _merge(base.manifest, manifest)
+        manifest.data.pop("extends", None)
+        lineage += base.lineage
+    inherited = {(section, item_id): entry for section, entries in items.items() for item_id, entry in entries.items()}
+    for doc in docs:
+        _add(doc, items, sink)
+    for doc in docs:
+        _override(doc, items, sink)
+        _remove(doc, items, sink)
+    changed = {
+        (section, item_id)
+        for section, entries in items.items()
+        for item_id, entry in entries.items()
+        if inherited.get((section, item_id)) is not entry
+    }
+    return Assembly(str(folder), manifest, items, lineage, changed)
+
+
+def _find(items: dict[str, dict[str, Entry]], item_id: str) -> tuple[str, Entry] | None:
+    for section, entries in items.items():
+        if item_id in entries:
+            return section, entries[item_id]
+    return None
+
+
+def _add(doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: DiagnosticSink) -> None:
+    for section in SECTIONS:
+        for index, raw in enumerate(doc.data.get(section) or []):
+            path = (section, index)
+            existing = _find(items, raw["id"])
+            if existing:
+                other_section, entry = existing
+                sink.error(
+                    doc.locate((*path, "id")),
+                    f"标识「{raw['id']}」已在 {entry.origin[0]} 用作{SECTION_WORDS[other_section]}",
+                    "要修改上一版本的项目，请写在 override: 下；同一版本内标识不能重复",
+                )
+                continue
+            items[section][raw["id"]] = Entry(_subtree(doc, path), [_where(doc, path)])
+
+
+def _override(doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: DiagnosticSink) -> None:
+    for section, patches in (doc.data.get("override") or {}).items():
+        for index, raw in enumerate(patches):
+            path = ("override", section, index)
+            entry = items[section].get(raw["id"])
+            if entry is None:
+                sink.error(
+                    doc.locate((*path, "id")),
+                    f"要覆盖的{SECTION_WORDS[section]}「{raw['id']}」在上一版本中不存在",
+                    suggest(raw["id"], list(items[section])),
+                )
+                continue
+            merged = _merge(entry.node, _subtree(doc, path))
+            items[section][raw["id"]] = Entry(merged, [*entry.origin, "覆盖于 " + _where(doc, path)])
+
+
+def _remove(doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: DiagnosticSink) -> None:
+    for section, ids in (doc.data.get("remove") or {}).items():
+        for index, item_id in enumerate(ids):
+            if item_id not in items[section]:
+                sink.error(
+                    doc.locate(("remove", section, index)),
+                    f"要删除的{SECTION_WORDS[section]}「{item_id}」在上一版本中不存在",
+                    suggest(item_id, list(items[section])),
+                )
+                continue
+            del items[section][item_id]
+
+
+def effective_document(assembly: Assembly) -> tuple[SourceDocument, dict[tuple[str, str], list[str]]]:
+    """One document holding the merged policy; every node keeps its own file and line."""
+    doc = SourceDocument(f"{assembly.folder}（合并后）", "", None)
+    data: dict[str, Any] = {"policy": assembly.manifest.data}
+    _place(doc, ("policy",), assembly.manifest)
+    provenance: dict[tuple[str, str], list[str]] = {}
+    for section, entries in assembly.items.items():
+        if not entries:
+            continue
+        data[section] = []
+        for index, (item_id, entry) in enumerate(entries.items()):
+            data[section].append(entry.node.data)
+            _place(doc, (section, index), entry.node)
+            provenance[(section, item_id)] = entry.origin
+    doc.data = data
+    return doc, provenance
+
+
+def _place(doc: SourceDocument, prefix: PathKey, node: _Node) -> None:
+    doc.positions.update({(*prefix, *p): loc for p, loc in node.positions.items()})
+    doc.scalar_starts.update({(*prefix, *p): s for p, s in node.scalars.items()})
+
+
+# -- choosing the version in force ------------------------------------------------------
+
+
+def version_folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / "policy.yaml").is_file())
+
+
+def is_version_root(folder: Path) -> bool:
+    """A folder of policy versions (policies/) rather than one policy (policies/2021)."""
+    return not (folder / "policy.yaml").is_file() and bool(version_folders(folder))
+
+
+def pick_version(root: Path, period: Period, effective_of) -> Path:
+    """The version in force for `period`: of those whose effective periods cover it, the one that
+    took effect last. `effective_of(folder)` gives a version's (from, until)."""
+    candidates = []
+    described = []
+    for folder in version_folders(root):
+        start, end = effective_of(folder)
+        described.append(f"{folder.name}（{start} 起" + (f"，至 {end}）" if end else "）"))
+        if start.key <= period.key and (end is None or period.key <= end.key):
+            candidates.append((start.key, folder))
+    if not candidates:
+        raise PolicyError(
+            [Diagnostic(Location(str(root)), f"没有适用于 {period} 的政策版本", "现有版本：" + "；".join(described))]
+        )
+    return max(candidates)[1]
+
+
+def newer_versions(folder: Path, period: Period, effective_of, ancestors_of) -> list[Path]:
+    """Sibling versions that extend `folder` and also govern `period`, taking effect later:
+    using `folder` for that semester would use figures they replace."""
+    folder = folder.resolve()
+    start, _ = effective_of(folder)
+    found = []
+    for other in version_folders(folder.parent):
+        if other.resolve() == folder or folder not in ancestors_of(other):
+            continue
+        other_start, other_end = effective_of(other)
+        covers = other_start.key <= period.key and (other_end is None or period.key <= other_end.key)
+        if covers and other_start.key > start.key:
+            found.append(other)
+    return found
