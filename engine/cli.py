@@ -17,19 +17,20 @@ import click
 
 from . import load
 from .check import CheckedPolicy
-from .diagnostics import PolicyError
+from .diagnostics import PolicyError, display_path
+from .diff import impact, structural_diff
 from .evaluate import Evaluator, PeriodNotCovered, Record, Result
 from .ledger import Ledger, resolve_grouping
-from .loader import ancestors, declared_effective, display_path
+from .loader import ancestors, declared_effective
 from .model import Period
 from .policytest import load_cases, render, run_cases
 from .readers import InputError, read_table
 from .records import RecordReader, Rejected, unknown_columns_warning
-from .report import explain_text, jsonl_line, ledger_text, students_table
+from .report import effective_yaml, explain_text, jsonl_line, ledger_text, render_diff, students_table
 from .schema import schema_json
 from .template import input_fields, write_template
 from .versions import is_version_root, newer_versions, pick_version
-from .writers import Outcome, format_for, write_csv, write_table_xlsx, write_xlsx
+from .writers import Outcome, format_for, write_csv, write_impact_xlsx, write_table_xlsx, write_xlsx
 
 
 def _policy(folder: str) -> CheckedPolicy:
@@ -305,6 +306,48 @@ def test(policy_folder: str) -> None:
     run = run_cases(checked, cases)
     click.echo(render(run))
     sys.exit(0 if run.ok else 1)
+
+
+@main.command()
+@click.argument("policy_folder", type=click.Path(exists=True, file_okay=False))
+def show(policy_folder: str) -> None:
+    """显示合并后的有效政策（YAML），并注明每一项写在哪个文件、被哪个版本覆盖。"""
+    checked = _policy(policy_folder)
+    click.echo(effective_yaml(checked.policy))
+
+
+@main.command()
+@click.argument("old_folder", type=click.Path(exists=True, file_okay=False))
+@click.argument("new_folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--students", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="学生名单：同一学期按新旧两个版本评估，给出对人数和金额的影响")  # fmt: skip
+@click.option("--period", default=None, help="评估影响的学期（与 --students 一起用）")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table", help="输出格式")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="影响写入 Excel（.xlsx）")
+@click.option("--exit-code", is_flag=True, help="有差别时退出码为 1（如 git diff --exit-code）")
+@ENCODING
+@SHEET
+def diff(
+    old_folder: str, new_folder: str, students: str | None, period: str | None, fmt: str, output: str | None,
+    exit_code: bool, encoding: str | None, sheet: str | None,
+) -> None:  # fmt: skip
+    """比较两个政策版本：新增、删除的项目，金额与表格的变化（含百分比），条件、条款和原文的变化。"""
+    if bool(students) != bool(period):
+        raise click.UsageError("--students 与 --period 要一起用")
+    old, new = _policy(old_folder), _policy(new_folder)
+    changes = structural_diff(old, new)
+    result = None
+    if students and period:
+        semester = _period(period)
+        old_eval, new_eval = _evaluator(old, semester), _evaluator(new, semester)
+        result = impact(
+            old_eval, new_eval, _reader(old, students, encoding, sheet), _reader(new, students, encoding, sheet)
+        )
+    click.echo(render_diff(old, new, changes, result, fmt))
+    if output and result is not None:
+        write_impact_xlsx(output, changes, result)
+        click.echo(f"已写入 {output}", err=True)
+    sys.exit(1 if exit_code and changes else 0)
 
 
 @main.command()

@@ -11,6 +11,7 @@ import difflib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -113,3 +114,11 @@ def caret_excerpt(text: str, line: int, column: int, width: int = 1) -> str:
 
 def _is_wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def display_path(path: Path) -> str:
+    """Paths in messages are relative to the working folder when they can be."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

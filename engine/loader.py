@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import model as m
-from .diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError
+from .diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError, display_path
 from .schema import POLICY_VALIDATOR, validate
 from .versions import SECTIONS, assemble, effective_document
 from .yamlsource import SourceDocument, YamlError, load_yaml
@@ -21,14 +21,6 @@ from .yamlsource import SourceDocument, YamlError, load_yaml
 
 def policy_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-
-
-def display_path(path: Path) -> str:
-    """Paths in messages are relative to the working folder when they can be."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _folder_documents(folder: Path, sink: DiagnosticSink) -> list[SourceDocument]:

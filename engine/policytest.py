@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from .check import CheckedPolicy
-from .diagnostics import DiagnosticSink, Location, suggest
+from .diagnostics import DiagnosticSink, Location, display_path, suggest
 from .evaluate import Evaluator, PeriodNotCovered, Record, Result
-from .loader import display_path, read_validated
+from .loader import read_validated
 from .model import Period
 from .records import fill_from_id, parse_cell
 from .report import explain_text

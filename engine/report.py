@@ -7,13 +7,17 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+import yaml
 from tabulate import tabulate
 
 from .check import CheckedPolicy
+from .diff import KIND_WORDS, Change, Impact, impact_tables
 from .evaluate import Explanation, Result, RowError
 from .ledger import Ledger
+from .model import Policy
 from .records import Rejected
 from .types import display, money_text
+from .versions import SECTIONS
 
 OUTCOME_LABELS = {"awarded": "享受", "denied": "不享受", "error": "无法判定", "flagged": "需跟进", "clear": "无"}
 
@@ -117,3 +121,73 @@ def explain_text(
             if step.reads:
                 lines.append("      读取：" + "，".join(f"{label} = {display(v, t)}" for label, v, t in step.reads))
     return "\n".join(lines)
+
+
+# -- versions ----------------------------------------------------------------------
+
+
+class _YamlOut(yaml.SafeDumper):
+    """Decimals as the numbers they are (312.5), never through float."""
+
+
+_YamlOut.add_representer(Decimal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:float", str(v)))
+
+
+def effective_yaml(policy: Policy) -> str:
+    """The merged policy as YAML, each item preceded by where it was written and overridden."""
+    lines = [f"# 有效政策：{policy.manifest.title}", "# 版本：" + " ← ".join(policy.lineage), ""]
+    doc = policy.documents[0]
+    lines.append(_dump({"policy": doc.data["policy"]}))
+    for section in SECTIONS:
+        items = doc.data.get(section) or []
+        if not items:
+            continue
+        lines.append(f"{section}:")
+        for item in items:
+            origin = "；".join(policy.provenance.get((section, item["id"]), []))
+            lines.append(f"  # 来源：{origin}")
+            block = _dump([item]).rstrip("\n")
+            lines.extend("  " + line for line in block.splitlines())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _dump(value: Any) -> str:
+    return yaml.dump(value, Dumper=_YamlOut, allow_unicode=True, sort_keys=False, width=100)
+
+
+def render_diff(old: CheckedPolicy, new: CheckedPolicy, changes: list[Change], result: Impact | None, fmt: str) -> str:
+    a, b = old.manifest, new.manifest
+    if fmt == "json":
+        out: dict[str, Any] = {
+            "old": {"id": a.id, "version": a.version, "folder": old.policy.folder},
+            "new": {"id": b.id, "version": b.version, "folder": new.policy.folder},
+            "changes": [c.as_json() for c in changes],
+        }
+        if result is not None:
+            (sh, srows), (th, trows) = impact_tables(result)
+            out["impact"] = {"programs": [dict(zip(sh, map(_jsonable, r), strict=True)) for r in srows],
+                             "students": [dict(zip(th, map(_jsonable, r), strict=True)) for r in trows]}  # fmt: skip
+        return json.dumps(out, ensure_ascii=False, indent=2)
+    tablefmt = "github" if fmt == "markdown" else "simple"
+    heading = f"{a.id} {a.version}（{old.policy.folder}） → {b.id} {b.version}（{new.policy.folder}）"
+    parts = [("## " if fmt == "markdown" else "") + "政策变化：" + heading, ""]
+    if not changes:
+        parts.append("两个版本没有差别。")
+    else:
+        rows = [[KIND_WORDS[c.section], c.label, c.item, c.aspect, c.old, c.new, c.percent] for c in changes]
+        headers = ["类别", "名称", "标识", "变化", "原值", "新值", "变化率"]
+        parts.append(tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True))
+        parts.append(f"\n共 {len(changes)} 处变化。")
+    if result is not None:
+        (sh, srows), (th, trows) = impact_tables(result)
+        title = f"对学生的影响（{result.rows} 行，其中 {result.rejected} 行被退回未计）"
+        parts += ["", ("## " if fmt == "markdown" else "") + title, ""]
+        parts.append(tabulate(srows, headers=sh, tablefmt=tablefmt, disable_numparse=True))
+        parts += ["", ("### " if fmt == "markdown" else "") + f"结果有变化的学生（{len(trows)} 项）", ""]
+        parts.append(tabulate(trows, headers=th, tablefmt=tablefmt, disable_numparse=True) if trows else "无")
+    return "\n".join(parts)
+
+
+def _jsonable(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value

@@ -217,3 +217,25 @@ def walk(node: Node):
             yield from walk(c)
             yield from walk(t)
             yield from walk(o)
+
+
+def normalise(node: Node) -> Node:
+    """The same meaning, one spelling: operands of and/or and the options of `in` in a fixed order,
+    so that reordering them is not a change (used by the diff)."""
+    match node:
+        case BoolOp(op=op, operands=xs):
+            parts = sorted((normalise(x) for x in xs), key=to_text)
+            return BoolOp(op, tuple(parts))
+        case In(item=x, options=ListLit(items=opts), negated=neg):
+            return In(normalise(x), ListLit(tuple(sorted((normalise(o) for o in opts), key=to_text))), negated=neg)
+        case Unary(op=op, operand=x):
+            return Unary(op, normalise(x))
+        case Binary(op=op, left=a, right=b):
+            return Binary(op, normalise(a), normalise(b))
+        case If(condition=c, then=t, otherwise=o):
+            return If(normalise(c), normalise(t), normalise(o))
+        case Call(function=f, args=xs):
+            return Call(f, tuple(normalise(x) for x in xs))
+        case Lookup(table=t, keys=xs):
+            return Lookup(t, tuple(normalise(x) for x in xs))
+    return node

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError, suggest
+from .diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError, display_path, suggest
 from .model import Period
 from .yamlsource import PathKey, ScalarStart, SourceDocument
 
@@ -112,7 +112,7 @@ def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...]
         sink.error(doc.locate(("policy",)), "政策说明（policy:）只能写一次", f"已在 {manifests[0][0].file} 中写过")
     manifest_doc, raw = manifests[0]
     manifest = _subtree(manifest_doc, ("policy",))
-    label = f"{raw['id']} {raw['version']} ({folder})"
+    label = f"{raw['id']} {raw['version']} ({display_path(folder)})"
     items: dict[str, dict[str, Entry]] = {s: {} for s in SECTIONS}
     lineage = [label]
     if "extends" in raw:
@@ -143,7 +143,7 @@ def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...]
         for item_id, entry in entries.items()
         if inherited.get((section, item_id)) is not entry
     }
-    return Assembly(str(folder), manifest, items, lineage, changed)
+    return Assembly(display_path(folder), manifest, items, lineage, changed)
 
 
 def _find(items: dict[str, dict[str, Entry]], item_id: str) -> tuple[str, Entry] | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .check import CheckedPolicy
+from .diff import KIND_WORDS, Change, Impact, impact_tables
 from .evaluate import Result
 from .ledger import KIND_LABELS, PER_LABELS, Ledger
 from .records import Rejected
@@ -137,3 +138,19 @@ def _append_table(sheet, headers: list[str], rows: list[list[Any]]) -> None:
     sheet.append(headers)
     for row in rows:
         sheet.append(row)
+
+
+def write_impact_xlsx(path: str, changes: list[Change], result: Impact) -> None:
+    """The impact of a new version: summary per program, per-student changes, and what changed."""
+    import openpyxl
+
+    (summary_headers, summary), (student_headers, students) = impact_tables(result)
+    book = openpyxl.Workbook(write_only=True)
+    _append_table(book.create_sheet("汇总"), summary_headers, summary)
+    _append_table(book.create_sheet("学生变化"), student_headers, students)
+    _append_table(
+        book.create_sheet("政策变化"),
+        ["类别", "名称", "标识", "变化", "原值", "新值", "变化率"],
+        [[KIND_WORDS[c.section], c.label, c.item, c.aspect, c.old, c.new, c.percent] for c in changes],
+    )
+    book.save(path)
