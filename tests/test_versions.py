@@ -1,0 +1,256 @@
+"""Versions as data: extends with add / override / remove by id, version picking, and the diff."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import engine
+from engine.cli import main
+from engine.diagnostics import PolicyError
+from engine.loader import declared_effective
+from engine.model import Period
+from engine.versions import pick_version
+
+from .conftest import ROOT
+
+POLICIES = ROOT / "policies"
+EXAMPLE_CSV = ROOT / "examples" / "students-2021.csv"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def version(tmp_path: Path, text: str, name: str = "next") -> Path:
+    """A version extending a scratch copy of 2021, its manifest plus `text`."""
+    base = tmp_path / "2021"
+    if not base.exists():
+        shutil.copytree(POLICIES / "2021", base)
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "policy.yaml").write_text(
+        "policy:\n  id: next\n  version: '1'\n  extends: ../2021\n  title: 测试版本\n"
+        "  effective: {from: 2022-autumn}\n" + text,
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.mark.parametrize("folder", ["2021", "2023", "2024", "2024-autumn"])
+def test_every_shipped_version_passes_its_own_policy_tests(folder):
+    result = run("test", POLICIES / folder)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1].endswith(" passed, 0 failed")
+
+
+def test_override_a_table_cell_only_changes_that_cell(tmp_path):
+    folder = version(tmp_path, "override:\n  tables:\n    - id: book_fee\n      rows: {普通高中: {2: 360}}\n")
+    checked = engine.load(folder)
+    assert checked.tables["book_fee"][("senior", 2)] == Decimal(360)
+    assert checked.tables["book_fee"][("senior", 1)] == Decimal(400)  # untouched
+    assert checked.tables["book_fee"][("vocational", 3)] == Decimal(200)
+
+
+def test_add_override_and_remove_every_kind_of_item(tmp_path):
+    folder = version(
+        tmp_path,
+        """
+parameters:
+  - {id: extra_limit, label: 新参数, type: int, value: 3, cite: 一(二), text: 示例}
+fields:
+  - {id: county_pilot, label: 试点学校, type: bool, blank: 否}
+tables:
+  - id: pilot_rate
+    label: 试点补助标准
+    keys: [stage]
+    cite: 一(二)
+    text: 示例
+    rows: {小学: 100}
+groups:
+  - {id: pilot, label: 试点对象, cite: 一(二), text: 示例, when: 试点学校 and 原建档立卡学生}
+programs:
+  - id: pilot_aid
+    label: 试点补助
+    kind: grant
+    per: semester
+    cite: 一(二)
+    text: 示例
+    when: [试点对象, 学段 == "小学"]
+    amount: 试点补助标准[学段]
+checks:
+  - {id: pilot_check, label: 试点核查, cite: 一(一)3, text: 示例, when: [试点对象], message: 试点}
+override:
+  parameters:
+    - {id: day_subsidy_age_limit, value: 17}
+  fields:
+    - {id: township, aliases: [所在乡镇]}
+  groups:
+    - id: core
+      when: 家庭类型 in ["脱贫户", "边缘易致贫户"]
+  programs:
+    - {id: preschool_aid, amount: 1200}
+  checks:
+    - {id: key_watch, message: 新提示}
+remove:
+  programs: [zihui]
+  checks: [disabled_unplaced]
+""",
+    )
+    checked = engine.load(folder)
+    p = checked.policy
+    assert {"pilot_aid", "preschool_aid"} <= set(p.programs) and "zihui" not in p.programs
+    assert "pilot_check" in p.checks and "disabled_unplaced" not in p.checks
+    assert p.parameters["day_subsidy_age_limit"].value == 17 and p.parameters["extra_limit"].value == 3
+    assert p.fields["township"].aliases == ("所在乡镇",) and "county_pilot" in p.fields
+    assert p.programs["preschool_aid"].amount.text == "1200"
+    assert p.checks["key_watch"].message == "新提示"
+    assert p.provenance[("programs", "preschool_aid")][-1].startswith("覆盖于 ")
+    evaluator = engine.Evaluator(checked, Period.parse("2022-autumn"))
+    values = {fid: info.blank for fid, info in checked.fields.items() if info.field.compute is None}
+    values.update(household="edge_risk", county_pilot=True, stage="primary", school_in_county=True, has_xueji=True,
+                  attendance="in_school", birth_date=dt.date(2013, 1, 1))  # fmt: skip
+    awards = {a.program: a.amount for a in evaluator.evaluate(engine.Record(2, values)).awards}
+    # 边缘易致贫户 is core now (override): pilot 100 + day subsidy 250, as 2021's figures otherwise.
+    assert awards == {"pilot_aid": Decimal(100), "day_subsidy": Decimal(250)}
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("override:\n  programs:\n    - {id: zihuii, amount: 1}\n", "要覆盖的资助项目「zihuii」在上一版本中不存在"),
+        ("remove:\n  tables: [loan_caps]\n", "要删除的表「loan_caps」在上一版本中不存在"),
+        ("programs:\n  - {id: zihui, label: x, kind: grant, per: once, cite: 一(二), text: x, when: [是], amount: 1}\n",
+         "已在"),
+    ],
+)  # fmt: skip
+def test_overriding_or_removing_what_does_not_exist_is_a_located_error(tmp_path, text, words):
+    folder = version(tmp_path, text)
+    with pytest.raises(PolicyError) as info:
+        engine.load(folder)
+    (error,) = info.value.diagnostics
+    assert words in error.message
+    assert error.location.file.endswith("policy.yaml") and error.location.line >= 7
+
+
+def test_removing_an_item_still_referenced_is_reported_where_it_is_used(tmp_path):
+    folder = version(tmp_path, "remove:\n  groups: [enrolled]\n")
+    with pytest.raises(PolicyError) as info:
+        engine.load(folder)
+    assert all("已入学" in d.message for d in info.value.diagnostics)
+    assert {Path(d.location.file).name for d in info.value.diagnostics} == {"programs.yaml", "checks.yaml"}
+
+
+@pytest.mark.parametrize(
+    ("period", "picked", "undergraduate_cap"),
+    [
+        ("2022-spring", "2021", 12000),
+        ("2023-autumn", "2023", 16000),
+        ("2024-spring", "2024", 16000),
+        ("2024-autumn", "2024-autumn", 20000),
+    ],
+)
+def test_the_version_in_force_is_picked_by_semester(period, picked, undergraduate_cap):
+    folder = pick_version(POLICIES, Period.parse(period), declared_effective)
+    assert folder.name == picked
+    assert engine.load(folder).tables["loan_cap"][("undergraduate",)] == Decimal(undergraduate_cap)
+
+
+def test_eval_with_the_policies_root_says_which_version_it_used():
+    result = run("eval", EXAMPLE_CSV, "--policy", POLICIES, "--period", "2024-autumn", "--format", "jsonl")
+    assert result.exit_code == 0
+    assert "使用政策版本 policies/2024-autumn" in result.output
+
+
+def test_a_stale_version_for_a_later_semester_is_warned_about():
+    result = run("eval", EXAMPLE_CSV, "--policy", POLICIES / "2021", "--period", "2024-spring", "--format", "jsonl")
+    assert "警告" in result.output and "policies/2024" in result.output
+
+
+def test_diff_2021_to_2024_lists_exactly_the_changed_amounts():
+    result = run("diff", POLICIES / "2021", POLICIES / "2024", "--format", "json")
+    assert result.exit_code == 0
+    changes = {(c["id"], c["aspect"]): (c["old"], c["new"], c["percent"]) for c in json.loads(result.output)["changes"]}
+    assert changes == {
+        ("boarding_rate", "表格 [小学]"): ("500.00", "625.00", "+25.0%"),
+        ("boarding_rate", "表格 [初中]"): ("625.00", "750.00", "+20.0%"),
+        ("day_rate", "表格 [小学]"): ("250.00", "312.50", "+25.0%"),
+        ("day_rate", "表格 [初中]"): ("312.50", "375.00", "+20.0%"),
+        ("loan_cap", "表格 [专科]"): ("12000.00", "16000.00", "+33.3%"),
+        ("loan_cap", "表格 [本科]"): ("12000.00", "16000.00", "+33.3%"),
+        ("loan_cap", "表格 [研究生]"): ("16000.00", "20000.00", "+25.0%"),
+    }
+
+
+def test_a_diff_of_formatting_and_reordering_only_is_empty(tmp_path):
+    copy = tmp_path / "2021b"
+    shutil.copytree(POLICIES / "2021", copy)
+    path = copy / "programs.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('学段 in ["小学", "初中"]', '学段  in  ["初中","小学"]')
+    text = text.replace("县内受助对象 or 外地就读未享受资助学生", "(外地就读未享受资助学生) or 县内受助对象")
+    text = text.replace('学段 == "学前"', '学段 = "学前"')
+    path.write_text(text, encoding="utf-8")
+    groups = copy / "groups.yaml"
+    g = groups.read_text(encoding="utf-8").replace(
+        "when: [原建档立卡学生, 县内学校, 有学籍]", "when: [有学籍, 县内学校, 原建档立卡学生]"
+    )
+    groups.write_text(g, encoding="utf-8")
+    result = run("diff", POLICIES / "2021", copy, "--exit-code")
+    assert result.exit_code == 0
+    assert "两个版本没有差别" in result.output
+
+
+def test_a_changed_condition_is_shown_old_beside_new_and_exit_code_is_1(tmp_path):
+    copy = tmp_path / "2021c"
+    shutil.copytree(POLICIES / "2021", copy)
+    path = copy / "programs.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("申请贷款金额 > 0", "申请贷款金额 >= 1000"), encoding="utf-8"
+    )
+    result = run("diff", POLICIES / "2021", copy, "--format", "json", "--exit-code")
+    assert result.exit_code == 1
+    (change,) = json.loads(result.output)["changes"]
+    assert (change["id"], change["aspect"], change["old"], change["new"]) == (
+        "student_loan", "条件", "申请贷款金额 > 0", "申请贷款金额 >= 1000"
+    )  # fmt: skip
+
+
+def test_impact_on_the_examples_matches_a_hand_computation(tmp_path):
+    target = tmp_path / "impact.xlsx"
+    result = run("diff", POLICIES / "2021", POLICIES / "2024", "--students", EXAMPLE_CSV, "--period", "2024-spring",
+                 "--format", "json", "-o", target)  # fmt: skip
+    assert result.exit_code == 0
+    impact = json.loads(result.output[: result.output.rindex("}") + 1])["impact"]
+    students = {(s["行"], s["资助项目"]): s for s in impact["students"]}
+    # Row 2: a 脱贫户 初中 day student at a county school: 312.5 → 375 (2024 standard), +62.5.
+    assert students[(2, "非寄宿生生活补助")]["差额（元）"] == "62.50"
+    # Row 10: a 小学 boarder: 500 → 625, +125.
+    assert (students[(10, "寄宿生生活费补助")]["调整前（元）"], students[(10, "寄宿生生活费补助")]["调整后（元）"]) == (
+        "500.00",
+        "625.00",
+    )
+    # Row 13: an 初中 boarder: 625 → 750.
+    assert students[(13, "寄宿生生活费补助")]["差额（元）"] == "125.00"
+    programs = {p["标识"]: p for p in impact["programs"] if p["标识"]}
+    totals = {p["资助项目"]: p for p in impact["programs"] if not p["标识"]}
+    per_program = sum(Decimal(p["差额（元）"]) for p in programs.values())
+    total = sum(Decimal(t["差额（元）"]) for t in totals.values())
+    assert per_program == total == sum(Decimal(s["差额（元）"]) for s in impact["students"])
+    # Only living subsidies change in a spring semester (loans are autumn-only, Decision P1).
+    assert {pid for pid, p in programs.items() if p["差额（元）"] != "0.00"} == {"boarding_subsidy", "day_subsidy"}
+    assert target.exists()
+
+
+def test_show_prints_the_effective_policy_with_provenance():
+    result = run("show", POLICIES / "2024")
+    assert result.exit_code == 0
+    assert "zhongyang-2024 2024.1 (policies/2024) ← zhongyang-2023 2023.1 (policies/2023)" in result.output
+    assert "覆盖于 policies/2024/policy.yaml" in result.output
+    assert "312.5" in result.output
