@@ -11,26 +11,40 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
+from tabulate import tabulate
 
 from . import load
 from .check import CheckedPolicy
 from .diagnostics import PolicyError, display_path
 from .diff import impact, structural_diff
 from .evaluate import Evaluator, PeriodNotCovered, Record, Result
+from .followup import follow_up, movement_table
+from .followup import summary as followup_summary
 from .ledger import Ledger, resolve_grouping
 from .loader import ancestors, declared_effective
 from .model import Period
 from .policytest import load_cases, render, run_cases
 from .readers import InputError, read_table
+from .reconcile import CATEGORIES, FINDING_HEADERS, finding_row, needs_alert, read_payments
+from .reconcile import reconcile as find_differences
+from .reconcile import summary as reconcile_summary
 from .records import RecordReader, Rejected, unknown_columns_warning
 from .report import effective_yaml, explain_text, jsonl_line, ledger_text, render_diff, students_table
 from .schema import schema_json
 from .template import input_fields, write_template
 from .versions import is_version_root, newer_versions, pick_version
-from .writers import Outcome, format_for, write_csv, write_impact_xlsx, write_table_xlsx, write_xlsx
+from .writers import (
+    Outcome,
+    format_for,
+    write_csv,
+    write_impact_xlsx,
+    write_sheets_xlsx,
+    write_table_xlsx,
+    write_xlsx,
+)
 
 
 def _policy(folder: str) -> CheckedPolicy:
@@ -348,6 +362,100 @@ def diff(
         write_impact_xlsx(output, changes, result)
         click.echo(f"已写入 {output}", err=True)
     sys.exit(1 if exit_code and changes else 0)
+
+
+@main.command()
+@POLICY
+@PERIOD
+@click.option("--students", required=True, type=click.Path(exists=True, dir_okay=False), help="学生名单")
+@click.option("--paid", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="发放名单（XLSX 或 CSV：身份证号、姓名、学校、资助项目、金额）")  # fmt: skip
+@click.option("--by", default="school", show_default=True, help="按哪个字段汇总（学生名单中的学校）")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="写入 Excel：每类一个工作表")
+@ENCODING
+@SHEET
+def reconcile(
+    policy_folder: str, period: str, students: str, paid: str, by: str, output: str | None, encoding: str | None,
+    sheet: str | None,
+) -> None:  # fmt: skip
+    """核对发放名单与应享受名单（不漏一生）：漏发、错发、金额不符、重复发放、互斥、未知。有漏发或少发时退出码为 1。"""
+    checked, evaluator = _for_period(policy_folder, period)
+    school = _grouping(checked, by)
+    try:
+        payments, problems = read_payments(checked, read_table(paid, encoding=encoding, sheet=sheet))
+    except InputError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
+    if problems:
+        click.echo("错误：" + "\n".join(problems), err=True)
+        sys.exit(2)
+    findings = find_differences(checked, evaluator.evaluate_all(_reader(checked, students, encoding, sheet)),
+                                payments, school)  # fmt: skip
+    tables = {
+        "发现": (FINDING_HEADERS, [finding_row(f) for f in findings]),
+        "按学校汇总": reconcile_summary(findings, "school"),
+        "按项目汇总": reconcile_summary(findings, "program_label"),
+    }
+    if output:
+        sheets = {word: (FINDING_HEADERS, [finding_row(f) for f in findings if f.category == key])
+                  for key, word in CATEGORIES.items()}  # fmt: skip
+        write_sheets_xlsx(output, {**sheets, "按学校汇总": tables["按学校汇总"], "按项目汇总": tables["按项目汇总"]})
+        click.echo(f"已写入 {output}", err=True)
+    counts = {word: sum(f.category == key for f in findings) for key, word in CATEGORIES.items()}
+    click.echo(_titled_tables(tables) if findings else "发放名单与应享受名单完全一致。")
+    click.echo(f"{len(payments)} 条发放记录；" + "，".join(f"{w} {n}" for w, n in counts.items()), err=True)
+    sys.exit(1 if needs_alert(findings) else 0)
+
+
+@main.command()
+@POLICY
+@click.argument("before", type=click.Path(exists=True, dir_okay=False))
+@click.argument("after", type=click.Path(exists=True, dir_okay=False))
+@click.option("--period", "periods", multiple=True, required=True,
+              help="两个学期，依次对应两份名单，如 --period 2021-autumn --period 2022-spring")  # fmt: skip
+@click.option("--by", default="township,school", show_default=True, help="按哪些字段分组，逗号分隔")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="写入 Excel")
+@ENCODING
+@SHEET
+def followup(
+    policy_folder: str, before: str, after: str, periods: tuple[str, ...], by: str, output: str | None,
+    encoding: str | None, sheet: str | None,
+) -> None:  # fmt: skip
+    """学期间动态管理：核查标记的新增、解除（劝返复学）、仍需跟进，名单进出，资助的开始与停止及原因。"""
+    if len(periods) != 2:
+        raise click.UsageError("--period 要写两次：前一份名单的学期和后一份名单的学期")
+    first_checked, first = _for_period(policy_folder, periods[0])
+    second_checked, second = _for_period(policy_folder, periods[1])
+    places = [p for name in by.split(",") if name.strip() and (p := _grouping(second_checked, name.strip()))]
+    movements = follow_up(
+        second_checked,
+        first.evaluate_all(_reader(first_checked, before, encoding, sheet)),
+        second.evaluate_all(_reader(second_checked, after, encoding, sheet)),
+        same_season=Period.parse(periods[0]).season == Period.parse(periods[1]).season,
+        places=places,
+    )
+    tables = {
+        "汇总": followup_summary(second_checked, places, movements),
+        "明细": movement_table(second_checked, places, movements),
+    }
+    if output:
+        write_sheets_xlsx(output, tables)
+        click.echo(f"已写入 {output}", err=True)
+    click.echo(_titled_tables(tables) if movements else "两个学期之间没有变化。")
+
+
+def _grouping(checked: CheckedPolicy, by: str) -> str | None:
+    try:
+        return resolve_grouping(checked, by)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--by") from None
+
+
+def _titled_tables(tables: dict[str, tuple[list[str], list[list[Any]]]]) -> str:
+    return "\n\n".join(
+        f"【{title}】\n" + tabulate(rows, headers=headers, disable_numparse=True)
+        for title, (headers, rows) in tables.items()
+    )
 
 
 @main.command()

@@ -113,21 +113,8 @@ def parse_cell(info: FieldInfo, cell: Any) -> tuple[Any, str]:
             value = int(digits) if digits.isdigit() else _CN_NUMBERS[digits]
         return _in_range(info, value, cell)
     if kind in ("decimal", "money"):
-        if isinstance(cell, (int, Decimal)) and not isinstance(cell, bool):
-            value = Decimal(cell)
-        else:
-            text = (
-                _text(cell).replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥").removesuffix("元")
-            )
-            try:
-                value = Decimal(text)
-            except InvalidOperation:
-                return None, f"「{cell}」不是数字（如 312.5）"
-            if not value.is_finite():
-                return None, f"「{cell}」不是数字（如 312.5）"
-        if kind == "money" and value < 0:
-            return None, f"金额不能为负数（{cell}）"
-        return _in_range(info, value, cell)
+        value, problem = parse_number(cell, money=kind == "money")
+        return (None, problem) if problem else _in_range(info, value, cell)
     if kind == "date":
         return parse_date(cell)
     if kind == "enum":
@@ -147,6 +134,23 @@ def parse_cell(info: FieldInfo, cell: Any) -> tuple[Any, str]:
         if problem:
             return None, problem
     return text, ""
+
+
+def parse_number(cell: Any, money: bool = False) -> tuple[Decimal | None, str]:
+    """A number as officers type it (1,000 / ¥312.5 / 312.5元 / full-width digits), exactly."""
+    if isinstance(cell, (int, Decimal)) and not isinstance(cell, bool):
+        value = Decimal(cell)
+    else:
+        text = _text(cell).replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥").removesuffix("元")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            return None, f"「{cell}」不是数字（如 312.5）"
+        if not value.is_finite():
+            return None, f"「{cell}」不是数字（如 312.5）"
+    if money and value < 0:
+        return None, f"金额不能为负数（{cell}）"
+    return value, ""
 
 
 def _in_range(info: FieldInfo, value: Any, cell: Any) -> tuple[Any, str]:

@@ -127,10 +127,16 @@ def write_xlsx(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome], l
 
 
 def write_table_xlsx(path: str, title: str, headers: list[str], rows: list[list[Any]]) -> None:
+    write_sheets_xlsx(path, {title: (headers, rows)})
+
+
+def write_sheets_xlsx(path: str, sheets: dict[str, tuple[list[str], list[list[Any]]]]) -> None:
+    """A workbook of plain tables, one sheet per (title: (headers, rows))."""
     import openpyxl
 
     book = openpyxl.Workbook(write_only=True)
-    _append_table(book.create_sheet(title), headers, rows)
+    for title, (headers, rows) in sheets.items():
+        _append_table(book.create_sheet(title), headers, rows)
     book.save(path)
 
 
@@ -142,15 +148,9 @@ def _append_table(sheet, headers: list[str], rows: list[list[Any]]) -> None:
 
 def write_impact_xlsx(path: str, changes: list[Change], result: Impact) -> None:
     """The impact of a new version: summary per program, per-student changes, and what changed."""
-    import openpyxl
-
-    (summary_headers, summary), (student_headers, students) = impact_tables(result)
-    book = openpyxl.Workbook(write_only=True)
-    _append_table(book.create_sheet("汇总"), summary_headers, summary)
-    _append_table(book.create_sheet("学生变化"), student_headers, students)
-    _append_table(
-        book.create_sheet("政策变化"),
+    summary, students = impact_tables(result)
+    changed = (
         ["类别", "名称", "标识", "变化", "原值", "新值", "变化率"],
         [[KIND_WORDS[c.section], c.label, c.item, c.aspect, c.old, c.new, c.percent] for c in changes],
     )
-    book.save(path)
+    write_sheets_xlsx(path, {"汇总": summary, "学生变化": students, "政策变化": changed})
