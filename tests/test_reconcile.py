@@ -12,8 +12,7 @@ from engine.cli import main
 
 from .conftest import POLICY_2021
 
-STUDENT_HEADERS = ["身份证号", "姓名", "出生日期", "家庭类型", "本县户籍", "县内学校", "有学籍", "就读方式", "学段", "年级",
-                   "校内住宿", "学校", "乡镇", "申请贷款金额", "全日制", "厌学"]  # fmt: skip
+STUDENT_HEADERS = ["身份证号", "姓名", "出生日期", "家庭类型", "本县户籍", "县内学校", "有学籍", "就读方式", "学段", "年级", "校内住宿", "学校", "乡镇", "申请贷款金额", "全日制", "厌学"]
 
 
 def valid_id(birth: str, seq: str) -> str:
@@ -21,8 +20,8 @@ def valid_id(birth: str, seq: str) -> str:
     return first17 + idcard.check_digit(first17)
 
 
-def student(name, birth, stage="", grade="", household="脱贫户", attendance="在校", boarding="否", school="宁乡镇第一小学",
-            township="宁乡镇", seq="001", **extra):  # fmt: skip
+def student(name, birth, stage="", grade="", household="脱贫户", attendance="在校", boarding="否",
+            school="宁乡镇第一小学", township="宁乡镇", seq="001", **extra):  # fmt: skip
     row = {"身份证号": valid_id(birth.replace("-", ""), seq), "姓名": name, "出生日期": birth, "家庭类型": household,
            "本县户籍": "是", "县内学校": "是", "有学籍": "是", "就读方式": attendance, "学段": stage, "年级": grade,
            "校内住宿": boarding, "学校": school, "乡镇": township}  # fmt: skip
