@@ -6,12 +6,14 @@ the compiled closures and applies them to one record after another.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from .check import CheckedCondition, CheckedPolicy
+from .codegen import Hooks, Undetermined, generate
 from .compile import Compiler, Context, Fn, MissingFact, NoTableEntry
 from .model import Period
 from .types import Type, display
@@ -71,25 +73,47 @@ class RowError:
     column: str = ""
 
 
-@dataclass
+_NO_PRIORITIES: Mapping[str, int] = MappingProxyType({})
+
+
 class Result:
-    row: int
-    id_number: str
-    name: str
-    # The record's typed facts, for grouping in ledgers and reports (not copied).
-    values: dict[str, Any] = field(default_factory=dict, repr=False)
-    awards: list[Award] = field(default_factory=list)
-    denials: list[Denial] = field(default_factory=list)
-    flags: list[Flag] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    # Priorities of programs with a quota, for the pass over the whole file.
-    priorities: dict[str, int] = field(default_factory=dict)
-    # Groups found true (the widening rules and populations a result rests on).
-    groups: list[str] = field(default_factory=list)
+    """One evaluated record: awards, flags, row errors, and (when asked for) the reason behind
+    every program not awarded and the groups found true (the populations a result rests on)."""
+
+    __slots__ = ("awards", "denials", "errors", "flags", "groups", "id_number", "name", "priorities", "row", "values")
+
+    # Empty parts are shared empty tuples: most students have no errors, many no award. Treat the
+    # sequences as read-only; a later pass (quota) replaces them rather than changing them.
+    def __init__(
+        self,
+        row: int,
+        id_number: str,
+        name: str,
+        values: dict[str, Any],
+        awards: Sequence[Award] = (),
+        denials: Sequence[Denial] = (),
+        flags: Sequence[Flag] = (),
+        errors: Sequence[RowError] = (),
+        priorities: Mapping[str, int] | None = None,
+        groups: Sequence[str] = (),
+    ) -> None:
+        self.row = row
+        self.id_number = id_number
+        self.name = name
+        self.values = values  # the record's typed facts, for grouping in ledgers (not copied)
+        self.awards = awards
+        self.denials = denials
+        self.flags = flags
+        self.errors = errors
+        self.priorities = priorities if priorities is not None else _NO_PRIORITIES  # for filling a quota
+        self.groups = groups
 
     @property
     def total(self) -> Decimal:
         return sum((a.amount for a in self.awards), ZERO)
+
+    def __repr__(self) -> str:
+        return f"Result(row={self.row}, id_number={self.id_number!r}, awards={self.awards}, flags={self.flags})"
 
 
 @dataclass
@@ -128,7 +152,10 @@ def period_values(checked: CheckedPolicy, period: Period) -> dict[str, Any]:
 
 
 class Evaluator:
-    def __init__(self, checked: CheckedPolicy, period: Period) -> None:
+    """Evaluates records for one semester. `reasons=False` skips the reasons for programs not
+    awarded (and the groups found true): what bulk output (JSONL, ledgers) does not need."""
+
+    def __init__(self, checked: CheckedPolicy, period: Period, reasons: bool = True) -> None:
         manifest = checked.manifest
         if not manifest.covers(period):
             raise PeriodNotCovered(
@@ -137,107 +164,73 @@ class Evaluator:
             )
         self.checked = checked
         self.period = period
+        self.reasons = reasons
         self._values = period_values(checked, period)
-        compiler = Compiler(checked, self._values)
-        self._programs = [self._compile_program(compiler, pid) for pid in checked.program_order]
-        self._checks = [
-            (cid, c.check, [compiler.compile(x.expr) for x in c.conditions]) for cid, c in checked.checks.items()
+        self._order = checked.program_order
+        self._denials = [self._denials_of(pid) for pid in self._order]
+        self._flags = [
+            Flag(cid, c.check.label, c.check.citation.cite, c.check.message) for cid, c in checked.checks.items()
         ]
-        self._groups = [(gid, compiler.group(gid)) for gid in checked.groups]
+        self._items = [*self._order, *checked.checks]  # error index → program or check id
+        self._award_cache: list[dict[Decimal, Award]] = [{} for _ in self._order]
+        hooks = Hooks(self._denials, self._flags, self._award_cache, self._award, self._finish, Result)
+        self.source, generated = generate(checked, self._values, hooks, reasons)
+        self.evaluate = generated  # type: ignore[method-assign]  # the hot path: no wrapper call
         self._tracer: Compiler | None = None
 
-    def _compile_program(self, compiler: Compiler, pid: str):
+    def _denials_of(self, pid: str) -> list[Denial]:
+        """Every reason program `pid` can be refused, built once: conditions, exclusions, relations."""
         cp = self.checked.programs[pid]
-        return (
-            cp,
-            [(c, compiler.compile(c.expr)) for c in cp.conditions],
-            [(x, compiler.compile(x.expr)) for x in cp.exclusions],
-            compiler.compile(cp.amount),
-            compiler.compile(cp.priority) if cp.priority else None,
-        )
+        p = cp.program
+        out = [
+            Denial(
+                p.id,
+                p.label,
+                f"不符合条件：{c.label}",
+                c.condition.citation.cite or p.citation.cite,
+                "condition",
+                c.expr.text,
+            )
+            for c in cp.conditions
+        ]
+        out += [
+            Denial(p.id, p.label, x.exclusion.reason, x.exclusion.citation.cite, "exclusion", x.exclusion.id)
+            for x in cp.exclusions
+        ]
+        for rel in p.not_with:
+            other = self.checked.policy.programs[rel.program].label
+            reason = f"不能与「{other}」同时享受（已享受「{other}」）"
+            out.append(Denial(p.id, p.label, reason, rel.citation.cite, "relation", rel.program))
+        return out
 
     # -- one record ------------------------------------------------------------
     def evaluate(self, record: Record) -> Result:
-        values = record.values
-        result = Result(record.row, str(values.get("id_number") or ""), str(values.get("name") or ""), values)
-        ctx = Context(values)
-        undetermined: set[str] = set()
-        for cp, conditions, exclusions, amount, priority in self._programs:
-            program = cp.program
-            try:
-                denial = self._first_denial(ctx, cp, conditions, exclusions, undetermined)
-                if denial is None:
-                    value = Decimal(amount(ctx))
-                    if value <= ZERO:
-                        denial = Denial(
-                            program.id, program.label, f"按规则计算的金额为 {value}", program.citation.cite, "zero"
-                        )
-                if denial is not None:
-                    result.denials.append(denial)
-                    continue
-                if priority is not None:
-                    result.priorities[program.id] = priority(ctx)
-                ctx.awarded[program.id] = value
-                result.awards.append(
-                    Award(program.id, program.label, value, program.kind, program.per, program.citation.cite)
-                )
-            except (MissingFact, NoTableEntry) as exc:
-                undetermined.add(program.id)
-                result.errors.append(self._error(exc, program.id))
-        for check_id, check, conditions in self._checks:
-            try:
-                if all(c(ctx) for c in conditions):
-                    result.flags.append(Flag(check_id, check.label, check.citation.cite, check.message))
-            except (MissingFact, NoTableEntry) as exc:
-                result.errors.append(self._error(exc, check_id))
-        for gid, group in self._groups:
-            try:
-                if group(ctx):
-                    result.groups.append(gid)
-            except (MissingFact, NoTableEntry):
-                pass  # a group no program needed may lack facts; programs report what they need
-        return result
+        """Evaluate one record (replaced in __init__ by the policy's generated function)."""
+        raise NotImplementedError
 
-    def _first_denial(self, ctx, cp, conditions, exclusions, undetermined) -> Denial | None:
-        program = cp.program
-        for cond, fn in conditions:
-            if not fn(ctx):
-                return Denial(
-                    program.id,
-                    program.label,
-                    f"不符合条件：{cond.label}",
-                    cond.condition.citation.cite or program.citation.cite,
-                    "condition",
-                    cond.expr.text,
-                )
-        for ex, fn in exclusions:
-            if fn(ctx):
-                return Denial(
-                    program.id,
-                    program.label,
-                    ex.exclusion.reason,
-                    ex.exclusion.citation.cite,
-                    "exclusion",
-                    ex.exclusion.id,
-                )
-        for rel in program.not_with:
-            if rel.program in undetermined:
-                raise _Undetermined(rel.program)
-            if rel.program in ctx.awarded:
-                other = self.checked.policy.programs[rel.program].label
-                return Denial(
-                    program.id,
-                    program.label,
-                    f"不能与「{other}」同时享受（已享受「{other}」）",
-                    rel.citation.cite,
-                    "relation",
-                    rel.program,
-                )
-        return None
+    def _award(self, index: int, amount: Decimal) -> Award:
+        # Awards are immutable and most amounts recur (table figures): built once, then shared.
+        p = self.checked.policy.programs[self._order[index]]
+        award = Award(p.id, p.label, amount, p.kind, p.per, p.citation.cite)
+        cache = self._award_cache[index]
+        if len(cache) < 1000:
+            cache[amount] = award
+        return award
+
+    def _finish(self, values, row, awards, denials, flags, errors, zero, priorities, groups) -> Result:
+        """The result of a record with row errors or a zero amount (the rare path)."""
+        if zero and self.reasons:
+            programs = self.checked.policy.programs
+            for i, amount in zero:
+                p = programs[self._order[i]]
+                denials.append(Denial(p.id, p.label, f"按规则计算的金额为 {amount}", p.citation.cite, "zero"))
+        errors = [self._error(exc, self._items[i]) for i, exc in errors or ()]
+        id_number, name = values["id_number"] or "", values["name"] or ""
+        return Result(row, id_number, name, values, awards, denials or (), flags, errors, priorities, groups or ())
 
     def _error(self, exc: Exception, item: str) -> RowError:
         label = self.checked.label(item)
-        if isinstance(exc, _Undetermined):
+        if isinstance(exc, Undetermined):
             other = self.checked.label(exc.field)
             return RowError(f"「{other}」无法判定，因此也无法判定与其互斥的「{label}」", "", item)
         if isinstance(exc, MissingFact):
@@ -256,7 +249,8 @@ class Evaluator:
 
         With no quota in the policy this streams item by item; a program with a
         quota needs every result before it can be filled, so then all are held."""
-        quota_programs = [cp.program for cp, *_ in self._programs if cp.program.quota]
+        programs = self.checked.policy.programs
+        quota_programs = [programs[pid] for pid in self._order if programs[pid].quota]
         if not quota_programs:
             for item in items:
                 yield self.evaluate(item) if isinstance(item, Record) else item
@@ -348,10 +342,6 @@ class Evaluator:
         return out
 
 
-class _Undetermined(MissingFact):
-    """A program this one gives way to could not be decided, so neither can this one."""
-
-
 def _traced(ctx: Context, fn: Fn, role: str, cond: CheckedCondition) -> TraceStep:
     return _traced_expr(ctx, fn, role, cond.expr.text, cond.condition.label, cond.condition.citation.cite)
 
@@ -393,13 +383,6 @@ def apply_quota(results: list[Result], program) -> None:
             count += 1
             spent += award.amount
             continue
-        r.awards.remove(award)
-        r.denials.append(
-            Denial(
-                program.id,
-                program.label,
-                f"名额或预算已满（按优先级 {r.priorities.get(program.id, 0)} 排序）",
-                program.citation.cite,
-                "quota",
-            )
-        )
+        r.awards = [a for a in r.awards if a is not award]
+        reason = f"名额或预算已满（按优先级 {r.priorities.get(program.id, 0)} 排序）"
+        r.denials = [*r.denials, Denial(program.id, program.label, reason, program.citation.cite, "quota")]
