@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
@@ -10,7 +11,7 @@ _CHECK_CHARS = "10X98765432"
 
 def check_digit(first17: str) -> str:
     """The 18th character for the first 17 digits (ISO 7064 MOD 11-2)."""
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
+    total = sum(map(mul, map(int, first17), _WEIGHTS))
     return _CHECK_CHARS[total % 11]
 
 
@@ -29,8 +30,11 @@ def problem(number: str) -> str:
 
 
 def birth_date(number: str) -> dt.date | None:
+    digits = number[6:14]
+    if len(digits) != 8 or not digits.isdigit():
+        return None
     try:
-        return dt.datetime.strptime(number[6:14], "%Y%m%d").date()
+        return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:
         return None
 

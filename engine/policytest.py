@@ -19,7 +19,7 @@ from .diagnostics import DiagnosticSink, Location, display_path, suggest
 from .evaluate import Evaluator, PeriodNotCovered, Record, Result
 from .loader import read_validated
 from .model import Period
-from .records import fill_from_id, parse_cell
+from .records import fill_from_id, from_id_fields, parse_cell
 from .report import explain_text
 from .schema import make_validator
 from .types import money_text
@@ -162,7 +162,7 @@ def _facts(
         if problem:
             sink.error(doc.locate((*path, key)), f"字段「{key}」的值不对：{problem}")
         values[fid] = value
-    for fid, given, from_id in fill_from_id(checked, values):
+    for fid, given, from_id in fill_from_id(from_id_fields(checked), values):
         sink.error(
             doc.locate(path), f"「{checked.fields[fid].field.label}」{given} 与身份证号中的出生日期 {from_id} 不一致"
         )

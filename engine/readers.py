@@ -34,6 +34,13 @@ class RawTable:
     file: str
     headers: list[str]
     rows: Callable[[], Iterator[tuple[int, dict[str, Any]]]]
+    # (row, cell) of one column, for a first pass that needs only that column; None: use rows().
+    column_reader: Callable[[str], Iterator[tuple[int, Any]]] | None = None
+
+    def column(self, header: str) -> Iterator[tuple[int, Any]]:
+        if self.column_reader is not None:
+            return self.column_reader(header)
+        return ((row, raw.get(header)) for row, raw in self.rows())
 
 
 FORMATS = ("csv", "xlsx", "json", "jsonl", "yaml")
@@ -103,10 +110,21 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
                 where = f"{path}: 第 {row_number + 1} 行"
                 raise InputError(f"{where}无法按 {enc} 编码读取；可用 --encoding 指定，如 gbk") from exc
 
-    return RawTable(str(path), headers, rows)
+    def column(header: str) -> Iterator[tuple[int, Any]]:
+        index = headers.index(header)
+        with open(path, encoding=enc, newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader, None)
+            for row_number, cells in enumerate(reader, start=2):
+                if any(c.strip() for c in cells):
+                    yield row_number, cells[index] if index < len(cells) else None
+
+    return RawTable(str(path), headers, rows, column)
 
 
 def _row(headers: list[str], cells: list[Any]) -> dict[str, Any]:
+    if len(cells) == len(headers):
+        return dict(zip(headers, cells, strict=True))  # the common case, at C speed
     row = {h: (cells[i] if i < len(cells) else None) for i, h in enumerate(headers) if h}
     if len(cells) > len(headers):
         extra = [c for c in cells[len(headers) :] if c not in (None, "")]

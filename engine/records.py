@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -136,6 +136,64 @@ def parse_cell(info: FieldInfo, cell: Any) -> tuple[Any, str]:
     return text, ""
 
 
+def exact_values(info: FieldInfo) -> dict[str, Any] | None:
+    """Cells that are a value exactly as written (是, 否, an option's label or id), or None."""
+    if info.type.kind == "bool":
+        return {"是": True, "否": False}
+    if info.type.kind == "enum" and info.type.enum is not None:
+        return {**{v.id: v.id for v in info.type.enum.values}, **{v.label: v.id for v in info.type.enum.values}}
+    return None
+
+
+def cell_parser(info: FieldInfo) -> Callable[[Any], tuple[Any, str]]:
+    """`parse_cell` for one field, with a fast path for cells as a tidy file has them (2012-05-01,
+    plain digits, a plain amount); anything else takes the full way. Exact 是/否 and option labels
+    do not get here (see exact_values)."""
+    kind = info.type.kind
+
+    def full(cell: Any) -> tuple[Any, str]:
+        return parse_cell(info, cell)
+
+    if kind == "date":
+
+        def date(cell: Any) -> tuple[Any, str]:
+            if cell.__class__ is str and len(cell) == 10 and cell[4] == "-":
+                try:
+                    return dt.date.fromisoformat(cell), ""
+                except ValueError:
+                    pass
+            return full(cell)
+
+        return date
+    low, high = info.field.minimum, info.field.maximum
+    if kind == "int":
+
+        def integer(cell: Any) -> tuple[Any, str]:
+            if cell.__class__ is str and cell.isascii() and cell.isdigit():
+                value = int(cell)
+                if (low is None or value >= low) and (high is None or value <= high):
+                    return value, ""
+            return full(cell)
+
+        return integer
+    if kind in ("money", "decimal") and low is None and high is None:
+
+        def number(cell: Any) -> tuple[Any, str]:
+            if cell.__class__ is str and cell.isascii() and cell[:1].isdigit():
+                try:
+                    value = Decimal(cell)
+                except InvalidOperation:
+                    return full(cell)
+                if value.is_finite():
+                    return value, ""
+            return full(cell)
+
+        return number
+    if kind == "text" and info.field.format is None:
+        return lambda cell: (cell.strip(), "") if cell.__class__ is str else full(cell)
+    return full
+
+
 def parse_number(cell: Any, money: bool = False) -> tuple[Decimal | None, str]:
     """A number as officers type it (1,000 / ¥312.5 / 312.5元 / full-width digits), exactly."""
     if isinstance(cell, (int, Decimal)) and not isinstance(cell, bool):
@@ -200,6 +258,20 @@ class RecordReader:
         self.table = table
         self.columns = match_columns(checked, table.headers)
         self.row_count = 0  # data rows, known after the first pass
+        # One step per input field, worked out once: (field, header, parser, blank value, required).
+        self._plan = [
+            (
+                fid,
+                self.columns.by_field.get(fid),
+                exact_values(info),
+                cell_parser(info),
+                info.blank,
+                info.field.required,
+            )
+            for fid, info in checked.fields.items()
+            if info.field.compute is None
+        ]
+        self._from_id_fields = from_id_fields(checked)
 
     def __iter__(self) -> Iterator[Record | Rejected]:
         duplicates = self._duplicates()
@@ -213,18 +285,20 @@ class RecordReader:
             for fid, info in self.checked.fields.items()
             if info.field.unique and fid in self.columns.by_field
         ]
-        self.row_count = 0
         seen: list[dict[str, int | list[int]]] = [{} for _ in unique]
-        for row_number, raw in self.table.rows():
-            self.row_count += 1
-            for (_fid, info, header), values in zip(unique, seen, strict=True):
-                cell = raw.get(header)
+        for (_fid, info, header), values in zip(unique, seen, strict=True):
+            count = 0
+            for row_number, cell in self.table.column(header):
+                count += 1
                 if _blank(cell):
                     continue
                 key = idcard.normalise(str(cell)) if info.field.format == "resident_id" else str(cell).strip()
                 first = values.setdefault(key, row_number)
                 if first != row_number:  # a repeat: keep every row that has it
                     values[key] = [*first, row_number] if isinstance(first, list) else [first, row_number]
+            self.row_count = count
+        if not unique:
+            self.row_count = sum(1 for _ in self.table.rows())
         found: dict[int, list[RowError]] = {}
         for (fid, info, header), values in zip(unique, seen, strict=True):
             for key, numbers in values.items():
@@ -243,21 +317,25 @@ class RecordReader:
         for fid in self.columns.missing_required:
             label = self.checked.fields[fid].field.label
             problems.append(RowError(f"文件缺少必填列「{label}」", fid, column=label))
-        for fid, info in self.checked.fields.items():
-            if info.field.compute is not None:
-                continue
-            header = self.columns.by_field.get(fid)
+        for fid, header, exact, parse, blank, required in self._plan:
             cell = raw.get(header) if header else None
-            if _blank(cell):
-                if info.field.required and header is not None:
-                    problems.append(RowError(f"「{info.field.label}」是必填项，不能为空", fid, column=header))
-                values[fid] = info.blank
+            if exact is not None and cell in exact:  # 是 / 否 / an option's label: no parsing
+                values[fid] = exact[cell]
                 continue
-            value, problem = parse_cell(info, cell)
+            if not cell or (cell.__class__ is str and cell.isspace()):
+                if required and header is not None:
+                    label = self.checked.fields[fid].field.label
+                    problems.append(RowError(f"「{label}」是必填项，不能为空", fid, column=header))
+                values[fid] = blank
+                continue
+            value, problem = parse(cell)
             if problem:
-                problems.append(RowError(problem, fid, column=header or info.field.label))
+                problems.append(RowError(problem, fid, column=header or self.checked.fields[fid].field.label))
             values[fid] = value
-        self._from_id(values, raw, problems)
+        for fid, given, from_id in fill_from_id(self._from_id_fields, values):
+            label = self.checked.fields[fid].field.label
+            column = self.columns.by_field.get(fid, label)
+            problems.append(RowError(f"{label} {given} 与身份证号中的出生日期 {from_id} 不一致", fid, column=column))
         if EXTRA_CELLS in raw:
             extra = raw[EXTRA_CELLS]
             problems.append(RowError(f"这一行比列标题多出 {len(extra)} 个单元格：{'、'.join(map(str, extra))}"))
@@ -270,26 +348,20 @@ class RecordReader:
             )
         return Record(row_number, values, self.table.file)
 
-    def _from_id(self, values: dict[str, Any], raw: dict[str, Any], problems: list[RowError]) -> None:
-        for fid, given, from_id in fill_from_id(self.checked, values):
-            label = self.checked.fields[fid].field.label
-            problems.append(
-                RowError(
-                    f"{label} {given} 与身份证号中的出生日期 {from_id} 不一致",
-                    fid,
-                    column=self.columns.by_field.get(fid, label),
-                )
-            )
+
+def from_id_fields(checked: CheckedPolicy) -> list[tuple[str, str]]:
+    """(date field, ID field) for each field read from a resident ID when blank."""
+    return [(fid, info.field.from_id) for fid, info in checked.fields.items() if info.field.from_id]
 
 
-def fill_from_id(checked: CheckedPolicy, values: dict[str, Any]) -> list[tuple[str, Any, dt.date]]:
+def fill_from_id(pairs: list[tuple[str, str]], values: dict[str, Any]) -> list[tuple[str, Any, dt.date]]:
     """Fill blank dates from the resident ID; return (field, given, from ID) where the two disagree."""
     conflicts = []
-    for fid, info in checked.fields.items():
-        source = info.field.from_id
-        if not source or not values.get(source):
+    for fid, source in pairs:
+        number = values.get(source)
+        if not number:
             continue
-        from_id = idcard.birth_date(values[source])
+        from_id = idcard.birth_date(number)
         if values.get(fid) is None:
             values[fid] = from_id
         elif from_id is not None and values[fid] != from_id:

@@ -148,3 +148,18 @@ def test_example_file_is_large_enough_and_has_valid_ids():
     assert len(rows) >= 300
     assert all(r["身份证号"].startswith("141129") and idcard.problem(r["身份证号"]) == "" for r in rows)
     assert all(r["出生日期"].replace("-", "") == r["身份证号"][6:14] for r in rows)
+
+
+def test_fast_jsonl_lines_equal_plain_json_dumps():
+    import engine
+    from engine.report import jsonl_line, to_json
+
+    checked = engine.load(POLICY_2021)
+    evaluator = engine.Evaluator(checked, engine.Period.parse("2021-autumn"), reasons=False)
+    from engine.readers import read_table
+    from engine.records import RecordReader
+
+    outcomes = list(evaluator.evaluate_all(RecordReader(checked, read_table(EXAMPLE_CSV))))
+    assert any(o.awards and o.flags for o in outcomes)
+    for o in outcomes:
+        assert jsonl_line(o) == json.dumps(to_json(o), ensure_ascii=False)
