@@ -20,7 +20,7 @@ demo: $(STAMP)
 test: lint pytest install-check
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine grammar tests examples
+	$(BIN)/ruff check engine grammar tests examples benchmarks
 
 pytest: $(STAMP)
 	$(BIN)/pytest

@@ -59,9 +59,10 @@ def evaluate(r: dict[str, Any], autumn: bool, reference: dt.date) -> tuple[dict[
                 if not (home_or_health and age_on(r["birth_date"], reference) >= 16):
                     awards["day_subsidy"] = DAY[stage]
         repeating = r["repeating"]
-        if (repeating or stage == "senior" or stage == "vocational") and ((covered and in_school) or outside):
-            if repeating or not (stage == "vocational" and r["grade"] == 3):
-                awards["national_grant"] = GRANT
+        senior = repeating or stage == "senior" or stage == "vocational"
+        year_3_vocational = not repeating and stage == "vocational" and r["grade"] == 3
+        if senior and ((covered and in_school) or outside) and not year_3_vocational:
+            awards["national_grant"] = GRANT
         if covered and in_school and (stage == "senior" or stage == "vocational"):
             awards["tuition_waiver"] = TUITION[stage]
             awards["textbook_waiver"] = BOOKS[(stage, r["grade"])]

@@ -19,7 +19,9 @@ def raw_rows(n: int, seed: int = 2021) -> list[dict[str, object]]:
 def typed_records(checked: CheckedPolicy, n: int, seed: int = 2021) -> list[Record]:
     """Generated students read through the engine's own reader, as a file would be."""
     rows = raw_rows(n, seed)
-    table = RawTable("<generated>", HEADERS, lambda: ((i + 2, {k: str(v) for k, v in r.items()}) for i, r in enumerate(rows)))
+    table = RawTable(
+        "<generated>", HEADERS, lambda: ((i + 2, {k: str(v) for k, v in r.items()}) for i, r in enumerate(rows))
+    )
     out = []
     for item in RecordReader(checked, table):
         if not isinstance(item, Record):
@@ -39,3 +41,9 @@ def write_csv(path: Path, n: int, seed: int = 2021, chunk: int = 50_000) -> None
             batch = generator.students(min(chunk, n - done))
             writer.writerows([row.get(h, "") for h in HEADERS] for row in batch)
             done += len(batch)
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_csv(Path(sys.argv[1]), int(sys.argv[2]))

@@ -26,6 +26,7 @@ from .followup import summary as followup_summary
 from .ledger import Ledger, resolve_grouping
 from .loader import ancestors, declared_effective
 from .model import Period
+from .parallel import render_parallel
 from .policytest import load_cases, render, run_cases
 from .readers import InputError, read_table
 from .reconcile import CATEGORIES, FINDING_HEADERS, finding_row, needs_alert, read_payments
@@ -38,6 +39,7 @@ from .template import input_fields, write_template
 from .versions import is_version_root, newer_versions, pick_version
 from .writers import (
     Outcome,
+    StudentRows,
     format_for,
     write_csv,
     write_impact_xlsx,
@@ -63,9 +65,9 @@ def _period(text: str) -> Period:
         raise click.BadParameter(str(exc)) from None
 
 
-def _evaluator(checked: CheckedPolicy, period: Period) -> Evaluator:
+def _evaluator(checked: CheckedPolicy, period: Period, reasons: bool = True) -> Evaluator:
     try:
-        return Evaluator(checked, period)
+        return Evaluator(checked, period, reasons)
     except PeriodNotCovered as exc:
         click.echo(f"错误：{exc}", err=True)
         sys.exit(2)
@@ -84,7 +86,7 @@ def _reader(checked: CheckedPolicy, students: str, encoding: str | None, sheet: 
     return reader
 
 
-def _for_period(policy_path: str, period_text: str) -> tuple[CheckedPolicy, Evaluator]:
+def _for_period(policy_path: str, period_text: str, reasons: bool = True) -> tuple[CheckedPolicy, Evaluator]:
     """The policy for a semester: a version folder as given, or — given the folder of versions
     (policies/) — the version in force then, saying which. Warns when a newer version governs it."""
     period = _period(period_text)
@@ -102,7 +104,7 @@ def _for_period(policy_path: str, period_text: str) -> tuple[CheckedPolicy, Eval
         click.echo(str(exc), err=True)
         sys.exit(2)
     checked = _policy(str(path))
-    return checked, _evaluator(checked, period)
+    return checked, _evaluator(checked, period, reasons)
 
 
 POLICY = click.option(
@@ -177,6 +179,21 @@ def _write(checked: CheckedPolicy, outcomes: Iterator[Outcome], ledger: Ledger, 
             handle.write(text + "\n")
 
 
+def _write_parallel(
+    checked: CheckedPolicy, reader: RecordReader, folder: str, period: str, fmt: str, jobs: int, ledger: Ledger,
+    output: str | None,
+) -> None:  # fmt: skip
+    with _text_output(output, "utf-8" if fmt == "jsonl" else "utf-8-sig") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n") if fmt == "csv" else None
+        if writer is not None:
+            writer.writerow(StudentRows(checked).headers())
+        for rendered in render_parallel(reader, folder, period, fmt, jobs, ledger):
+            if writer is not None:
+                writer.writerow(rendered)
+            else:
+                handle.write(rendered + "\n")
+
+
 @contextmanager
 def _text_output(output: str | None, encoding: str) -> Iterator[TextIO]:
     if output is None:
@@ -212,16 +229,24 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "c
 @OUTPUT
 @ENCODING
 @SHEET
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="用几个进程评估（大文件，jsonl 或 csv 输出）；结果与 1 个进程完全相同")  # fmt: skip
 def eval_command(
     students: str, policy_folder: str, period: str, fmt: str | None, output: str | None, encoding: str | None,
-    sheet: str | None,
+    sheet: str | None, jobs: int,
 ) -> None:  # fmt: skip
     """评估学生名单：每行输出资助、核查标记和问题；最后给出读入、评估、退回行数（有退回时退出码为 1）。"""
-    checked, evaluator = _for_period(policy_folder, period)
+    checked, evaluator = _for_period(policy_folder, period, reasons=False)
     fmt = _format(fmt, output)
     reader = _reader(checked, students, encoding, sheet)
     ledger = Ledger(checked)
-    _write(checked, _progress(reader, evaluator.evaluate_all(reader)), ledger, fmt, output)
+    has_quota = any(p.quota for p in checked.policy.programs.values())
+    if jobs > 1 and fmt in ("jsonl", "csv") and not has_quota:
+        _write_parallel(checked, reader, str(Path(checked.policy.folder)), period, fmt, jobs, ledger, output)
+    else:
+        if jobs > 1:
+            click.echo("注意：--jobs 只用于 jsonl 或 csv 输出、且政策没有名额限制时；本次用 1 个进程", err=True)
+        _write(checked, _progress(reader, evaluator.evaluate_all(reader)), ledger, fmt, output)
     if output:
         click.echo(f"已写入 {output}", err=True)
     click.echo(ledger.summary_line(), err=True)
@@ -244,7 +269,7 @@ def ledger(
     encoding: str | None, sheet: str | None,
 ) -> None:  # fmt: skip
     """台账：按项目（及学校、学段、乡镇等）统计人次和金额；补助减免与贷款分开合计。"""
-    checked, evaluator = _for_period(policy_folder, period)
+    checked, evaluator = _for_period(policy_folder, period, reasons=False)
     try:
         group = resolve_grouping(checked, by)
     except ValueError as exc:
@@ -353,7 +378,7 @@ def diff(
     result = None
     if students and period:
         semester = _period(period)
-        old_eval, new_eval = _evaluator(old, semester), _evaluator(new, semester)
+        old_eval, new_eval = _evaluator(old, semester, reasons=False), _evaluator(new, semester, reasons=False)
         result = impact(
             old_eval, new_eval, _reader(old, students, encoding, sheet), _reader(new, students, encoding, sheet)
         )

@@ -51,20 +51,32 @@ class Ledger:
             yield outcome
 
     def add(self, outcome: Result | Rejected) -> None:
-        self.rows += 1
         if isinstance(outcome, Rejected):
+            self.count(rejected=True)
+            return
+        awards = [(a.program, a.amount) for a in outcome.awards]
+        flags = [f.check for f in outcome.flags]
+        self.count(False, bool(outcome.errors), awards, flags, self.group_of(outcome))
+
+    def count(
+        self,
+        rejected: bool,
+        errors: bool = False,
+        awards: Iterable[tuple[str, Decimal]] = (),
+        flags: Iterable[str] = (),
+        group: str = "",
+    ) -> None:
+        """One row's contribution: rejected, or its awards (program, amount) and flags (check ids)."""
+        self.rows += 1
+        if rejected:
             self.rejected += 1
             return
         self.evaluated += 1
-        if outcome.errors:
-            self.with_errors += 1
-        group = self.group_of(outcome)
-        for award in outcome.awards:
-            cell = self.cells.setdefault((group, award.program), Cell())
-            cell.students += 1
-            cell.money += award.amount
-        for flag in outcome.flags:
-            self.flags[flag.check] = self.flags.get(flag.check, 0) + 1
+        self.with_errors += errors
+        for program, amount in awards:
+            self.count_program(group, program, 1, amount)
+        for check in flags:
+            self.flags[check] = self.flags.get(check, 0) + 1
 
     def group_of(self, result: Result) -> str:
         if self.by is None:
@@ -73,6 +85,11 @@ class Ledger:
         if value is None or value == "":
             return BLANK_GROUP
         return display(value, self.checked.fields[self.by].type)
+
+    def count_program(self, group: str, program: str, students: int, money: Decimal) -> None:
+        cell = self.cells.setdefault((group, program), Cell())
+        cell.students += students
+        cell.money += money
 
     def summary_line(self) -> str:
         return f"{self.rows} rows read, {self.evaluated} evaluated, {self.rejected} rejected"

@@ -36,6 +36,8 @@ class RawTable:
     rows: Callable[[], Iterator[tuple[int, dict[str, Any]]]]
     # (row, cell) of one column, for a first pass that needs only that column; None: use rows().
     column_reader: Callable[[str], Iterator[tuple[int, Any]]] | None = None
+    # (row, cells as a list): cheaper to hand to another process than dicts; None: use rows().
+    cell_rows: Callable[[], Iterator[tuple[int, list[Any]]]] | None = None
 
     def column(self, header: str) -> Iterator[tuple[int, Any]]:
         if self.column_reader is not None:
@@ -96,7 +98,7 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
         raise InputError(f"{path}: 文件是空的，第 1 行应为列标题")
     headers = [h.strip().lstrip("\ufeff") for h in headers]
 
-    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+    def cell_rows() -> Iterator[tuple[int, list[Any]]]:
         with open(path, encoding=enc, newline="") as handle:
             reader = csv.reader(handle)
             next(reader, None)
@@ -105,10 +107,14 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
                 # Rows as a spreadsheet counts them: a quoted cell spanning lines is still one row.
                 for row_number, cells in enumerate(reader, start=2):
                     if any(c.strip() for c in cells):
-                        yield row_number, _row(headers, cells)
+                        yield row_number, cells
             except UnicodeDecodeError as exc:
                 where = f"{path}: 第 {row_number + 1} 行"
                 raise InputError(f"{where}无法按 {enc} 编码读取；可用 --encoding 指定，如 gbk") from exc
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        for row_number, cells in cell_rows():
+            yield row_number, row_dict(headers, cells)
 
     def column(header: str) -> Iterator[tuple[int, Any]]:
         index = headers.index(header)
@@ -119,10 +125,10 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
                 if any(c.strip() for c in cells):
                     yield row_number, cells[index] if index < len(cells) else None
 
-    return RawTable(str(path), headers, rows, column)
+    return RawTable(str(path), headers, rows, column, cell_rows)
 
 
-def _row(headers: list[str], cells: list[Any]) -> dict[str, Any]:
+def row_dict(headers: list[str], cells: list[Any]) -> dict[str, Any]:
     if len(cells) == len(headers):
         return dict(zip(headers, cells, strict=True))  # the common case, at C speed
     row = {h: (cells[i] if i < len(cells) else None) for i, h in enumerate(headers) if h}
@@ -159,7 +165,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
             for row_number, cells in enumerate(ws.iter_rows(values_only=True, min_row=2), start=2):
                 if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
                     continue
-                yield row_number, _row(headers, [_excel_cell(c) for c in cells])
+                yield row_number, row_dict(headers, [_excel_cell(c) for c in cells])
         finally:
             book.close()
 

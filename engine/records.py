@@ -274,11 +274,11 @@ class RecordReader:
         self._from_id_fields = from_id_fields(checked)
 
     def __iter__(self) -> Iterator[Record | Rejected]:
-        duplicates = self._duplicates()
+        duplicates = self.duplicates()
         for row_number, raw in self.table.rows():
-            yield self._record(row_number, raw, duplicates.get(row_number, []))
+            yield self.record(row_number, raw, duplicates.get(row_number, []))
 
-    def _duplicates(self) -> dict[int, list[RowError]]:
+    def duplicates(self) -> dict[int, list[RowError]]:
         """A first pass over the unique columns only: rows that share a value, naming each other."""
         unique = [
             (fid, info, self.columns.by_field[fid])
@@ -311,7 +311,8 @@ class RecordReader:
                     )
         return found
 
-    def _record(self, row_number: int, raw: dict[str, Any], problems: list[RowError]) -> Record | Rejected:
+    def record(self, row_number: int, raw: dict[str, Any], problems: list[RowError]) -> Record | Rejected:
+        """One raw row as a typed record, or rejected with every problem (plus those given)."""
         values: dict[str, Any] = {}
         problems = list(problems)
         for fid in self.columns.missing_required:

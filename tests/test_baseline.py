@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import engine
 from benchmarks.baseline import evaluate as by_hand
 from benchmarks.students import typed_records
-
-import engine
 
 from .conftest import POLICY_2021
 

@@ -160,3 +160,20 @@ def test_jsonl_students_read_like_csv(tmp_path):
     from_jsonl = jsonl(run("eval", path, *PERIOD, "--format", "jsonl"))
     from_csv = jsonl(run("eval", subset, *PERIOD, "--format", "jsonl"))
     assert from_jsonl == from_csv and len(from_csv) == 20
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_jobs_2_gives_output_identical_to_jobs_1(tmp_path, fmt):
+    from benchmarks.students import write_csv
+
+    path = tmp_path / "big.csv"
+    write_csv(path, 4400, seed=11)  # several batches of 2000
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([*lines, lines[5]]) + "\n", encoding="utf-8")  # a duplicate ID: two rejected rows
+    one, two = tmp_path / f"one.{fmt}", tmp_path / f"two.{fmt}"
+    first = run("eval", path, *PERIOD, "-o", one)
+    second = run("eval", path, *PERIOD, "-o", two, "--jobs", "2")
+    assert first.exit_code == second.exit_code == 1
+    assert one.read_bytes() == two.read_bytes()
+    summary = "4401 rows read, 4399 evaluated, 2 rejected"
+    assert first.output.splitlines()[-1] == second.output.splitlines()[-1] == summary
