@@ -157,7 +157,9 @@ def _progress(reader: RecordReader, outcomes: Iterator[Outcome]) -> Iterator[Out
 PROGRESS_MIN_ROWS = 20_000
 
 
-def _write(checked: CheckedPolicy, outcomes: Iterator[Outcome], ledger: Ledger, fmt: str, output: str | None) -> None:
+def _write(
+    checked: CheckedPolicy, outcomes: Iterator[Outcome], ledger: Ledger, fmt: str, output: str | None, period: str
+) -> None:  # fmt: skip
     """Outcomes in the chosen format, to a file or stdout; the ledger counts them on the way."""
     stream = ledger.observe(outcomes)
     if fmt == "jsonl":
@@ -174,7 +176,8 @@ def _write(checked: CheckedPolicy, outcomes: Iterator[Outcome], ledger: Ledger, 
     else:
         shown = list(stream)
         m = checked.manifest
-        text = f"{m.title}（{m.source.get('number', '')}）\n\n{students_table(checked, shown)}\n\n{ledger_text(ledger)}"
+        heading = f"{m.title}（{m.source.get('number', '')}，版本 {m.version}）  学期 {period}"
+        text = f"{heading}\n\n{students_table(checked, shown)}\n\n{ledger_text(ledger)}"
         with _text_output(output, "utf-8") as handle:
             handle.write(text + "\n")
 
@@ -246,7 +249,7 @@ def eval_command(
     else:
         if jobs > 1:
             click.echo("注意：--jobs 只用于 jsonl 或 csv 输出、且政策没有名额限制时；本次用 1 个进程", err=True)
-        _write(checked, _progress(reader, evaluator.evaluate_all(reader)), ledger, fmt, output)
+        _write(checked, _progress(reader, evaluator.evaluate_all(reader)), ledger, fmt, output, period)
     if output:
         click.echo(f"已写入 {output}", err=True)
     click.echo(ledger.summary_line(), err=True)
