@@ -21,15 +21,9 @@ from .parse import parse
 from .records import Rejected
 from .syntax import normalise, to_text
 from .types import CENT, display, money_text
+from .versions import SECTION_WORDS
 
-KIND_WORDS = {
-    "parameters": "参数",
-    "fields": "字段",
-    "tables": "表",
-    "groups": "条件组",
-    "programs": "资助项目",
-    "checks": "核查",
-}
+KIND_WORDS = SECTION_WORDS  # the Chinese word for each kind of item
 
 
 @dataclass(frozen=True)
