@@ -276,7 +276,8 @@ def generate(checked: CheckedPolicy, period: dict[str, Any], hooks: Hooks, reaso
     tail = [
         "    if er is not None or zero is not None:",
         "        return _finish(rec, row, aw, dn, fl, er, zero, pr, gr)",
-        "    return _Result(row, rec['id_number'] or '', rec['name'] or '', rec, aw, dn or (), fl, (), pr, gr or ())",
+        "    return _Result(row, rec.get('id_number') or '', rec.get('name') or '',",
+        "                   rec, aw, dn or (), fl, (), pr, gr or ())",
     ]
     w.namespace.update(_award=hooks.award, _finish=hooks.finish, _Result=hooks.result)  # fmt: skip
     source = w.resolve_fields("\n".join([*head, *body, *tail, ""]), eager)

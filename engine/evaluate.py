@@ -1,7 +1,9 @@
 """Typed records → results: awards, the reason behind every program not awarded, flags.
 
-An :class:`Evaluator` is built once for a checked policy and a semester; it holds
-the compiled closures and applies them to one record after another.
+An :class:`Evaluator` is built once for a checked policy and a semester: it holds
+the function generated for them (:mod:`engine.codegen`) and applies it to one
+record after another. ``explain`` traces one record through the closure back end
+(:mod:`engine.compile`), which records every fact each rule read.
 """
 
 from __future__ import annotations
@@ -225,7 +227,7 @@ class Evaluator:
                 p = programs[self._order[i]]
                 denials.append(Denial(p.id, p.label, f"按规则计算的金额为 {amount}", p.citation.cite, "zero"))
         errors = [self._error(exc, self._items[i]) for i, exc in errors or ()]
-        id_number, name = values["id_number"] or "", values["name"] or ""
+        id_number, name = values.get("id_number") or "", values.get("name") or ""
         return Result(row, id_number, name, values, awards, denials or (), flags, errors, priorities, groups or ())
 
     def _error(self, exc: Exception, item: str) -> RowError:
@@ -292,11 +294,14 @@ class Evaluator:
                     if step.error or step.value:
                         break
                 else:
-                    steps.append(
-                        _traced_expr(
-                            ctx, tracer.compile(cp.amount), "amount", cp.amount.text, "金额", program.citation.cite
-                        )
-                    )
+                    given_way = [r for r in program.not_with if r.program in ctx.awarded]
+                    for rel in given_way:
+                        other = self.checked.policy.programs[rel.program].label
+                        text = f"不能与「{other}」同时享受"
+                        steps.append(TraceStep("relation", text, text, True, [], rel.citation.cite))
+                    if not given_way:
+                        amount = tracer.compile(cp.amount)
+                        steps.append(_traced_expr(ctx, amount, "amount", cp.amount.text, "", program.citation.cite))
             award = next((a for a in result.awards if a.program == pid), None)
             denial = next((d for d in result.denials if d.program == pid), None)
             error = next((e for e in result.errors if e.program == pid), None)

@@ -149,7 +149,7 @@ def explain_text(
         if ex.outcome in ("awarded", "flagged") and ex.text:
             lines.append(f"  原文：{ex.text}")
         for step in ex.steps:
-            mark = {"condition": "条件", "exclusion": "排除", "amount": "金额"}[step.role]
+            mark = {"condition": "条件", "exclusion": "排除", "relation": "互斥", "amount": "金额"}[step.role]
             if step.error:
                 verdict = step.error
             elif step.role == "amount":
