@@ -22,7 +22,9 @@ import yaml
 from .diagnostics import Diagnostic, Location
 
 PathKey = tuple[str | int, ...]
-ScalarStart = tuple[Location, str | None, int]
+# Where a string scalar starts, its style, and for a block scalar (| or >) the lengths of its
+# source lines with the indentation they are written at.
+ScalarStart = tuple[Location, str | None, int, tuple[int, ...]]
 
 
 @dataclass
@@ -47,22 +49,30 @@ class SourceDocument:
 
     def expression_location(self, path: PathKey, line: int, column: int) -> Location:
         """The file location of (line, column) inside the string scalar at path."""
-        start, style, indent = self.scalar_starts.get(tuple(path), (self.locate(path), None, 0))
+        start, style, indent, lengths = self.scalar_starts.get(tuple(path), (self.locate(path), None, 0, ()))
         if style in ('"', "'"):
             start = Location(start.file, start.line, (start.column or 1) + 1)
-        if style in ("|", ">"):
-            # Block scalars begin on the line after the indicator, indented; the
-            # indentation is not part of the text we parsed.
-            return Location(start.file, (start.line or 1) + line, indent + column)
+        first = (start.line or 1) + 1  # block scalars begin on the line after the indicator
+        if style == "|":
+            return Location(start.file, first + line - 1, indent + column)
+        if style == ">":
+            # Folded: the source lines were joined with spaces into one line of text.
+            offset = column - 1
+            for index, length in enumerate(lengths):
+                if offset <= length:
+                    return Location(start.file, first + index, indent + offset + 1)
+                offset -= length + 1
+            return Location(start.file, first + max(len(lengths) - 1, 0), indent + 1)
         return start.shifted(line - 1, column)
 
 
-def _block_indent(text: str, line: int) -> int:
-    lines = text.splitlines()
-    if line - 1 >= len(lines):
-        return 0
-    source = lines[line - 1]
-    return len(source) - len(source.lstrip(" "))
+def _block_lines(text: str, node: yaml.ScalarNode) -> tuple[int, tuple[int, ...]]:
+    """The indentation of a block scalar's text, and the length of each of its lines."""
+    end = node.end_mark.line + (1 if node.end_mark.column > 0 else 0)  # the end mark may open the next line
+    lines = text.split("\n")[node.start_mark.line + 1 : end]
+    content = [line for line in lines if line.strip()]
+    indent = min((len(line) - len(line.lstrip(" ")) for line in content), default=0)
+    return indent, tuple(len(line[indent:].rstrip()) for line in content)
 
 
 class YamlError(Exception):
@@ -130,8 +140,8 @@ def _build(node: yaml.Node, path: PathKey, doc: SourceDocument) -> Any:
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), doc) for i, item in enumerate(node.value)]
-    indent = _block_indent(doc.text, loc.line + 1) if node.style in ("|", ">") and loc.line else 0
-    doc.scalar_starts[path] = (loc, node.style, indent)
+    indent, lengths = _block_lines(doc.text, node) if node.style in ("|", ">") else (0, ())
+    doc.scalar_starts[path] = (loc, node.style, indent, lengths)
     return _scalar(node)
 
 

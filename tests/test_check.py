@@ -154,3 +154,10 @@ def test_random_text_never_crashes_the_loader(tmp_path_factory, text):
     except PolicyError as exc:
         assert exc.diagnostics
         assert all(d.location is not None and d.location.file for d in exc.diagnostics)
+
+
+def test_an_error_inside_a_folded_multi_line_expression_points_at_its_own_line(policy_copy):
+    line = plant(policy_copy, "groups.yaml", "      or 孤儿 or 烈士子女", "      or 孤而 or 烈士子女")
+    (error,) = errors_of(policy_copy)
+    assert (error.location.line, error.location.column) == (line, 10)
+    assert "孤而" in error.message and "「孤儿」" in error.hint
