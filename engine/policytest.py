@@ -204,7 +204,7 @@ def _check_expect(
 def run_cases(checked: CheckedPolicy, cases: list[Case]) -> TestRun:
     run = TestRun()
     evaluators: dict[Period, Evaluator] = {}
-    exercised: set[str] = set()
+    seen: set[str] = set()
     for case in cases:
         try:
             evaluator = evaluators.get(case.period) or evaluators.setdefault(
@@ -214,18 +214,20 @@ def run_cases(checked: CheckedPolicy, cases: list[Case]) -> TestRun:
             run.outcomes.append(CaseOutcome(case, [str(exc)]))
             continue
         result = evaluator.evaluate(case.record)
-        exercised |= _exercised(result)
+        seen |= exercised(result)
         problems, differing = _compare(case.expect, result)
         detail = ""
         if problems:
             explanations = [e for e in evaluator.explain(case.record) if e.item in differing]
             detail = explain_text(checked, result, explanations, str(case.period))
         run.outcomes.append(CaseOutcome(case, problems, detail))
-    run.uncovered = _uncovered(checked, exercised)
+    run.uncovered = uncovered(checked, seen)
     return run
 
 
-def _exercised(result: Result) -> set[str]:
+def exercised(result: Result) -> set[str]:
+    """What a result exercised: programs awarded, exclusions and relations applied, checks flagged,
+    groups found true (needs an evaluator with reasons)."""
     found = {f"program:{a.program}" for a in result.awards}
     for d in result.denials:
         if d.cause == "exclusion":
@@ -258,26 +260,27 @@ def _in_scope(checked: CheckedPolicy) -> Callable[[str, str], bool]:
     return needed
 
 
-def _uncovered(checked: CheckedPolicy, exercised: set[str]) -> list[str]:
+def uncovered(checked: CheckedPolicy, seen: set[str]) -> list[str]:
+    """The rules (in this version's scope) that no result in `seen` exercised, in words."""
     p = checked.policy
     needed = _in_scope(checked)
     missing = []
     for pid, program in p.programs.items():
         if not needed("program", pid):
             continue
-        if f"program:{pid}" not in exercised:
+        if f"program:{pid}" not in seen:
             missing.append(f"资助项目「{program.label}」({pid}) 没有一个用例享受到")
         for ex in program.exclusions:
-            if f"exclusion:{pid}:{ex.id}" not in exercised:
+            if f"exclusion:{pid}:{ex.id}" not in seen:
                 missing.append(f"排除情形「{ex.reason}」({pid}.{ex.id}) 没有一个用例触发")
         for rel in program.not_with:
-            if f"relation:{pid}:{rel.program}" not in exercised:
+            if f"relation:{pid}:{rel.program}" not in seen:
                 missing.append(f"互斥关系「{program.label}」让位于「{p.programs[rel.program].label}」没有一个用例触发")
     for cid, check in p.checks.items():
-        if needed("check", cid) and f"check:{cid}" not in exercised:
+        if needed("check", cid) and f"check:{cid}" not in seen:
             missing.append(f"核查「{check.label}」({cid}) 没有一个用例标记")
     for gid, group in p.groups.items():
-        if group.rule and needed("group", gid) and f"group:{gid}" not in exercised:
+        if group.rule and needed("group", gid) and f"group:{gid}" not in seen:
             missing.append(f"规则 {group.rule}「{group.label}」({gid}) 没有一个用例适用")
     return missing
 

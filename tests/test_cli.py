@@ -163,3 +163,18 @@ def test_fast_jsonl_lines_equal_plain_json_dumps():
     assert any(o.awards and o.flags for o in outcomes)
     for o in outcomes:
         assert jsonl_line(o) == json.dumps(to_json(o), ensure_ascii=False)
+
+
+def test_the_example_file_exercises_every_rule_and_many_get_nothing():
+    import engine
+    from engine.policytest import exercised, uncovered
+    from engine.readers import read_table
+    from engine.records import RecordReader
+
+    checked = engine.load(POLICY_2021)
+    evaluator = engine.Evaluator(checked, engine.Period.parse("2021-autumn"))
+    results = list(evaluator.evaluate_all(RecordReader(checked, read_table(EXAMPLE_CSV))))
+    seen = set().union(*(exercised(r) for r in results))
+    assert uncovered(checked, seen) == []
+    nothing = sum(1 for r in results if not r.awards)
+    assert 0.3 < nothing / len(results) < 0.7
