@@ -21,7 +21,7 @@ from .check import CheckedPolicy
 from .diagnostics import PolicyError, display_path
 from .diff import impact, structural_diff
 from .evaluate import Evaluator, PeriodNotCovered, Record, Result
-from .followup import follow_up, movement_table
+from .followup import follow_up, is_saved_results, movement_table, saved_results
 from .followup import summary as followup_summary
 from .ledger import Ledger, resolve_grouping
 from .loader import ancestors, declared_effective
@@ -449,16 +449,24 @@ def followup(
     policy_folder: str, before: str, after: str, periods: tuple[str, ...], by: str, output: str | None,
     encoding: str | None, sheet: str | None,
 ) -> None:  # fmt: skip
-    """学期间动态管理：核查标记的新增、解除（劝返复学）、仍需跟进，名单进出，资助的开始与停止及原因。"""
+    """学期间动态管理：核查标记的新增、解除（劝返复学）、仍需跟进，名单进出，资助的开始与停止及原因。
+
+    两份名单也可以是 zizhu eval --format jsonl 保存的结果（此时不按地点分组，停止享受也没有原因）。"""
     if len(periods) != 2:
         raise click.UsageError("--period 要写两次：前一份名单的学期和后一份名单的学期")
     first_checked, first = _for_period(policy_folder, periods[0])
     second_checked, second = _for_period(policy_folder, periods[1])
     places = [p for name in by.split(",") if name.strip() and (p := _grouping(second_checked, name.strip()))]
+
+    def roster(checked: CheckedPolicy, evaluator: Evaluator, path: str):
+        if is_saved_results(path):
+            return saved_results(checked, path)
+        return evaluator.evaluate_all(_reader(checked, path, encoding, sheet))
+
     movements = follow_up(
         second_checked,
-        first.evaluate_all(_reader(first_checked, before, encoding, sheet)),
-        second.evaluate_all(_reader(second_checked, after, encoding, sheet)),
+        roster(first_checked, first, before),
+        roster(second_checked, second, after),
         same_season=Period.parse(periods[0]).season == Period.parse(periods[1]).season,
         places=places,
     )

@@ -7,12 +7,14 @@ appears in only one roster; for aid, whose entitlement started or stopped, and w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from .check import CheckedPolicy
-from .evaluate import Result
+from .evaluate import Award, Flag, Result
 from .records import Rejected
 from .types import display
 
@@ -120,3 +122,44 @@ def summary(checked: CheckedPolicy, places: list[str], movements: list[Movement]
     headers = [checked.fields[f].field.label for f in places] + list(STATUS_WORDS.values())
     rows = [[*place, *(c.get(k, 0) for k in STATUS_WORDS)] for place, c in sorted(counts.items())]
     return headers, rows
+
+
+def is_saved_results(path: str) -> bool:
+    """A JSONL file written by `zizhu eval` (rather than a JSONL list of students)."""
+    if not path.lower().endswith(".jsonl"):
+        return False
+    with open(path, encoding="utf-8-sig") as handle:
+        first = next((line for line in handle if line.strip()), "")
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and {"row", "status", "awards", "flags"} <= record.keys()
+
+
+def saved_results(checked: CheckedPolicy, path: str) -> Iterator[Result]:
+    """Results read back from `zizhu eval --format jsonl` output. They carry no student facts, so
+    movements from them are not grouped by place and stopped aid has no reason."""
+    programs, checks = checked.policy.programs, checked.policy.checks
+    with open(path, encoding="utf-8-sig") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            saved = json.loads(line, parse_float=Decimal)
+            if saved.get("status") != "evaluated":
+                continue
+            awards = [
+                Award(a["program"], programs[a["program"]].label if a["program"] in programs else a["program"],
+                      Decimal(a["amount"]), a["kind"], a["per"], a["clause"])
+                for a in saved["awards"]
+            ]  # fmt: skip
+            flags = [
+                Flag(
+                    f["check"],
+                    checks[f["check"]].label if f["check"] in checks else f["check"],
+                    f["clause"],
+                    f["message"],
+                )
+                for f in saved["flags"]
+            ]
+            yield Result(saved["row"], saved["id_number"], "", {}, awards, (), flags)

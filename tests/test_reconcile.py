@@ -191,3 +191,30 @@ def test_follow_up_moves_each_child_to_the_right_state(tmp_path):
     assert "已入学" in reasons[("辍", "非寄宿生生活补助")]
     # Grouped by township and school, as the roster has them.
     assert all(r[0] == "宁乡镇" for r in rows)
+
+
+def test_follow_up_from_two_saved_jsonl_results(tmp_path):
+    back = student("返", "2011-04-01", "", "", attendance="未入学", seq="061")
+    dropped = student("辍", "2010-04-01", "小学", 5, seq="071")
+    before = [back, dropped]
+    after = [{**back, "就读方式": "在校", "学段": "小学", "年级": 4}, {**dropped, "就读方式": "未入学"}]
+    saved = []
+    for name, period, rows in (("autumn", "2021-autumn", before), ("spring", "2022-spring", after)):
+        roster = write_csv(tmp_path / f"{name}.csv", STUDENT_HEADERS, rows)
+        target = tmp_path / f"{name}.jsonl"
+        assert run("eval", roster, "--policy", POLICY_2021, "--period", period, "-o", target).exit_code == 0
+        saved.append(target)
+    result = run("followup", "--policy", POLICY_2021, saved[0], "--period", "2021-autumn", saved[1], "--period",
+                 "2022-spring", "-o", tmp_path / "f.xlsx")  # fmt: skip
+    assert result.exit_code == 0
+    import openpyxl
+
+    rows = list(openpyxl.load_workbook(tmp_path / "f.xlsx")["明细"].iter_rows(min_row=2, values_only=True))
+    ids = {back["身份证号"]: "返", dropped["身份证号"]: "辍"}
+    seen = {(ids[r[4]], r[2], r[3]) for r in rows}
+    assert seen == {
+        ("返", "已解除（劝返复学等）", "适龄未入学"),
+        ("返", "开始享受", "非寄宿生生活补助"),
+        ("辍", "新增标记", "适龄未入学"),
+        ("辍", "停止享受", "非寄宿生生活补助"),
+    }
