@@ -254,3 +254,49 @@ def test_show_prints_the_effective_policy_with_provenance():
     assert "zhongyang-2024 2024.1 (policies/2024) ← zhongyang-2023 2023.1 (policies/2023)" in result.output
     assert "覆盖于 policies/2024/policy.yaml" in result.output
     assert "312.5" in result.output
+
+
+def test_remove_every_kind_of_item_through_a_chain_of_versions(tmp_path):
+    """2021 → next (adds one item of every kind) → top (removes them all) is 2021 again."""
+    version(
+        tmp_path,
+        """
+parameters:
+  - {id: pilot_limit, label: 试点参数, type: int, value: 3, cite: 一(二), text: 示例}
+fields:
+  - {id: pilot_school, label: 试点学校, type: bool, blank: 否}
+tables:
+  - {id: pilot_rate, label: 试点标准, keys: [stage], cite: 一(二), text: 示例, rows: {小学: 100}}
+groups:
+  - {id: pilot, label: 试点对象, cite: 一(二), text: 示例, when: 试点学校 and 年级 <= 试点参数}
+programs:
+  - id: pilot_aid
+    label: 试点补助
+    kind: grant
+    per: semester
+    cite: 一(二)
+    text: 示例
+    when: [试点对象]
+    amount: 试点标准[学段]
+checks:
+  - {id: pilot_check, label: 试点核查, cite: 一(一)3, text: 示例, when: [试点对象], message: 试点}
+""",
+    )
+    top = tmp_path / "top"
+    top.mkdir()
+    (top / "policy.yaml").write_text(
+        "policy:\n  id: top\n  version: '2'\n  extends: ../next\n  title: 删除\n  effective: {from: 2023-autumn}\n"
+        "remove:\n  parameters: [pilot_limit]\n  fields: [pilot_school]\n  tables: [pilot_rate]\n"
+        "  groups: [pilot]\n  programs: [pilot_aid]\n  checks: [pilot_check]\n",
+        encoding="utf-8",
+    )
+    middle = engine.load(tmp_path / "next").policy
+    assert {"pilot_limit", "pilot_school", "pilot_rate", "pilot", "pilot_aid", "pilot_check"} <= (
+        set(middle.parameters) | set(middle.fields) | set(middle.tables) | set(middle.groups)
+        | set(middle.programs) | set(middle.checks)
+    )  # fmt: skip
+    result = run("diff", POLICIES / "2021", top, "--exit-code")
+    assert result.exit_code == 0 and "两个版本没有差别" in result.output
+    added = run("diff", POLICIES / "2021", tmp_path / "next", "--format", "json")
+    kinds = {(c["kind"], c["aspect"]) for c in json.loads(added.output)["changes"]}
+    assert kinds == {(k, "新增") for k in ("parameters", "fields", "tables", "groups", "programs", "checks")}
