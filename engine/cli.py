@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import click
-from tabulate import tabulate
 
 from . import load
 from .check import CheckedPolicy
@@ -33,7 +32,15 @@ from .reconcile import CATEGORIES, FINDING_HEADERS, finding_row, needs_alert, re
 from .reconcile import reconcile as find_differences
 from .reconcile import summary as reconcile_summary
 from .records import RecordReader, Rejected, unknown_columns_warning
-from .report import effective_yaml, explain_text, jsonl_line, ledger_text, render_diff, students_table
+from .report import (
+    effective_yaml,
+    explain_text,
+    jsonl_line,
+    ledger_text,
+    render_diff,
+    students_table,
+    titled_tables,
+)
 from .schema import schema_json
 from .template import input_fields, write_template
 from .versions import is_version_root, newer_versions, pick_version
@@ -119,7 +126,19 @@ ENCODING = click.option("--encoding", default=None, help="CSV 编码（默认自
 SHEET = click.option("--sheet", default=None, help="Excel 工作表名（默认第一个）")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Zizhu(click.Group):
+    """A file that turns out unreadable halfway (a bad byte on row 90,000) ends the command with
+    its location, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            click.echo(f"错误：{exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Zizhu, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """zizhu（资助）：学生资助政策即数据——检查、评估、解释。"""
 
@@ -430,7 +449,7 @@ def reconcile(
         write_sheets_xlsx(output, {**sheets, "按学校汇总": tables["按学校汇总"], "按项目汇总": tables["按项目汇总"]})
         click.echo(f"已写入 {output}", err=True)
     counts = {word: sum(f.category == key for f in findings) for key, word in CATEGORIES.items()}
-    click.echo(_titled_tables(tables) if findings else "发放名单与应享受名单完全一致。")
+    click.echo(titled_tables(tables) if findings else "发放名单与应享受名单完全一致。")
     click.echo(f"{len(payments)} 条发放记录；" + "，".join(f"{w} {n}" for w, n in counts.items()), err=True)
     sys.exit(1 if needs_alert(findings) else 0)
 
@@ -477,7 +496,7 @@ def followup(
     if output:
         write_sheets_xlsx(output, tables)
         click.echo(f"已写入 {output}", err=True)
-    click.echo(_titled_tables(tables) if movements else "两个学期之间没有变化。")
+    click.echo(titled_tables(tables) if movements else "两个学期之间没有变化。")
 
 
 def _grouping(checked: CheckedPolicy, by: str) -> str | None:
@@ -485,13 +504,6 @@ def _grouping(checked: CheckedPolicy, by: str) -> str | None:
         return resolve_grouping(checked, by)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--by") from None
-
-
-def _titled_tables(tables: dict[str, tuple[list[str], list[list[Any]]]]) -> str:
-    return "\n\n".join(
-        f"【{title}】\n" + tabulate(rows, headers=headers, disable_numparse=True)
-        for title, (headers, rows) in tables.items()
-    )
 
 
 @main.command()

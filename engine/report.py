@@ -231,3 +231,11 @@ def render_diff(old: CheckedPolicy, new: CheckedPolicy, changes: list[Change], r
 
 def _jsonable(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
+
+
+def titled_tables(tables: dict[str, tuple[list[str], list[list[Any]]]]) -> str:
+    """Several tables, each under its title in 【】."""
+    return "\n\n".join(
+        f"【{title}】\n" + tabulate(rows, headers=headers, disable_numparse=True)
+        for title, (headers, rows) in tables.items()
+    )
