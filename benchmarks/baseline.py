@@ -82,7 +82,7 @@ def evaluate(r: dict[str, Any], autumn: bool, reference: dt.date) -> tuple[dict[
     school_age = 6 <= age <= 15
     if school_age and attendance == "not_enrolled" and r["placement"] != "home_delivery":
         flags.append("not_in_school")
-    if school_age and r["disabled"] and r["placement"] == "none":
+    if school_age and r["disabled"] and r["placement"] == "none" and attendance != "home_delivery":
         flags.append("disabled_unplaced")
     if enrolled and (stage == "primary" or stage == "junior") and (r["learning_difficulty"] or r["school_aversion"]):
         flags.append("key_watch")
