@@ -164,13 +164,20 @@ def check(policy_folder: str) -> None:
 
 def _progress(reader: RecordReader, outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
     """A progress bar on stderr for a large file, when stderr is a terminal."""
+    outcomes = iter(outcomes)
+    first = next(outcomes, None)  # the reader counts the rows in its first pass, before the first row
+    if first is None:
+        return
     if not sys.stderr.isatty() or reader.row_count < PROGRESS_MIN_ROWS:
+        yield first
         yield from outcomes
         return
     with click.progressbar(length=reader.row_count, label="评估中", file=sys.stderr) as bar:
+        yield first
         for outcome in outcomes:
             bar.update(1)
             yield outcome
+        bar.update(1)
 
 
 PROGRESS_MIN_ROWS = 20_000
