@@ -102,3 +102,33 @@ def test_budget_quota_stops_at_the_first_award_that_does_not_fit(checked_2021):
     program = checked_2021.policy.programs["zihui"]
     apply_quota(results, type(program)(**{**program.__dict__, "quota": Quota(budget=Decimal(2500))}))
     assert [r.total for r in results] == [Decimal(1000), Decimal(1000), Decimal(0)]
+
+
+@pytest.mark.parametrize("period", ["2021-autumn", "2022-spring"])
+def test_explain_traces_agree_with_the_generated_evaluation_on_every_example_student(checked_2021, period):
+    """explain traces through the closure back end; evaluation runs generated code. They must agree."""
+    from engine.readers import read_table
+    from engine.records import RecordReader
+
+    from .conftest import ROOT
+
+    evaluator = engine.Evaluator(checked_2021, engine.Period.parse(period))
+    records = [r for r in RecordReader(checked_2021, read_table(ROOT / "examples" / "students-2021.csv"))]
+    for record in records:
+        result = evaluator.evaluate(record)
+        for ex in evaluator.explain(record):
+            if ex.kind == "check":
+                conditions_hold = all(s.value for s in ex.steps) and len(ex.steps) == len(
+                    checked_2021.checks[ex.item].conditions
+                )
+                assert (ex.outcome == "flagged") == conditions_hold, (record.row, ex.item)
+                continue
+            award = next((a for a in result.awards if a.program == ex.item), None)
+            if award is not None:
+                (amount_step,) = [s for s in ex.steps if s.role == "amount"]
+                assert amount_step.value == award.amount and all(s.value for s in ex.steps if s.role == "condition")
+            elif ex.outcome == "denied":
+                last = ex.steps[-1]
+                assert (last.role == "condition" and not last.value) or (
+                    last.role in ("exclusion", "relation") and last.value
+                )
