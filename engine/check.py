@@ -387,7 +387,7 @@ class _Checker:
                 return (ir.And if op == "and" else ir.Or)(BOOL, text, operands)
             case s.In(item=x, options=opts, negated=neg):
                 item = self._expr(x)
-                options = tuple(self._against(item, o, x) for o in opts.items)
+                options = tuple(self._against(item, o) for o in opts.items)
                 return ir.InList(BOOL, text, item, options, neg)
             case s.Binary(op=op, left=a, right=b) if op in s.COMPARISON_OPS:
                 return self._compare(node, op, a, b, text)
@@ -413,7 +413,7 @@ class _Checker:
             self._fail(node, f"{where}应为条件（是/否），「{expr.text}」是{expr.type}")
         return expr
 
-    def _against(self, left: ir.Expr, node: s.Node, left_node: s.Node) -> ir.Expr:
+    def _against(self, left: ir.Expr, node: s.Node) -> ir.Expr:
         """The right side of a comparison with `left`: a string meets an enum as one of its values."""
         if left.type.kind == "enum" and isinstance(node, s.String):
             enum = left.type.enum
@@ -436,10 +436,10 @@ class _Checker:
         if isinstance(a, s.String) and not isinstance(b, s.String):
             # Allow "小学" == 学段 as well as 学段 == "小学".
             right = self._expr(b)
-            left = self._against(right, a, b)
+            left = self._against(right, a)
         else:
             left = self._expr(a)
-            right = self._against(left, b, a)
+            right = self._against(left, b)
         if op not in ("==", "!=") and left.type.kind in ("bool", "enum", "text"):
             self._fail(node, f"{left.type}只能用 == 或 != 比较，不能用 {op}")
         return ir.Compare(BOOL, text, op, left, right)
@@ -502,7 +502,7 @@ class _Checker:
             if expected is None:
                 raise _TypeProblem
             probe = ir.Const(expected, key_field, None)
-            key = self._against(probe, key_node, key_node)
+            key = self._against(probe, key_node)
             if not (key.type.same_kind(expected) or (expected.numeric and key.type.literal)):
                 self._fail(
                     key_node,

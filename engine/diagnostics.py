@@ -46,11 +46,10 @@ class Diagnostic:
     hint: str = ""
     # The offending source line with a caret under the column, when we have it.
     excerpt: str = ""
-    severity: str = "error"
 
     def render(self) -> str:
         where = f"{self.location}: " if self.location else ""
-        text = f"{where}{'警告' if self.severity == 'warning' else '错误'}: {self.message}"
+        text = f"{where}错误: {self.message}"
         if self.hint:
             text += f"\n    {self.hint}"
         if self.excerpt:

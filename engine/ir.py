@@ -120,24 +120,3 @@ class IfElse(Expr):
     condition: Expr
     then: Expr
     otherwise: Expr
-
-
-def children(expr: Expr) -> tuple[Expr, ...]:
-    match expr:
-        case TableLookup(keys=xs) | Function(args=xs) | And(operands=xs) | Or(operands=xs):
-            return tuple(xs)
-        case Negate(operand=x) | Not(operand=x):
-            return (x,)
-        case Arithmetic(left=a, right=b) | Compare(left=a, right=b):
-            return (a, b)
-        case InList(item=x, options=opts):
-            return (x, *opts)
-        case IfElse(condition=c, then=t, otherwise=o):
-            return (c, t, o)
-    return ()
-
-
-def walk(expr: Expr):
-    yield expr
-    for child in children(expr):
-        yield from walk(child)

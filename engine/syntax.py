@@ -191,34 +191,6 @@ def to_text(node: Node) -> str:
     raise TypeError(f"not a syntax node: {node!r}")
 
 
-def walk(node: Node):
-    """Every node of the tree, parents before children."""
-    yield node
-    match node:
-        case Call(args=xs) | ListLit(items=xs):
-            for x in xs:
-                yield from walk(x)
-        case Lookup(table=t, keys=xs):
-            yield from walk(t)
-            for x in xs:
-                yield from walk(x)
-        case Unary(operand=x):
-            yield from walk(x)
-        case Binary(left=a, right=b):
-            yield from walk(a)
-            yield from walk(b)
-        case BoolOp(operands=xs):
-            for x in xs:
-                yield from walk(x)
-        case In(item=x, options=o):
-            yield from walk(x)
-            yield from walk(o)
-        case If(condition=c, then=t, otherwise=o):
-            yield from walk(c)
-            yield from walk(t)
-            yield from walk(o)
-
-
 def normalise(node: Node) -> Node:
     """The same meaning, one spelling: operands of and/or and the options of `in` in a fixed order,
     so that reordering them is not a change (used by the diff)."""

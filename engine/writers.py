@@ -89,11 +89,6 @@ def write_csv(handle: TextIO, checked: CheckedPolicy, outcomes: Iterable[Outcome
         writer.writerow(shape.row(o))
 
 
-def open_csv(path: str) -> TextIO:
-    # The BOM makes Excel on Chinese Windows read UTF-8 rather than guess GBK.
-    return open(path, "w", encoding="utf-8-sig", newline="")
-
-
 def write_xlsx(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome], ledger: Ledger) -> None:
     """A workbook: 资助明细 (one row per student and program), 学生 (one per input row),
     台账 (the ledger), 核查标记 (flags), 退回 (rejected rows with reasons).
