@@ -1,8 +1,11 @@
-"""Checked expressions → Python closures, built once per policy and period.
+"""Checked expressions → tracing Python closures, for ``zizhu explain``.
 
-Each IR node becomes one small function of the evaluation context; no tree is
-walked and no user text is evaluated per record. A second, tracing flavour
-records every fact a rule read, for ``zizhu explain``.
+Each IR node becomes one small function of the evaluation context, and every
+fact a rule reads (a field, a group, a parameter, a table cell) is written to the
+context's trace with its Chinese label. Bulk evaluation does not come here: it
+runs the code :mod:`engine.codegen` generates from the same typed tree, and the
+tests hold the two to the same answers. The exceptions and ``age_on`` defined
+here are shared by both.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ class Context:
         self.record = record
         self.memo: dict[str, Any] = {}
         self.awarded: dict[str, Decimal] = {}
-        # (label, value, type) of each fact read, when tracing.
+        # (label, value, type) of each fact read, while a step is being traced.
         self.trace: list[tuple[str, Any, Type]] | None = None
 
 
@@ -59,10 +62,9 @@ def age_on(birth: dt.date, day: dt.date) -> int:
 
 
 class Compiler:
-    def __init__(self, checked: CheckedPolicy, period_values: dict[str, Any], tracing: bool = False) -> None:
+    def __init__(self, checked: CheckedPolicy, period_values: dict[str, Any]) -> None:
         self.checked = checked
         self.period = period_values
-        self.tracing = tracing
         self._computed: dict[str, Fn] = {}
         self._groups: dict[str, Fn] = {}
 
@@ -84,26 +86,15 @@ class Compiler:
         return self._groups[group_id]
 
     def _memoised(self, key: str, inner: Fn, label: str, type_: Type) -> Fn:
-        if self.tracing:
-
-            def traced(ctx: Context) -> Any:
-                memo = ctx.memo
-                if key not in memo:
-                    memo[key] = inner(ctx)
-                if ctx.trace is not None:
-                    ctx.trace.append((label, memo[key], type_))
-                return memo[key]
-
-            return traced
-
-        def memoised(ctx: Context) -> Any:
+        def traced(ctx: Context) -> Any:
             memo = ctx.memo
-            if key in memo:
-                return memo[key]
-            value = memo[key] = inner(ctx)
-            return value
+            if key not in memo:
+                memo[key] = inner(ctx)
+            if ctx.trace is not None:
+                ctx.trace.append((label, memo[key], type_))
+            return memo[key]
 
-        return memoised
+        return traced
 
     # -- leaves ----------------------------------------------------------------
     def _Const(self, e: ir.Const) -> Fn:
@@ -112,16 +103,14 @@ class Compiler:
 
     def _ParamRef(self, e: ir.ParamRef) -> Fn:
         value, type_ = e.value, e.type
-        if self.tracing:
-            label = self.checked.policy.parameters[e.param].label
+        label = self.checked.policy.parameters[e.param].label
 
-            def traced(ctx: Context) -> Any:
-                if ctx.trace is not None:
-                    ctx.trace.append((label, value, type_))
-                return value
+        def traced(ctx: Context) -> Any:
+            if ctx.trace is not None:
+                ctx.trace.append((label, value, type_))
+            return value
 
-            return traced
-        return lambda ctx: value
+        return traced
 
     def _PeriodRef(self, e: ir.PeriodRef) -> Fn:
         value = self.period[e.attribute]
@@ -129,26 +118,17 @@ class Compiler:
 
     def _FieldRef(self, e: ir.FieldRef) -> Fn:
         field, type_ = e.field, e.type
-        if self.tracing:
-            label = self.checked.fields[field].field.label
+        label = self.checked.fields[field].field.label
 
-            def traced(ctx: Context) -> Any:
-                value = ctx.record.get(field)
-                if ctx.trace is not None:
-                    ctx.trace.append((label, value, type_))
-                if value is None:
-                    raise MissingFact(field)
-                return value
-
-            return traced
-
-        def read(ctx: Context) -> Any:
+        def traced(ctx: Context) -> Any:
             value = ctx.record.get(field)
+            if ctx.trace is not None:
+                ctx.trace.append((label, value, type_))
             if value is None:
                 raise MissingFact(field)
             return value
 
-        return read
+        return traced
 
     def _ComputedRef(self, e: ir.ComputedRef) -> Fn:
         if e.field not in self._computed:
@@ -165,7 +145,7 @@ class Compiler:
         table = e.table
         keys = [self.compile(k) for k in e.keys]
         label = self.checked.policy.tables[table].label
-        tracing, type_ = self.tracing, e.type
+        type_ = e.type
         key_types = [k.type for k in e.keys]
 
         def lookup(ctx: Context) -> Any:
@@ -174,7 +154,7 @@ class Compiler:
                 value = cells[key]
             except KeyError:
                 raise NoTableEntry(table, key) from None
-            if tracing and ctx.trace is not None:
+            if ctx.trace is not None:
                 shown = ", ".join(display(k, t) for k, t in zip(key, key_types, strict=True))
                 ctx.trace.append((f"{label}[{shown}]", value, type_))
             return value

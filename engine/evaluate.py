@@ -266,7 +266,7 @@ class Evaluator:
     # -- explain -------------------------------------------------------------------
     def explain(self, record: Record) -> list[Explanation]:
         if self._tracer is None:
-            self._tracer = Compiler(self.checked, self._values, tracing=True)
+            self._tracer = Compiler(self.checked, self._values)
         tracer = self._tracer
         ctx = Context(record.values)
         out: list[Explanation] = []
