@@ -297,8 +297,8 @@ class RecordReader:
                 if first != row_number:  # a repeat: keep every row that has it
                     values[key] = [*first, row_number] if isinstance(first, list) else [first, row_number]
             self.row_count = count
-        if not unique:
-            self.row_count = sum(1 for _ in self.table.rows())
+        if not unique and self.table.headers:  # still count the rows (for the progress bar), cheaply
+            self.row_count = sum(1 for _ in self.table.column(self.table.headers[0]))
         found: dict[int, list[RowError]] = {}
         for (fid, info, header), values in zip(unique, seen, strict=True):
             for key, numbers in values.items():
