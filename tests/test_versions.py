@@ -228,6 +228,15 @@ def test_impact_on_the_examples_matches_a_hand_computation(tmp_path):
                  "--format", "json", "-o", target)  # fmt: skip
     assert result.exit_code == 0
     impact = json.loads(result.output[: result.output.rindex("}") + 1])["impact"]
+    import csv
+
+    with EXAMPLE_CSV.open(encoding="utf-8-sig") as handle:
+        facts = {row_number: row for row_number, row in enumerate(csv.DictReader(handle), start=2)}
+    # The facts the hand computation below rests on: 脱贫户 at county schools, with 学籍, in school.
+    for row_number, stage, boarding in ((2, "初中", "否"), (10, "小学", "是"), (13, "初中", "是")):
+        f = facts[row_number]
+        assert (f["家庭类型"], f["县内学校"], f["有学籍"], f["就读方式"]) == ("脱贫户", "是", "是", "在校")
+        assert (f["学段"], f["校内住宿"]) == (stage, boarding)
     students = {(s["行"], s["资助项目"]): s for s in impact["students"]}
     # Row 2: a 脱贫户 初中 day student at a county school: 312.5 → 375 (2024 standard), +62.5.
     assert students[(2, "非寄宿生生活补助")]["差额（元）"] == "62.50"
