@@ -247,7 +247,8 @@ def parse_date(cell: Any) -> tuple[dt.date | None, str]:
 
 
 def _blank(cell: Any) -> bool:
-    return cell is None or (isinstance(cell, str) and not cell.strip())
+    """None or only spaces; a 0 or 否 from Excel is a value."""
+    return cell is None or cell == "" or (cell.__class__ is str and cell.isspace())
 
 
 class RecordReader:
@@ -258,7 +259,8 @@ class RecordReader:
         self.table = table
         self.columns = match_columns(checked, table.headers)
         self.row_count = 0  # data rows, known after the first pass
-        # One step per input field, worked out once: (field, header, parser, blank value, required).
+        # One step per input field, worked out once:
+        # (field, header, cells taken as they are, parser for the rest, blank value, required).
         self._plan = [
             (
                 fid,
@@ -323,7 +325,7 @@ class RecordReader:
             if exact is not None and cell in exact:  # 是 / 否 / an option's label: no parsing
                 values[fid] = exact[cell]
                 continue
-            if not cell or (cell.__class__ is str and cell.isspace()):
+            if cell is None or cell == "" or (cell.__class__ is str and cell.isspace()):  # _blank, inlined
                 if required and header is not None:
                     label = self.checked.fields[fid].field.label
                     problems.append(RowError(f"「{label}」是必填项，不能为空", fid, column=header))

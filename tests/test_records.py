@@ -109,3 +109,14 @@ def test_birth_date_disagreeing_with_the_id_is_rejected(checked_2021, tmp_path):
     path.write_text(text, encoding="utf-8")
     (row,) = rows_of(checked_2021, path)
     assert isinstance(row, Rejected) and "不一致" in row.reasons[0].message
+
+
+def test_a_zero_from_excel_is_a_value_not_a_blank(checked_2021, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["身份证号", "姓名", "年级"])
+    book.active.append([valid_id("20080501"), "王", 0])
+    book.save(tmp_path / "zero.xlsx")
+    (row,) = rows_of(checked_2021, tmp_path / "zero.xlsx")
+    assert isinstance(row, Rejected) and "小于最小值 1" in row.reasons[0].message
