@@ -202,7 +202,7 @@ def _write(
     else:
         shown = list(stream)
         m = checked.manifest
-        heading = f"{m.title}（{m.source.get('number', '')}，版本 {m.version}）  学期 {period}"
+        heading = f"{m.heading()}  学期 {period}"
         text = f"{heading}\n\n{students_table(checked, shown)}\n\n{ledger_text(ledger)}"
         with _text_output(output, "utf-8") as handle:
             handle.write(text + "\n")
@@ -319,7 +319,7 @@ def ledger(
     else:
         m = checked.manifest
         with _text_output(output, "utf-8") as handle:
-            handle.write(f"{m.title}（{m.source.get('number', '')}） 学期 {period}\n\n{ledger_text(book)}\n")
+            handle.write(f"{m.heading()}  学期 {period}\n\n{ledger_text(book)}\n")
     click.echo(book.summary_line(), err=True)
     sys.exit(1 if book.rejected else 0)
 

@@ -233,7 +233,6 @@ def generate(checked: CheckedPolicy, period: dict[str, Any], hooks: Hooks, reaso
         if cp.priority is not None:
             emit(f"                pr = pr or {{}}; pr[{pid!r}] = {w.expr(cp.priority)}")
         emit("            else:")
-        emit(f"                {var} = None")
         emit(f"                zero = zero or []; zero.append(({i}, _v))")
         emit("    except (_Missing, _NoEntry) as _e:")
         emit(f"        {var} = _ERR")

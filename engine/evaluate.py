@@ -30,11 +30,11 @@ class PeriodNotCovered(Exception):
 
 @dataclass(frozen=True)
 class Record:
-    """One student's typed facts (field id → value; None = blank), with its place in the input."""
+    """One student's typed facts (field id → value, every input field present; None = blank),
+    with its spreadsheet row."""
 
     row: int
     values: dict[str, Any]
-    source: str = ""
 
 
 @dataclass(frozen=True)

@@ -218,6 +218,10 @@ class Manifest:
         until = str(self.effective_until) if self.effective_until else "至今（未设结束学期）"
         return f"{self.effective_from} 起，{until}"
 
+    def heading(self) -> str:
+        """How a person sees which policy a report used: title, document number, version."""
+        return f"{self.title}（{self.source.get('number', '')}，版本 {self.version}）"
+
     def reference_date(self, period: Period) -> dt.date:
         semester = self.semesters[period.season]
         return dt.date(period.year, semester.month, semester.day)

@@ -137,7 +137,7 @@ def _file_cases(checked: CheckedPolicy, doc: SourceDocument, sink: DiagnosticSin
             continue
         values = _facts(checked, {**defaults, **raw["student"]}, doc, (*path, "student"), sink)
         _check_expect(checked, raw["expect"], doc, (*path, "expect"), sink)
-        out.append(Case(raw["name"], loc, period, Record(loc.line or 0, values, doc.file), raw["expect"]))
+        out.append(Case(raw["name"], loc, period, Record(loc.line or 0, values), raw["expect"]))
     return out
 
 

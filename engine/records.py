@@ -349,7 +349,7 @@ class RecordReader:
                 str(values.get("name") or ""),
                 problems,
             )
-        return Record(row_number, values, self.table.file)
+        return Record(row_number, values)
 
 
 def from_id_fields(checked: CheckedPolicy) -> list[tuple[str, str]]:

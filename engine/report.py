@@ -128,7 +128,7 @@ def explain_text(
 ) -> str:
     lines = [f"学生：{result.name}（身份证号 {result.id_number}，第 {result.row} 行）  学期：{period}"]
     m = checked.manifest
-    lines.append(f"政策：{m.title}（{m.source.get('number', '')}，版本 {m.version}）")
+    lines.append(f"政策：{m.heading()}")
     if isinstance(result, Result) and result.awards:
         lines.append(
             "合计："

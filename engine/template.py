@@ -96,7 +96,7 @@ def write_template(checked: CheckedPolicy, path: str) -> None:
         guide.column_dimensions[letter].width = width
     m = checked.manifest
     guide.append([])
-    guide.append([f"政策：{m.title}（{m.source.get('number', '')}，版本 {m.version}）"])
+    guide.append([f"政策：{m.heading()}"])
     book.save(path)
 
 
