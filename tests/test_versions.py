@@ -28,6 +28,31 @@ def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
+# One item of every kind, added by a version (pilot items read one another, so removing one
+# that is still read is an error: the removal test must remove them all).
+PILOT_ITEMS = """
+parameters:
+  - {id: pilot_limit, label: 试点参数, type: int, value: 3, cite: 一(二), text: 示例}
+fields:
+  - {id: pilot_school, label: 试点学校, type: bool, blank: 否}
+tables:
+  - {id: pilot_rate, label: 试点标准, keys: [stage], cite: 一(二), text: 示例, rows: {小学: 100}}
+groups:
+  - {id: pilot, label: 试点对象, cite: 一(二), text: 示例, when: 试点学校 and 年级 <= 试点参数}
+programs:
+  - id: pilot_aid
+    label: 试点补助
+    kind: grant
+    per: semester
+    cite: 一(二)
+    text: 示例
+    when: [试点对象]
+    amount: 试点标准[学段]
+checks:
+  - {id: pilot_check, label: 试点核查, cite: 一(一)3, text: 示例, when: [试点对象], message: 试点}
+"""
+
+
 def version(tmp_path: Path, text: str, name: str = "next") -> Path:
     """A version extending a scratch copy of 2021, its manifest plus `text`."""
     base = tmp_path / "2021"
@@ -61,32 +86,8 @@ def test_override_a_table_cell_only_changes_that_cell(tmp_path):
 def test_add_override_and_remove_every_kind_of_item(tmp_path):
     folder = version(
         tmp_path,
-        """
-parameters:
-  - {id: extra_limit, label: 新参数, type: int, value: 3, cite: 一(二), text: 示例}
-fields:
-  - {id: county_pilot, label: 试点学校, type: bool, blank: 否}
-tables:
-  - id: pilot_rate
-    label: 试点补助标准
-    keys: [stage]
-    cite: 一(二)
-    text: 示例
-    rows: {小学: 100}
-groups:
-  - {id: pilot, label: 试点对象, cite: 一(二), text: 示例, when: 试点学校 and 原建档立卡学生}
-programs:
-  - id: pilot_aid
-    label: 试点补助
-    kind: grant
-    per: semester
-    cite: 一(二)
-    text: 示例
-    when: [试点对象, 学段 == "小学"]
-    amount: 试点补助标准[学段]
-checks:
-  - {id: pilot_check, label: 试点核查, cite: 一(一)3, text: 示例, when: [试点对象], message: 试点}
-override:
+        PILOT_ITEMS
+        + """override:
   parameters:
     - {id: day_subsidy_age_limit, value: 17}
   fields:
@@ -107,15 +108,15 @@ remove:
     p = checked.policy
     assert {"pilot_aid", "preschool_aid"} <= set(p.programs) and "zihui" not in p.programs
     assert "pilot_check" in p.checks and "disabled_unplaced" not in p.checks
-    assert p.parameters["day_subsidy_age_limit"].value == 17 and p.parameters["extra_limit"].value == 3
-    assert p.fields["township"].aliases == ("所在乡镇",) and "county_pilot" in p.fields
+    assert p.parameters["day_subsidy_age_limit"].value == 17 and p.parameters["pilot_limit"].value == 3
+    assert p.fields["township"].aliases == ("所在乡镇",) and "pilot_school" in p.fields
     assert p.programs["preschool_aid"].amount.text == "1200"
     assert p.checks["key_watch"].message == "新提示"
     assert p.provenance[("programs", "preschool_aid")][-1].startswith("覆盖于 ")
     evaluator = engine.Evaluator(checked, Period.parse("2022-autumn"))
     values = {fid: info.blank for fid, info in checked.fields.items() if info.field.compute is None}
-    values.update(household="edge_risk", county_pilot=True, stage="primary", school_in_county=True, has_xueji=True,
-                  attendance="in_school", birth_date=dt.date(2013, 1, 1))  # fmt: skip
+    values.update(household="edge_risk", pilot_school=True, stage="primary", grade=3, school_in_county=True,
+                  has_xueji=True, attendance="in_school", birth_date=dt.date(2013, 1, 1))  # fmt: skip
     awards = {a.program: a.amount for a in evaluator.evaluate(engine.Record(2, values)).awards}
     # 边缘易致贫户 is core now (override): pilot 100 + day subsidy 250, as 2021's figures otherwise.
     assert awards == {"pilot_aid": Decimal(100), "day_subsidy": Decimal(250)}
@@ -267,30 +268,7 @@ def test_show_prints_the_effective_policy_with_provenance():
 
 def test_remove_every_kind_of_item_through_a_chain_of_versions(tmp_path):
     """2021 → next (adds one item of every kind) → top (removes them all) is 2021 again."""
-    version(
-        tmp_path,
-        """
-parameters:
-  - {id: pilot_limit, label: 试点参数, type: int, value: 3, cite: 一(二), text: 示例}
-fields:
-  - {id: pilot_school, label: 试点学校, type: bool, blank: 否}
-tables:
-  - {id: pilot_rate, label: 试点标准, keys: [stage], cite: 一(二), text: 示例, rows: {小学: 100}}
-groups:
-  - {id: pilot, label: 试点对象, cite: 一(二), text: 示例, when: 试点学校 and 年级 <= 试点参数}
-programs:
-  - id: pilot_aid
-    label: 试点补助
-    kind: grant
-    per: semester
-    cite: 一(二)
-    text: 示例
-    when: [试点对象]
-    amount: 试点标准[学段]
-checks:
-  - {id: pilot_check, label: 试点核查, cite: 一(一)3, text: 示例, when: [试点对象], message: 试点}
-""",
-    )
+    version(tmp_path, PILOT_ITEMS)
     top = tmp_path / "top"
     top.mkdir()
     (top / "policy.yaml").write_text(
