@@ -16,7 +16,7 @@ from typing import Any
 from . import model as m
 from .check import CheckedPolicy
 from .evaluate import Evaluator, Record, Result
-from .ledger import GIVEN, LOANS, money_class
+from .ledger import GIVEN, KIND_LABELS, LOANS, money_class
 from .parse import parse
 from .records import Rejected
 from .syntax import normalise, to_text
@@ -331,7 +331,7 @@ def impact_tables(result: Impact) -> tuple[tuple[list[str], list[list[Any]]], tu
     ]
     rows: list[list[Any]] = []
     for p in result.programs.values():
-        rows.append([p.label, p.program, {"grant": "补助", "waiver": "减免", "loan": "贷款"}[p.kind], p.gained, p.lost,
+        rows.append([p.label, p.program, KIND_LABELS[p.kind], p.gained, p.lost,
                      p.changed, p.before.quantize(CENT), p.after.quantize(CENT), p.delta.quantize(CENT)])  # fmt: skip
     for money, label in ((GIVEN, "合计（补助与减免）"), (LOANS, "合计（贷款）")):
         b, a = result.total(money, "before"), result.total(money, "after")
