@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from engine.check import CheckedPolicy
-from engine.evaluate import Record
-from engine.readers import RawTable
-from engine.records import RecordReader
+from engine.check.checker import CheckedPolicy
+from engine.files.readers import RawTable
+from engine.files.records import RecordReader
+from engine.runtime.results import Record
 from examples.generate import HEADERS, Generator
 
 

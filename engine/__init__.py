@@ -1,18 +1,20 @@
 """zizhu (资助): student aid policies as data.
 
-The flow, one module a stage: ``yamlsource`` → ``schema`` → ``loader`` (model)
-→ ``parse`` → ``check`` (names, types) → ``compile`` → ``evaluate`` → ``report``.
+The packages follow the flow: ``language`` (expression text → syntax tree) → ``policy``
+(YAML folder → model) → ``check`` (the one checked tree) → ``backends`` (Python today) with the
+shared ``runtime`` → ``files`` (records in, results out) → ``tools`` → ``cli``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .check import CheckedPolicy, check_policy
-from .diagnostics import PolicyError
-from .evaluate import Evaluator, PeriodNotCovered, Record, Result
-from .loader import load_policy
-from .model import Period
+from engine.backends.python.evaluator import Evaluator
+from engine.check.checker import CheckedPolicy, check_policy
+from engine.diagnostics import PolicyError
+from engine.policy.loader import load_policy
+from engine.policy.model import Period
+from engine.runtime.results import PeriodNotCovered, Record, Result
 
 __all__ = [
     "CheckedPolicy",

@@ -15,24 +15,13 @@ from typing import Any, TextIO
 
 import click
 
-from . import load
-from .check import CheckedPolicy
-from .diagnostics import PolicyError, display_path
-from .diff import impact, structural_diff
-from .evaluate import Evaluator, PeriodNotCovered, Record, Result
-from .followup import follow_up, is_saved_results, movement_table, saved_results
-from .followup import summary as followup_summary
-from .ledger import Ledger, resolve_grouping
-from .loader import ancestors, declared_effective
-from .model import Period
-from .parallel import render_parallel
-from .policytest import load_cases, render, run_cases
-from .readers import InputError, read_table
-from .reconcile import CATEGORIES, FINDING_HEADERS, finding_row, needs_alert, read_payments
-from .reconcile import reconcile as find_differences
-from .reconcile import summary as reconcile_summary
-from .records import RecordReader, Rejected, unknown_columns_warning
-from .report import (
+from engine import load
+from engine.backends.python.evaluator import Evaluator
+from engine.check.checker import CheckedPolicy
+from engine.diagnostics import PolicyError, display_path
+from engine.files.readers import InputError, read_table
+from engine.files.records import RecordReader, Rejected, unknown_columns_warning
+from engine.files.report import (
     effective_yaml,
     explain_text,
     jsonl_line,
@@ -41,10 +30,8 @@ from .report import (
     students_table,
     titled_tables,
 )
-from .schema import schema_json
-from .template import input_fields, write_template
-from .versions import is_version_root, newer_versions, pick_version
-from .writers import (
+from engine.files.template import input_fields, write_template
+from engine.files.writers import (
     Outcome,
     StudentRows,
     format_for,
@@ -54,6 +41,20 @@ from .writers import (
     write_table_xlsx,
     write_xlsx,
 )
+from engine.policy.loader import ancestors, declared_effective
+from engine.policy.model import Period
+from engine.policy.schema import schema_json
+from engine.policy.versions import is_version_root, newer_versions, pick_version
+from engine.runtime.results import PeriodNotCovered, Record, Result
+from engine.tools.diff import impact, structural_diff
+from engine.tools.followup import follow_up, is_saved_results, movement_table, saved_results
+from engine.tools.followup import summary as followup_summary
+from engine.tools.ledger import Ledger, resolve_grouping
+from engine.tools.parallel import render_parallel
+from engine.tools.policytest import load_cases, render, run_cases
+from engine.tools.reconcile import CATEGORIES, FINDING_HEADERS, finding_row, needs_alert, read_payments
+from engine.tools.reconcile import reconcile as find_differences
+from engine.tools.reconcile import summary as reconcile_summary
 
 
 def _policy(folder: str) -> CheckedPolicy:

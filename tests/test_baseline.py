@@ -7,8 +7,7 @@ import datetime as dt
 import engine
 from benchmarks.baseline import evaluate as by_hand
 from benchmarks.students import typed_records
-
-from .conftest import POLICY_2021
+from tests.conftest import POLICY_2021
 
 
 def test_engine_and_hand_written_rules_agree_on_20000_students():

@@ -9,8 +9,7 @@ import shutil
 from click.testing import CliRunner
 
 from engine.cli import main
-
-from .conftest import POLICY_2021, ROOT
+from tests.conftest import POLICY_2021, ROOT
 
 EXAMPLE_CSV = ROOT / "examples" / "students-2021.csv"
 
@@ -141,7 +140,7 @@ def test_example_generator_is_reproducible(tmp_path):
 
 
 def test_example_file_is_large_enough_and_has_valid_ids():
-    from engine import idcard
+    from engine.files import idcard
 
     with EXAMPLE_CSV.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
@@ -152,12 +151,12 @@ def test_example_file_is_large_enough_and_has_valid_ids():
 
 def test_fast_jsonl_lines_equal_plain_json_dumps():
     import engine
-    from engine.report import jsonl_line, to_json
+    from engine.files.report import jsonl_line, to_json
 
     checked = engine.load(POLICY_2021)
     evaluator = engine.Evaluator(checked, engine.Period.parse("2021-autumn"), reasons=False)
-    from engine.readers import read_table
-    from engine.records import RecordReader
+    from engine.files.readers import read_table
+    from engine.files.records import RecordReader
 
     outcomes = list(evaluator.evaluate_all(RecordReader(checked, read_table(EXAMPLE_CSV))))
     assert any(o.awards and o.flags for o in outcomes)
@@ -167,9 +166,9 @@ def test_fast_jsonl_lines_equal_plain_json_dumps():
 
 def test_the_example_file_exercises_every_rule_and_many_get_nothing():
     import engine
-    from engine.policytest import exercised, uncovered
-    from engine.readers import read_table
-    from engine.records import RecordReader
+    from engine.files.readers import read_table
+    from engine.files.records import RecordReader
+    from engine.tools.policytest import exercised, uncovered
 
     checked = engine.load(POLICY_2021)
     evaluator = engine.Evaluator(checked, engine.Period.parse("2021-autumn"))

@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 
 import engine
-from engine.compile import age_on
-from engine.evaluate import Record, apply_quota
-from engine.model import Quota
+from engine.backends.python.evaluator import apply_quota
+from engine.policy.model import Quota
+from engine.runtime.facts import age_on
+from engine.runtime.results import Record
 
 
 def student(checked, **facts):
@@ -107,10 +108,9 @@ def test_budget_quota_stops_at_the_first_award_that_does_not_fit(checked_2021):
 @pytest.mark.parametrize("period", ["2021-autumn", "2022-spring"])
 def test_explain_traces_agree_with_the_generated_evaluation_on_every_example_student(checked_2021, period):
     """explain traces through the closure back end; evaluation runs generated code. They must agree."""
-    from engine.readers import read_table
-    from engine.records import RecordReader
-
-    from .conftest import ROOT
+    from engine.files.readers import read_table
+    from engine.files.records import RecordReader
+    from tests.conftest import ROOT
 
     evaluator = engine.Evaluator(checked_2021, engine.Period.parse(period))
     records = [r for r in RecordReader(checked_2021, read_table(ROOT / "examples" / "students-2021.csv"))]

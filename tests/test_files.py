@@ -11,8 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
-
-from .conftest import POLICY_2021, ROOT
+from tests.conftest import POLICY_2021, ROOT
 
 EXAMPLE_CSV = ROOT / "examples" / "students-2021.csv"
 EXAMPLE_XLSX = ROOT / "examples" / "students-2021.xlsx"

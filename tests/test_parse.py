@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import syntax as s
-from engine.parse import ExpressionSyntaxError, parse
+from engine.language import syntax as s
+from engine.language.parse import ExpressionSyntaxError, parse
 
 
 def test_precedence_and_binds_tighter_than_or():

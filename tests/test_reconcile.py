@@ -7,10 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from engine import idcard
 from engine.cli import main
-
-from .conftest import POLICY_2021
+from engine.files import idcard
+from tests.conftest import POLICY_2021
 
 STUDENT_HEADERS = [
     *("身份证号", "姓名", "出生日期", "家庭类型", "本县户籍", "县内学校", "有学籍", "就读方式"),

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import idcard
-from engine.evaluate import Record
-from engine.readers import read_table
-from engine.records import RecordReader, Rejected
+from engine.files import idcard
+from engine.files.readers import read_table
+from engine.files.records import RecordReader, Rejected
+from engine.runtime.results import Record
 
 HEADER = "身份证号,姓名,家庭类型,本县户籍,县内学校,有学籍,就读方式,学段,年级,校内住宿\n"
 

@@ -14,11 +14,10 @@ from click.testing import CliRunner
 import engine
 from engine.cli import main
 from engine.diagnostics import PolicyError
-from engine.loader import declared_effective
-from engine.model import Period
-from engine.versions import pick_version
-
-from .conftest import ROOT
+from engine.policy.loader import declared_effective
+from engine.policy.model import Period
+from engine.policy.versions import pick_version
+from tests.conftest import ROOT
 
 POLICIES = ROOT / "policies"
 EXAMPLE_CSV = ROOT / "examples" / "students-2021.csv"

@@ -6,8 +6,8 @@ drop-down; date columns show their format; a second sheet explains each column.
 
 from __future__ import annotations
 
-from .check import CheckedPolicy, FieldInfo
-from .types import display
+from engine.check.checker import CheckedPolicy, FieldInfo
+from engine.check.types import display
 
 TYPE_WORDS = {"bool": "是/否", "int": "整数", "decimal": "数字", "money": "金额（元）", "date": "日期", "text": "文字",
               "enum": "选项"}  # fmt: skip

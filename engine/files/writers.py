@@ -12,12 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from .check import CheckedPolicy
-from .diff import KIND_WORDS, Change, Impact, impact_tables
-from .evaluate import Result
-from .ledger import KIND_LABELS, PER_LABELS, Ledger
-from .records import Rejected
-from .types import CENT, display, money_text
+from engine.check.checker import CheckedPolicy
+from engine.check.types import CENT, display, money_text
+from engine.files.records import Rejected
+from engine.runtime.results import Result
+from engine.tools.diff import KIND_WORDS, Change, Impact, impact_tables
+from engine.tools.ledger import KIND_LABELS, PER_LABELS, Ledger
 
 Outcome = Result | Rejected
 OUTPUT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".json": "jsonl", ".txt": "table"}

@@ -15,8 +15,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
-from .diagnostics import Diagnostic, suggest
-from .yamlsource import SourceDocument
+from engine.diagnostics import Diagnostic, suggest
+from engine.policy.yamlsource import SourceDocument
 
 SCHEMA_ID = "https://zizhu.invalid/schema/policy-file.json"
 

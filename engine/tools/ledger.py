@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .check import CheckedPolicy
-from .evaluate import Result
-from .records import Rejected
-from .types import CENT, display
+from engine.check.checker import CheckedPolicy
+from engine.check.types import CENT, display
+from engine.files.records import Rejected
+from engine.runtime.results import Result
 
 KIND_LABELS = {"grant": "补助", "waiver": "减免", "loan": "贷款"}
 PER_LABELS = {"semester": "每学期", "year": "每学年", "once": "一次性"}

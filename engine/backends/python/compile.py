@@ -3,40 +3,23 @@
 Each IR node becomes one small function of the evaluation context, and every
 fact a rule reads (a field, a group, a parameter, a table cell) is written to the
 context's trace with its Chinese label. Bulk evaluation does not come here: it
-runs the code :mod:`engine.codegen` generates from the same typed tree, and the
+runs the code :mod:`engine.backends.python.codegen` generates from the same typed tree, and the
 tests hold the two to the same answers. The exceptions and ``age_on`` defined
 here are shared by both.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from . import ir
-from .check import CheckedPolicy
-from .types import BOOL, Type, display
+from engine.check import ir
+from engine.check.checker import CheckedPolicy
+from engine.check.types import BOOL, Type, display
+from engine.runtime.facts import MissingFact, NoTableEntry, age_on
 
 Fn = Callable[["Context"], Any]
-
-
-class MissingFact(Exception):
-    """A rule needs a field that the record leaves blank (and blank is not a value for it)."""
-
-    def __init__(self, field: str) -> None:
-        super().__init__(field)
-        self.field = field
-
-
-class NoTableEntry(Exception):
-    """A table has no cell for the keys a record leads to."""
-
-    def __init__(self, table: str, keys: tuple[Any, ...]) -> None:
-        super().__init__(table, keys)
-        self.table = table
-        self.keys = keys
 
 
 class Context:
@@ -50,15 +33,6 @@ class Context:
         self.awarded: dict[str, Decimal] = {}
         # (label, value, type) of each fact read, while a step is being traced.
         self.trace: list[tuple[str, Any, Type]] | None = None
-
-
-def age_on(birth: dt.date, day: dt.date) -> int:
-    """Full years (周岁) on `day`, counted as Chinese law counts them (reading, Decision A1):
-    a year is complete from the day *after* the birthday."""
-    years = day.year - birth.year
-    if (day.month, day.day) <= (birth.month, birth.day):
-        years -= 1
-    return years
 
 
 class Compiler:

@@ -1,6 +1,6 @@
 """Checked policy → one generated Python function per semester: the fast evaluation back end.
 
-The function is built from the typed tree (:mod:`engine.ir`) and compiled once.
+The function is built from the typed tree (:mod:`engine.check.ir`) and compiled once.
 No text the policy's authors wrote reaches the generated source: every value
 (strings, decimals, dates, tables) is passed in as a constant of the function's
 namespace under a name the generator makes up, and every variable name is the
@@ -10,10 +10,10 @@ written with ``repr``.
 Shared conditions (groups) and computed fields are evaluated at most once per
 record, lazily (so a blank field a rule does not reach is never an error), with
 assignment expressions. Programs are evaluated in dependency order; every reason
-a program is not awarded is a prebuilt :class:`~engine.evaluate.Denial`, so a
+a program is not awarded is a prebuilt :class:`~engine.backends.python.evaluator.Denial`, so a
 record costs one list append per program not awarded.
 
-The closure back end (:mod:`engine.compile`) stays for ``explain``, which traces
+The closure back end (:mod:`engine.backends.python.compile`) stays for ``explain``, which traces
 every fact a rule read; the two are held to the same answers by the tests.
 """
 
@@ -25,10 +25,10 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from . import ir
-from .check import CheckedPolicy
-from .compile import MissingFact, NoTableEntry, age_on
-from .types import BOOL
+from engine.check import ir
+from engine.check.checker import CheckedPolicy
+from engine.check.types import BOOL
+from engine.runtime.facts import MissingFact, NoTableEntry, age_on
 
 _ERROR = object()
 EAGER_READS = 4  # a field written this often in the rules is read into a local once per record

@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from . import model as m
-from .check import CheckedPolicy
-from .evaluate import Evaluator, Record, Result
-from .ledger import GIVEN, KIND_LABELS, LOANS, money_class
-from .parse import parse
-from .records import Rejected
-from .syntax import normalise, to_text
-from .types import CENT, display, money_text
-from .versions import SECTION_WORDS
+from engine.backends.python.evaluator import Evaluator
+from engine.check.checker import CheckedPolicy
+from engine.check.types import CENT, display, money_text
+from engine.files.records import Rejected
+from engine.language.parse import parse
+from engine.language.syntax import normalise, to_text
+from engine.policy import model as m
+from engine.policy.versions import SECTION_WORDS
+from engine.runtime.results import Record, Result
+from engine.tools.ledger import GIVEN, KIND_LABELS, LOANS, money_class
 
 KIND_WORDS = SECTION_WORDS  # the Chinese word for each kind of item
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError, display_path, suggest
-from .model import Period
-from .yamlsource import PathKey, ScalarStart, SourceDocument
+from engine.diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError, display_path, suggest
+from engine.policy.model import Period
+from engine.policy.yamlsource import PathKey, ScalarStart, SourceDocument
 
 SECTIONS = ("parameters", "fields", "tables", "groups", "programs", "checks")
 SECTION_WORDS = {

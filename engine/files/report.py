@@ -10,14 +10,14 @@ from typing import Any
 import yaml
 from tabulate import tabulate
 
-from .check import CheckedPolicy
-from .diff import KIND_WORDS, Change, Impact, impact_tables
-from .evaluate import Award, Explanation, Flag, Result, RowError
-from .ledger import Ledger
-from .model import Policy
-from .records import Rejected
-from .types import display, money_text
-from .versions import SECTIONS
+from engine.check.checker import CheckedPolicy
+from engine.check.types import display, money_text
+from engine.files.records import Rejected
+from engine.policy.model import Policy
+from engine.policy.versions import SECTIONS
+from engine.runtime.results import Award, Explanation, Flag, Result, RowError
+from engine.tools.diff import KIND_WORDS, Change, Impact, impact_tables
+from engine.tools.ledger import Ledger
 
 OUTCOME_LABELS = {"awarded": "享受", "denied": "不享受", "error": "无法判定", "flagged": "需跟进", "clear": "无"}
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .model import EnumValue
+from engine.policy.model import EnumValue
 
 
 @dataclass(frozen=True)

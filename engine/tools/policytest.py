@@ -14,16 +14,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .check import CheckedPolicy
-from .diagnostics import DiagnosticSink, Location, display_path, suggest
-from .evaluate import Evaluator, PeriodNotCovered, Record, Result
-from .loader import read_validated
-from .model import Period
-from .records import fill_from_id, from_id_fields, parse_cell
-from .report import explain_text
-from .schema import make_validator
-from .types import money_text
-from .yamlsource import SourceDocument
+from engine.backends.python.evaluator import Evaluator
+from engine.check.checker import CheckedPolicy
+from engine.check.types import money_text
+from engine.diagnostics import DiagnosticSink, Location, display_path, suggest
+from engine.files.records import fill_from_id, from_id_fields, parse_cell
+from engine.files.report import explain_text
+from engine.policy.loader import read_validated
+from engine.policy.model import Period
+from engine.policy.schema import make_validator
+from engine.policy.yamlsource import SourceDocument
+from engine.runtime.results import PeriodNotCovered, Record, Result
 
 _FACTS = {"type": "object", "description": "学生信息：键为字段中文名或标识"}
 TEST_FILE_SCHEMA = {

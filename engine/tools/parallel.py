@@ -17,13 +17,14 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from .evaluate import Evaluator, RowError
-from .ledger import Ledger
-from .model import Period
-from .readers import RawTable, row_dict
-from .records import RecordReader, Rejected
-from .report import jsonl_line
-from .writers import StudentRows
+from engine.backends.python.evaluator import Evaluator
+from engine.files.readers import RawTable, row_dict
+from engine.files.records import RecordReader, Rejected
+from engine.files.report import jsonl_line
+from engine.files.writers import StudentRows
+from engine.policy.model import Period
+from engine.runtime.results import RowError
+from engine.tools.ledger import Ledger
 
 BATCH = 2000
 
@@ -53,7 +54,7 @@ _worker: dict[str, Any] = {}
 
 
 def _init(policy_folder: str, period: str, headers: list[str], file: str, fmt: str) -> None:
-    from . import load
+    from engine import load
 
     checked = load(policy_folder)
     _worker["evaluator"] = Evaluator(checked, Period.parse(period), reasons=False)

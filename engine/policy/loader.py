@@ -1,4 +1,4 @@
-"""Policy folder → validated documents → :class:`~engine.model.Policy`.
+"""Policy folder → validated documents → :class:`~engine.policy.model.Policy`.
 
 Reads every ``*.yaml`` file directly in the folder (``tests/`` is not part of the
 policy), validates each against the schema, and builds the model. All problems
@@ -12,11 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import model as m
-from .diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError, display_path
-from .schema import POLICY_VALIDATOR, validate
-from .versions import SECTIONS, assemble, effective_document
-from .yamlsource import SourceDocument, YamlError, load_yaml
+from engine.diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError, display_path
+from engine.policy import model as m
+from engine.policy.schema import POLICY_VALIDATOR, validate
+from engine.policy.versions import SECTIONS, assemble, effective_document
+from engine.policy.yamlsource import SourceDocument, YamlError, load_yaml
 
 
 def policy_files(folder: Path) -> list[Path]:

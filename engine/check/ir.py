@@ -1,7 +1,7 @@
 """The checked expression tree: names resolved, every node typed.
 
 This is the contract between the front (parse, check) and any back end: the
-closure compiler in :mod:`engine.compile` today, a columnar or SQL one later.
+closure compiler in :mod:`engine.backends.python.compile` today, a columnar or SQL one later.
 Each node keeps the canonical text of the syntax it came from, for traces.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .types import Type
+from engine.check.types import Type
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,7 +2,7 @@
 
 Formats: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), XLSX, JSON and YAML lists of
 records. Cells are left as the file holds them (text, or the numbers and dates
-Excel stores); :mod:`engine.records` turns them into typed facts.
+Excel stores); :mod:`engine.files.records` turns them into typed facts.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .yamlsource import YamlError, load_yaml_text
+from engine.policy.yamlsource import YamlError, load_yaml_text
 
 # Key under which a row keeps cells that stand beyond the last header.
 EXTRA_CELLS = "\0extra"

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .diagnostics import Location
-from .yamlsource import PathKey, SourceDocument
+from engine.diagnostics import Location
+from engine.policy.yamlsource import PathKey, SourceDocument
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .check import CheckedPolicy
-from .evaluate import Award, Flag, Result
-from .records import Rejected
-from .types import display
+from engine.check.checker import CheckedPolicy
+from engine.check.types import display
+from engine.files.records import Rejected
+from engine.runtime.results import Award, Flag, Result
 
 STATUS_WORDS = {
     "new": "新增标记",

@@ -11,7 +11,7 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from . import syntax as s
+from engine.language import syntax as s
 
 GRAMMAR_FILE = "expr.lark"
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from .diagnostics import Diagnostic, Location
+from engine.diagnostics import Diagnostic, Location
 
 PathKey = tuple[str | int, ...]
 # Where a string scalar starts, its style, and for a block scalar (| or >) the lengths of its
@@ -96,7 +96,7 @@ def load_yaml_text(text: str, file: str) -> SourceDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        from .diagnostics import caret_excerpt
+        from engine.diagnostics import caret_excerpt
 
         excerpt = caret_excerpt(text, loc.line or 1, loc.column or 1) if mark else ""
         raise YamlError(Diagnostic(loc, f"YAML 格式错误：{exc.problem or exc}", _yaml_hint(exc), excerpt)) from None

@@ -13,12 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from . import ir
-from . import model as m
-from . import syntax as s
-from .diagnostics import DiagnosticSink, Location, PolicyError, caret_excerpt, suggest
-from .parse import ExpressionSyntaxError, parse
-from .types import (
+from engine.check import ir
+from engine.check.types import (
     BOOL,
     BY_NAME,
     DATE,
@@ -32,6 +28,10 @@ from .types import (
     comparable,
     unify,
 )
+from engine.diagnostics import DiagnosticSink, Location, PolicyError, caret_excerpt, suggest
+from engine.language import syntax as s
+from engine.language.parse import ExpressionSyntaxError, parse
+from engine.policy import model as m
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_\u3400-\u4dbf\u4e00-\u9fff][A-Za-z0-9_\u3400-\u4dbf\u4e00-\u9fff]*$")
 _RESERVED = {"and", "or", "not", "in", "if", "then", "else", "true", "false", "是", "否"}

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from . import idcard
-from .check import CheckedPolicy
-from .evaluate import Result
-from .readers import RawTable
-from .records import Rejected, parse_number
-from .types import CENT, display
+from engine.check.checker import CheckedPolicy
+from engine.check.types import CENT, display
+from engine.files import idcard
+from engine.files.readers import RawTable
+from engine.files.records import Rejected, parse_number
+from engine.runtime.results import Result
 
 CATEGORIES = {
     "omitted": "漏发",

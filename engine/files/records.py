@@ -1,6 +1,6 @@
 """Raw rows → typed records, validated against the policy's fields; bad rows rejected with reasons.
 
-Every row of the input comes out as either a :class:`~engine.evaluate.Record`
+Every row of the input comes out as either a :class:`~engine.backends.python.evaluator.Record`
 or a :class:`Rejected` naming each problem (row, column, what would be valid).
 """
 
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from . import idcard
-from .check import CheckedPolicy, FieldInfo
-from .diagnostics import suggest
-from .evaluate import Record, RowError
-from .readers import EXTRA_CELLS, RawTable
+from engine.check.checker import CheckedPolicy, FieldInfo
+from engine.diagnostics import suggest
+from engine.files import idcard
+from engine.files.readers import EXTRA_CELLS, RawTable
+from engine.runtime.results import Record, RowError
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""What every back end shares at run time: result types, run-time exceptions, built-in functions."""
