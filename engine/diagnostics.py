@@ -46,6 +46,9 @@ class Diagnostic:
     hint: str = ""
     # The offending source line with a caret under the column, when we have it.
     excerpt: str = ""
+    # A stable, English, kebab-case code (``unknown-name``, ``enum-value`` …): what tests and
+    # tools match on; the Chinese message is for people and may be reworded.
+    code: str = ""
 
     def render(self) -> str:
         where = f"{self.location}: " if self.location else ""

@@ -63,10 +63,14 @@ class Flag:
 
 @dataclass(frozen=True)
 class RowError:
+    """A problem with one row: why it was rejected, or why an item could not be decided."""
+
     message: str
     field: str = ""
     program: str = ""
     column: str = ""
+    # A stable, English, kebab-case code (``missing-fact``, ``bad-check-digit``, ``duplicate-id`` …).
+    code: str = ""
 
 
 _NO_PRIORITIES: Mapping[str, int] = MappingProxyType({})
