@@ -95,9 +95,15 @@ def _reader(checked: CheckedPolicy, students: str, encoding: str | None, sheet: 
 
 
 def _for_period(policy_path: str, period_text: str, reasons: bool = True) -> tuple[CheckedPolicy, Evaluator]:
-    """The policy for a semester: a version folder as given, or — given the folder of versions
-    (policies/) — the version in force then, saying which. Warns when a newer version governs it."""
+    """The policy for a semester and its evaluator (see :func:`_version_for`)."""
     period = _period(period_text)
+    checked = _policy(str(_version_for(policy_path, period)))
+    return checked, _evaluator(checked, period, reasons)
+
+
+def _version_for(policy_path: str, period: Period) -> Path:
+    """The policy folder for a semester: a version folder as given, or — given the folder of versions
+    (policies/) — the version in force then, saying which. Warns when a newer version governs it."""
     path = Path(policy_path)
     try:
         if is_version_root(path):
@@ -111,8 +117,7 @@ def _for_period(policy_path: str, period_text: str, reasons: bool = True) -> tup
     except PolicyError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    checked = _policy(str(path))
-    return checked, _evaluator(checked, period, reasons)
+    return path
 
 
 POLICY = click.option(
@@ -327,9 +332,16 @@ def ledger(
 
 @main.command()
 @POLICY
+@click.option("--period", default=None, help="学期，如 2021-autumn；--policy 为版本总文件夹时必填，选用当时适用的版本")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="模板文件，如 模板.xlsx")
-def template(policy_folder: str, output: str) -> None:
+def template(policy_folder: str, period: str | None, output: str) -> None:
     """生成学校填报用的空白 Excel 模板：列标题、下拉选项、日期格式和填表说明。"""
+    if period is not None:
+        policy_folder = str(_version_for(policy_folder, _period(period)))
+    elif is_version_root(Path(policy_folder)):
+        hint = "请用 --period 指定学期（如 2021-autumn），以选用当时适用的版本"
+        click.echo(f"错误：{policy_folder} 是版本总文件夹，{hint}", err=True)
+        sys.exit(2)
     checked = _policy(policy_folder)
     write_template(checked, output)
     click.echo(f"已写入 {output}（{len(input_fields(checked))} 列）")

@@ -176,3 +176,40 @@ def test_jobs_2_gives_output_identical_to_jobs_1(tmp_path, fmt):
     assert one.read_bytes() == two.read_bytes()
     summary = "4401 rows read, 4399 evaluated, 2 rejected"
     assert first.output.splitlines()[-1] == second.output.splitlines()[-1] == summary
+
+
+def test_the_template_enforces_its_drop_downs_and_ranges(tmp_path):
+    target = tmp_path / "模板.xlsx"
+    assert run("template", "--policy", POLICY_2021, "-o", target).exit_code == 0
+    sheet = openpyxl.load_workbook(target)["学生名单"]
+    headers = [c.value for c in sheet[1]]
+    rules = {str(v.sqref).split(":")[0].rstrip("0123456789"): v for v in sheet.data_validations.dataValidation}
+
+    def rule(header):
+        return rules[openpyxl.utils.get_column_letter(headers.index(header) + 1)]
+
+    # Every rule refuses a wrong value as it is typed (openpyxl's default would only warn nothing).
+    assert all(v.showErrorMessage and v.errorStyle == "stop" for v in rules.values())
+    # 年级: whole numbers within the range fields.yaml declares for it (min: 1, max: 9).
+    assert (rule("年级").type, rule("年级").formula1, rule("年级").formula2) == ("whole", "1", "9")
+    # 申请贷款金额: money, never negative.
+    assert (rule("申请贷款金额").type, rule("申请贷款金额").operator, rule("申请贷款金额").formula1) == (
+        "decimal",
+        "greaterThanOrEqual",
+        "0",
+    )
+    school = openpyxl.utils.get_column_letter(headers.index("学校") + 1)
+    assert sheet.column_dimensions[school].width >= 24
+    guide = openpyxl.load_workbook(target)["填表说明"]
+    notes = [row[5] for row in guide.iter_rows(min_row=2, values_only=True) if row and row[0]]
+    assert not any(str(n).startswith("；") for n in notes if n)
+
+
+def test_template_from_the_versions_folder_needs_and_uses_a_period(tmp_path):
+    target = tmp_path / "模板.xlsx"
+    refused = run("template", "--policy", ROOT / "policies", "-o", target)
+    assert refused.exit_code == 2 and "--period" in refused.output and not target.exists()
+    chosen = run("template", "--policy", ROOT / "policies", "--period", "2024-autumn", "-o", target)
+    assert chosen.exit_code == 0 and "policies/2024-autumn" in chosen.output
+    guide = openpyxl.load_workbook(target)["填表说明"]
+    assert any("2024" in str(row[0]) for row in guide.iter_rows(values_only=True) if row and row[0])

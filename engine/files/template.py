@@ -35,7 +35,7 @@ def blank_meaning(info: FieldInfo) -> str:
         return "空白时从身份证号读出"
     if f.has_blank:
         return f"空白视为「{display(info.blank, info.type)}」"
-    return "规则用到时必须填写，否则该项无法判定"
+    return "与该生资助有关时必须填写；留空时，用到这一列的资助项目无法核定，该生会退回学校补填"
 
 
 def write_template(checked: CheckedPolicy, path: str) -> None:
@@ -43,7 +43,6 @@ def write_template(checked: CheckedPolicy, path: str) -> None:
     from openpyxl.comments import Comment
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
 
     fields = input_fields(checked)
     book = openpyxl.Workbook()
@@ -59,25 +58,19 @@ def write_template(checked: CheckedPolicy, path: str) -> None:
         cell.comment = Comment(_column_note(info), "zizhu")
         sheet.column_dimensions[letter].width = max(10, 2 * len(info.field.label) + 4)
         cells = f"{letter}2:{letter}{MAX_ROWS + 1}"
-        values = allowed_values(info)
-        if values:
-            rule = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True)
-            rule.error = f"请从下拉列表中选择：{'、'.join(values)}"
-            rule.errorTitle = info.field.label
-            rule.prompt = _column_note(info)
+        rule = _validation(info)
+        if rule is not None:
             sheet.add_data_validation(rule)
             rule.add(cells)
-        elif info.type.kind == "date":
-            rule = DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=True)
-            rule.error = "请填写日期，如 2012-05-01"
-            sheet.add_data_validation(rule)
-            rule.add(cells)
+        if info.type.kind == "date":
             for row in range(2, MAX_ROWS + 2):
                 sheet.cell(row, col).number_format = DATE_FORMAT
         elif info.field.format == "resident_id":
             sheet.column_dimensions[letter].width = 22
             for row in range(2, MAX_ROWS + 2):
                 sheet.cell(row, col).number_format = "@"  # text: Excel must not turn the ID into 1.41E+17
+        elif info.type.kind == "text":
+            sheet.column_dimensions[letter].width = max(24, 2 * len(info.field.label) + 4)  # 学校 names are long
     sheet.freeze_panes = "A2"
 
     guide = book.create_sheet("填表说明")
@@ -90,14 +83,60 @@ def write_template(checked: CheckedPolicy, path: str) -> None:
         values = "、".join(allowed_values(info))
         if info.type.kind == "date":
             values = "如 2012-05-01（也可 2012/5/1、20120501）"
-        aliases = f"；也可用列名：{'、'.join(f.aliases)}" if f.aliases else ""
-        guide.append([f.label, f.id, TYPE_WORDS[info.type.kind], values, blank_meaning(info), f.description + aliases])
+        elif info.type.numeric:
+            values = _range_words(info)
+        notes = [f.description] if f.description else []
+        if f.aliases:
+            notes.append(f"也可用列名：{'、'.join(f.aliases)}")
+        guide.append([f.label, f.id, TYPE_WORDS[info.type.kind], values, blank_meaning(info), "；".join(notes)])
     for letter, width in zip("ABCDEF", (16, 20, 10, 48, 30, 40), strict=True):
         guide.column_dimensions[letter].width = width
     m = checked.manifest
     guide.append([])
     guide.append([f"政策：{m.heading()}"])
     book.save(path)
+
+
+def _validation(info: FieldInfo):
+    """The data validation Excel/WPS enforces on a column (a wrong value is refused when typed, not
+    found later by the reader), or None for free text and IDs (checked when the file is read)."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    f, kind = info.field, info.type.kind
+    values = allowed_values(info)
+    if values:
+        rule = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True)
+        rule.error = f"请从下拉列表中选择：{'、'.join(values)}"
+    elif kind == "date":
+        rule = DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=True)
+        rule.error = "请填写日期，如 2012-05-01"
+    elif kind in ("int", "decimal", "money"):
+        low = f.minimum if f.minimum is not None else 0
+        excel_type = "whole" if kind == "int" else "decimal"
+        if f.maximum is not None:
+            rule = DataValidation(type=excel_type, operator="between", formula1=str(low), formula2=str(f.maximum),
+                                  allow_blank=True)  # fmt: skip
+            rule.error = f"请填写{_range_words(info)}"
+        else:
+            rule = DataValidation(type=excel_type, operator="greaterThanOrEqual", formula1=str(low), allow_blank=True)
+            rule.error = f"请填写{_range_words(info)}"
+    else:
+        return None
+    rule.errorTitle = f.label
+    rule.errorStyle = "stop"
+    rule.showErrorMessage = True  # openpyxl's default is off: the drop-down would block nothing
+    rule.promptTitle = f.label
+    rule.prompt = _column_note(info)
+    rule.showInputMessage = True
+    return rule
+
+
+def _range_words(info: FieldInfo) -> str:
+    f = info.field
+    low = f.minimum if f.minimum is not None else 0
+    if f.maximum is not None:
+        return f"{low} 到 {f.maximum} 的{TYPE_WORDS[info.type.kind]}"
+    return f"不小于 {low} 的{TYPE_WORDS[info.type.kind]}"
 
 
 def _column_note(info: FieldInfo) -> str:
