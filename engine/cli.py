@@ -6,7 +6,6 @@ rejected, tests failed); 2 the command could not run (bad option, file missing).
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,23 +19,14 @@ from engine.backends.python.evaluator import Evaluator
 from engine.check.checker import CheckedPolicy
 from engine.diagnostics import PolicyError, display_path
 from engine.files.readers import InputError, read_table
-from engine.files.records import RecordReader, Rejected, unknown_columns_warning
-from engine.files.report import (
-    effective_yaml,
-    explain_text,
-    jsonl_line,
-    ledger_text,
-    render_diff,
-    students_table,
-    titled_tables,
-)
+from engine.files.records import RecordReader, Rejected, find_student, unknown_columns_warning
+from engine.files.report import effective_yaml, explain_text, jsonl_line, rejected_text, students_table, titled_tables
 from engine.files.template import input_fields, write_template
 from engine.files.writers import (
     Outcome,
-    StudentRows,
     format_for,
     write_csv,
-    write_impact_xlsx,
+    write_csv_rows,
     write_sheets_xlsx,
     write_table_xlsx,
     write_xlsx,
@@ -45,16 +35,15 @@ from engine.policy.loader import ancestors, declared_effective
 from engine.policy.model import Period
 from engine.policy.schema import schema_json
 from engine.policy.versions import is_version_root, newer_versions, pick_version
-from engine.runtime.results import PeriodNotCovered, Record, Result
-from engine.tools.diff import impact, structural_diff
+from engine.runtime.results import PeriodNotCovered, Result
+from engine.tools.diff import impact, render_diff, structural_diff, write_impact_xlsx
 from engine.tools.followup import follow_up, is_saved_results, movement_table, saved_results
 from engine.tools.followup import summary as followup_summary
-from engine.tools.ledger import Ledger, resolve_grouping
-from engine.tools.parallel import render_parallel
+from engine.tools.ledger import Ledger, ledger_text, resolve_grouping
+from engine.tools.parallel import write_parallel
 from engine.tools.policytest import load_cases, render, run_cases
-from engine.tools.reconcile import CATEGORIES, FINDING_HEADERS, finding_row, needs_alert, read_payments
+from engine.tools.reconcile import counts_line, needs_alert, read_payments, report_sheets, report_tables
 from engine.tools.reconcile import reconcile as find_differences
-from engine.tools.reconcile import summary as reconcile_summary
 
 
 def _policy(folder: str) -> CheckedPolicy:
@@ -204,7 +193,7 @@ def _write(
     elif fmt == "xlsx":
         if not output:
             raise click.UsageError("xlsx 格式需要 -o 文件名.xlsx")
-        write_xlsx(output, checked, stream, ledger)
+        write_xlsx(output, checked, stream, ledger.table)
     else:
         shown = list(stream)
         m = checked.manifest
@@ -212,21 +201,6 @@ def _write(
         text = f"{heading}\n\n{students_table(checked, shown)}\n\n{ledger_text(ledger)}"
         with _text_output(output, "utf-8") as handle:
             handle.write(text + "\n")
-
-
-def _write_parallel(
-    checked: CheckedPolicy, reader: RecordReader, folder: str, period: str, fmt: str, jobs: int, ledger: Ledger,
-    output: str | None,
-) -> None:  # fmt: skip
-    with _text_output(output, "utf-8" if fmt == "jsonl" else "utf-8-sig") as handle:
-        writer = csv.writer(handle, lineterminator="\r\n") if fmt == "csv" else None
-        if writer is not None:
-            writer.writerow(StudentRows(checked).headers())
-        for rendered in render_parallel(reader, folder, period, fmt, jobs, ledger):
-            if writer is not None:
-                writer.writerow(rendered)
-            else:
-                handle.write(rendered + "\n")
 
 
 @contextmanager
@@ -277,7 +251,8 @@ def eval_command(
     ledger = Ledger(checked)
     has_quota = any(p.quota for p in checked.policy.programs.values())
     if jobs > 1 and fmt in ("jsonl", "csv") and not has_quota:
-        _write_parallel(checked, reader, str(Path(checked.policy.folder)), period, fmt, jobs, ledger, output)
+        with _text_output(output, "utf-8" if fmt == "jsonl" else "utf-8-sig") as handle:
+            write_parallel(handle, reader, str(Path(checked.policy.folder)), period, fmt, jobs, ledger)
     else:
         if jobs > 1:
             click.echo("注意：--jobs 只用于 jsonl 或 csv 输出、且政策没有名额限制时；本次用 1 个进程", err=True)
@@ -321,7 +296,7 @@ def ledger(
         write_table_xlsx(output, "台账", headers, rows)
     elif fmt == "csv":
         with _text_output(output, "utf-8-sig") as handle:
-            csv.writer(handle, lineterminator="\r\n").writerows([headers, *rows])
+            write_csv_rows(handle, headers, rows)
     else:
         m = checked.manifest
         with _text_output(output, "utf-8") as handle:
@@ -359,19 +334,15 @@ def explain(
 ) -> None:
     """解释一名学生：每个资助项目和核查的结果、条款，以及每个条件读到的信息。"""
     checked, evaluator = _for_period(policy_folder, period)
-    wanted = id_number.strip().upper()
-    for item in _reader(checked, students, encoding, sheet):
-        if isinstance(item, Rejected) and item.id_number.upper() == wanted:
-            click.echo(f"第 {item.row} 行被退回，未评估：")
-            for e in item.reasons:
-                click.echo(f"  {e.column or ''} {e.message}")
-            sys.exit(1)
-        if isinstance(item, Record) and str(item.values.get("id_number", "")).upper() == wanted:
-            result: Result = evaluator.evaluate(item)
-            click.echo(explain_text(checked, result, evaluator.explain(item), period))
-            return
-    click.echo(f"错误：{students} 中没有身份证号为 {id_number} 的学生", err=True)
-    sys.exit(2)
+    item = find_student(_reader(checked, students, encoding, sheet), checked, id_number)
+    if item is None:
+        click.echo(f"错误：{students} 中没有身份证号为 {id_number} 的学生", err=True)
+        sys.exit(2)
+    if isinstance(item, Rejected):
+        click.echo(rejected_text(item))
+        sys.exit(1)
+    result: Result = evaluator.evaluate(item)
+    click.echo(explain_text(checked, result, evaluator.explain(item), period))
 
 
 @main.command()
@@ -458,19 +429,11 @@ def reconcile(
         sys.exit(2)
     findings = find_differences(checked, evaluator.evaluate_all(_reader(checked, students, encoding, sheet)),
                                 payments, school)  # fmt: skip
-    tables = {
-        "发现": (FINDING_HEADERS, [finding_row(f) for f in findings]),
-        "按学校汇总": reconcile_summary(findings, "school"),
-        "按项目汇总": reconcile_summary(findings, "program_label"),
-    }
     if output:
-        sheets = {word: (FINDING_HEADERS, [finding_row(f) for f in findings if f.category == key])
-                  for key, word in CATEGORIES.items()}  # fmt: skip
-        write_sheets_xlsx(output, {**sheets, "按学校汇总": tables["按学校汇总"], "按项目汇总": tables["按项目汇总"]})
+        write_sheets_xlsx(output, report_sheets(findings))
         click.echo(f"已写入 {output}", err=True)
-    counts = {word: sum(f.category == key for f in findings) for key, word in CATEGORIES.items()}
-    click.echo(titled_tables(tables) if findings else "发放名单与应享受名单完全一致。")
-    click.echo(f"{len(payments)} 条发放记录；" + "，".join(f"{w} {n}" for w, n in counts.items()), err=True)
+    click.echo(titled_tables(report_tables(findings)) if findings else "发放名单与应享受名单完全一致。")
+    click.echo(counts_line(payments, findings), err=True)
     sys.exit(1 if needs_alert(findings) else 0)
 
 

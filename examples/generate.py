@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from engine.files.idcard import check_digit
+from engine.check.idcard import check_digit
 
 HEADERS = [
     "身份证号",

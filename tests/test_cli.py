@@ -140,7 +140,7 @@ def test_example_generator_is_reproducible(tmp_path):
 
 
 def test_example_file_is_large_enough_and_has_valid_ids():
-    from engine.files import idcard
+    from engine.check import idcard
 
     with EXAMPLE_CSV.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))

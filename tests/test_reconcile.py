@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from engine.check import idcard
 from engine.cli import main
-from engine.files import idcard
 from tests.conftest import POLICY_2021
 
 STUDENT_HEADERS = [

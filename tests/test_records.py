@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.files import idcard
+from engine.check import idcard
 from engine.files.readers import read_table
 from engine.files.records import RecordReader, Rejected
 from engine.runtime.results import Record

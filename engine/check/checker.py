@@ -7,13 +7,13 @@ programs and refuse cycles. Each problem is located in the YAML.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from engine.check import ir
+from engine.check.roles import field_roles
 from engine.check.types import (
     BOOL,
     BY_NAME,
@@ -28,6 +28,7 @@ from engine.check.types import (
     comparable,
     unify,
 )
+from engine.check.values import parse_value
 from engine.diagnostics import DiagnosticSink, Location, PolicyError, caret_excerpt, suggest
 from engine.language import syntax as s
 from engine.language.parse import ExpressionSyntaxError, parse
@@ -127,6 +128,12 @@ class CheckedPolicy:
     symbols: dict[str, Symbol] = field(repr=False, default_factory=dict)
     # (kind, id) of each program, check, group and computed field → the named items its rules read.
     depends: dict[tuple[str, str], set[tuple[str, str]]] = field(repr=False, default_factory=dict)
+    # role (identity_number, name, school, township, stage, grade) → the field id that has it.
+    roles: dict[str, str] = field(default_factory=dict)
+
+    def role_field(self, role: str) -> str | None:
+        """The id of the field the policy gave `role`, or None when no field has it."""
+        return self.roles.get(role)
 
     def reads(self, owner: tuple[str, str]) -> set[tuple[str, str]]:
         return transitive_reads(self.depends, owner)
@@ -144,49 +151,6 @@ class CheckedPolicy:
 
 def check_policy(policy: m.Policy) -> CheckedPolicy:
     return _Checker(policy).run()
-
-
-def coerce_value(type_: Type, value: Any) -> tuple[Any, str]:
-    """A YAML value as the typed value of the language; (value, "") or (None, problem)."""
-    kind = type_.kind
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value, ""
-        if value in ("是", "true"):
-            return True, ""
-        if value in ("否", "false"):
-            return False, ""
-        return None, "应为 是 或 否"
-    if kind == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value, ""
-        return None, "应为整数"
-    if kind in ("decimal", "money"):
-        if isinstance(value, bool):
-            return None, "应为数字"
-        if isinstance(value, (int, Decimal)):
-            return Decimal(value), ""
-        try:
-            return Decimal(str(value)), ""
-        except InvalidOperation:
-            return None, "应为数字（如 312.5）"
-    if kind == "date":
-        if isinstance(value, dt.date):
-            return value, ""
-        try:
-            return dt.date.fromisoformat(str(value)), ""
-        except ValueError:
-            return None, "应为日期，如 2021-09-01"
-    if kind == "enum":
-        assert type_.enum is not None
-        resolved = type_.enum.resolve(str(value)) if value is not None else None
-        if resolved is None:
-            hint = suggest(str(value), type_.enum.labels)
-            return None, f"应为以下之一：{'、'.join(type_.enum.labels)}" + (f"；{hint}" if hint else "")
-        return resolved, ""
-    if kind == "text":
-        return str(value), ""
-    return None, f"无法识别的类型 {kind}"
 
 
 class _Checker:
@@ -250,7 +214,7 @@ class _Checker:
     def type_data(self) -> tuple[dict[str, FieldInfo], dict[str, dict[tuple[Any, ...], Decimal]]]:
         p = self.policy
         for prm in p.parameters.values():
-            value, problem = coerce_value(BY_NAME[prm.type], prm.value)
+            value, problem = parse_value(BY_NAME[prm.type], prm.value)
             if problem:
                 self.sink.error(prm.location, f"参数「{prm.label}」的值 {prm.value!r} 不对：{problem}")
             self.symbols[prm.id] = Symbol("parameter", prm.id, prm.label, BY_NAME[prm.type], prm.location)
@@ -260,7 +224,7 @@ class _Checker:
             type_ = self.field_types[f.id]
             blank = None
             if f.has_blank and f.blank is not None:
-                blank, problem = coerce_value(type_, f.blank)
+                blank, problem = parse_value(type_, f.blank)
                 if problem:
                     self.sink.error(f.location, f"字段「{f.label}」的空白值 {f.blank!r} 不对：{problem}")
             if f.from_id:
@@ -294,7 +258,7 @@ class _Checker:
 
         def visit(node: Any, depth: int, prefix: tuple[Any, ...], path: tuple[Any, ...]) -> None:
             if depth == len(key_types):
-                value, problem = coerce_value(value_type, node)
+                value, problem = parse_value(value_type, node)
                 if problem or isinstance(node, (dict, list)):
                     self.sink.error(
                         t.doc.locate(path),
@@ -312,7 +276,7 @@ class _Checker:
                 return
             key_type = key_types[depth]
             for raw_key, child in node.items():
-                key, problem = coerce_value(key_type, raw_key)
+                key, problem = parse_value(key_type, raw_key)
                 if problem:
                     field_label = self.policy.fields[t.keys[depth]].label
                     self.sink.error(
@@ -615,8 +579,12 @@ class _Checker:
         checks = {c.id: CheckedCheck(c, self._conditions(c.conditions, ("check", c.id))) for c in p.checks.values()}
         self._quota_not_referenced()
         order = self._order()
+        roles, role_problems = field_roles(p)
+        self.sink.extend(role_problems)
         self.sink.raise_if_any()
-        return CheckedPolicy(p, fields, computed, groups, tables, programs, checks, order, self.symbols, self.depends)
+        return CheckedPolicy(
+            p, fields, computed, groups, tables, programs, checks, order, self.symbols, self.depends, roles
+        )
 
     def _quota_not_referenced(self) -> None:
         # A quota is filled after all students are evaluated, so no rule may depend on its outcome.
@@ -711,4 +679,4 @@ class _TypeProblem(Exception):
     """An expression error was recorded; stop typing this expression."""
 
 
-__all__ = ["CheckedPolicy", "PolicyError", "check_policy", "coerce_value"]
+__all__ = ["CheckedPolicy", "PolicyError", "check_policy"]

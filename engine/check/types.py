@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.policy.model import EnumValue
+from engine.vocabulary import TYPE_WORDS
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Type:
             return f"选项（{self.enum.label}）"
         if self.literal and self.numeric:
             return "数字"
-        return _KIND_WORDS[self.kind]
+        return TYPE_WORDS[self.kind]
 
     def same_kind(self, other: Type) -> bool:
         if self.kind != other.kind:
@@ -66,16 +67,6 @@ class Type:
         return self.kind != "enum" or self.enum == other.enum
 
 
-_KIND_WORDS = {
-    "bool": "是/否",
-    "int": "整数",
-    "decimal": "小数",
-    "money": "金额",
-    "date": "日期",
-    "text": "文字",
-    "enum": "选项",
-    "list": "列表",
-}
 
 BOOL = Type("bool")
 INT = Type("int")

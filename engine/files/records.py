@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from engine.check.checker import CheckedPolicy, FieldInfo
+from engine.check import idcard
+from engine.check.checker import CheckedPolicy
+from engine.check.values import exact_values, is_blank, value_parser
 from engine.diagnostics import suggest
-from engine.files import idcard
 from engine.files.readers import EXTRA_CELLS, RawTable
 from engine.runtime.results import Record, RowError
 
@@ -75,182 +75,6 @@ def unknown_columns_warning(checked: CheckedPolicy, columns: Columns) -> str:
     return "警告：以下列不属于本政策的字段，已忽略：" + "、".join(parts)
 
 
-_TRUE = {"是", "y", "yes", "1", "true", "t", "√", "✓", "有"}
-_FALSE = {"否", "n", "no", "0", "false", "f", "×", "无", "不是"}
-_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９．－／", "0123456789.-/")
-_CN_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-# 三年级, 初二, 高一, 大一, 一年级, 3年级
-_GRADE = re.compile(r"^(?:[初高大小]|职)?([一二三四五六七八九十]|\d+)(?:年级)?$")
-
-
-def _text(cell: Any) -> str:
-    return str(cell).strip().translate(_FULL_WIDTH_DIGITS)
-
-
-def parse_cell(info: FieldInfo, cell: Any) -> tuple[Any, str]:
-    """A cell as a typed value; (value, "") or (None, what would be valid). Blank cells are handled by the caller."""
-    kind = info.type.kind
-    if kind == "bool":
-        if isinstance(cell, bool):
-            return cell, ""
-        text = _text(cell).lower()
-        if text in _TRUE:
-            return True, ""
-        if text in _FALSE:
-            return False, ""
-        return None, f"「{cell}」不是 是/否（可填 是、否、Y、N、1、0）"
-    if kind == "int":
-        if isinstance(cell, int) and not isinstance(cell, bool):
-            value = cell
-        else:
-            text = _text(cell)
-            match = _GRADE.match(text)
-            if match is None:
-                return None, f"「{cell}」不是整数" + (
-                    "（年级可写 1、三年级、初二、高一）" if info.field.id == "grade" else ""
-                )
-            digits = match.group(1)
-            value = int(digits) if digits.isdigit() else _CN_NUMBERS[digits]
-        return _in_range(info, value, cell)
-    if kind in ("decimal", "money"):
-        value, problem = parse_number(cell, money=kind == "money")
-        return (None, problem) if problem else _in_range(info, value, cell)
-    if kind == "date":
-        return parse_date(cell)
-    if kind == "enum":
-        enum = info.type.enum
-        assert enum is not None
-        value = enum.resolve(_text(cell))
-        if value is None:
-            hint = suggest(str(cell).strip(), enum.labels)
-            return None, f"「{cell}」不是「{enum.label}」的选项；可填：{'、'.join(enum.labels)}" + (
-                f"（{hint}）" if hint else ""
-            )
-        return value, ""
-    text = str(cell).strip()
-    if info.field.format == "resident_id":
-        text = idcard.normalise(text)
-        problem = idcard.problem(text)
-        if problem:
-            return None, problem
-    return text, ""
-
-
-def exact_values(info: FieldInfo) -> dict[str, Any] | None:
-    """Cells that are a value exactly as written (是, 否, an option's label or id), or None."""
-    if info.type.kind == "bool":
-        return {"是": True, "否": False}
-    if info.type.kind == "enum" and info.type.enum is not None:
-        return {**{v.id: v.id for v in info.type.enum.values}, **{v.label: v.id for v in info.type.enum.values}}
-    return None
-
-
-def cell_parser(info: FieldInfo) -> Callable[[Any], tuple[Any, str]]:
-    """`parse_cell` for one field, with a fast path for cells as a tidy file has them (2012-05-01,
-    plain digits, a plain amount); anything else takes the full way. Exact 是/否 and option labels
-    do not get here (see exact_values)."""
-    kind = info.type.kind
-
-    def full(cell: Any) -> tuple[Any, str]:
-        return parse_cell(info, cell)
-
-    if kind == "date":
-
-        def date(cell: Any) -> tuple[Any, str]:
-            if cell.__class__ is str and len(cell) == 10 and cell[4] == "-":
-                try:
-                    return dt.date.fromisoformat(cell), ""
-                except ValueError:
-                    pass
-            return full(cell)
-
-        return date
-    low, high = info.field.minimum, info.field.maximum
-    if kind == "int":
-
-        def integer(cell: Any) -> tuple[Any, str]:
-            if cell.__class__ is str and cell.isascii() and cell.isdigit():
-                value = int(cell)
-                if (low is None or value >= low) and (high is None or value <= high):
-                    return value, ""
-            return full(cell)
-
-        return integer
-    if kind in ("money", "decimal") and low is None and high is None:
-
-        def number(cell: Any) -> tuple[Any, str]:
-            if cell.__class__ is str and cell.isascii() and cell[:1].isdigit():
-                try:
-                    value = Decimal(cell)
-                except InvalidOperation:
-                    return full(cell)
-                if value.is_finite():
-                    return value, ""
-            return full(cell)
-
-        return number
-    if kind == "text" and info.field.format is None:
-        return lambda cell: (cell.strip(), "") if cell.__class__ is str else full(cell)
-    return full
-
-
-def parse_number(cell: Any, money: bool = False) -> tuple[Decimal | None, str]:
-    """A number as officers type it (1,000 / ¥312.5 / 312.5元 / full-width digits), exactly."""
-    if isinstance(cell, (int, Decimal)) and not isinstance(cell, bool):
-        value = Decimal(cell)
-    else:
-        text = _text(cell).replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥").removesuffix("元")
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            return None, f"「{cell}」不是数字（如 312.5）"
-        if not value.is_finite():
-            return None, f"「{cell}」不是数字（如 312.5）"
-    if money and value < 0:
-        return None, f"金额不能为负数（{cell}）"
-    return value, ""
-
-
-def _in_range(info: FieldInfo, value: Any, cell: Any) -> tuple[Any, str]:
-    f = info.field
-    if f.minimum is not None and value < f.minimum:
-        return None, f"「{cell}」小于最小值 {f.minimum}"
-    if f.maximum is not None and value > f.maximum:
-        return None, f"「{cell}」大于最大值 {f.maximum}"
-    return value, ""
-
-
-_DATE_PATTERNS = (
-    re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
-)
-_EXCEL_EPOCH = dt.date(1899, 12, 30)
-
-
-def parse_date(cell: Any) -> tuple[dt.date | None, str]:
-    if isinstance(cell, dt.datetime):
-        return cell.date(), ""
-    if isinstance(cell, dt.date):
-        return cell, ""
-    is_number = isinstance(cell, (int, Decimal)) and not isinstance(cell, bool)
-    if is_number and cell == int(cell) and len(str(int(cell))) != 8 and 1 <= cell < 2958466:
-        return _EXCEL_EPOCH + dt.timedelta(days=int(cell)), ""  # an Excel date serial (8 digits: 20120501)
-    text = _text(cell)
-    for pattern in _DATE_PATTERNS:
-        match = pattern.match(text)
-        if match:
-            try:
-                return dt.date(*(int(g) for g in match.groups())), ""
-            except ValueError:
-                return None, f"「{cell}」不是有效日期（该月没有这一天）"
-    return None, f"「{cell}」不是日期；可写 2012-05-01、2012/5/1、2012.5.1 或 20120501"
-
-
-def _blank(cell: Any) -> bool:
-    """None or only spaces; a 0 or 否 from Excel is a value."""
-    return cell is None or cell == "" or (cell.__class__ is str and cell.isspace())
-
-
 class RecordReader:
     """Typed records from a raw table; duplicates of unique fields are found across the file."""
 
@@ -265,8 +89,8 @@ class RecordReader:
             (
                 fid,
                 self.columns.by_field.get(fid),
-                exact_values(info),
-                cell_parser(info),
+                exact_values(info.type),
+                value_parser(info.type, info.field),
                 info.blank,
                 info.field.required,
             )
@@ -292,7 +116,7 @@ class RecordReader:
             count = 0
             for row_number, cell in self.table.column(header):
                 count += 1
-                if _blank(cell):
+                if is_blank(cell):
                     continue
                 key = idcard.normalise(str(cell)) if info.field.format == "resident_id" else str(cell).strip()
                 first = values.setdefault(key, row_number)
@@ -325,7 +149,7 @@ class RecordReader:
             if exact is not None and cell in exact:  # 是 / 否 / an option's label: no parsing
                 values[fid] = exact[cell]
                 continue
-            if cell is None or cell == "" or (cell.__class__ is str and cell.isspace()):  # _blank, inlined
+            if is_blank(cell):
                 if required and header is not None:
                     label = self.checked.fields[fid].field.label
                     problems.append(RowError(f"「{label}」是必填项，不能为空", fid, column=header))
@@ -343,10 +167,11 @@ class RecordReader:
             extra = raw[EXTRA_CELLS]
             problems.append(RowError(f"这一行比列标题多出 {len(extra)} 个单元格：{'、'.join(map(str, extra))}"))
         if problems:
+            identity, name = self.checked.role_field("identity_number"), self.checked.role_field("name")
             return Rejected(
                 row_number,
-                str(values.get("id_number") or _cell_text(raw, self.columns, "id_number")),
-                str(values.get("name") or ""),
+                str((identity and values.get(identity)) or _cell_text(raw, self.columns, identity)),
+                str((name and values.get(name)) or ""),
                 problems,
             )
         return Record(row_number, values)
@@ -372,7 +197,25 @@ def fill_from_id(pairs: list[tuple[str, str]], values: dict[str, Any]) -> list[t
     return conflicts
 
 
-def _cell_text(raw: dict[str, Any], columns: Columns, fid: str) -> str:
-    header = columns.by_field.get(fid)
+def _cell_text(raw: dict[str, Any], columns: Columns, fid: str | None) -> str:
+    header = columns.by_field.get(fid) if fid else None
     cell = raw.get(header) if header else None
     return "" if cell is None else str(cell).strip()
+
+
+def find_student(
+    items: Iterable[Record | Rejected], checked: CheckedPolicy, id_number: str
+) -> Record | Rejected | None:
+    """The first row whose ID number (the field with role identity_number) is `id_number`, read or
+    rejected; None when no row has it. Letter case and spaces do not matter (…123x is …123X)."""
+    wanted = id_number.strip().upper()
+    identity = checked.role_field("identity_number")
+    for item in items:
+        if isinstance(item, Rejected):
+            found = item.id_number
+        else:
+            found = str(item.values.get(identity) or "") if identity else ""
+        if found.upper() == wanted:
+            return item
+    return None
+

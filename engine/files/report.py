@@ -16,10 +16,7 @@ from engine.files.records import Rejected
 from engine.policy.model import Policy
 from engine.policy.versions import SECTIONS
 from engine.runtime.results import Award, Explanation, Flag, Result, RowError
-from engine.tools.diff import KIND_WORDS, Change, Impact, impact_tables
-from engine.tools.ledger import Ledger
-
-OUTCOME_LABELS = {"awarded": "享受", "denied": "不享受", "error": "无法判定", "flagged": "需跟进", "clear": "无"}
+from engine.vocabulary import OUTCOME_WORDS, STEP_WORDS
 
 Outcome = Result | Rejected
 
@@ -101,16 +98,6 @@ def _flag_json(f: Flag) -> str:
     return text
 
 
-def ledger_text(ledger: Ledger) -> str:
-    headers, rows = ledger.table()
-    align = ("left",) * (len(headers) - 2) + ("right", "right")
-    text = tabulate(rows, headers=headers, colalign=align, disable_numparse=True)
-    if ledger.checked.checks:
-        flag_headers, flag_rows = ledger.flag_table()
-        text += "\n\n" + tabulate(flag_rows, headers=flag_headers, disable_numparse=True)
-    return text
-
-
 def students_table(checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> str:
     rows = []
     for o in outcomes:
@@ -121,6 +108,13 @@ def students_table(checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> str:
         notes = [f.label for f in o.flags] + [e.message for e in o.errors]
         rows.append([o.row, o.name, o.id_number, awards, money_text(o.total) if o.awards else "", "；".join(notes)])
     return tabulate(rows, headers=["行", "姓名", "身份证号", "资助", "合计（元）", "核查与问题"], disable_numparse=True)
+
+
+def rejected_text(rejected: Rejected) -> str:
+    """Why a row was not evaluated (what `zizhu explain` says of a rejected student)."""
+    lines = [f"第 {rejected.row} 行被退回，未评估："]
+    lines += [f"  {e.column or ''} {e.message}" for e in rejected.reasons]
+    return "\n".join(lines)
 
 
 def explain_text(
@@ -139,7 +133,7 @@ def explain_text(
         )
     for ex in explanations:
         lines.append("")
-        head = f"【{ex.label}】{OUTCOME_LABELS[ex.outcome]}"
+        head = f"【{ex.label}】{OUTCOME_WORDS[ex.outcome]}"
         if ex.amount is not None:
             head += f" {money_text(ex.amount)} 元"
         head += f"   条款 {ex.clause}"
@@ -149,7 +143,7 @@ def explain_text(
         if ex.outcome in ("awarded", "flagged") and ex.text:
             lines.append(f"  原文：{ex.text}")
         for step in ex.steps:
-            mark = {"condition": "条件", "exclusion": "排除", "relation": "互斥", "amount": "金额"}[step.role]
+            mark = STEP_WORDS[step.role]
             if step.error:
                 verdict = step.error
             elif step.role == "amount":
@@ -194,43 +188,6 @@ def effective_yaml(policy: Policy) -> str:
 
 def _dump(value: Any) -> str:
     return yaml.dump(value, Dumper=_YamlOut, allow_unicode=True, sort_keys=False, width=100)
-
-
-def render_diff(old: CheckedPolicy, new: CheckedPolicy, changes: list[Change], result: Impact | None, fmt: str) -> str:
-    a, b = old.manifest, new.manifest
-    if fmt == "json":
-        out: dict[str, Any] = {
-            "old": {"id": a.id, "version": a.version, "folder": old.policy.folder},
-            "new": {"id": b.id, "version": b.version, "folder": new.policy.folder},
-            "changes": [c.as_json() for c in changes],
-        }
-        if result is not None:
-            (sh, srows), (th, trows) = impact_tables(result)
-            out["impact"] = {"programs": [dict(zip(sh, map(_jsonable, r), strict=True)) for r in srows],
-                             "students": [dict(zip(th, map(_jsonable, r), strict=True)) for r in trows]}  # fmt: skip
-        return json.dumps(out, ensure_ascii=False, indent=2)
-    tablefmt = "github" if fmt == "markdown" else "simple"
-    heading = f"{a.id} {a.version}（{old.policy.folder}） → {b.id} {b.version}（{new.policy.folder}）"
-    parts = [("## " if fmt == "markdown" else "") + "政策变化：" + heading, ""]
-    if not changes:
-        parts.append("两个版本没有差别。")
-    else:
-        rows = [[KIND_WORDS[c.section], c.label, c.item, c.aspect, c.old, c.new, c.percent] for c in changes]
-        headers = ["类别", "名称", "标识", "变化", "原值", "新值", "变化率"]
-        parts.append(tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True))
-        parts.append(f"\n共 {len(changes)} 处变化。")
-    if result is not None:
-        (sh, srows), (th, trows) = impact_tables(result)
-        title = f"对学生的影响（{result.rows} 行，其中 {result.rejected} 行被退回未计）"
-        parts += ["", ("## " if fmt == "markdown" else "") + title, ""]
-        parts.append(tabulate(srows, headers=sh, tablefmt=tablefmt, disable_numparse=True))
-        parts += ["", ("### " if fmt == "markdown" else "") + f"结果有变化的学生（{len(trows)} 项）", ""]
-        parts.append(tabulate(trows, headers=th, tablefmt=tablefmt, disable_numparse=True) if trows else "无")
-    return "\n".join(parts)
-
-
-def _jsonable(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
 
 
 def titled_tables(tables: dict[str, tuple[list[str], list[list[Any]]]]) -> str:

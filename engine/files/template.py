@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from engine.check.checker import CheckedPolicy, FieldInfo
 from engine.check.types import display
+from engine.vocabulary import TYPE_WORDS
 
-TYPE_WORDS = {"bool": "是/否", "int": "整数", "decimal": "数字", "money": "金额（元）", "date": "日期", "text": "文字",
-              "enum": "选项"}  # fmt: skip
+
+def _type_word(info: FieldInfo) -> str:
+    """The type as a form names it: money with its unit, so a school writes 312.5 rather than 312.5元."""
+    word = TYPE_WORDS[info.type.kind]
+    return f"{word}（元）" if info.type.kind == "money" else word
+
+
 DATE_FORMAT = "yyyy-mm-dd"
 MAX_ROWS = 5000  # rows prepared with drop-downs
 
@@ -88,7 +94,7 @@ def write_template(checked: CheckedPolicy, path: str) -> None:
         notes = [f.description] if f.description else []
         if f.aliases:
             notes.append(f"也可用列名：{'、'.join(f.aliases)}")
-        guide.append([f.label, f.id, TYPE_WORDS[info.type.kind], values, blank_meaning(info), "；".join(notes)])
+        guide.append([f.label, f.id, _type_word(info), values, blank_meaning(info), "；".join(notes)])
     for letter, width in zip("ABCDEF", (16, 20, 10, 48, 30, 40), strict=True):
         guide.column_dimensions[letter].width = width
     m = checked.manifest
@@ -135,13 +141,13 @@ def _range_words(info: FieldInfo) -> str:
     f = info.field
     low = f.minimum if f.minimum is not None else 0
     if f.maximum is not None:
-        return f"{low} 到 {f.maximum} 的{TYPE_WORDS[info.type.kind]}"
-    return f"不小于 {low} 的{TYPE_WORDS[info.type.kind]}"
+        return f"{low} 到 {f.maximum} 的{_type_word(info)}"
+    return f"不小于 {low} 的{_type_word(info)}"
 
 
 def _column_note(info: FieldInfo) -> str:
     values = allowed_values(info)
-    text = f"{info.field.label}：{TYPE_WORDS[info.type.kind]}"
+    text = f"{info.field.label}：{_type_word(info)}"
     if values:
         text += f"，可填 {'、'.join(values)}"
     return f"{text}。{blank_meaning(info)}"

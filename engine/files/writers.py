@@ -7,7 +7,7 @@ openpyxl's write-only mode for the same reason.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
@@ -16,13 +16,13 @@ from engine.check.checker import CheckedPolicy
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
 from engine.runtime.results import Result
-from engine.tools.diff import KIND_WORDS, Change, Impact, impact_tables
-from engine.tools.ledger import KIND_LABELS, PER_LABELS, Ledger
+from engine.vocabulary import FREQUENCY_WORDS, PROGRAM_KIND_WORDS
 
 Outcome = Result | Rejected
+Table = tuple[list[str], list[list[Any]]]  # headers, rows
 OUTPUT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".json": "jsonl", ".txt": "table"}
-# Facts worth seeing beside each student in a result sheet, when the policy has them.
-CONTEXT_FIELDS = ("school", "township", "stage", "grade")
+# Facts worth seeing beside each student in a result sheet: the fields with these roles, when the policy has them.
+CONTEXT_ROLES = ("school", "township", "stage", "grade")
 
 
 def format_for(path: str) -> str:
@@ -37,7 +37,7 @@ class StudentRows:
 
     def __init__(self, checked: CheckedPolicy) -> None:
         self.checked = checked
-        self.context = [f for f in CONTEXT_FIELDS if f in checked.fields]
+        self.context = [f for role in CONTEXT_ROLES if (f := checked.role_field(role)) is not None]
         self.programs = checked.program_order
 
     def headers(self) -> list[str]:
@@ -83,17 +83,24 @@ def _reason(e) -> str:
 
 def write_csv(handle: TextIO, checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> None:
     shape = StudentRows(checked)
+    write_csv_rows(handle, shape.headers(), (shape.row(o) for o in outcomes))
+
+
+def write_csv_rows(handle: TextIO, headers: list[str], rows: Iterable[list[Any]]) -> None:
+    """A CSV table as Excel opens it (CRLF; the caller opens `handle` as UTF-8 with BOM), row by row."""
     writer = csv.writer(handle, lineterminator="\r\n")
-    writer.writerow(shape.headers())
-    for o in outcomes:
-        writer.writerow(shape.row(o))
+    writer.writerow(headers)
+    writer.writerows(rows)
 
 
-def write_xlsx(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome], ledger: Ledger) -> None:
+def write_xlsx(
+    path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome], ledger_table: Callable[[], Table]
+) -> None:
     """A workbook: 资助明细 (one row per student and program), 学生 (one per input row),
     台账 (the ledger), 核查标记 (flags), 退回 (rejected rows with reasons).
 
-    `outcomes` must flow through `ledger` (Ledger.observe): its sheet is written last."""
+    `ledger_table` is called once every outcome has been written (a ledger counting the same
+    stream, e.g. ``Ledger.table``): the 台账 sheet goes third but is filled last."""
     import openpyxl
 
     book = openpyxl.Workbook(write_only=True)
@@ -113,11 +120,11 @@ def write_xlsx(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome], l
                 rejected.append([o.row, o.id_number, o.name, e.column, e.message])
             continue
         for a in o.awards:
-            awards.append([o.row, o.id_number, o.name, a.label, a.program, KIND_LABELS[a.kind], PER_LABELS[a.per],
-                           _money_cell(awards, a.amount), a.clause])  # fmt: skip
+            awards.append([o.row, o.id_number, o.name, a.label, a.program, PROGRAM_KIND_WORDS[a.kind],
+                           FREQUENCY_WORDS[a.per], _money_cell(awards, a.amount), a.clause])  # fmt: skip
         for f in o.flags:
             flags.append([o.row, o.id_number, o.name, f.label, f.check, f.clause, f.message])
-    _append_table(book.create_sheet("台账", 2), *ledger.table())
+    _append_table(book.create_sheet("台账", 2), *ledger_table())
     book.save(path)
 
 
@@ -139,13 +146,3 @@ def _append_table(sheet, headers: list[str], rows: list[list[Any]]) -> None:
     sheet.append(headers)
     for row in rows:
         sheet.append(row)
-
-
-def write_impact_xlsx(path: str, changes: list[Change], result: Impact) -> None:
-    """The impact of a new version: summary per program, per-student changes, and what changed."""
-    summary, students = impact_tables(result)
-    changed = (
-        ["类别", "名称", "标识", "变化", "原值", "新值", "变化率"],
-        [[KIND_WORDS[c.section], c.label, c.item, c.aspect, c.old, c.new, c.percent] for c in changes],
-    )
-    write_sheets_xlsx(path, {"汇总": summary, "学生变化": students, "政策变化": changed})

@@ -152,6 +152,7 @@ def _field(raw, doc, path, loc, sink) -> m.Field:
         blank=raw.get("blank"),
         has_blank="blank" in raw,
         format=raw.get("format"),
+        role=raw.get("role"),
         from_id=raw.get("from_id"),
         minimum=raw.get("min"),
         maximum=raw.get("max"),

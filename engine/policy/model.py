@@ -62,6 +62,8 @@ class Field:
     blank: Any = None
     has_blank: bool = False
     format: str | None = None
+    # What the engine knows the field as (identity_number, name, school, township, stage, grade).
+    role: str | None = None
     from_id: str | None = None
     minimum: Decimal | int | None = None
     maximum: Decimal | int | None = None

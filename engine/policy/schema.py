@@ -17,6 +17,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from engine.diagnostics import Diagnostic, suggest
 from engine.policy.yamlsource import SourceDocument
+from engine.vocabulary import ROLE_WORDS
 
 SCHEMA_ID = "https://zizhu.invalid/schema/policy-file.json"
 
@@ -73,6 +74,7 @@ _FIELD = {
         "unique": {"type": "boolean"},
         "blank": {**_SCALAR, "description": "空白时取的值；不写则空白表示缺少该信息"},
         "format": {"enum": ["resident_id"]},
+        "role": {"enum": list(ROLE_WORDS), "description": "引擎据此认出的字段：身份证号、姓名、学校、乡镇、学段、年级"},
         "from_id": _ID,
         "min": {"type": "number"},
         "max": {"type": "number"},

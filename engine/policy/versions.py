@@ -17,16 +17,9 @@ from typing import Any
 from engine.diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError, display_path, suggest
 from engine.policy.model import Period
 from engine.policy.yamlsource import PathKey, ScalarStart, SourceDocument
+from engine.vocabulary import SECTION_WORDS
 
 SECTIONS = ("parameters", "fields", "tables", "groups", "programs", "checks")
-SECTION_WORDS = {
-    "parameters": "参数",
-    "fields": "字段",
-    "tables": "表",
-    "groups": "条件组",
-    "programs": "资助项目",
-    "checks": "核查",
-}
 
 
 @dataclass

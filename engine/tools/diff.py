@@ -8,23 +8,25 @@ students for the same semester; every sum is exact Decimal.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tabulate import tabulate
+
 from engine.backends.python.evaluator import Evaluator
 from engine.check.checker import CheckedPolicy
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
+from engine.files.writers import write_sheets_xlsx
 from engine.language.parse import parse
 from engine.language.syntax import normalise, to_text
 from engine.policy import model as m
-from engine.policy.versions import SECTION_WORDS
 from engine.runtime.results import Record, Result
-from engine.tools.ledger import GIVEN, KIND_LABELS, LOANS, money_class
-
-KIND_WORDS = SECTION_WORDS  # the Chinese word for each kind of item
+from engine.tools.ledger import GIVEN, LOANS, money_class
+from engine.vocabulary import PROGRAM_KIND_WORDS, SECTION_WORDS
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class _Differ:
         self.changes: list[Change] = []
 
     def run(self) -> list[Change]:
-        for section in KIND_WORDS:
+        for section in SECTION_WORDS:
             before: dict[str, Any] = getattr(self.old.policy, section)
             after: dict[str, Any] = getattr(self.new.policy, section)
             for item_id in after:
@@ -332,7 +334,7 @@ def impact_tables(result: Impact) -> tuple[tuple[list[str], list[list[Any]]], tu
     ]
     rows: list[list[Any]] = []
     for p in result.programs.values():
-        rows.append([p.label, p.program, KIND_LABELS[p.kind], p.gained, p.lost,
+        rows.append([p.label, p.program, PROGRAM_KIND_WORDS[p.kind], p.gained, p.lost,
                      p.changed, p.before.quantize(CENT), p.after.quantize(CENT), p.delta.quantize(CENT)])  # fmt: skip
     for money, label in ((GIVEN, "合计（补助与减免）"), (LOANS, "合计（贷款）")):
         b, a = result.total(money, "before"), result.total(money, "after")
@@ -355,3 +357,54 @@ def impact_tables(result: Impact) -> tuple[tuple[list[str], list[list[Any]]], tu
 
 def _money_or_blank(amount: Decimal | None) -> Any:
     return amount.quantize(CENT) if amount is not None else "—"
+
+
+# -- rendering ---------------------------------------------------------------------
+
+
+def change_table(changes: list[Change]) -> tuple[list[str], list[list[Any]]]:
+    """The policy's changes as a table: kind of item, name, id, what changed, old, new, percent."""
+    headers = ["类别", "名称", "标识", "变化", "原值", "新值", "变化率"]
+    return headers, [[SECTION_WORDS[c.section], c.label, c.item, c.aspect, c.old, c.new, c.percent] for c in changes]
+
+
+def render_diff(old: CheckedPolicy, new: CheckedPolicy, changes: list[Change], result: Impact | None, fmt: str) -> str:
+    a, b = old.manifest, new.manifest
+    if fmt == "json":
+        out: dict[str, Any] = {
+            "old": {"id": a.id, "version": a.version, "folder": old.policy.folder},
+            "new": {"id": b.id, "version": b.version, "folder": new.policy.folder},
+            "changes": [c.as_json() for c in changes],
+        }
+        if result is not None:
+            (sh, srows), (th, trows) = impact_tables(result)
+            out["impact"] = {"programs": [dict(zip(sh, map(_jsonable, r), strict=True)) for r in srows],
+                             "students": [dict(zip(th, map(_jsonable, r), strict=True)) for r in trows]}  # fmt: skip
+        return json.dumps(out, ensure_ascii=False, indent=2)
+    tablefmt = "github" if fmt == "markdown" else "simple"
+    heading = f"{a.id} {a.version}（{old.policy.folder}） → {b.id} {b.version}（{new.policy.folder}）"
+    parts = [("## " if fmt == "markdown" else "") + "政策变化：" + heading, ""]
+    if not changes:
+        parts.append("两个版本没有差别。")
+    else:
+        headers, rows = change_table(changes)
+        parts.append(tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True))
+        parts.append(f"\n共 {len(changes)} 处变化。")
+    if result is not None:
+        (sh, srows), (th, trows) = impact_tables(result)
+        title = f"对学生的影响（{result.rows} 行，其中 {result.rejected} 行被退回未计）"
+        parts += ["", ("## " if fmt == "markdown" else "") + title, ""]
+        parts.append(tabulate(srows, headers=sh, tablefmt=tablefmt, disable_numparse=True))
+        parts += ["", ("### " if fmt == "markdown" else "") + f"结果有变化的学生（{len(trows)} 项）", ""]
+        parts.append(tabulate(trows, headers=th, tablefmt=tablefmt, disable_numparse=True) if trows else "无")
+    return "\n".join(parts)
+
+
+def _jsonable(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def write_impact_xlsx(path: str, changes: list[Change], result: Impact) -> None:
+    """The impact of a new version: summary per program, per-student changes, and what changed."""
+    summary, students = impact_tables(result)
+    write_sheets_xlsx(path, {"汇总": summary, "学生变化": students, "政策变化": change_table(changes)})

@@ -17,17 +17,7 @@ from engine.check.checker import CheckedPolicy
 from engine.check.types import display
 from engine.files.records import Rejected
 from engine.runtime.results import Award, Flag, Result
-
-STATUS_WORDS = {
-    "new": "新增标记",
-    "resolved": "已解除（劝返复学等）",
-    "still": "仍需跟进",
-    "appeared": "本学期新出现",
-    "left": "本学期不在名单",
-    "started": "开始享受",
-    "stopped": "停止享受",
-}
-BLANK = "（未填）"
+from engine.vocabulary import BLANK_GROUP, MOVEMENT_WORDS
 
 
 @dataclass(frozen=True)
@@ -58,8 +48,10 @@ def follow_up(
     out: list[Movement] = []
 
     def movement(status: str, item: str, label: str, r: Result, reason: str = "") -> None:
-        place = tuple(display(r.values.get(f), checked.fields[f].type) if r.values.get(f) not in (None, "") else BLANK
-                      for f in places)  # fmt: skip
+        place = tuple(
+            display(r.values.get(f), checked.fields[f].type) if r.values.get(f) not in (None, "") else BLANK_GROUP
+            for f in places
+        )
         out.append(Movement(status, item, label, r.id_number, r.name, place, reason))
 
     for id_number, r in new.items():
@@ -92,7 +84,7 @@ def follow_up(
                 movement("stopped", pid, p.label, b, _reason(b, pid))
             elif pid in got_after and pid not in got_before:
                 movement("started", pid, p.label, b, _reason(a, pid, "此前："))
-    order = list(STATUS_WORDS)
+    order = list(MOVEMENT_WORDS)
     out.sort(key=lambda m: (m.place, order.index(m.status), m.item, m.id_number))
     return out
 
@@ -109,7 +101,7 @@ def movement_table(
     checked: CheckedPolicy, places: list[str], movements: list[Movement]
 ) -> tuple[list[str], list[list[Any]]]:
     headers = [checked.fields[f].field.label for f in places] + ["变化", "核查或资助项目", "身份证号", "姓名", "说明"]
-    rows = [[*m.place, STATUS_WORDS[m.status], m.label, m.id_number, m.name, m.reason] for m in movements]
+    rows = [[*m.place, MOVEMENT_WORDS[m.status], m.label, m.id_number, m.name, m.reason] for m in movements]
     return headers, rows
 
 
@@ -119,8 +111,8 @@ def summary(checked: CheckedPolicy, places: list[str], movements: list[Movement]
     for m in movements:
         cell = counts.setdefault(m.place, {})
         cell[m.status] = cell.get(m.status, 0) + 1
-    headers = [checked.fields[f].field.label for f in places] + list(STATUS_WORDS.values())
-    rows = [[*place, *(c.get(k, 0) for k in STATUS_WORDS)] for place, c in sorted(counts.items())]
+    headers = [checked.fields[f].field.label for f in places] + list(MOVEMENT_WORDS.values())
+    rows = [[*place, *(c.get(k, 0) for k in MOVEMENT_WORDS)] for place, c in sorted(counts.items())]
     return headers, rows
 
 

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tabulate import tabulate
+
 from engine.check.checker import CheckedPolicy
 from engine.check.types import CENT, display
 from engine.files.records import Rejected
 from engine.runtime.results import Result
+from engine.vocabulary import BLANK_GROUP, FREQUENCY_WORDS, PROGRAM_KIND_WORDS
 
-KIND_LABELS = {"grant": "补助", "waiver": "减免", "loan": "贷款"}
-PER_LABELS = {"semester": "每学期", "year": "每学年", "once": "一次性"}
 GIVEN, LOANS = "given", "loan"
-BLANK_GROUP = "（未填）"
 
 
 def money_class(kind: str) -> str:
@@ -127,7 +127,8 @@ class Ledger:
                     continue
                 cell = cell or Cell()
                 p = programs[pid]
-                row = [p.label, pid, KIND_LABELS[p.kind], PER_LABELS[p.per], cell.students, cell.money.quantize(CENT)]
+                kind, per = PROGRAM_KIND_WORDS[p.kind], FREQUENCY_WORDS[p.per]
+                row = [p.label, pid, kind, per, cell.students, cell.money.quantize(CENT)]
                 rows.append(([group] if self.by is not None else []) + row)
             if self.by is not None:
                 for money, label in ((GIVEN, "小计（补助与减免）"), (LOANS, "小计（贷款）")):
@@ -145,11 +146,24 @@ class Ledger:
 
 
 def resolve_grouping(checked: CheckedPolicy, by: str | None) -> str | None:
-    """A --by name (field id or Chinese label, or "program") as a field id; ValueError if unknown."""
+    """A --by name (field id or Chinese label, a field role such as school or township, or "program")
+    as a field id; ValueError if unknown."""
     if by in (None, "", "program", "项目"):
         return None
     for fid, info in checked.fields.items():
         if by in (fid, info.field.label):
             return fid
+    if by in checked.roles:
+        return checked.roles[by]
     choices = ["program", *(f for f, i in checked.fields.items() if i.type.kind in ("text", "enum", "bool"))]
     raise ValueError(f"不能按「{by}」分组；可用：{'、'.join(choices)}")
+
+
+def ledger_text(ledger: Ledger) -> str:
+    headers, rows = ledger.table()
+    align = ("left",) * (len(headers) - 2) + ("right", "right")
+    text = tabulate(rows, headers=headers, colalign=align, disable_numparse=True)
+    if ledger.checked.checks:
+        flag_headers, flag_rows = ledger.flag_table()
+        text += "\n\n" + tabulate(flag_rows, headers=flag_headers, disable_numparse=True)
+    return text

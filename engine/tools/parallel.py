@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
-from typing import Any
+from typing import Any, TextIO
 
 from engine.backends.python.evaluator import Evaluator
 from engine.files.readers import RawTable, row_dict
 from engine.files.records import RecordReader, Rejected
 from engine.files.report import jsonl_line
-from engine.files.writers import StudentRows
+from engine.files.writers import StudentRows, write_csv_rows
 from engine.policy.model import Period
 from engine.runtime.results import RowError
 from engine.tools.ledger import Ledger
@@ -108,3 +108,17 @@ def render_parallel(
         for texts, counts in pool.imap(_render, batches()):
             counts.add_to(ledger)
             yield from texts
+
+
+def write_parallel(
+    handle: TextIO, reader: RecordReader, policy_folder: str, period: str, fmt: str, jobs: int, ledger: Ledger
+) -> None:  # fmt: skip
+    """`render_parallel` written to `handle`: JSONL lines, or CSV rows under the same header as
+    :func:`engine.files.writers.write_csv` writes."""
+    rendered = render_parallel(reader, policy_folder, period, fmt, jobs, ledger)
+    if fmt == "csv":
+        write_csv_rows(handle, StudentRows(reader.checked).headers(), rendered)
+        return
+    for line in rendered:
+        handle.write(line + "\n")
+

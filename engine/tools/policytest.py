@@ -17,8 +17,9 @@ from typing import Any
 from engine.backends.python.evaluator import Evaluator
 from engine.check.checker import CheckedPolicy
 from engine.check.types import money_text
+from engine.check.values import is_blank, parse_value
 from engine.diagnostics import DiagnosticSink, Location, display_path, suggest
-from engine.files.records import fill_from_id, from_id_fields, parse_cell
+from engine.files.records import fill_from_id, from_id_fields
 from engine.files.report import explain_text
 from engine.policy.loader import read_validated
 from engine.policy.model import Period
@@ -156,10 +157,11 @@ def _facts(
         if fid is None:
             sink.error(doc.locate((*path, key)), f"不认识的字段「{key}」", suggest(str(key), list(by_name)))
             continue
-        if cell is None or cell == "":
-            values[fid] = checked.fields[fid].blank
+        info = checked.fields[fid]
+        if is_blank(cell):
+            values[fid] = info.blank
             continue
-        value, problem = parse_cell(checked.fields[fid], cell)
+        value, problem = parse_value(info.type, cell, info.field)
         if problem:
             sink.error(doc.locate((*path, key)), f"字段「{key}」的值不对：{problem}")
         values[fid] = value

@@ -12,21 +12,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from engine.check import idcard
 from engine.check.checker import CheckedPolicy
 from engine.check.types import CENT, display
-from engine.files import idcard
+from engine.check.values import parse_number
 from engine.files.readers import RawTable
-from engine.files.records import Rejected, parse_number
+from engine.files.records import Rejected
 from engine.runtime.results import Result
+from engine.vocabulary import BLANK_GROUP, RECONCILE_WORDS
 
-CATEGORIES = {
-    "omitted": "漏发",
-    "unentitled": "错发",
-    "wrong_amount": "金额不符",
-    "duplicate": "重复发放",
-    "exclusive": "互斥",
-    "unknown": "未知",
-}
 # Payment sheet columns as bureaus name them.
 PAYMENT_COLUMNS = {
     "id_number": ("身份证号", "身份证号码", "公民身份号码", "id_number"),
@@ -197,7 +191,7 @@ def reconcile(
                                             detail=f"与「{labels[rel.program]}」不能同时享受（{rel.citation.cite}）",
                                             paid_rows=[p.row for p in by_pair[(student.id_number, pid)]],
                                             student_row=student.row))  # fmt: skip
-    order = list(CATEGORIES)
+    order = list(RECONCILE_WORDS)
     findings.sort(key=lambda f: (order.index(f.category), f.school, f.id_number, f.program))
     return findings
 
@@ -211,16 +205,16 @@ def summary(findings: list[Finding], key: str) -> tuple[list[str], list[list[Any
     """Count and money of each category per school (key="school") or per program (key="program_label")."""
     groups: dict[str, dict[str, list[Any]]] = {}
     for f in findings:
-        cell = groups.setdefault(getattr(f, key) or "（未填）", {}).setdefault(f.category, [0, Decimal(0)])
+        cell = groups.setdefault(getattr(f, key) or BLANK_GROUP, {}).setdefault(f.category, [0, Decimal(0)])
         cell[0] += 1
         cell[1] += f.money
     headers = ["学校" if key == "school" else "资助项目"]
-    for word in CATEGORIES.values():
+    for word in RECONCILE_WORDS.values():
         headers += [f"{word}人次", f"{word}金额"]
     rows = []
     for name in sorted(groups):
         row: list[Any] = [name]
-        for category in CATEGORIES:
+        for category in RECONCILE_WORDS:
             count, money = groups[name].get(category, [0, Decimal(0)])
             row += [count, money.quantize(CENT)]
         rows.append(row)
@@ -245,5 +239,30 @@ def finding_row(f: Finding) -> list[Any]:
     def money(value: Decimal | None) -> Any:
         return value.quantize(CENT) if value is not None else ""
 
-    return [CATEGORIES[f.category], f.id_number, f.name, f.school, f.program_label, money(f.entitled), money(f.paid),
-            f.detail, "、".join(map(str, f.paid_rows)), f.student_row or ""]  # fmt: skip
+    return [RECONCILE_WORDS[f.category], f.id_number, f.name, f.school, f.program_label, money(f.entitled),
+            money(f.paid), f.detail, "、".join(map(str, f.paid_rows)), f.student_row or ""]  # fmt: skip
+
+
+def report_tables(findings: list[Finding]) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """What `zizhu reconcile` prints: every finding, then the summaries per school and per program."""
+    return {
+        "发现": (FINDING_HEADERS, [finding_row(f) for f in findings]),
+        "按学校汇总": summary(findings, "school"),
+        "按项目汇总": summary(findings, "program_label"),
+    }
+
+
+def report_sheets(findings: list[Finding]) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """The workbook: one sheet per category (漏发, 错发 …), then the two summaries."""
+    sheets = {
+        word: (FINDING_HEADERS, [finding_row(f) for f in findings if f.category == key])
+        for key, word in RECONCILE_WORDS.items()
+    }
+    return {**sheets, "按学校汇总": summary(findings, "school"), "按项目汇总": summary(findings, "program_label")}
+
+
+def counts_line(payments: list[Payment], findings: list[Finding]) -> str:
+    """N 条发放记录；漏发 n，错发 n …"""
+    counts = {word: sum(f.category == key for f in findings) for key, word in RECONCILE_WORDS.items()}
+    return f"{len(payments)} 条发放记录；" + "，".join(f"{w} {n}" for w, n in counts.items())
+

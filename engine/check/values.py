@@ -1,0 +1,199 @@
+"""The one converter of values: text (a spreadsheet cell, a YAML scalar, a test case's fact) → the
+typed value of the language, or what would have been valid.
+
+Everything that turns written values into typed ones calls this module: the checker (parameters,
+blanks, table keys and figures), the record reader (cells), the policy tests (facts) and the payment
+sheet reader (amounts). It reads values as people write them: 是/否, Y/N, 1/0; 1,000, ¥312.5, 312.5元;
+2012-05-01, 2012/5/1, 2012.5.1, 20120501 or an Excel date serial; full-width digits; grades as
+schools write them (三年级, 初二) for the field whose role is grade.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from engine.check import idcard
+from engine.check.types import Type
+from engine.diagnostics import suggest
+from engine.policy import model as m
+
+Parsed = tuple[Any, str]  # (value, "") or (None, what would be valid)
+
+_TRUE = {"是", "y", "yes", "1", "true", "t", "√", "✓", "有"}
+_FALSE = {"否", "n", "no", "0", "false", "f", "×", "无", "不是"}
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９．－／", "0123456789.-/")
+_CN_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+# 三年级, 初二, 高一, 大一, 一年级, 3年级
+_GRADE = re.compile(r"^(?:[初高大小]|职)?([一二三四五六七八九十]|\d+)(?:年级)?$")
+
+
+def is_blank(cell: Any) -> bool:
+    """None or only spaces; a 0 or 否 from Excel is a value."""
+    return cell is None or cell == "" or (cell.__class__ is str and cell.isspace())
+
+
+def _text(cell: Any) -> str:
+    return str(cell).strip().translate(_FULL_WIDTH_DIGITS)
+
+
+def parse_value(type_: Type, cell: Any, field: m.Field | None = None) -> Parsed:
+    """A written value as a typed value; (value, "") or (None, what would be valid). `field`, when
+    the value is a field's, adds its checks (min, max, format) and its role's way of writing
+    (grades). Blank values are the caller's to handle (a field's blank is declared)."""
+    kind = type_.kind
+    if kind == "bool":
+        if isinstance(cell, bool):
+            return cell, ""
+        text = _text(cell).lower()
+        if text in _TRUE:
+            return True, ""
+        if text in _FALSE:
+            return False, ""
+        return None, f"「{cell}」不是 是/否（可填 是、否、Y、N、1、0）"
+    if kind == "int":
+        if isinstance(cell, int) and not isinstance(cell, bool):
+            return _in_range(field, cell, cell)
+        grade = field is not None and field.role == "grade"
+        text = _text(cell)
+        match = _GRADE.match(text) if grade else None
+        if match is not None:
+            digits = match.group(1)
+            return _in_range(field, int(digits) if digits.isdigit() else _CN_NUMBERS[digits], cell)
+        if text.isascii() and text.lstrip("-").isdigit():
+            return _in_range(field, int(text), cell)
+        return None, f"「{cell}」不是整数" + ("（年级可写 1、三年级、初二、高一）" if grade else "")
+    if kind in ("decimal", "money"):
+        value, problem = parse_number(cell, money=kind == "money")
+        return (None, problem) if problem else _in_range(field, value, cell)
+    if kind == "date":
+        return parse_date(cell)
+    if kind == "enum":
+        enum = type_.enum
+        assert enum is not None
+        value = enum.resolve(_text(cell))
+        if value is None:
+            hint = suggest(str(cell).strip(), enum.labels)
+            return None, f"「{cell}」不是「{enum.label}」的选项；可填：{'、'.join(enum.labels)}" + (
+                f"（{hint}）" if hint else ""
+            )
+        return value, ""
+    text = str(cell).strip()
+    if field is not None and field.format == "resident_id":
+        text = idcard.normalise(text)
+        problem = idcard.problem(text)
+        if problem:
+            return None, problem
+    return text, ""
+
+
+def exact_values(type_: Type) -> dict[str, Any] | None:
+    """Cells that are a value exactly as written (是, 否, an option's label or id), or None."""
+    if type_.kind == "bool":
+        return {"是": True, "否": False}
+    if type_.kind == "enum" and type_.enum is not None:
+        return {**{v.id: v.id for v in type_.enum.values}, **{v.label: v.id for v in type_.enum.values}}
+    return None
+
+
+def value_parser(type_: Type, field: m.Field | None = None) -> Callable[[Any], Parsed]:
+    """`parse_value` for one field, with a fast path for cells as a tidy file has them (2012-05-01,
+    plain digits, a plain amount); anything else takes the full way. Exact 是/否 and option labels
+    do not get here (see exact_values)."""
+    kind = type_.kind
+
+    def full(cell: Any) -> Parsed:
+        return parse_value(type_, cell, field)
+
+    if kind == "date":
+
+        def date(cell: Any) -> Parsed:
+            if cell.__class__ is str and len(cell) == 10 and cell[4] == "-":
+                try:
+                    return dt.date.fromisoformat(cell), ""
+                except ValueError:
+                    pass
+            return full(cell)
+
+        return date
+    low, high = (field.minimum, field.maximum) if field is not None else (None, None)
+    if kind == "int":
+
+        def integer(cell: Any) -> Parsed:
+            if cell.__class__ is str and cell.isascii() and cell.isdigit():
+                value = int(cell)
+                if (low is None or value >= low) and (high is None or value <= high):
+                    return value, ""
+            return full(cell)
+
+        return integer
+    if kind in ("money", "decimal") and low is None and high is None:
+
+        def number(cell: Any) -> Parsed:
+            if cell.__class__ is str and cell.isascii() and cell[:1].isdigit():
+                try:
+                    value = Decimal(cell)
+                except InvalidOperation:
+                    return full(cell)
+                if value.is_finite():
+                    return value, ""
+            return full(cell)
+
+        return number
+    if kind == "text" and (field is None or field.format is None):
+        return lambda cell: (cell.strip(), "") if cell.__class__ is str else full(cell)
+    return full
+
+
+def parse_number(cell: Any, money: bool = False) -> tuple[Decimal | None, str]:
+    """A number as officers type it (1,000 / ¥312.5 / 312.5元 / full-width digits), exactly."""
+    if isinstance(cell, (int, Decimal)) and not isinstance(cell, bool):
+        value = Decimal(cell)
+    else:
+        text = _text(cell).replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥").removesuffix("元")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            return None, f"「{cell}」不是数字（如 312.5）"
+        if not value.is_finite():
+            return None, f"「{cell}」不是数字（如 312.5）"
+    if money and value < 0:
+        return None, f"金额不能为负数（{cell}）"
+    return value, ""
+
+
+def _in_range(field: m.Field | None, value: Any, cell: Any) -> Parsed:
+    if field is not None and field.minimum is not None and value < field.minimum:
+        return None, f"「{cell}」小于最小值 {field.minimum}"
+    if field is not None and field.maximum is not None and value > field.maximum:
+        return None, f"「{cell}」大于最大值 {field.maximum}"
+    return value, ""
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def parse_date(cell: Any) -> tuple[dt.date | None, str]:
+    if isinstance(cell, dt.datetime):
+        return cell.date(), ""
+    if isinstance(cell, dt.date):
+        return cell, ""
+    is_number = isinstance(cell, (int, Decimal)) and not isinstance(cell, bool)
+    if is_number and cell == int(cell) and len(str(int(cell))) != 8 and 1 <= cell < 2958466:
+        return _EXCEL_EPOCH + dt.timedelta(days=int(cell)), ""  # an Excel date serial (8 digits: 20120501)
+    text = _text(cell)
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            try:
+                return dt.date(*(int(g) for g in match.groups())), ""
+            except ValueError:
+                return None, f"「{cell}」不是有效日期（该月没有这一天）"
+    return None, f"「{cell}」不是日期；可写 2012-05-01、2012/5/1、2012.5.1 或 20120501"

@@ -1,0 +1,73 @@
+"""The Chinese words people read for the engine's fixed codes — one table for each kind of code.
+
+Every stage imports its words from here (it sits at the bottom of the flow, beside diagnostics), so a
+code is spelled the same way in an error message, a report, a ledger and a workbook.
+"""
+
+from __future__ import annotations
+
+# Sections of a policy folder (kinds of item), in the order a folder is read.
+SECTION_WORDS = {
+    "parameters": "参数",
+    "fields": "字段",
+    "tables": "表",
+    "groups": "条件组",
+    "programs": "资助项目",
+    "checks": "核查",
+}
+
+# Program kinds (`kind:`) and how often a program is paid (`per:`).
+PROGRAM_KIND_WORDS = {"grant": "补助", "waiver": "减免", "loan": "贷款"}
+FREQUENCY_WORDS = {"semester": "每学期", "year": "每学年", "once": "一次性"}
+
+# Value types, as a message or a form names them ("应为整数", "金额（元）").
+TYPE_WORDS = {
+    "bool": "是/否",
+    "int": "整数",
+    "decimal": "小数",
+    "money": "金额",
+    "date": "日期",
+    "text": "文字",
+    "enum": "选项",
+    "list": "列表",
+}
+
+# What an explanation says of a program or check.
+OUTCOME_WORDS = {"awarded": "享受", "denied": "不享受", "error": "无法判定", "flagged": "需跟进", "clear": "无"}
+# The role of each step of an explanation.
+STEP_WORDS = {"condition": "条件", "exclusion": "排除", "relation": "互斥", "amount": "金额"}
+
+# Reconciliation categories (不漏一生), in report order.
+RECONCILE_WORDS = {
+    "omitted": "漏发",
+    "unentitled": "错发",
+    "wrong_amount": "金额不符",
+    "duplicate": "重复发放",
+    "exclusive": "互斥",
+    "unknown": "未知",
+}
+
+# Movements between two semesters (follow-up), in report order.
+MOVEMENT_WORDS = {
+    "new": "新增标记",
+    "resolved": "已解除（劝返复学等）",
+    "still": "仍需跟进",
+    "appeared": "本学期新出现",
+    "left": "本学期不在名单",
+    "started": "开始享受",
+    "stopped": "停止享受",
+}
+
+# Field roles a policy may declare (`role:`): what the engine needs to know of a field without
+# knowing its id. The words name the role in messages.
+ROLE_WORDS = {
+    "identity_number": "身份证号",
+    "name": "姓名",
+    "school": "学校",
+    "township": "乡镇",
+    "stage": "学段",
+    "grade": "年级",
+}
+
+# A group with no value (a blank school, township …) in a ledger or follow-up table.
+BLANK_GROUP = "（未填）"
