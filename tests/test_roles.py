@@ -224,3 +224,20 @@ def test_grade_words_are_read_only_for_the_grade_field(county):
     value, problem = parse_value(INT, "初二", None)
     assert value is None and "不是整数" in problem
     assert siblings.role is None
+
+
+def test_the_python_api_takes_records_as_dicts(county):
+    """`engine.load(folder).evaluate(records, period)` and `.explain(record, period)`, no files, no CLI."""
+    zhang = {"身份证号": ZHANG, "姓名": "张三", "学校": "一中", "学段": "初中", "年级": "初二", "寄宿": "否"}
+    li = {"身份证号": LI, "姓名": "李四", "学段": "小学", "年级": 3, "寄宿": "是"}
+    first, second = county.evaluate([zhang, li], "2021-autumn")
+    # Rows are numbered as in a sheet whose header is row 1.
+    assert (first.row, {a.program: a.amount for a in first.awards}) == (2, {"fzbz": Decimal("312.5")})
+    assert (second.row, {a.program: a.amount for a in second.awards}) == (3, {"jsbz": Decimal("500")})
+    explained = county.explain(li, "2021-autumn")
+    assert explained.outcome.awards[0].amount == Decimal("500")  # 寄宿 小学: 500 (二(二))
+    assert "【寄宿生生活费补助】享受 500.00 元" in explained.text
+    # A row that cannot be read is not explained: the outcome says why.
+    rejected = county.explain({**li, "身份证号": BAD_CHECK}, "2021-autumn")
+    assert isinstance(rejected.outcome, engine.Rejected) and rejected.explanations == []
+    assert "被退回" in rejected.text

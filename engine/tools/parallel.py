@@ -18,10 +18,12 @@ from itertools import islice
 from typing import Any, TextIO
 
 from engine.backends.python.evaluator import Evaluator
+from engine.check.checker import check_policy
 from engine.files.readers import RawTable, row_dict
 from engine.files.records import RecordReader, Rejected
 from engine.files.report import jsonl_line
 from engine.files.writers import StudentRows, write_csv_rows
+from engine.policy.loader import load_policy
 from engine.policy.model import Period
 from engine.runtime.results import RowError
 from engine.tools.ledger import Ledger
@@ -54,9 +56,7 @@ _worker: dict[str, Any] = {}
 
 
 def _init(policy_folder: str, period: str, headers: list[str], file: str, fmt: str) -> None:
-    from engine import load
-
-    checked = load(policy_folder)
+    checked = check_policy(load_policy(policy_folder))
     _worker["evaluator"] = Evaluator(checked, Period.parse(period), reasons=False)
     _worker["reader"] = RecordReader(checked, RawTable(file, headers, lambda: iter(())))
     _worker["shape"] = StudentRows(checked) if fmt == "csv" else None
