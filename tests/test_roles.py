@@ -184,33 +184,29 @@ def test_a_policy_with_other_field_ids_writes_xlsx(county, students, tmp_path):
     assert totals == {"合计（补助与减免）": Decimal("812.5"), "合计（贷款）": Decimal(0)}
 
 
-def test_a_role_declared_twice_is_a_located_error(tmp_path):
-    files = dict(POLICY)
-    files["fields.yaml"] = POLICY["fields.yaml"].replace("role: township", "role: school")
+def _errors_with_fields(folder: Path, fields_yaml: str) -> list:
+    """The diagnostics of loading the county's policy with other fields."""
     with pytest.raises(engine.PolicyError) as caught:
-        engine.load(_write(tmp_path / "twice", files))
-    (problem,) = caught.value.diagnostics
+        engine.load(_write(folder, {**POLICY, "fields.yaml": fields_yaml}))
+    return caught.value.diagnostics
+
+
+def test_a_role_declared_twice_is_a_located_error(tmp_path):
+    (problem,) = _errors_with_fields(tmp_path, POLICY["fields.yaml"].replace("role: township", "role: school"))
     assert problem.code == "duplicate-role"
     assert problem.location is not None and problem.location.file.endswith("fields.yaml")
     # The second field with role school (乡镇): line 1 of the file is blank, fields: 2, sfzh 3–4, xm 5, xx 6, xz 7.
     assert problem.location.line == 7
 
 
-def test_an_identity_role_on_a_number_field_is_an_error(tmp_path):
-    files = dict(POLICY)
+def test_a_name_role_on_a_number_field_is_an_error(tmp_path):
     # 姓名 loses its role; 年级 (an integer) claims it.
-    files["fields.yaml"] = POLICY["fields.yaml"].replace("role: name, ", "").replace("role: grade", "role: name")
-    with pytest.raises(engine.PolicyError) as caught:
-        engine.load(_write(tmp_path / "wrong-type", files))
-    assert [d.code for d in caught.value.diagnostics] == ["role-type"]
+    fields = POLICY["fields.yaml"].replace("role: name, ", "").replace("role: grade", "role: name")
+    assert [d.code for d in _errors_with_fields(tmp_path, fields)] == ["role-type"]
 
 
 def test_an_unknown_role_is_refused_by_the_schema(tmp_path):
-    files = dict(POLICY)
-    files["fields.yaml"] = POLICY["fields.yaml"].replace("role: township", "role: village")
-    with pytest.raises(engine.PolicyError) as caught:
-        engine.load(_write(tmp_path / "unknown-role", files))
-    (problem,) = caught.value.diagnostics
+    (problem,) = _errors_with_fields(tmp_path, POLICY["fields.yaml"].replace("role: township", "role: village"))
     # At the value itself (乡镇 is on line 7), naming the roles there are.
     assert problem.location is not None and (problem.location.line, problem.location.column) == (7, 31)
     assert "identity_number、name、school、township、stage、grade" in problem.hint
