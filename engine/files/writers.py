@@ -16,7 +16,7 @@ from engine.check.checker import CheckedPolicy
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
 from engine.runtime.results import Result
-from engine.vocabulary import FREQUENCY_WORDS, PROGRAM_KIND_WORDS
+from engine.vocabulary import FREQUENCY_WORDS, PROGRAM_KIND_WORDS, ROW_STATUS_WORDS
 
 Outcome = Result | Rejected
 Table = tuple[list[str], list[list[Any]]]  # headers, rows
@@ -52,8 +52,9 @@ class StudentRows:
 
     def row(self, o: Outcome) -> list[Any]:
         if isinstance(o, Rejected):
-            blanks = [""] * (len(self.context) + len(self.programs) + 3)
-            return [o.row, o.id_number, o.name, *blanks[: len(self.context)], "退回", *blanks[len(self.context) :],
+            facts = [""] * len(self.context)
+            money = [""] * (len(self.programs) + 3)
+            return [o.row, o.id_number, o.name, *facts, ROW_STATUS_WORDS["rejected"], *money,
                     "；".join(_reason(e) for e in o.reasons)]  # fmt: skip
         amounts = {a.program: a.amount for a in o.awards}
         given = sum((a.amount for a in o.awards if a.kind != "loan"), start=type(o.total)(0))
@@ -61,7 +62,7 @@ class StudentRows:
         facts = [display(o.values.get(f), self.checked.fields[f].type) if o.values.get(f) is not None else ""
                  for f in self.context]  # fmt: skip
         return (
-            [o.row, o.id_number, o.name, *facts, "有问题" if o.errors else "已评估"]
+            [o.row, o.id_number, o.name, *facts, ROW_STATUS_WORDS["problem" if o.errors else "evaluated"]]
             + [money_text(amounts[p]) if p in amounts else "" for p in self.programs]
             + [money_text(given), money_text(loans)]
             + ["；".join(f.label for f in o.flags), "；".join(e.message for e in o.errors)]
