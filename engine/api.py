@@ -47,11 +47,12 @@ class Policy(CheckedPolicy):
     def of(cls, checked: CheckedPolicy) -> Policy:
         return cls(**{f.name: getattr(checked, f.name) for f in dataclasses.fields(checked)})
 
-    def read(self, records: Records) -> RecordReader:
-        """Typed records, or rejected rows with reasons, from a file (CSV, XLSX, JSON, JSONL, YAML),
-        a list of dicts keyed by column header, field label or id (as a file's header row), or a raw table."""
+    def read(self, records: Records, encoding: str | None = None, sheet: str | None = None) -> RecordReader:
+        """Typed records, or rejected rows with reasons, from a file (CSV, XLSX, JSON, JSONL, YAML; a CSV's
+        `encoding` and an XLSX `sheet` as `zizhu eval` takes them), a list of dicts keyed by column header,
+        field label or id (as a file's header row), or a raw table."""
         if isinstance(records, (str, Path)):
-            table = read_table(records)
+            table = read_table(records, encoding=encoding, sheet=sheet)
         elif isinstance(records, RawTable):
             table = records
         else:
@@ -62,9 +63,11 @@ class Policy(CheckedPolicy):
         """The evaluator for one semester; raises PeriodNotCovered when the policy does not cover it."""
         return Evaluator(self, period if isinstance(period, Period) else Period.parse(period), reasons)
 
-    def evaluate(self, records: Records, period: str | Period) -> Iterator[Result | Rejected]:
+    def evaluate(
+        self, records: Records, period: str | Period, encoding: str | None = None, sheet: str | None = None
+    ) -> Iterator[Result | Rejected]:
         """Every row, in input order: its Result, or Rejected with the reasons."""
-        return self.evaluator(period, reasons=False).evaluate_all(self.read(records))
+        return self.evaluator(period, reasons=False).evaluate_all(self.read(records, encoding, sheet))
 
     def explain(self, record: Mapping[str, Any] | Record, period: str | Period) -> Explained:
         """One student (a dict of cells, as `evaluate` takes them, or a typed Record) explained."""
