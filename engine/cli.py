@@ -6,6 +6,7 @@ rejected, tests failed); 2 the command could not run (bad option, file missing).
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,25 +26,34 @@ from engine.files.template import input_fields, write_template
 from engine.files.writers import (
     Outcome,
     format_for,
+    record_sheet,
     write_csv,
     write_csv_rows,
     write_sheets_xlsx,
-    write_table_xlsx,
     write_xlsx,
 )
 from engine.policy.loader import ancestors, declared_effective
 from engine.policy.model import Period
+from engine.policy.provenance import DecisionRecord
 from engine.policy.schema import schema_json
 from engine.policy.versions import is_version_root, newer_versions, pick_version
-from engine.runtime.results import PeriodNotCovered, Result
+from engine.runtime.results import PeriodNotCovered, Record, Result
 from engine.tools.diff import impact, render_diff, structural_diff, write_impact_xlsx
-from engine.tools.followup import follow_up, is_saved_results, movement_table, saved_results
+from engine.tools.followup import follow_up, movement_table, window_text
 from engine.tools.followup import summary as followup_summary
 from engine.tools.ledger import Ledger, ledger_text, resolve_grouping
 from engine.tools.parallel import write_parallel
 from engine.tools.policytest import load_cases, render, run_cases
-from engine.tools.reconcile import counts_line, needs_alert, read_payments, report_sheets, report_tables
+from engine.tools.reconcile import (
+    choose_programs,
+    needs_alert,
+    read_payments,
+    report_sheets,
+    report_tables,
+    summary_line,
+)
 from engine.tools.reconcile import reconcile as find_differences
+from engine.tools.saved import hash_warning, is_saved_results, saved_results
 
 
 def _policy(folder: str) -> CheckedPolicy:
@@ -148,6 +158,7 @@ def check(policy_folder: str) -> None:
     sample = [t.label for t in p.tables.values() if t.sample]
     click.echo(f"{policy_folder}: {m.title}（{m.id} {m.version}）")
     click.echo(f"  生效：{m.describe_effective()}")
+    click.echo(f"  政策内容校验值：{DecisionRecord.of(p).policy_hash}（合并 extends 之后的有效政策）")
     click.echo(
         f"  {len(p.fields)} 个字段，{len(p.parameters)} 个参数，{len(p.tables)} 张表，{len(p.groups)} 个条件组，"
         f"{len(p.programs)} 个资助项目，{len(p.checks)} 项核查"
@@ -183,8 +194,10 @@ def _write(
 ) -> None:  # fmt: skip
     """Outcomes in the chosen format, to a file or stdout; the ledger counts them on the way."""
     stream = ledger.observe(outcomes)
+    record = DecisionRecord.of(checked.policy, period)
     if fmt == "jsonl":
         with _text_output(output, "utf-8") as handle:
+            handle.write(record.jsonl_header() + "\n")
             for outcome in stream:
                 handle.write(jsonl_line(outcome) + "\n")
     elif fmt == "csv":
@@ -193,11 +206,11 @@ def _write(
     elif fmt == "xlsx":
         if not output:
             raise click.UsageError("xlsx 格式需要 -o 文件名.xlsx")
-        write_xlsx(output, checked, stream, ledger.table)
+        write_xlsx(output, checked, stream, ledger.table, record)
     else:
         shown = list(stream)
         m = checked.manifest
-        heading = f"{m.heading()}  学期 {period}"
+        heading = f"{m.heading()}  学期 {period}\n{record.text()}"
         text = f"{heading}\n\n{students_table(checked, shown)}\n\n{ledger_text(ledger)}"
         with _text_output(output, "utf-8") as handle:
             handle.write(text + "\n")
@@ -252,6 +265,8 @@ def eval_command(
     has_quota = any(p.quota for p in checked.policy.programs.values())
     if jobs > 1 and fmt in ("jsonl", "csv") and not has_quota:
         with _text_output(output, "utf-8" if fmt == "jsonl" else "utf-8-sig") as handle:
+            if fmt == "jsonl":
+                handle.write(DecisionRecord.of(checked.policy, period).jsonl_header() + "\n")
             write_parallel(handle, reader, str(Path(checked.policy.folder)), period, fmt, jobs, ledger)
     else:
         if jobs > 1:
@@ -290,17 +305,18 @@ def ledger(
     for _ in book.observe(_progress(reader, evaluator.evaluate_all(reader))):
         pass
     headers, rows = book.table()
+    record = DecisionRecord.of(checked.policy, period)
     if fmt == "xlsx":
         if not output:
             raise click.UsageError("xlsx 格式需要 -o 文件名.xlsx")
-        write_table_xlsx(output, "台账", headers, rows)
+        write_sheets_xlsx(output, {"台账": (headers, rows), **record_sheet(record)})
     elif fmt == "csv":
         with _text_output(output, "utf-8-sig") as handle:
             write_csv_rows(handle, headers, rows)
     else:
         m = checked.manifest
         with _text_output(output, "utf-8") as handle:
-            handle.write(f"{m.heading()}  学期 {period}\n\n{ledger_text(book)}\n")
+            handle.write(f"{m.heading()}  学期 {period}\n{record.text()}\n\n{ledger_text(book)}\n")
     click.echo(book.summary_line(), err=True)
     sys.exit(1 if book.rejected else 0)
 
@@ -395,9 +411,16 @@ def diff(
         result = impact(
             old_eval, new_eval, _reader(old, students, encoding, sheet), _reader(new, students, encoding, sheet)
         )
-    click.echo(render_diff(old, new, changes, result, fmt))
+    records = (DecisionRecord.of(old.policy, period), DecisionRecord.of(new.policy, period))
+    text = render_diff(old, new, changes, result, fmt)
+    if fmt == "json":
+        data = json.loads(text)
+        data["decision_records"] = {"old": records[0].as_json(), "new": records[1].as_json()}
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"旧版{records[0].text()}\n新版{records[1].text()}\n\n{text}")
     if output and result is not None:
-        write_impact_xlsx(output, changes, result)
+        write_impact_xlsx(output, changes, result, records)
         click.echo(f"已写入 {output}", err=True)
     sys.exit(1 if exit_code and changes else 0)
 
@@ -405,20 +428,30 @@ def diff(
 @main.command()
 @POLICY
 @PERIOD
-@click.option("--students", required=True, type=click.Path(exists=True, dir_okay=False), help="学生名单")
+@click.option("--students", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="学生名单，或 zizhu eval --format jsonl 保存的结果")  # fmt: skip
 @click.option("--paid", required=True, type=click.Path(exists=True, dir_okay=False),
               help="发放名单（XLSX 或 CSV：身份证号、姓名、学校、资助项目、金额）")  # fmt: skip
+@click.option("--programs", "only", multiple=True,
+              help="只核对这些项目（标识或中文名，逗号分隔，可写多次）；默认核对教育局发放的全部项目")  # fmt: skip
+@click.option("--skip", multiple=True, help="不核对这些项目（标识或中文名，逗号分隔，可写多次）")
 @click.option("--by", default="school", show_default=True, help="按哪个字段汇总（学生名单中的学校）")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="写入 Excel：每类一个工作表")
 @ENCODING
 @SHEET
 def reconcile(
-    policy_folder: str, period: str, students: str, paid: str, by: str, output: str | None, encoding: str | None,
-    sheet: str | None,
+    policy_folder: str, period: str, students: str, paid: str, only: tuple[str, ...], skip: tuple[str, ...], by: str,
+    output: str | None, encoding: str | None, sheet: str | None,
 ) -> None:  # fmt: skip
-    """核对发放名单与应享受名单（不漏一生）：漏发、错发、金额不符、重复发放、互斥、未知。有漏发或少发时退出码为 1。"""
-    checked, evaluator = _for_period(policy_folder, period)
+    """核对发放名单与应享受名单（不漏一生）：漏发、错发、少发、多发、重复发放、互斥、未知。有漏发或少发时退出码为 1。
+
+    由银行发放的项目（政策中 paid_by: bank，如助学贷款）不在教育局发放名单上，默认不核对。"""
+    checked, evaluator = _for_period(policy_folder, period, reasons=False)
     school = _grouping(checked, by)
+    try:
+        scope = choose_programs(checked, _names(only), _names(skip))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--programs/--skip") from None
     try:
         payments, problems = read_payments(checked, read_table(paid, encoding=encoding, sheet=sheet))
     except InputError as exc:
@@ -427,14 +460,39 @@ def reconcile(
     if problems:
         click.echo("错误：" + "\n".join(problems), err=True)
         sys.exit(2)
-    findings = find_differences(checked, evaluator.evaluate_all(_reader(checked, students, encoding, sheet)),
-                                payments, school)  # fmt: skip
+    record = DecisionRecord.of(checked.policy, period)
+    if is_saved_results(students):
+        warning = hash_warning(checked, students)
+        if warning:
+            click.echo(warning, err=True)
+        outcomes: Iterator[Any] = saved_results(checked, students)
+        recheck = None
+    else:
+        outcomes = evaluator.evaluate_all(_reader(checked, students, encoding, sheet))
+        reasoned: list[Evaluator] = []  # made when the first 错发 needs it: most lists have few
+
+        def recheck(result: Result) -> tuple[Result, list[Any]]:
+            if not reasoned:
+                reasoned.append(_evaluator(checked, _period(period)))
+            record = Record(result.row, result.values)
+            return reasoned[0].evaluate(record), reasoned[0].explain(record)
+
+    result = find_differences(checked, outcomes, payments, school, scope, recheck)
+    findings = result.findings
     if output:
-        write_sheets_xlsx(output, report_sheets(findings))
+        write_sheets_xlsx(output, {**record_sheet(record, [("核对范围", scope.describe(checked))]),
+                                   **report_sheets(result)})  # fmt: skip
         click.echo(f"已写入 {output}", err=True)
-    click.echo(titled_tables(report_tables(findings)) if findings else "发放名单与应享受名单完全一致。")
-    click.echo(counts_line(payments, findings), err=True)
+    click.echo(record.text())
+    click.echo(scope.describe(checked) + "\n")
+    click.echo(titled_tables(report_tables(result)) if findings else "发放名单与应享受名单完全一致。")
+    click.echo(summary_line(result), err=True)
     sys.exit(1 if needs_alert(findings) else 0)
+
+
+def _names(values: tuple[str, ...]) -> list[str]:
+    """Program names given as --programs a,b --programs c (ASCII or Chinese commas)."""
+    return [n.strip() for v in values for n in v.replace("，", ",").replace("、", ",").split(",") if n.strip()]
 
 
 @main.command()
@@ -451,9 +509,10 @@ def followup(
     policy_folder: str, before: str, after: str, periods: tuple[str, ...], by: str, output: str | None,
     encoding: str | None, sheet: str | None,
 ) -> None:  # fmt: skip
-    """学期间动态管理：核查标记的新增、解除（劝返复学）、仍需跟进，名单进出，资助的开始与停止及原因。
+    """学期间动态管理：新辍学、新入适龄、劝返复学、超出适龄（仍未入学）、仍需跟进，名单进出，资助的开始与停止（金额、原因），按乡镇学校合计；并给出开学两周内排查的截止日。
 
-    两份名单也可以是 zizhu eval --format jsonl 保存的结果（此时不按地点分组，停止享受也没有原因）。"""
+    两份名单也可以是 zizhu eval --format jsonl 保存的结果（此时不按地点分组，停止享受没有原因，
+    解除标记无法区分劝返复学与超出适龄）。"""
     if len(periods) != 2:
         raise click.UsageError("--period 要写两次：前一份名单的学期和后一份名单的学期")
     first_checked, first = _for_period(policy_folder, periods[0])
@@ -465,6 +524,9 @@ def followup(
             return saved_results(checked, path)
         return evaluator.evaluate_all(_reader(checked, path, encoding, sheet))
 
+    for checked, path in ((first_checked, before), (second_checked, after)):
+        if is_saved_results(path) and (warning := hash_warning(checked, path)):
+            click.echo(warning, err=True)
     movements = follow_up(
         second_checked,
         roster(first_checked, first, before),
@@ -476,9 +538,14 @@ def followup(
         "汇总": followup_summary(second_checked, places, movements),
         "明细": movement_table(second_checked, places, movements),
     }
+    records = [DecisionRecord.of(c.policy, p) for c, p in ((first_checked, periods[0]), (second_checked, periods[1]))]
+    window = window_text(second_checked, Period.parse(periods[1]))
     if output:
-        write_sheets_xlsx(output, tables)
+        notes = [("排查时间", window), ("前一学期决策记录", records[0].text())]
+        write_sheets_xlsx(output, {**record_sheet(records[1], notes), **tables})
         click.echo(f"已写入 {output}", err=True)
+    click.echo("\n".join(r.text() for r in records))
+    click.echo(f"排查时间：{window}\n")
     click.echo(titled_tables(tables) if movements else "两个学期之间没有变化。")
 
 

@@ -49,11 +49,27 @@ RECONCILE_WORDS = {
     "exclusive": "互斥",
     "unknown": "未知",
 }
+# The columns of a reconciliation summary: 金额不符 split into 少发 and 多发, which must never net out.
+RECONCILE_COLUMN_WORDS = {
+    "omitted": "漏发",
+    "unentitled": "错发",
+    "short": "少发",
+    "over": "多发",
+    "duplicate": "重复发放",
+    "exclusive": "互斥",
+    "unknown": "未知",
+}
+# Who disburses a program (`paid_by:`), when it is not the bureau's payment list: why reconcile leaves it out.
+PAID_BY_WORDS = {"bank": "由银行发放，不在教育局发放名单上"}
 
 # Movements between two semesters (follow-up), in report order.
 MOVEMENT_WORDS = {
+    "dropped_out": "新辍学",
+    "entered_age": "新入适龄（未入学）",
     "new": "新增标记",
-    "resolved": "已解除（劝返复学等）",
+    "returned": "劝返复学",
+    "aged_out": "超出适龄（仍未入学）",
+    "resolved": "已解除",
     "still": "仍需跟进",
     "appeared": "本学期新出现",
     "left": "本学期不在名单",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -22,3 +23,11 @@ def policy_copy(tmp_path: Path) -> Path:
     target = tmp_path / "2021"
     shutil.copytree(POLICY_2021, target)
     return target
+
+
+def jsonl_rows(text: str) -> list[dict]:
+    """The row objects of `zizhu eval --format jsonl` output: the first line, its decision record
+    (``{"decision_record": {...}}``), is checked to be there and left out."""
+    objects = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert objects and list(objects[0]) == ["decision_record"], "JSONL output must start with its decision record"
+    return objects[1:]

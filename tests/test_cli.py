@@ -9,7 +9,7 @@ import shutil
 from click.testing import CliRunner
 
 from engine.cli import main
-from tests.conftest import POLICY_2021, ROOT
+from tests.conftest import POLICY_2021, ROOT, jsonl_rows
 
 EXAMPLE_CSV = ROOT / "examples" / "students-2021.csv"
 
@@ -36,7 +36,7 @@ def test_check_reports_a_planted_error_with_exit_1(policy_copy):
 def test_eval_jsonl_has_one_object_per_input_row_in_order():
     result = run("eval", EXAMPLE_CSV, "--policy", POLICY_2021, "--period", "2021-autumn", "--format", "jsonl")
     assert result.exit_code == 0
-    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    lines = jsonl_rows(result.stdout)
     with EXAMPLE_CSV.open(encoding="utf-8-sig") as handle:
         ids = [row["身份证号"] for row in csv.DictReader(handle)]
     assert [o["id_number"] for o in lines] == ids
@@ -55,7 +55,7 @@ def test_eval_with_rejected_rows_exits_1_and_still_outputs_every_row(tmp_path):
     path.write_text("\n".join([rows[0], rows[2], broken, rows[3]]) + "\n", encoding="utf-8")
     result = run("eval", path, "--policy", POLICY_2021, "--period", "2021-autumn", "--format", "jsonl")
     assert result.exit_code == 1
-    objects = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    objects = jsonl_rows(result.stdout)
     assert [o["status"] for o in objects] == ["evaluated", "rejected", "evaluated"]
     assert "校验位" in objects[1]["errors"][0]["message"]
     assert "3 rows read, 2 evaluated, 1 rejected" in result.output

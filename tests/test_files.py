@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
-from tests.conftest import POLICY_2021, ROOT
+from tests.conftest import POLICY_2021, ROOT, jsonl_rows
 
 EXAMPLE_CSV = ROOT / "examples" / "students-2021.csv"
 EXAMPLE_XLSX = ROOT / "examples" / "students-2021.xlsx"
@@ -23,7 +23,7 @@ def run(*args):
 
 
 def jsonl(result) -> list[dict]:
-    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return jsonl_rows(result.stdout)
 
 
 def test_utf8_bom_gbk_csv_and_xlsx_give_identical_results(tmp_path):
@@ -92,7 +92,7 @@ def test_xlsx_output_sheets_and_ledger_equal_the_per_student_awards(tmp_path):
     target = tmp_path / "out.xlsx"
     assert run("eval", EXAMPLE_CSV, *PERIOD, "-o", target).exit_code == 0
     book = openpyxl.load_workbook(target, read_only=True)
-    assert book.sheetnames == ["资助明细", "学生", "台账", "核查标记", "退回"]
+    assert book.sheetnames == ["资助明细", "学生", "台账", "核查标记", "退回", "说明"]
     awards = list(book["资助明细"].iter_rows(min_row=2, values_only=True))
     by_json = jsonl(run("eval", EXAMPLE_CSV, *PERIOD, "--format", "jsonl"))
     expected = [(o["row"], a["program"], Decimal(a["amount"])) for o in by_json for a in o["awards"]]

@@ -1,14 +1,16 @@
-"""不漏一生: reconciliation of a payment list, and the follow-up between two semesters."""
+"""不漏一生: reconciliation of a payment list against the entitlements the plan gives."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
+import openpyxl
 from click.testing import CliRunner
 
 from engine.check import idcard
 from engine.cli import main
+from engine.tools.reconcile import FINDING_HEADERS
 from tests.conftest import POLICY_2021
 
 STUDENT_HEADERS = [
@@ -63,20 +65,25 @@ def paid(s, program, amount, school=None):
     }
 
 
-def reconcile(tmp_path, payments):
-    students = write_csv(tmp_path / "students.csv", STUDENT_HEADERS, [A, B, C, D, E])
+def reconcile(tmp_path, payments, *options, students=(A, B, C, D, E)):
+    """Run `zizhu reconcile`; the findings of each sheet, and the CLI result."""
+    student_file = write_csv(tmp_path / "students.csv", STUDENT_HEADERS, list(students))
     paid_file = write_csv(tmp_path / "paid.csv", PAID_HEADERS, payments)
     target = tmp_path / "findings.xlsx"
-    result = run("reconcile", "--policy", POLICY_2021, "--period", "2021-autumn", "--students", students,
-                 "--paid", paid_file, "-o", target)  # fmt: skip
-    import openpyxl
-
+    result = run("reconcile", "--policy", POLICY_2021, "--period", "2021-autumn", "--students", student_file,
+                 "--paid", paid_file, "-o", target, *options)  # fmt: skip
     book = openpyxl.load_workbook(target, read_only=True)
     findings = {}
     for sheet in ("漏发", "错发", "金额不符", "重复发放", "互斥", "未知"):
         for row in book[sheet].iter_rows(min_row=2, values_only=True):
-            findings.setdefault(sheet, []).append(row)
+            findings.setdefault(sheet, []).append(dict(zip(FINDING_HEADERS, row, strict=True)))
     return result, findings
+
+
+def school_summary(tmp_path) -> dict[str, dict[str, object]]:
+    book = openpyxl.load_workbook(tmp_path / "findings.xlsx", read_only=True)
+    rows = list(book["按学校汇总"].iter_rows(values_only=True))
+    return {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
 
 
 EXACT = [
@@ -126,94 +133,203 @@ def test_one_of_each_category_gives_exactly_those_findings(tmp_path):
         "未知": 1,
     }
     (omitted,) = findings["漏发"]
-    assert (omitted[1], omitted[4], omitted[5]) == (E["身份证号"], "寄宿生生活费补助", 625)
+    assert (omitted["身份证号"], omitted["资助项目"], omitted["应发（元）"]) == (E["身份证号"], "寄宿生生活费补助", 625)
     (wrong,) = findings["错发"]
-    assert wrong[1] == D["身份证号"] and "不符合条件" in wrong[7]
+    assert wrong["身份证号"] == D["身份证号"] and wrong["说明"].startswith("不符合条件")
     (amount,) = findings["金额不符"]
-    assert (amount[5], amount[6], amount[7]) == (400, 450, "多发 50.00 元")
+    # 450 paid against 400: 多发 50.
+    assert (amount["类别"], amount["应发（元）"], amount["实发（元）"]) == ("多发", 400, 450)
+    assert amount["涉及金额（元）"] == 50
     (twice,) = findings["重复发放"]
-    assert twice[1] == A["身份证号"] and twice[6] == 625 and "枝柯镇初级中学" in twice[7]
+    assert twice["身份证号"] == A["身份证号"] and "枝柯镇初级中学" in twice["说明"]
     (both,) = findings["互斥"]
-    assert both[1] == B["身份证号"] and "寄宿生生活费补助" in both[7]
+    assert both["身份证号"] == B["身份证号"] and "寄宿生生活费补助" in both["说明"]
     (unknown,) = findings["未知"]
-    assert "学生名单中没有这名学生" in unknown[7]
+    assert "学生名单中没有这名学生" in unknown["说明"]
 
 
 def test_paid_less_than_entitled_alerts(tmp_path):
     payments = [p if p["资助项目"] != "免书本费" else {**p, "金额": "300"} for p in EXACT]
     result, findings = reconcile(tmp_path, payments)
     assert result.exit_code == 1
-    assert findings["金额不符"][0][7] == "少发 100.00 元"
+    (short,) = findings["金额不符"]
+    # 300 paid against 400: 少发 100.
+    assert (short["类别"], short["涉及金额（元）"], short["说明"]) == ("少发", 100, "少发 100.00 元")
 
 
 def test_an_unknown_program_name_is_reported(tmp_path):
     result, findings = reconcile(tmp_path, [*EXACT, paid(A, "营养餐补助", "200")])
     assert result.exit_code == 0
-    assert "不认识的资助项目「营养餐补助」" in findings["未知"][0][7]
+    assert findings["未知"][0]["说明"] == "不认识的资助项目「营养餐补助」"
 
 
-# -- follow-up -------------------------------------------------------------------------
+# -- what is reconciled ---------------------------------------------------------------
+
+# 本科一年级, applied for an 8000 loan: 生源地信用助学贷款 min(8000, 12000) = 8000, paid by the bank.
+F = student("己", "2002-04-01", "本科", 1, seq="121", school="外地大学", 申请贷款金额="8000", 全日制="是",
+            县内学校="否")  # fmt: skip
 
 
-def test_follow_up_moves_each_child_to_the_right_state(tmp_path):
-    back = student("返", "2011-04-01", "", "", attendance="未入学", seq="061")  # not enrolled → enrolled
-    dropped = student("辍", "2010-04-01", "小学", 5, seq="071")  # enrolled → not enrolled
-    watched = student("困", "2009-04-01", "初中", 1, household="一般家庭", seq="081", 厌学="是")  # still flagged
-    aging = student("龄", "2006-02-15", "初中", "", attendance="送教上门", seq="091")  # turns 16 before 2022-03-01
-    leaver = student("去", "2012-04-01", "小学", 3, seq="101")
-    newcomer = student("来", "2012-08-01", "小学", 3, seq="111")
-    college = student("贷", "2002-04-01", "本科", 1, seq="121", 申请贷款金额="8000", 全日制="是", 县内学校="否")
-    before = [back, dropped, watched, aging, leaver, college]
-    after = [{**back, "就读方式": "在校", "学段": "小学", "年级": 4}, {**dropped, "就读方式": "未入学"}, watched, aging,
-             newcomer, college]  # fmt: skip
-    first = write_csv(tmp_path / "autumn.csv", STUDENT_HEADERS, before)
-    second = write_csv(tmp_path / "spring.csv", STUDENT_HEADERS, after)
-    result = run("followup", "--policy", POLICY_2021, first, "--period", "2021-autumn", second, "--period",
-                 "2022-spring", "-o", tmp_path / "f.xlsx")  # fmt: skip
+def test_bank_paid_loans_are_not_omissions_and_the_summary_says_they_were_left_out(tmp_path):
+    result, findings = reconcile(tmp_path, EXACT, students=(A, B, C, D, E, F))
     assert result.exit_code == 0
-    import openpyxl
-
-    rows = list(openpyxl.load_workbook(tmp_path / "f.xlsx")["明细"].iter_rows(min_row=2, values_only=True))
-    seen = {(r[5], r[2], r[3]) for r in rows}
-    assert seen == {
-        ("返", "已解除（劝返复学等）", "适龄未入学"),
-        ("返", "开始享受", "非寄宿生生活补助"),
-        ("辍", "新增标记", "适龄未入学"),
-        ("辍", "停止享受", "非寄宿生生活补助"),
-        ("困", "仍需跟进", "控辍保学重点对象"),
-        ("龄", "停止享受", "非寄宿生生活补助"),
-        ("去", "本学期不在名单", "名单"),
-        ("来", "本学期新出现", "名单"),
-    }
-    reasons = {(r[5], r[3]): r[6] for r in rows}
-    assert "16 周岁" in reasons[("龄", "非寄宿生生活补助")]
-    assert "已入学" in reasons[("辍", "非寄宿生生活补助")]
-    # Grouped by township and school, as the roster has them.
-    assert all(r[0] == "宁乡镇" for r in rows)
+    assert findings == {}
+    assert "不核对：生源地信用助学贷款（由银行发放，不在教育局发放名单上）" in result.output
 
 
-def test_follow_up_from_two_saved_jsonl_results(tmp_path):
-    back = student("返", "2011-04-01", "", "", attendance="未入学", seq="061")
-    dropped = student("辍", "2010-04-01", "小学", 5, seq="071")
-    before = [back, dropped]
-    after = [{**back, "就读方式": "在校", "学段": "小学", "年级": 4}, {**dropped, "就读方式": "未入学"}]
-    saved = []
-    for name, period, rows in (("autumn", "2021-autumn", before), ("spring", "2022-spring", after)):
-        roster = write_csv(tmp_path / f"{name}.csv", STUDENT_HEADERS, rows)
-        target = tmp_path / f"{name}.jsonl"
-        assert run("eval", roster, "--policy", POLICY_2021, "--period", period, "-o", target).exit_code == 0
-        saved.append(target)
-    result = run("followup", "--policy", POLICY_2021, saved[0], "--period", "2021-autumn", saved[1], "--period",
-                 "2022-spring", "-o", tmp_path / "f.xlsx")  # fmt: skip
-    assert result.exit_code == 0
-    import openpyxl
+def test_programs_option_reconciles_the_loan_and_nothing_else(tmp_path):
+    result, findings = reconcile(tmp_path, [], "--programs", "student_loan", students=(A, B, C, D, E, F))
+    assert result.exit_code == 1
+    (loan,) = findings["漏发"]  # every other program is out of scope: their missing payments are no finding
+    assert (loan["身份证号"], loan["应发（元）"]) == (F["身份证号"], 8000)
+    assert "核对项目：生源地信用助学贷款；" in result.output
 
-    rows = list(openpyxl.load_workbook(tmp_path / "f.xlsx")["明细"].iter_rows(min_row=2, values_only=True))
-    ids = {back["身份证号"]: "返", dropped["身份证号"]: "辍"}
-    seen = {(ids[r[4]], r[2], r[3]) for r in rows}
-    assert seen == {
-        ("返", "已解除（劝返复学等）", "适龄未入学"),
-        ("返", "开始享受", "非寄宿生生活补助"),
-        ("辍", "新增标记", "适龄未入学"),
-        ("辍", "停止享受", "非寄宿生生活补助"),
-    }
+
+def test_skip_by_chinese_label_leaves_that_program_out(tmp_path):
+    without_books = [p for p in EXACT if p["资助项目"] != "免书本费"]
+    result, findings = reconcile(tmp_path, without_books, "--skip", "免书本费")
+    assert result.exit_code == 0 and findings == {}
+    assert "免书本费（按 --skip 不核对）" in result.output
+
+
+def test_an_unknown_program_in_the_options_suggests_the_near_name(tmp_path):
+    result, _ = invoke_reconcile(tmp_path, "--skip", "免书本")
+    assert result.exit_code == 2
+    assert "是否想写「免书本费」" in result.output
+
+
+def invoke_reconcile(tmp_path, *options):
+    students = write_csv(tmp_path / "students.csv", STUDENT_HEADERS, [A])
+    paid_file = write_csv(tmp_path / "paid.csv", PAID_HEADERS, [])
+    return run("reconcile", "--policy", POLICY_2021, "--period", "2021-autumn", "--students", students,
+               "--paid", paid_file, *options), paid_file  # fmt: skip
+
+
+# -- money at stake -------------------------------------------------------------------
+
+
+def test_a_duplicate_reports_the_excess_as_money_at_stake_with_the_total_beside_it(tmp_path):
+    # E entitled 625 and paid 625 twice: 1250 paid, 625 of it too much.
+    result, findings = reconcile(tmp_path, [*EXACT, paid(E, "寄宿生生活费补助", "625")])
+    (twice,) = findings["重复发放"]
+    assert (twice["实发（元）"], twice["涉及金额（元）"]) == (1250, 625)
+    assert twice["说明"] == "同一学生同一项目发放 2 次（宁乡镇初级中学）：多发 625.00 元，共发 1250.00 元"
+    row = school_summary(tmp_path)["宁乡镇初级中学"]
+    assert (row["重复发放人次"], row["重复发放金额"], row["重复发放实发合计"]) == (1, 625, 1250)
+    assert "重复发放 1 人次 625.00 元" in result.output
+
+
+def test_short_and_over_payments_are_counted_apart_and_never_net(tmp_path):
+    # Same school 宁乡镇初级中学: A paid 250 against 312.50 (少发 62.50), E paid 750 against 625 (多发 125).
+    payments = [p for p in EXACT if p["身份证号"] not in (A["身份证号"], E["身份证号"])]
+    payments += [paid(A, "非寄宿生生活补助", "250"), paid(E, "寄宿生生活费补助", "750")]
+    result, _ = reconcile(tmp_path, payments)
+    assert result.exit_code == 1  # A was paid less
+    row = school_summary(tmp_path)["宁乡镇初级中学"]
+    assert (row["少发人次"], row["少发金额"], row["多发人次"], row["多发金额"]) == (1, 62.5, 1, 125)
+    assert "少发 1 人次 62.50 元，多发 1 人次 125.00 元" in result.output
+
+
+def test_near_miss_program_name_suggests_the_program_and_is_not_also_an_omission(tmp_path):
+    payments = [p if p["身份证号"] != B["身份证号"] else {**p, "资助项目": "寄宿生生活补助"} for p in EXACT]
+    _, findings = reconcile(tmp_path, payments)
+    assert list(findings) == ["未知"]  # no 漏发 for B's boarding subsidy: the same money, counted once
+    (unknown,) = findings["未知"]
+    assert unknown["身份证号"] == B["身份证号"]
+    assert "是否想写「寄宿生生活费补助」" in unknown["说明"]
+
+
+def test_the_unentitled_reason_has_one_reason_one_clause_and_the_deciding_fact(tmp_path):
+    _, findings = reconcile(tmp_path, [*EXACT, paid(D, "非寄宿生生活补助", "250")])
+    (wrong,) = findings["错发"]
+    # D is 一般家庭: not 县内受助对象 — the day subsidy's clause 一(二)2(2), not the 外地就读 clause 一(二)5(2).
+    assert wrong["说明"] == (
+        "不符合条件：县内在籍在校、送教上门或因病不具备学习条件，或外地就读出具情况说明；"
+        "家庭类型 一般家庭（一(二)2(2)）"
+    )
+    assert wrong["说明"].count("（") == 1
+
+
+# -- amounts as payment lists write them ---------------------------------------------------
+
+
+def test_amounts_with_thousands_separators_and_yuan_sign_are_read(tmp_path):
+    payments = [p if p["资助项目"] != "national_grant" else {**p, "金额": "1,500.00"} for p in EXACT]
+    payments = [p if p["资助项目"] != "免学费" else {**p, "金额": "￥800"} for p in payments]
+    result, findings = reconcile(tmp_path, payments)
+    assert result.exit_code == 0 and findings == {}
+
+
+def test_bad_amounts_are_rejected_with_row_and_column(tmp_path):
+    payments = [
+        paid(A, "非寄宿生生活补助", ""),  # row 2
+        paid(B, "寄宿生生活费补助", "五百"),  # row 3
+        paid(C, "national_grant", "-250"),  # row 4
+        paid(E, "寄宿生生活费补助", "624.999"),  # row 5
+        paid(C, "免学费", "800"),
+        paid(C, "免书本费", "400"),
+    ]
+    _, findings = reconcile(tmp_path, payments)
+    problems = {f["发放名单行"]: f["说明"] for f in findings["未知"]}
+    assert problems["2"].startswith("发放名单第 2 行「金额」列：金额是空的")
+    assert problems["3"].startswith("发放名单第 3 行「金额」列：「五百」不是数字")
+    assert problems["4"] == "发放名单第 4 行「金额」列：金额是负数（-250）：发放名单只列实际发放的金额"
+    assert problems["5"] == "发放名单第 5 行「金额」列：金额「624.999」不到分（最多两位小数），无法核对"
+    # An unreadable amount is not a payment: each of the four students is still owed, once.
+    assert {f["身份证号"] for f in findings["漏发"]} == {A["身份证号"], B["身份证号"], C["身份证号"], E["身份证号"]}
+
+
+def test_minus_zero_is_zero_and_never_printed_as_minus_zero(tmp_path):
+    payments = [p if p["身份证号"] != E["身份证号"] else {**p, "金额": "-0.00"} for p in EXACT]
+    result, findings = reconcile(tmp_path, payments)
+    (short,) = findings["金额不符"]
+    assert (short["类别"], short["实发（元）"], short["涉及金额（元）"]) == ("少发", 0, 625)  # 625 − 0
+    assert "-0.00" not in result.output
+
+
+# -- against a saved result -----------------------------------------------------------
+
+
+def test_reconcile_against_a_saved_result_says_when_the_policy_differs(tmp_path, policy_copy):
+    students = write_csv(tmp_path / "students.csv", STUDENT_HEADERS, [A, B, C, D, E])
+    saved = tmp_path / "saved.jsonl"
+    assert run("eval", students, "--policy", POLICY_2021, "--period", "2021-autumn", "-o", saved).exit_code == 0
+    paid_file = write_csv(tmp_path / "paid.csv", PAID_HEADERS, EXACT)
+    same = run("reconcile", "--policy", POLICY_2021, "--period", "2021-autumn", "--students", saved,
+               "--paid", paid_file)  # fmt: skip
+    assert same.exit_code == 0 and "完全一致" in same.output and "另一份政策" not in same.output
+    tables = policy_copy / "tables.yaml"
+    tables.write_text(tables.read_text(encoding="utf-8").replace("初中: 312.5", "初中: 300"), encoding="utf-8")
+    other = run("reconcile", "--policy", policy_copy, "--period", "2021-autumn", "--students", saved,
+                "--paid", paid_file)  # fmt: skip
+    assert "是用另一份政策计算的" in other.output
+
+
+def test_a_payment_the_roster_cannot_decide_is_unknown_not_unentitled(tmp_path):
+    # A's 就读方式 is blank (no declared meaning): whether the day subsidy is owed cannot be decided.
+    blank = {**A, "就读方式": ""}
+    _, findings = reconcile(tmp_path, EXACT, students=(blank, B, C, D, E))
+    assert list(findings) == ["未知"]
+    (unknown,) = findings["未知"]
+    assert unknown["身份证号"] == A["身份证号"] and unknown["说明"].startswith("无法核对：")
+    assert "就读方式" in unknown["说明"]
+
+
+def test_a_duplicate_for_a_student_not_on_the_roster_is_still_a_duplicate(tmp_path):
+    stranger = student("无", "2010-01-01", "小学", 5, seq="999")
+    _, findings = reconcile(tmp_path, [*EXACT, paid(stranger, "非寄宿生生活补助", "250"),
+                                       paid(stranger, "非寄宿生生活补助", "250")])  # fmt: skip
+    (twice,) = findings["重复发放"]
+    assert (twice["身份证号"], twice["实发（元）"], twice["涉及金额（元）"]) == (stranger["身份证号"], 500, 250)
+    (unknown,) = findings["未知"]  # and, once, that the student is not on the roster
+    assert unknown["说明"] == "学生名单中没有这名学生"
+
+
+def test_paid_by_accepts_only_bureau_or_bank(policy_copy):
+    programs = policy_copy / "programs.yaml"
+    text = programs.read_text(encoding="utf-8")
+    line = text[: text.index("paid_by: bank")].count("\n") + 1
+    programs.write_text(text.replace("paid_by: bank", "paid_by: post"), encoding="utf-8")
+    result = run("check", policy_copy)
+    assert result.exit_code == 1
+    assert f"programs.yaml:{line}:" in result.output and "bank" in result.output

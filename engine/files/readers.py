@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from engine.policy.provenance import is_jsonl_header
 from engine.policy.yamlsource import YamlError, load_yaml_text
 
 # Key under which a row keeps cells that stand beyond the last header.
@@ -221,6 +222,8 @@ def _read_jsonl(path: Path) -> RawTable:
                     raise InputError(f"{path}:{line_number}:{exc.colno}: 无法解析 JSON：{exc.msg}") from None
                 if not isinstance(record, dict):
                     raise InputError(f"{path}:{line_number}: 每行应为一个学生记录（JSON 对象）")
+                if is_jsonl_header(record):  # a result file's decision record, not a student
+                    continue
                 yield line_number + 1, {str(k): v for k, v in record.items()}
 
     headers: dict[str, None] = {}

@@ -7,7 +7,7 @@ openpyxl's write-only mode for the same reason.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from engine.check.checker import CheckedPolicy
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
+from engine.policy.provenance import DecisionRecord
 from engine.runtime.results import Result
 from engine.vocabulary import FREQUENCY_WORDS, PROGRAM_KIND_WORDS, ROW_STATUS_WORDS
 
@@ -95,7 +96,11 @@ def write_csv_rows(handle: TextIO, headers: list[str], rows: Iterable[list[Any]]
 
 
 def write_xlsx(
-    path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome], ledger_table: Callable[[], Table]
+    path: str,
+    checked: CheckedPolicy,
+    outcomes: Iterable[Outcome],
+    ledger_table: Callable[[], Table],
+    record: DecisionRecord | None = None,
 ) -> None:
     """A workbook: 资助明细 (one row per student and program), 学生 (one per input row),
     台账 (the ledger), 核查标记 (flags), 退回 (rejected rows with reasons).
@@ -126,6 +131,8 @@ def write_xlsx(
         for f in o.flags:
             flags.append([o.row, o.id_number, o.name, f.label, f.check, f.clause, f.message])
     _append_table(book.create_sheet("台账", 2), *ledger_table())
+    for title, table in record_sheet(record).items() if record else ():
+        _append_table(book.create_sheet(title), *table)
     book.save(path)
 
 
@@ -147,3 +154,8 @@ def _append_table(sheet, headers: list[str], rows: list[list[Any]]) -> None:
     sheet.append(headers)
     for row in rows:
         sheet.append(row)
+
+
+def record_sheet(record: DecisionRecord, notes: Sequence[tuple[str, str]] = ()) -> dict[str, Table]:
+    """The 说明 sheet of a workbook: the decision record (which rules produced these figures), then `notes`."""
+    return {"说明": (["项目", "内容"], [list(pair) for pair in [*record.lines(), *notes]])}

@@ -220,6 +220,7 @@ def _program(raw, doc, path, loc, sink) -> m.Program:
         priority=_source(doc, (*path, "priority"), priority) if priority is not None else None,
         quota=quota,
         citation=citation(raw),
+        paid_by=raw.get("paid_by", "bureau"),
     )
 
 

@@ -150,6 +150,8 @@ class Program:
     priority: Source | None = None
     quota: Quota | None = None
     citation: Citation = Citation()
+    # "bureau": on the bureau's payment list; "bank": disbursed by a bank (loans), not on that list.
+    paid_by: str = "bureau"
 
 
 @dataclass

@@ -145,6 +145,12 @@ _PROGRAM = {
         "label": _LABEL,
         "kind": {"enum": ["grant", "waiver", "loan"]},
         "per": {"enum": ["semester", "year", "once"]},
+        # Who disburses it: the bureau's payment list (default), or a bank (loans), whose payments
+        # are not on that list — reconcile leaves such programs out unless asked for them.
+        "paid_by": {
+            "enum": ["bureau", "bank"],
+            "description": "发放方：bureau（教育局发放名单，默认）或 bank（银行发放，不在发放名单上）",
+        },
         "when": {"type": "array", "minItems": 1, "items": _CONDITION},
         "unless": {"type": "array", "items": _EXCLUSION},
         "amount": {"oneOf": [_EXPR, {"type": "number"}]},

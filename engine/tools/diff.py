@@ -24,6 +24,7 @@ from engine.files.writers import write_sheets_xlsx
 from engine.language.parse import parse
 from engine.language.syntax import normalise, to_text
 from engine.policy import model as m
+from engine.policy.provenance import DecisionRecord
 from engine.runtime.results import Record, Result
 from engine.tools.ledger import GIVEN, LOANS, money_class
 from engine.vocabulary import PROGRAM_KIND_WORDS, SECTION_WORDS
@@ -404,7 +405,15 @@ def _jsonable(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
 
-def write_impact_xlsx(path: str, changes: list[Change], result: Impact) -> None:
-    """The impact of a new version: summary per program, per-student changes, and what changed."""
+def write_impact_xlsx(
+    path: str, changes: list[Change], result: Impact, records: tuple[DecisionRecord, DecisionRecord] | None = None
+) -> None:
+    """The impact of a new version: summary per program, per-student changes, what changed, and a
+    说明 sheet with the decision records of the old and the new version."""
     summary, students = impact_tables(result)
-    write_sheets_xlsx(path, {"汇总": summary, "学生变化": students, "政策变化": change_table(changes)})
+    notes = {}
+    if records:
+        old, new = records
+        lines = [[f"旧版{k}", v] for k, v in old.lines()] + [[f"新版{k}", v] for k, v in new.lines()]
+        notes = {"说明": (["项目", "内容"], lines)}
+    write_sheets_xlsx(path, {"汇总": summary, "学生变化": students, "政策变化": change_table(changes), **notes})

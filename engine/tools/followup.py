@@ -1,23 +1,38 @@
 """Follow-up between semesters (控辍保学动态管理, 一(一)3 and 二(四)).
 
-Compares two rosters evaluated for two semesters: for the checks, who is newly
-flagged (dropped out), resolved (back in school, 劝返复学), still flagged, and who
-appears in only one roster; for aid, whose entitlement started or stopped, and why.
+Compares two rosters evaluated for two semesters. For the checks: who newly dropped out (新辍学:
+was in school, now 未入学), who entered school age without being in school (新入适龄), who came
+back (劝返复学: was 未入学, now in school), who aged out while still out of school (超出适龄 — the
+case stays visible: it is not a success), other new or resolved flags, and who is still flagged;
+who appears in only one roster, with their aid; and whose aid started or stopped, how much, and why.
+
+The movements of a check are told apart by the policy's groups ``enrolled`` (已入学) and
+``school_age`` (适龄儿童少年), read from each result; a saved result has no groups, so its
+resolved flags cannot be told apart and say so.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from engine.check.checker import CheckedPolicy
-from engine.check.types import display
+from engine.check.types import CENT, display
 from engine.files.records import Rejected
-from engine.runtime.results import Award, Flag, Result
+from engine.policy.model import Period
+from engine.runtime.results import Result
 from engine.vocabulary import BLANK_GROUP, MOVEMENT_WORDS
+
+STATUS_WORDS = MOVEMENT_WORDS
+# The statuses whose aid amounts the summary adds up (money that starts, stops, arrives, leaves).
+MONEY_STATUSES = ("appeared", "left", "started", "stopped")
+ENROLLED_GROUP = "enrolled"  # 已入学
+SCHOOL_AGE_GROUP = "school_age"  # 适龄儿童少年
+# 一(一)1: "春、秋学期开学两周内对适龄儿童少年入学情况排查" — the first day counts as day 1.
+CHECK_WINDOW_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -29,6 +44,21 @@ class Movement:
     name: str
     place: tuple[str, ...]  # the values of the grouping fields (township, school …)
     reason: str = ""
+    amount: Decimal | None = None  # the aid that started, stopped, arrived or left with the child
+
+
+def check_window(checked: CheckedPolicy, period: Period) -> tuple[dt.date, dt.date]:
+    """(semester start, last day of the 排查) for a semester, from the policy's semester data."""
+    start = checked.manifest.reference_date(period)
+    return start, start + dt.timedelta(days=CHECK_WINDOW_DAYS - 1)
+
+
+def window_text(checked: CheckedPolicy, period: Period) -> str:
+    start, due = check_window(checked, period)
+    semester = checked.manifest.semesters[period.season]
+    cite = semester.citation.cite or "一(一)1"
+    return (f"{period} {semester.label}开学（基准日）{start.isoformat()}；适龄儿童少年入学情况排查应在开学两周内、"
+            f"即 {due.isoformat()}（含）前完成（{cite}）")  # fmt: skip
 
 
 def follow_up(
@@ -45,23 +75,27 @@ def follow_up(
     new = {r.id_number: r for r in after if isinstance(r, Result)}
     checks = checked.policy.checks
     programs = checked.policy.programs
+    compared = [pid for pid, p in programs.items() if p.per == "semester" or same_season]
     out: list[Movement] = []
 
-    def movement(status: str, item: str, label: str, r: Result, reason: str = "") -> None:
+    def movement(status: str, item: str, label: str, r: Result, reason: str = "", amount: Decimal | None = None):
         place = tuple(
             display(r.values.get(f), checked.fields[f].type) if r.values.get(f) not in (None, "") else BLANK_GROUP
             for f in places
         )
-        out.append(Movement(status, item, label, r.id_number, r.name, place, reason))
+        out.append(Movement(status, item, label, r.id_number, r.name, place, reason, amount))
+
+    def aid(r: Result) -> Decimal:
+        return sum((a.amount for a in r.awards if a.program in compared), Decimal(0))
 
     for id_number, r in new.items():
         if id_number not in old:
             flags = "、".join(f.label for f in r.flags)
-            movement("appeared", "", "名单", r, f"核查标记：{flags}" if flags else "")
+            movement("appeared", "", "名单", r, f"核查标记：{flags}" if flags else "", aid(r))
     for id_number, r in old.items():
         if id_number not in new:
             flags = "、".join(f.label for f in r.flags)
-            movement("left", "", "名单", r, f"上学期核查标记：{flags}" if flags else "")
+            movement("left", "", "名单", r, f"上学期核查标记：{flags}" if flags else "", aid(r))
     for id_number, a in old.items():
         b = new.get(id_number)
         if b is None:
@@ -70,23 +104,50 @@ def follow_up(
         for cid in checks:
             label = checks[cid].label
             if cid in now and cid not in was:
-                movement("new", cid, label, b, checks[cid].message)
+                movement(_newly_flagged(a, b), cid, label, b, checks[cid].message)
             elif cid in was and cid not in now:
-                movement("resolved", cid, label, b, "本学期不再符合核查条件")
+                status, reason = _resolved(a, b)
+                movement(status, cid, label, b, reason)
             elif cid in now:
                 movement("still", cid, label, b, checks[cid].message)
         got_before = {x.program: x for x in a.awards}
         got_after = {x.program: x for x in b.awards}
-        for pid, p in programs.items():
-            if p.per != "semester" and not same_season:
-                continue
+        for pid in compared:
+            p = programs[pid]
             if pid in got_before and pid not in got_after:
-                movement("stopped", pid, p.label, b, _reason(b, pid))
+                movement("stopped", pid, p.label, b, _reason(b, pid), got_before[pid].amount)
             elif pid in got_after and pid not in got_before:
-                movement("started", pid, p.label, b, _reason(a, pid, "此前："))
-    order = list(MOVEMENT_WORDS)
-    out.sort(key=lambda m: (m.place, order.index(m.status), m.item, m.id_number))
+                movement("started", pid, p.label, b, _reason(a, pid, "此前："), got_after[pid].amount)
+    order = {status: i for i, status in enumerate(STATUS_WORDS)}
+    out.sort(key=lambda m: (m.place, order[m.status], m.item, m.id_number))
     return out
+
+
+def _has_facts(r: Result) -> bool:
+    return bool(r.values)
+
+
+def _newly_flagged(a: Result, b: Result) -> str:
+    if not (_has_facts(a) and _has_facts(b)):
+        return "new"
+    if ENROLLED_GROUP in a.groups and ENROLLED_GROUP not in b.groups:
+        return "dropped_out"
+    if SCHOOL_AGE_GROUP not in a.groups and SCHOOL_AGE_GROUP in b.groups and ENROLLED_GROUP not in b.groups:
+        return "entered_age"
+    return "new"
+
+
+def _resolved(a: Result, b: Result) -> tuple[str, str]:
+    """Why a flag no longer holds: back in school, aged out while still out of school, or other."""
+    if not (_has_facts(a) and _has_facts(b)):
+        return "resolved", "本学期不再符合核查条件（保存的结果没有学生信息，无法区分劝返复学与超出适龄）"
+    if ENROLLED_GROUP not in a.groups and ENROLLED_GROUP in b.groups:
+        return "returned", "上学期未入学，本学期已入学"
+    if ENROLLED_GROUP not in b.groups and SCHOOL_AGE_GROUP in a.groups and SCHOOL_AGE_GROUP not in b.groups:
+        return "aged_out", "已超出适龄仍未入学：不是劝返成功，须继续关注"
+    if ENROLLED_GROUP in a.groups and ENROLLED_GROUP not in b.groups:
+        return "resolved", "本学期未入学（见新辍学），不再是在校重点对象"
+    return "resolved", "本学期不再符合核查条件"
 
 
 def _reason(result: Result, pid: str, prefix: str = "") -> str:
@@ -100,58 +161,32 @@ def _reason(result: Result, pid: str, prefix: str = "") -> str:
 def movement_table(
     checked: CheckedPolicy, places: list[str], movements: list[Movement]
 ) -> tuple[list[str], list[list[Any]]]:
-    headers = [checked.fields[f].field.label for f in places] + ["变化", "核查或资助项目", "身份证号", "姓名", "说明"]
-    rows = [[*m.place, MOVEMENT_WORDS[m.status], m.label, m.id_number, m.name, m.reason] for m in movements]
+    headers = [checked.fields[f].field.label for f in places] + ["变化", "核查或资助项目", "身份证号", "姓名",
+                                                                 "金额（元）", "说明"]  # fmt: skip
+    rows = [[*m.place, STATUS_WORDS[m.status], m.label, m.id_number, m.name,
+             m.amount.quantize(CENT) if m.amount is not None else "", m.reason] for m in movements]  # fmt: skip
     return headers, rows
 
 
 def summary(checked: CheckedPolicy, places: list[str], movements: list[Movement]) -> tuple[list[str], list[list[Any]]]:
-    """Counts of each kind of movement per place (township, school …)."""
-    counts: dict[tuple[str, ...], dict[str, int]] = {}
+    """Counts of each kind of movement per place (township, school …), the money of aid that started,
+    stopped, arrived with newcomers or left with leavers, and a 合计 row."""
+    counts: dict[tuple[str, ...], dict[str, list[Any]]] = {}
+    total: dict[str, list[Any]] = {}
     for m in movements:
-        cell = counts.setdefault(m.place, {})
-        cell[m.status] = cell.get(m.status, 0) + 1
-    headers = [checked.fields[f].field.label for f in places] + list(MOVEMENT_WORDS.values())
-    rows = [[*place, *(c.get(k, 0) for k in MOVEMENT_WORDS)] for place, c in sorted(counts.items())]
+        for cell in (counts.setdefault(m.place, {}), total):
+            entry = cell.setdefault(m.status, [0, Decimal(0)])
+            entry[0] += 1
+            entry[1] += m.amount or 0
+    headers = [checked.fields[f].field.label for f in places] + list(STATUS_WORDS.values())
+    headers += [f"{STATUS_WORDS[s]}金额" for s in MONEY_STATUSES]
+
+    def row(place: tuple[str, ...] | list[str], c: dict[str, list[Any]]) -> list[Any]:
+        zero = [0, Decimal(0)]
+        return [*place, *(c.get(k, zero)[0] for k in STATUS_WORDS),
+                *(c.get(k, zero)[1].quantize(CENT) for k in MONEY_STATUSES)]  # fmt: skip
+
+    rows = [row(place, c) for place, c in sorted(counts.items())]
+    if rows and places:
+        rows.append(row(["合计"] + [""] * (len(places) - 1), total))
     return headers, rows
-
-
-def is_saved_results(path: str) -> bool:
-    """A JSONL file written by `zizhu eval` (rather than a JSONL list of students)."""
-    if not path.lower().endswith(".jsonl"):
-        return False
-    with open(path, encoding="utf-8-sig") as handle:
-        first = next((line for line in handle if line.strip()), "")
-    try:
-        record = json.loads(first)
-    except json.JSONDecodeError:
-        return False
-    return isinstance(record, dict) and {"row", "status", "awards", "flags"} <= record.keys()
-
-
-def saved_results(checked: CheckedPolicy, path: str) -> Iterator[Result]:
-    """Results read back from `zizhu eval --format jsonl` output. They carry no student facts, so
-    movements from them are not grouped by place and stopped aid has no reason."""
-    programs, checks = checked.policy.programs, checked.policy.checks
-    with open(path, encoding="utf-8-sig") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            saved = json.loads(line, parse_float=Decimal)
-            if saved.get("status") != "evaluated":
-                continue
-            awards = [
-                Award(a["program"], programs[a["program"]].label if a["program"] in programs else a["program"],
-                      Decimal(a["amount"]), a["kind"], a["per"], a["clause"])
-                for a in saved["awards"]
-            ]  # fmt: skip
-            flags = [
-                Flag(
-                    f["check"],
-                    checks[f["check"]].label if f["check"] in checks else f["check"],
-                    f["clause"],
-                    f["message"],
-                )
-                for f in saved["flags"]
-            ]
-            yield Result(saved["row"], saved["id_number"], "", {}, awards, (), flags)

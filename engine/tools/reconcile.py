@@ -3,11 +3,16 @@
 The payment list is what the bureau disbursed: one row per student and program
 (ID number, name, school, program by label or id, amount). Each difference from
 the engine's entitlements becomes a finding in one category; sums are exact.
+
+Only the programs the bureau pays are reconciled by default: a program that declares
+``paid_by: bank`` (loans) is not on the bureau's list, so its absence there is no omission.
+``--programs`` / ``--skip`` choose otherwise. The work is linear in students + payments.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,9 +23,12 @@ from engine.check.types import CENT, display
 from engine.check.values import parse_number
 from engine.files.readers import RawTable
 from engine.files.records import Rejected
-from engine.runtime.results import Result
-from engine.vocabulary import BLANK_GROUP, RECONCILE_WORDS
+from engine.runtime.results import Explanation, Result
+from engine.vocabulary import BLANK_GROUP, PAID_BY_WORDS, RECONCILE_COLUMN_WORDS, RECONCILE_WORDS
 
+CATEGORIES = RECONCILE_WORDS
+# The columns of every summary: 金额不符 is split, so that a short and an over payment never net out.
+SUMMARY_COLUMNS = RECONCILE_COLUMN_WORDS
 # Payment sheet columns as bureaus name them.
 PAYMENT_COLUMNS = {
     "id_number": ("身份证号", "身份证号码", "公民身份号码", "id_number"),
@@ -30,6 +38,9 @@ PAYMENT_COLUMNS = {
     "amount": ("金额", "发放金额", "资助金额", "金额（元）", "amount"),
 }
 REQUIRED = ("id_number", "program", "amount")
+ZERO = Decimal(0)
+# A student evaluated again with its reasons (denials) and its explanation.
+Recheck = Callable[[Result], tuple[Result, list[Explanation]]]
 
 
 @dataclass
@@ -41,6 +52,7 @@ class Payment:
     program: str | None  # the program id, None when the sheet names no program we know
     program_text: str
     amount: Decimal | None
+    problem: str = ""  # why the row cannot be reconciled (located: row and column)
 
 
 @dataclass
@@ -52,24 +64,88 @@ class Finding:
     program: str
     program_label: str
     entitled: Decimal | None = None
-    paid: Decimal | None = None
+    paid: Decimal | None = None  # for a duplicate: the total paid over all its rows
     detail: str = ""
     paid_rows: list[int] = field(default_factory=list)
     student_row: int | None = None
     short: bool = False  # a wrong amount below the entitlement: money still owed
+    excess: Decimal | None = None  # a duplicate: what was paid beyond the first payment
+
+    @property
+    def column(self) -> str:
+        """The summary column this finding counts in (金额不符 split into 少发 and 多发)."""
+        if self.category == "wrong_amount":
+            return "short" if self.short else "over"
+        return self.category
 
     @property
     def money(self) -> Decimal:
-        """The money a finding is about: owed when omitted, the difference when wrong, else what was paid."""
+        """The money at stake: owed when omitted; the difference when the amount is wrong (always
+        positive: whether it is owed or over-paid is the column); the excess of a duplicate; what
+        was paid otherwise."""
         if self.category == "omitted":
-            return self.entitled or Decimal(0)
+            return self.entitled or ZERO
         if self.category == "wrong_amount":
-            return (self.paid or Decimal(0)) - (self.entitled or Decimal(0))
-        return self.paid or Decimal(0)
+            return abs((self.paid or ZERO) - (self.entitled or ZERO))
+        if self.category == "duplicate":
+            return self.excess or ZERO
+        return self.paid or ZERO
+
+
+@dataclass
+class Scope:
+    """Which programs are reconciled, and why each of the others is not."""
+
+    programs: list[str]
+    left_out: dict[str, str]  # program id → why it is not reconciled
+
+    def describe(self, checked: CheckedPolicy) -> str:
+        labels = checked.policy.programs
+        text = "核对项目：" + ("、".join(labels[p].label for p in self.programs) or "（无）")
+        if self.left_out:
+            text += "；不核对：" + "；".join(f"{labels[p].label}（{why}）" for p, why in self.left_out.items())
+        return text
+
+
+def choose_programs(checked: CheckedPolicy, only: list[str], skip: list[str]) -> Scope:
+    """The programs to reconcile: those named by `only` (ids or Chinese labels), else every program
+    the bureau pays (not `paid_by: bank`); minus `skip`. An unknown name is a ValueError saying
+    which names exist."""
+    programs = checked.policy.programs
+    chosen = [_program_id(checked, name) for name in only]
+    left_out: dict[str, str] = {}
+    if chosen:
+        left_out = {pid: "未在 --programs 中" for pid in programs if pid not in chosen}
+    else:
+        chosen = [pid for pid, p in programs.items() if p.paid_by == "bureau"]
+        left_out = {pid: PAID_BY_WORDS.get(p.paid_by, p.paid_by) for pid, p in programs.items() if pid not in chosen}
+    for name in skip:
+        pid = _program_id(checked, name)
+        if pid in chosen:
+            chosen.remove(pid)
+            left_out[pid] = "按 --skip 不核对"
+    ordered = [pid for pid in programs if pid in chosen]
+    return Scope(ordered, {pid: left_out[pid] for pid in programs if pid in left_out})
+
+
+def _program_id(checked: CheckedPolicy, name: str) -> str:
+    programs = checked.policy.programs
+    name = name.strip()
+    by_label = {p.label: pid for pid, p in programs.items()}
+    if name in programs or name in by_label:
+        return name if name in programs else by_label[name]
+    near = _near_names(name, [*by_label, *programs])
+    hint = f"，是否想写「{'」或「'.join(near)}」" if near else ""
+    raise ValueError(f"没有资助项目「{name}」{hint}；可用：{'、'.join(by_label)}")
+
+
+def _near_names(text: str, names: list[str]) -> list[str]:
+    return difflib.get_close_matches(text, names, n=3, cutoff=0.6)
 
 
 def read_payments(checked: CheckedPolicy, table: RawTable) -> tuple[list[Payment], list[str]]:
-    """Payment rows, and the sheet-level problems (a required column missing)."""
+    """Payment rows, and the sheet-level problems (a required column missing). A row whose amount
+    is blank, not a number, negative or finer than a fen carries its problem, located."""
     headers = {h.strip(): h for h in table.headers}
     columns: dict[str, str] = {}
     for key, names in PAYMENT_COLUMNS.items():
@@ -91,20 +167,37 @@ def read_payments(checked: CheckedPolicy, table: RawTable) -> tuple[list[Payment
             value = raw.get(columns.get(key, ""), "")
             return "" if value is None else str(value).strip()
 
-        amount, _problem = parse_number(raw.get(columns["amount"]), money=True) if cell("amount") else (None, "")
+        amount, problem = paid_amount(raw.get(columns["amount"]))
+        if problem:
+            problem = f"发放名单第 {row} 行「{columns['amount']}」列：{problem}"
         program_text = cell("program")
-        payments.append(
-            Payment(
-                row,
-                idcard.normalise(cell("id_number")),
-                cell("name"),
-                cell("school"),
-                programs.get(program_text),
-                program_text,
-                amount,
-            )
-        )
+        id_number = idcard.normalise(cell("id_number"))
+        payment = Payment(row, id_number, cell("name"), cell("school"), programs.get(program_text), program_text,
+                          amount, problem)  # fmt: skip
+        payments.append(payment)
     return payments, []
+
+
+def paid_amount(cell: Any) -> tuple[Decimal | None, str]:
+    """An amount as payment lists write it (1,000.00 / ￥500 / 500), exact to the fen; else why not."""
+    if cell is None or str(cell).strip() == "":
+        return None, "金额是空的（应填发放金额，如 312.50）"
+    value, problem = parse_number(cell, money=True)
+    if value is None:
+        if problem.startswith("金额不能为负数"):
+            return None, f"金额是负数（{cell}）：发放名单只列实际发放的金额"
+        return None, f"{problem}；金额应写如 312.50、1,000.00 或 ￥500"
+    if value != value.quantize(CENT):
+        return None, f"金额「{cell}」不到分（最多两位小数），无法核对"
+    return value.quantize(CENT) + ZERO, ""  # + 0 turns -0.00 into 0.00
+
+
+@dataclass
+class Reconciliation:
+    findings: list[Finding]
+    scope: Scope
+    payments: int  # rows on the payment list
+    not_reconciled: int  # of them, rows of programs left out of the scope
 
 
 def reconcile(
@@ -112,9 +205,17 @@ def reconcile(
     outcomes: Iterable[Result | Rejected],
     payments: list[Payment],
     school_field: str | None = None,
-) -> list[Finding]:
+    scope: Scope | None = None,
+    recheck: Recheck | None = None,
+) -> Reconciliation:
     """Findings in category order. A finding's school is the student's `school_field` (a field id)
-    when the student file has it, else the payment sheet's school column."""
+    when the student file has it, else the payment sheet's school column. The students may be
+    evaluated without reasons (faster); `recheck` evaluates one again with its reasons and
+    explanation, so that a 错发 says why and names the facts that decided it."""
+    scope = scope or choose_programs(checked, [], [])
+    in_scope = set(scope.programs)
+    programs = checked.policy.programs
+    labels = {pid: p.label for pid, p in programs.items()}
 
     def school_of(student: Result, fallback: str = "") -> str:
         value = student.values.get(school_field) if school_field else None
@@ -123,28 +224,53 @@ def reconcile(
     students: dict[str, Result | Rejected] = {}
     for o in outcomes:
         students.setdefault(o.id_number, o)
-    labels = {pid: p.label for pid, p in checked.policy.programs.items()}
     findings: list[Finding] = []
     by_pair: dict[tuple[str, str], list[Payment]] = {}
+    paid_programs: dict[str, set[str]] = {}  # id number → programs paid: the per-student index
+    not_reconciled = 0
+    unrecognised: list[Payment] = []
     for pay in payments:
-        if pay.program is None or pay.amount is None or not pay.id_number:
-            problem = (
-                f"不认识的资助项目「{pay.program_text}」" if pay.program is None
-                else "金额不是数字" if pay.amount is None else "没有身份证号"
-            )  # fmt: skip
-            findings.append(Finding("unknown", pay.id_number, pay.name, pay.school, pay.program or "", pay.program_text,
-                                    paid=pay.amount, detail=problem, paid_rows=[pay.row]))  # fmt: skip
-            continue
-        by_pair.setdefault((pay.id_number, pay.program), []).append(pay)
+        if pay.program is not None and pay.program not in in_scope:
+            not_reconciled += 1
+        elif pay.problem or not pay.id_number:
+            findings.append(_unknown(pay, pay.problem or f"发放名单第 {pay.row} 行没有身份证号"))
+        elif pay.program is None:
+            unrecognised.append(pay)
+        else:
+            by_pair.setdefault((pay.id_number, pay.program), []).append(pay)
+            paid_programs.setdefault(pay.id_number, set()).add(pay.program)
+    explained: set[tuple[str, str]] = set()  # (id, program) an unknown name probably meant: no 漏发 too
+    for pay in unrecognised:
+        student = students.get(pay.id_number)
+        already = paid_programs.get(pay.id_number, set())
+        owed = [a.program for a in student.awards if a.program in in_scope and a.program not in already
+                ] if isinstance(student, Result) else []  # fmt: skip
+        meant = _near_names(pay.program_text, [labels[p] for p in owed])
+        detail = f"不认识的资助项目「{pay.program_text}」"
+        if meant:
+            pid = next(p for p in owed if labels[p] == meant[0])
+            explained.add((pay.id_number, pid))
+            detail += f"，是否想写「{meant[0]}」？该生应享受此项，未另计漏发"
+        elif near := _near_names(pay.program_text, [labels[p] for p in scope.programs]):
+            detail += f"，是否想写「{'」或「'.join(near)}」？"
+        findings.append(_unknown(pay, detail))
     for (id_number, pid), rows in by_pair.items():
         first = rows[0]
         student = students.get(id_number)
         common = dict(id_number=id_number, name=first.name, school=first.school, program=pid, program_label=labels[pid])
-        if len(rows) > 1:
+        award = next((a for a in student.awards if a.program == pid), None) if isinstance(student, Result) else None
+        if isinstance(student, Result):
+            common["name"] = student.name or first.name
+            common["school"] = school_of(student, first.school)
+        if len(rows) > 1:  # whoever the student is: the payments after the first are too many
+            total = sum((r.amount or ZERO for r in rows), ZERO)
+            excess = total - (first.amount or ZERO)
             schools = "、".join(sorted({r.school for r in rows if r.school})) or "（未填学校）"
-            findings.append(Finding("duplicate", **common, paid=sum((r.amount for r in rows), Decimal(0)),
-                                    detail=f"同一学生同一项目发放 {len(rows)} 次（{schools}）",
-                                    paid_rows=[r.row for r in rows]))  # fmt: skip
+            findings.append(Finding("duplicate", **common, entitled=award.amount if award else None, paid=total,
+                                    excess=excess, paid_rows=[r.row for r in rows],
+                                    student_row=student.row if student is not None else None,
+                                    detail=f"同一学生同一项目发放 {len(rows)} 次（{schools}）：多发 {excess} 元，"
+                                           f"共发 {total} 元"))  # fmt: skip
         if student is None:
             findings.append(Finding("unknown", **common, paid=first.amount, detail="学生名单中没有这名学生",
                                     paid_rows=[first.row]))  # fmt: skip
@@ -155,45 +281,96 @@ def reconcile(
                                     detail=f"学生名单第 {student.row} 行被退回，无法核对：{reasons}",
                                     paid_rows=[first.row]))  # fmt: skip
             continue
-        common["name"] = student.name or first.name
-        common["school"] = school_of(student, first.school)
-        award = next((a for a in student.awards if a.program == pid), None)
-        if award is None:
-            denial = next((d for d in student.denials if d.program == pid), None)
-            if denial and denial.cause == "relation" and (id_number, denial.item) in by_pair:
-                continue  # both of a never-together pair were paid: reported once, as 互斥, below
-            error = next((e for e in student.errors if e.program == pid), None)
-            reason = denial.reason if denial else error.message if error else "不享受"
-            clause = f"（{denial.clause}）" if denial and denial.clause else ""
-            findings.append(Finding("unentitled", **common, paid=first.amount, detail=reason + clause,
-                                    paid_rows=[first.row], student_row=student.row))  # fmt: skip
+        undecided = next((e for e in student.errors if e.program == pid), None) if award is None else None
+        if undecided is not None:  # the roster lacks a fact the program needs: neither owed nor unentitled
+            findings.append(Finding("unknown", **common, paid=first.amount, paid_rows=[first.row],
+                                    student_row=student.row, detail=f"无法核对：{undecided.message}"))  # fmt: skip
+        elif award is None:
+            paid_here, awarded = paid_programs.get(id_number, set()), {a.program for a in student.awards}
+            if any(r.program in paid_here and r.program in awarded for r in programs[pid].not_with):
+                continue  # it gave way to a program also paid: reported once, as 互斥, below
+            reason = _why_not(checked, student, pid, recheck)
+            findings.append(Finding("unentitled", **common, paid=first.amount, paid_rows=[first.row], detail=reason,
+                                    student_row=student.row))  # fmt: skip
         elif award.amount != first.amount:
             short = first.amount < award.amount
-            diff = (first.amount - award.amount).quantize(CENT)
+            diff = abs(first.amount - award.amount)
             findings.append(Finding("wrong_amount", **common, entitled=award.amount, paid=first.amount, short=short,
-                                    detail=("少发 " if short else "多发 ") + str(abs(diff)) + " 元",
+                                    detail=("少发 " if short else "多发 ") + str(diff) + " 元",
                                     paid_rows=[first.row], student_row=student.row))  # fmt: skip
     for student in students.values():
         if isinstance(student, Rejected):
             continue
-        paid = {pid for (id_number, pid) in by_pair if id_number == student.id_number}
+        paid = paid_programs.get(student.id_number, set())
         school = school_of(student)
         for award in student.awards:
-            if award.program not in paid:
+            key = (student.id_number, award.program)
+            if award.program in in_scope and award.program not in paid and key not in explained:
                 findings.append(Finding("omitted", student.id_number, student.name, school, award.program, award.label,
                                         entitled=award.amount, detail=f"应发未发（{award.clause}）",
                                         student_row=student.row))  # fmt: skip
         for pid in sorted(paid):
-            for rel in checked.policy.programs[pid].not_with:
+            for rel in programs[pid].not_with:
                 if rel.program in paid:
+                    rows = by_pair[(student.id_number, pid)]
                     findings.append(Finding("exclusive", student.id_number, student.name, school, pid, labels[pid],
-                                            paid=by_pair[(student.id_number, pid)][0].amount,
+                                            paid=rows[0].amount, paid_rows=[p.row for p in rows],
                                             detail=f"与「{labels[rel.program]}」不能同时享受（{rel.citation.cite}）",
-                                            paid_rows=[p.row for p in by_pair[(student.id_number, pid)]],
                                             student_row=student.row))  # fmt: skip
-    order = list(RECONCILE_WORDS)
-    findings.sort(key=lambda f: (order.index(f.category), f.school, f.id_number, f.program))
-    return findings
+    order = {category: i for i, category in enumerate(CATEGORIES)}
+    findings.sort(key=lambda f: (order[f.category], f.school, f.id_number, f.program))
+    return Reconciliation(findings, scope, len(payments), not_reconciled)
+
+
+def _unknown(pay: Payment, detail: str) -> Finding:
+    return Finding("unknown", pay.id_number, pay.name, pay.school, pay.program or "", pay.program_text,
+                   paid=pay.amount, detail=detail, paid_rows=[pay.row])  # fmt: skip
+
+
+def _why_not(checked: CheckedPolicy, student: Result, pid: str, recheck: Recheck | None) -> str:
+    """One reason, one clause, the facts that decided it: 不符合条件：…；家庭类型 一般家庭（一(二)2(2)）."""
+    explanations: list[Explanation] = []
+    if recheck is not None:
+        student, explanations = recheck(student)
+    denial = next((d for d in student.denials if d.program == pid), None)
+    if denial is None:
+        error = next((e for e in student.errors if e.program == pid), None)
+        return error.message if error else "不享受"
+    reason, clause = _one_clause(denial.reason, denial.clause)
+    facts = _decisive_facts(checked, pid, explanations) if denial.cause in ("condition", "exclusion") else ""
+    return f"{reason}{'；' + facts if facts else ''}" + (f"（{clause}）" if clause else "")
+
+
+def _one_clause(reason: str, clause: str) -> tuple[str, str]:
+    """A condition's label may carry a clause of its own in parentheses that qualifies one part of
+    it (…或外地就读出具情况说明（一(二)5(2)）); the denial's clause is the one that decides, so the
+    label's is dropped rather than printed beside it."""
+    if reason.endswith("）") and "（" in reason:
+        inner = reason[reason.rindex("（") + 1 : -1]
+        if inner and inner[0] in "一二三四五六七八九十" and "(" in inner:
+            return reason[: reason.rindex("（")], clause or inner
+    return reason, clause
+
+
+MAX_FACTS = 4
+
+
+def _decisive_facts(checked: CheckedPolicy, pid: str, explanations: list[Explanation]) -> str:
+    """The input facts the deciding step read, as 列名 值 (at most MAX_FACTS): those that are not 是/否
+    (家庭类型 一般家庭) when there are any — they say who the student is —, else the 是/否 ones."""
+    explanation = next((e for e in explanations if e.item == pid), None)
+    if explanation is None:
+        return ""
+    deciding = next((s for s in explanation.steps if s.role == "condition" and s.value is False), None) or next(
+        (s for s in explanation.steps if s.role == "exclusion" and s.value is True), None
+    )
+    if deciding is None:
+        return ""
+    inputs = {info.field.label: info for info in checked.fields.values() if info.field.compute is None}
+    read = [(name, value, kind) for name, value, kind in deciding.reads if name in inputs]
+    read = [r for r in read if not isinstance(r[1], bool)] or read
+    shown = [f"{name} {display(value, kind)}" for name, value, kind in read[:MAX_FACTS]]
+    return "、".join(shown) + ("等" if len(read) > MAX_FACTS else "")
 
 
 def needs_alert(findings: list[Finding]) -> bool:
@@ -201,24 +378,43 @@ def needs_alert(findings: list[Finding]) -> bool:
     return any(f.category == "omitted" or (f.category == "wrong_amount" and f.short) for f in findings)
 
 
-def summary(findings: list[Finding], key: str) -> tuple[list[str], list[list[Any]]]:
-    """Count and money of each category per school (key="school") or per program (key="program_label")."""
-    groups: dict[str, dict[str, list[Any]]] = {}
+def totals(findings: list[Finding]) -> dict[str, tuple[int, Decimal]]:
+    """Count and money at stake of each summary column (少发 and 多发 apart)."""
+    out = {column: (0, ZERO) for column in SUMMARY_COLUMNS}
     for f in findings:
-        cell = groups.setdefault(getattr(f, key) or BLANK_GROUP, {}).setdefault(f.category, [0, Decimal(0)])
-        cell[0] += 1
-        cell[1] += f.money
+        count, money = out[f.column]
+        out[f.column] = (count + 1, money + f.money)
+    return {column: (count, money.quantize(CENT) + ZERO) for column, (count, money) in out.items()}
+
+
+def summary(findings: list[Finding], key: str) -> tuple[list[str], list[list[Any]]]:
+    """Count and money of each column per school (key="school") or per program (key="program_label");
+    a duplicate's money is its excess, with the total paid beside it."""
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(getattr(f, key) or BLANK_GROUP, []).append(f)
     headers = ["学校" if key == "school" else "资助项目"]
-    for word in RECONCILE_WORDS.values():
+    for column, word in SUMMARY_COLUMNS.items():
         headers += [f"{word}人次", f"{word}金额"]
+        if column == "duplicate":
+            headers.append("重复发放实发合计")
     rows = []
     for name in sorted(groups):
         row: list[Any] = [name]
-        for category in RECONCILE_WORDS:
-            count, money = groups[name].get(category, [0, Decimal(0)])
-            row += [count, money.quantize(CENT)]
+        for column, (count, money) in totals(groups[name]).items():
+            row += [count, money]
+            if column == "duplicate":
+                paid = sum((f.paid or ZERO for f in groups[name] if f.category == "duplicate"), ZERO)
+                row.append(paid.quantize(CENT))
         rows.append(row)
     return headers, rows
+
+
+def summary_line(result: Reconciliation) -> str:
+    """The last line a person reads: every category, 少发 and 多发 apart, with counts and money."""
+    parts = [f"{SUMMARY_COLUMNS[c]} {n} 人次 {money} 元" for c, (n, money) in totals(result.findings).items()]
+    skipped = f"（其中 {result.not_reconciled} 条属不核对的项目）" if result.not_reconciled else ""
+    return f"{result.payments} 条发放记录{skipped}；" + "，".join(parts)
 
 
 FINDING_HEADERS = [
@@ -229,6 +425,7 @@ FINDING_HEADERS = [
     "资助项目",
     "应发（元）",
     "实发（元）",
+    "涉及金额（元）",
     "说明",
     "发放名单行",
     "学生名单行",
@@ -239,30 +436,25 @@ def finding_row(f: Finding) -> list[Any]:
     def money(value: Decimal | None) -> Any:
         return value.quantize(CENT) if value is not None else ""
 
-    return [RECONCILE_WORDS[f.category], f.id_number, f.name, f.school, f.program_label, money(f.entitled),
-            money(f.paid), f.detail, "、".join(map(str, f.paid_rows)), f.student_row or ""]  # fmt: skip
+    word = SUMMARY_COLUMNS[f.column] if f.category == "wrong_amount" else CATEGORIES[f.category]
+    return [word, f.id_number, f.name, f.school, f.program_label, money(f.entitled), money(f.paid), money(f.money),
+            f.detail, "、".join(map(str, f.paid_rows)), f.student_row or ""]  # fmt: skip
 
 
-def report_tables(findings: list[Finding]) -> dict[str, tuple[list[str], list[list[Any]]]]:
+def report_tables(result: Reconciliation) -> dict[str, tuple[list[str], list[list[Any]]]]:
     """What `zizhu reconcile` prints: every finding, then the summaries per school and per program."""
     return {
-        "发现": (FINDING_HEADERS, [finding_row(f) for f in findings]),
-        "按学校汇总": summary(findings, "school"),
-        "按项目汇总": summary(findings, "program_label"),
+        "发现": (FINDING_HEADERS, [finding_row(f) for f in result.findings]),
+        "按学校汇总": summary(result.findings, "school"),
+        "按项目汇总": summary(result.findings, "program_label"),
     }
 
 
-def report_sheets(findings: list[Finding]) -> dict[str, tuple[list[str], list[list[Any]]]]:
+def report_sheets(result: Reconciliation) -> dict[str, tuple[list[str], list[list[Any]]]]:
     """The workbook: one sheet per category (漏发, 错发 …), then the two summaries."""
     sheets = {
-        word: (FINDING_HEADERS, [finding_row(f) for f in findings if f.category == key])
-        for key, word in RECONCILE_WORDS.items()
+        word: (FINDING_HEADERS, [finding_row(f) for f in result.findings if f.category == key])
+        for key, word in CATEGORIES.items()
     }
-    return {**sheets, "按学校汇总": summary(findings, "school"), "按项目汇总": summary(findings, "program_label")}
-
-
-def counts_line(payments: list[Payment], findings: list[Finding]) -> str:
-    """N 条发放记录；漏发 n，错发 n …"""
-    counts = {word: sum(f.category == key for f in findings) for key, word in RECONCILE_WORDS.items()}
-    return f"{len(payments)} 条发放记录；" + "，".join(f"{w} {n}" for w, n in counts.items())
-
+    return {**sheets, "按学校汇总": summary(result.findings, "school"),
+            "按项目汇总": summary(result.findings, "program_label")}  # fmt: skip
