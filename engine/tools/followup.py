@@ -26,7 +26,6 @@ from engine.policy.model import Period
 from engine.runtime.results import Result
 from engine.vocabulary import BLANK_GROUP, MOVEMENT_WORDS
 
-STATUS_WORDS = MOVEMENT_WORDS
 # The statuses whose aid amounts the summary adds up (money that starts, stops, arrives, leaves).
 MONEY_STATUSES = ("appeared", "left", "started", "stopped")
 ENROLLED_GROUP = "enrolled"  # 已入学
@@ -118,7 +117,7 @@ def follow_up(
                 movement("stopped", pid, p.label, b, _reason(b, pid), got_before[pid].amount)
             elif pid in got_after and pid not in got_before:
                 movement("started", pid, p.label, b, _reason(a, pid, "此前："), got_after[pid].amount)
-    order = {status: i for i, status in enumerate(STATUS_WORDS)}
+    order = {status: i for i, status in enumerate(MOVEMENT_WORDS)}
     out.sort(key=lambda m: (m.place, order[m.status], m.item, m.id_number))
     return out
 
@@ -163,7 +162,7 @@ def movement_table(
 ) -> tuple[list[str], list[list[Any]]]:
     headers = [checked.fields[f].field.label for f in places] + ["变化", "核查或资助项目", "身份证号", "姓名",
                                                                  "金额（元）", "说明"]  # fmt: skip
-    rows = [[*m.place, STATUS_WORDS[m.status], m.label, m.id_number, m.name,
+    rows = [[*m.place, MOVEMENT_WORDS[m.status], m.label, m.id_number, m.name,
              m.amount.quantize(CENT) if m.amount is not None else "", m.reason] for m in movements]  # fmt: skip
     return headers, rows
 
@@ -178,12 +177,12 @@ def summary(checked: CheckedPolicy, places: list[str], movements: list[Movement]
             entry = cell.setdefault(m.status, [0, Decimal(0)])
             entry[0] += 1
             entry[1] += m.amount or 0
-    headers = [checked.fields[f].field.label for f in places] + list(STATUS_WORDS.values())
-    headers += [f"{STATUS_WORDS[s]}金额" for s in MONEY_STATUSES]
+    headers = [checked.fields[f].field.label for f in places] + list(MOVEMENT_WORDS.values())
+    headers += [f"{MOVEMENT_WORDS[s]}金额" for s in MONEY_STATUSES]
 
     def row(place: tuple[str, ...] | list[str], c: dict[str, list[Any]]) -> list[Any]:
         zero = [0, Decimal(0)]
-        return [*place, *(c.get(k, zero)[0] for k in STATUS_WORDS),
+        return [*place, *(c.get(k, zero)[0] for k in MOVEMENT_WORDS),
                 *(c.get(k, zero)[1].quantize(CENT) for k in MONEY_STATUSES)]  # fmt: skip
 
     rows = [row(place, c) for place, c in sorted(counts.items())]

@@ -26,9 +26,6 @@ from engine.files.records import Rejected
 from engine.runtime.results import Explanation, Result
 from engine.vocabulary import BLANK_GROUP, PAID_BY_WORDS, RECONCILE_COLUMN_WORDS, RECONCILE_WORDS
 
-CATEGORIES = RECONCILE_WORDS
-# The columns of every summary: 金额不符 is split, so that a short and an over payment never net out.
-SUMMARY_COLUMNS = RECONCILE_COLUMN_WORDS
 # Payment sheet columns as bureaus name them.
 PAYMENT_COLUMNS = {
     "id_number": ("身份证号", "身份证号码", "公民身份号码", "id_number"),
@@ -317,7 +314,7 @@ def reconcile(
                                             paid=rows[0].amount, paid_rows=[p.row for p in rows],
                                             detail=f"与「{labels[rel.program]}」不能同时享受（{rel.citation.cite}）",
                                             student_row=student.row))  # fmt: skip
-    order = {category: i for i, category in enumerate(CATEGORIES)}
+    order = {category: i for i, category in enumerate(RECONCILE_WORDS)}
     findings.sort(key=lambda f: (order[f.category], f.school, f.id_number, f.program))
     return Reconciliation(findings, scope, len(payments), not_reconciled)
 
@@ -380,7 +377,7 @@ def needs_alert(findings: list[Finding]) -> bool:
 
 def totals(findings: list[Finding]) -> dict[str, tuple[int, Decimal]]:
     """Count and money at stake of each summary column (少发 and 多发 apart)."""
-    out = {column: (0, ZERO) for column in SUMMARY_COLUMNS}
+    out = {column: (0, ZERO) for column in RECONCILE_COLUMN_WORDS}
     for f in findings:
         count, money = out[f.column]
         out[f.column] = (count + 1, money + f.money)
@@ -394,7 +391,7 @@ def summary(findings: list[Finding], key: str) -> tuple[list[str], list[list[Any
     for f in findings:
         groups.setdefault(getattr(f, key) or BLANK_GROUP, []).append(f)
     headers = ["学校" if key == "school" else "资助项目"]
-    for column, word in SUMMARY_COLUMNS.items():
+    for column, word in RECONCILE_COLUMN_WORDS.items():
         headers += [f"{word}人次", f"{word}金额"]
         if column == "duplicate":
             headers.append("重复发放实发合计")
@@ -412,7 +409,7 @@ def summary(findings: list[Finding], key: str) -> tuple[list[str], list[list[Any
 
 def summary_line(result: Reconciliation) -> str:
     """The last line a person reads: every category, 少发 and 多发 apart, with counts and money."""
-    parts = [f"{SUMMARY_COLUMNS[c]} {n} 人次 {money} 元" for c, (n, money) in totals(result.findings).items()]
+    parts = [f"{RECONCILE_COLUMN_WORDS[c]} {n} 人次 {money} 元" for c, (n, money) in totals(result.findings).items()]
     skipped = f"（其中 {result.not_reconciled} 条属不核对的项目）" if result.not_reconciled else ""
     return f"{result.payments} 条发放记录{skipped}；" + "，".join(parts)
 
@@ -436,7 +433,7 @@ def finding_row(f: Finding) -> list[Any]:
     def money(value: Decimal | None) -> Any:
         return value.quantize(CENT) if value is not None else ""
 
-    word = SUMMARY_COLUMNS[f.column] if f.category == "wrong_amount" else CATEGORIES[f.category]
+    word = RECONCILE_COLUMN_WORDS[f.column] if f.category == "wrong_amount" else RECONCILE_WORDS[f.category]
     return [word, f.id_number, f.name, f.school, f.program_label, money(f.entitled), money(f.paid), money(f.money),
             f.detail, "、".join(map(str, f.paid_rows)), f.student_row or ""]  # fmt: skip
 
@@ -454,7 +451,7 @@ def report_sheets(result: Reconciliation) -> dict[str, tuple[list[str], list[lis
     """The workbook: one sheet per category (漏发, 错发 …), then the two summaries."""
     sheets = {
         word: (FINDING_HEADERS, [finding_row(f) for f in result.findings if f.category == key])
-        for key, word in CATEGORIES.items()
+        for key, word in RECONCILE_WORDS.items()
     }
     return {**sheets, "按学校汇总": summary(result.findings, "school"),
             "按项目汇总": summary(result.findings, "program_label")}  # fmt: skip
