@@ -165,6 +165,8 @@ def check(policy_folder: str) -> None:
     )
     if sample:
         click.echo(f"  注意：以下表为示例数据，须由主管部门替换：{'、'.join(sample)}")
+    for note in p.merge_notes:
+        click.echo(f"  注意：{note}")
     click.echo("检查通过")
 
 

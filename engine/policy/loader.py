@@ -67,6 +67,7 @@ def load_policy(folder: Path | str) -> m.Policy:
     policy.lineage = assembly.lineage
     policy.provenance = provenance
     policy.changed = assembly.changed
+    policy.merge_notes = assembly.notes
     return policy
 
 

@@ -248,3 +248,5 @@ class Policy:
     provenance: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # (section, id) of the items this version itself adds or overrides (all of them in a first version).
     changed: set[tuple[str, str]] = field(default_factory=set)
+    # "file:line: …" for each list an override replaced whole (no ids to merge by), for `check`.
+    merge_notes: list[str] = field(default_factory=list)

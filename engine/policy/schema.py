@@ -277,9 +277,14 @@ POLICY_FILE_SCHEMA: dict[str, Any] = {
         },
         "remove": {
             "type": "object",
-            "description": "删除上一版本中的项目，按标识",
+            "description": "删除上一版本中的项目，按标识；或删除项目里列表中的一项，"
+            "如 programs.national_grant.unless: [vocational_year_3]",
             "additionalProperties": False,
             "properties": {name: {"type": "array", "items": _ID} for name in _ITEMS},
+            # section.item_id.list[.item_id.list…]: the ids to drop from a list inside an item
+            "patternProperties": {
+                "^(" + "|".join(_ITEMS) + ")\\.[a-z][a-z0-9_]*(\\.[a-z0-9_]+)+$": {"type": "array", "items": _SCALAR}
+            },
         },
     },
 }

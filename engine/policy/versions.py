@@ -44,6 +44,8 @@ class Assembly:
     items: dict[str, dict[str, Entry]]
     lineage: list[str]  # "id version (folder)" of this version and those it extends, newest first
     changed: set[tuple[str, str]] = field(default_factory=set)  # (section, id) added or overridden here
+    # "file:line: what happened" for each list an override replaced whole rather than by id.
+    notes: list[str] = field(default_factory=list)
 
 
 def _subtree(doc: SourceDocument, prefix: PathKey) -> _Node:
@@ -59,29 +61,80 @@ def _get(data: Any, path: PathKey) -> Any:
     return data
 
 
-def _merge(base: _Node, patch: _Node) -> _Node:
-    """Mappings merge key by key (so a table can change one cell); anything else is replaced."""
+def _merge(base: _Node, patch: _Node, notes: list[str] | None = None) -> _Node:
+    """Mappings merge key by key (so a table can change one cell); lists whose items have ids merge
+    by id (see :func:`_merge_list_by_id`); anything else is replaced, and a replaced list without
+    ids (a `when` list) is noted in `notes`, so `check` and `show` can say so."""
     data = copy.deepcopy(base.data)
     positions = dict(base.positions)
     scalars = dict(base.scalars)
 
+    def take(sub: PathKey, into: PathKey | None = None) -> None:
+        """Forget what was under `into` (default `sub`) and take the patch's nodes under `sub` there."""
+        into = sub if into is None else into
+        for table in (positions, scalars):
+            for p in [p for p in table if p[: len(into)] == into]:
+                del table[p]
+        n = len(sub)
+        positions.update({(*into, *p[n:]): loc for p, loc in patch.positions.items() if p[:n] == sub})
+        scalars.update({(*into, *p[n:]): s for p, s in patch.scalars.items() if p[:n] == sub})
+
     def apply(target: dict, value: dict, path: PathKey) -> None:
         for key, new in value.items():
             sub = (*path, key)
-            if isinstance(new, dict) and isinstance(target.get(key), dict):
-                apply(target[key], new, sub)
+            old = target.get(key)
+            if isinstance(new, dict) and isinstance(old, dict):
+                apply(old, new, sub)
                 if sub in patch.positions:
                     positions[sub] = patch.positions[sub]
                 continue
+            id_key = list_id_key(old, new)
+            if id_key is not None:
+                for index, new_index in _merge_list_by_id(old, new, id_key).items():
+                    take((*sub, index), (*sub, new_index))
+                continue
+            if notes is not None and old is not None and (isinstance(old, list) or key == "when"):
+                notes.append(
+                    f"{'.'.join(map(str, sub))} 没有逐项的标识，已整体替换上一版本的"
+                    + (f" {len(old)} 项" if isinstance(old, list) else "写法")
+                    + "（上一版本中没有重写的条件不再适用）"
+                )
             target[key] = copy.deepcopy(new)
-            for table in (positions, scalars):
-                for p in [p for p in table if p[: len(sub)] == sub]:
-                    del table[p]
-            positions.update({p: loc for p, loc in patch.positions.items() if p[: len(sub)] == sub})
-            scalars.update({p: s for p, s in patch.scalars.items() if p[: len(sub)] == sub})
+            take(sub)
 
     apply(data, patch.data, ())
     return _Node(data, positions, scalars)
+
+
+# What names an item of a list, by the list's key: most items have an `id`; a `not_with`
+# relation is named by the program it gives way to.
+ID_KEYS = ("id", "program")
+
+
+def list_id_key(old: Any, new: Any) -> str | None:
+    """The key that names every item of both lists (they merge by it), or None."""
+    if not (isinstance(old, list) and isinstance(new, list)) or not new:
+        return None
+    for key in ID_KEYS:
+        if all(isinstance(item, dict) and key in item for item in (*old, *new)):
+            return key
+    return None
+
+
+def _merge_list_by_id(target: list, patch: list, id_key: str) -> dict[int, int]:
+    """Items of `patch` replace the item of `target` with the same id, or are added at the end;
+    the other items of `target` are kept, in their order. Returns patch index → index in target."""
+    index_of = {item[id_key]: i for i, item in enumerate(target)}
+    placed = {}
+    for index, item in enumerate(patch):
+        new_index = index_of.get(item[id_key])
+        if new_index is None:
+            new_index = index_of[item[id_key]] = len(target)
+            target.append(copy.deepcopy(item))
+        else:
+            target[new_index] = copy.deepcopy(item)
+        placed[index] = new_index
+    return placed
 
 
 def _where(doc: SourceDocument, path: PathKey) -> str:
@@ -127,8 +180,9 @@ def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...]
     inherited = {(section, item_id): entry for section, entries in items.items() for item_id, entry in entries.items()}
     for doc in docs:
         _add(doc, items, sink)
+    notes: list[str] = []
     for doc in docs:
-        _override(doc, items, sink)
+        _override(doc, items, sink, notes)
         _remove(doc, items, sink)
     changed = {
         (section, item_id)
@@ -136,7 +190,7 @@ def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...]
         for item_id, entry in entries.items()
         if inherited.get((section, item_id)) is not entry
     }
-    return Assembly(display_path(folder), manifest, items, lineage, changed)
+    return Assembly(display_path(folder), manifest, items, lineage, changed, notes)
 
 
 def _find(items: dict[str, dict[str, Entry]], item_id: str) -> tuple[str, Entry] | None:
@@ -162,7 +216,9 @@ def _add(doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: Diagnost
             items[section][raw["id"]] = Entry(_subtree(doc, path), [_where(doc, path)])
 
 
-def _override(doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: DiagnosticSink) -> None:
+def _override(
+    doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: DiagnosticSink, notes: list[str]
+) -> None:
     for section, patches in (doc.data.get("override") or {}).items():
         for index, raw in enumerate(patches):
             path = ("override", section, index)
@@ -174,12 +230,22 @@ def _override(doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: Dia
                     suggest(raw["id"], list(items[section])),
                 )
                 continue
-            merged = _merge(entry.node, _subtree(doc, path))
-            items[section][raw["id"]] = Entry(merged, [*entry.origin, "覆盖于 " + _where(doc, path)])
+            replaced_whole: list[str] = []
+            merged = _merge(entry.node, _subtree(doc, path), replaced_whole)
+            origin = "覆盖于 " + _where(doc, path)
+            if replaced_whole:
+                origin += "（" + "；".join(replaced_whole) + "）"
+            item = f"{SECTION_WORDS[section]}「{entry.node.data.get('label', raw['id'])}」"
+            notes.extend(f"{_where(doc, path)}: {item}的 {note}" for note in replaced_whole)
+            items[section][raw["id"]] = Entry(merged, [*entry.origin, origin])
 
 
 def _remove(doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: DiagnosticSink) -> None:
-    for section, ids in (doc.data.get("remove") or {}).items():
+    for key, ids in (doc.data.get("remove") or {}).items():
+        if "." in key:
+            _remove_inside(doc, key, ids, items, sink)
+            continue
+        section = key
         for index, item_id in enumerate(ids):
             if item_id not in items[section]:
                 sink.error(
@@ -189,6 +255,60 @@ def _remove(doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: Diagn
                 )
                 continue
             del items[section][item_id]
+
+
+def _remove_inside(
+    doc: SourceDocument, key: str, ids: list[str], items: dict[str, dict[str, Entry]], sink: DiagnosticSink
+) -> None:
+    """`remove: {programs.national_grant.unless: [vocational_year_3]}`: items of a list inside an
+    item, by their ids; the rest of the list and of the item are kept."""
+    where = doc.locate(("remove", key))
+    section, item_id, *inner = key.split(".")
+    entry = items.get(section, {}).get(item_id) if section in SECTIONS else None
+    if entry is None or not inner:
+        known = [f"{s}.{i}" for s in SECTIONS for i in items[s]]
+        hint = suggest(f"{section}.{item_id}", known) or "路径写法如 programs.national_grant.unless"
+        sink.error(where, f"要删除的位置「{key}」不存在：没有这个项目", hint, code="unknown-name")
+        return
+    node = _Node(copy.deepcopy(entry.node.data), dict(entry.node.positions), dict(entry.node.scalars))
+    path: PathKey = ()
+    container: Any = node.data
+    for step in inner:
+        if isinstance(container, list):
+            id_key = list_id_key(container, container) or "id"
+            found = [i for i, item in enumerate(container) if isinstance(item, dict) and item.get(id_key) == step]
+            step_key: str | int | None = found[0] if found else None
+        else:
+            step_key = step if isinstance(container, dict) and step in container else None
+        if step_key is None:
+            sink.error(where, f"要删除的位置「{key}」不存在：「{step}」找不到", code="unknown-name")
+            return
+        path, container = (*path, step_key), container[step_key]
+    id_key = list_id_key(container, container)
+    if id_key is None:
+        sink.error(where, f"「{key}」不是带标识的列表，不能按标识删除其中的项", "整体修改请写在 override: 下")
+        return
+    present = [item[id_key] for item in container]
+    keep: list[int] = []
+    for index, value in enumerate(ids):
+        if value not in present:
+            sink.error(
+                doc.locate(("remove", key, index)),
+                f"「{key}」中没有「{value}」",
+                suggest(str(value), present) or "现有：" + "、".join(map(str, present)),
+                code="unknown-name",
+            )
+    keep = [i for i, item in enumerate(container) if item[id_key] not in ids]
+    container[:] = [container[i] for i in keep]
+    moved = {old: new for new, old in enumerate(keep)}
+    n = len(path)
+    for table in (node.positions, node.scalars):
+        for p in [p for p in table if p[:n] == path and len(p) > n]:
+            value = table.pop(p)
+            if p[n] in moved:
+                table[(*path, moved[p[n]], *p[n + 1 :])] = value  # type: ignore[index]
+    removed = f"删除 {key} 中的 {'、'.join(map(str, ids))} 于 {where.file}:{where.line}"
+    items[section][item_id] = Entry(node, [*entry.origin, removed])
 
 
 def effective_document(assembly: Assembly) -> tuple[SourceDocument, dict[tuple[str, str], list[str]]]:
