@@ -22,6 +22,7 @@ from engine.check.types import (
     INT,
     INT_LITERAL,
     MONEY,
+    MONEY_LITERAL,
     EnumDef,
     Type,
     arithmetic_result,
@@ -163,6 +164,7 @@ class _Checker:
         # Which named items each item's expressions mention, for cycle detection.
         self.depends: dict[tuple[str, str], set[tuple[str, str]]] = {}
         self._current: tuple[str, str] | None = None
+        self._numbers_are_money = False
 
     # -- stage 1: symbols -------------------------------------------------
     def collect_symbols(self) -> None:
@@ -291,8 +293,11 @@ class _Checker:
         return cells
 
     # -- stage 3: expressions --------------------------------------------------
-    def expression(self, src: m.Source, owner: tuple[str, str]) -> ir.Expr | None:
+    def expression(self, src: m.Source, owner: tuple[str, str], numbers_are_money: bool = False) -> ir.Expr | None:
+        """The typed tree of one expression, or None (the error is recorded). In an amount,
+        `numbers_are_money`: a number written there is yuan."""
         self._current = owner
+        self._numbers_are_money = numbers_are_money
         self.depends.setdefault(owner, set())
         try:
             tree = parse(src.text)
@@ -322,6 +327,8 @@ class _Checker:
     def _expr(self, node: s.Node) -> ir.Expr:
         text = s.to_text(node)
         match node:
+            case s.Number(value=v) if self._numbers_are_money:
+                return ir.Const(MONEY_LITERAL, text, Decimal(v))
             case s.Number(value=v):
                 return ir.Const(DECIMAL_LITERAL if isinstance(v, Decimal) else INT_LITERAL, text, v)
             case s.Bool(value=v):
@@ -548,7 +555,7 @@ class _Checker:
                     if expr.type.kind != "bool":
                         self.sink.error(ex.condition.location, f"排除条件应为是/否，实际是{expr.type}")
                     exclusions.append(CheckedExclusion(ex, expr))
-            amount = self.expression(pr.amount, owner)
+            amount = self.expression(pr.amount, owner, numbers_are_money=True)
             if amount is not None and not (
                 amount.type.kind == "money" or (amount.type.numeric and amount.type.literal)
             ):

@@ -76,6 +76,9 @@ DATE = Type("date")
 TEXT = Type("text")
 INT_LITERAL = Type("int", literal=True)
 DECIMAL_LITERAL = Type("decimal", literal=True)
+# A number written in an amount is yuan: `amount: min(5 * 在校就餐天数, 500)` is 5 yuan a day,
+# capped at 500 yuan, so a count times it is money (see arithmetic_result) and a count alone is not.
+MONEY_LITERAL = Type("money", literal=True)
 
 BY_NAME = {"bool": BOOL, "int": INT, "decimal": DECIMAL, "money": MONEY, "date": DATE, "text": TEXT}
 

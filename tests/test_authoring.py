@@ -1,0 +1,224 @@
+"""Policy staff write next year alone (issue 15): the 2025 version exactly as a county officer
+would write it — one new exclusion, one new enum value, `5 * 天数` as money — merges onto
+2024-autumn without copying anything, and pays what the arithmetic by hand says."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import engine
+from engine.cli import main
+from engine.tools.policytest import load_cases, run_cases
+from tests.conftest import ROOT
+
+POLICIES = ROOT / "policies"
+
+# What the officer writes: only what changes. Nothing is copied from 2021.
+STAFF_2025 = """\
+policy:
+  id: zhongyang-2025
+  version: "2025.1"
+  extends: ../2024-autumn
+  title: 中阳县学生资助政策（2025 年秋季起，示例）
+  effective:
+    from: 2025-autumn
+
+fields:
+  - id: meal_days
+    label: 在校就餐天数
+    type: int
+    min: 0
+    blank: 0
+
+programs:
+  - id: meal_subsidy
+    label: 在校就餐补助
+    kind: grant
+    per: semester
+    cite: 一(二)2(3)
+    text: 义务教育阶段在校就餐的学生按每天 5 元补助，每学期最多 500 元。
+    when:
+      - 已入学
+      - 学段 in ["小学", "初中"]
+      - 县内受助对象
+      - 就读方式 == "在校"
+    amount: min(5 * 在校就餐天数, 500)
+
+override:
+  parameters:
+    - id: day_subsidy_age_limit
+      value: 17
+  fields:
+    - id: household
+      values:
+        - {id: monitored, label: 防返贫监测户}
+  groups:
+    - id: special
+      when: >-
+        家庭类型 in ["边缘易致贫户", "突发严重困难户", "低保家庭", "特困供养", "防返贫监测户"]
+        or 孤儿 or 烈士子女 or 残疾人子女 or (残疾 and 家庭经济困难)
+  programs:
+    - id: preschool_aid
+      amount: 1200
+      text: 我县幼儿园就读的在籍在园原建档立卡幼儿发放 1200 元/生·学期的学前教育资助。
+    - id: national_grant
+      unless:
+        - id: repeating_no_grant
+          if: 复读
+          reason: 复读学生不享受国家助学金
+          cite: 一(二)3(1)
+          text: 复读学生不再享受国家助学金。
+
+remove:
+  programs: [zihui]
+"""
+
+# The officer's own cases; each amount worked out by hand from the 2025 rules above and the
+# 2024 figures it inherits (走读生活补助 小学 312.5、初中 375 per semester).
+STAFF_CASES = """\
+period: 2025-autumn
+defaults: {家庭类型: 脱贫户, 本县户籍: 是, 县内学校: 是, 有学籍: 是, 就读方式: 在校}
+cases:
+  - name: 学前提高到 1200（原 1000）
+    student: {学段: 学前, 出生日期: 2021-03-01}
+    expect:
+      awards: {preschool_aid: 1200}
+  - name: 小学走读就餐 80 天：5 × 80 = 400 < 500，补 400；生活补助 312.5
+    student: {学段: 小学, 年级: 3, 在校就餐天数: 80, 出生日期: 2016-05-01}
+    expect:
+      awards: {day_subsidy: 312.5, meal_subsidy: 400}
+  - name: 初中就餐 120 天：5 × 120 = 600，封顶 500；生活补助 375
+    student: {学段: 初中, 年级: 2, 在校就餐天数: 120, 出生日期: 2012-05-01}
+    expect:
+      awards: {day_subsidy: 375, meal_subsidy: 500}
+  - name: 防返贫监测户（新增的家庭类型）按特殊群体，申请后小学走读 312.5、就餐 5 × 20 = 100
+    student: {家庭类型: 防返贫监测户, 已申请: 是, 学段: 小学, 年级: 1, 在校就餐天数: 20, 出生日期: 2018-05-01}
+    expect:
+      awards: {day_subsidy: 312.5, meal_subsidy: 100}
+  - name: 送教上门 16 周岁（2009-06-01 生，2025-09-01 满 16）：停发年龄改为 17，照发 375
+    student: {学段: 初中, 年级: 3, 就读方式: 送教上门, 出生日期: 2009-06-01}
+    expect:
+      awards: {day_subsidy: 375}
+  - name: 送教上门 17 周岁（2008-06-01 生）：已到 17，停发
+    student: {学段: 初中, 年级: 3, 就读方式: 送教上门, 出生日期: 2008-06-01}
+    expect:
+      awards: {}
+      denied: {day_subsidy: over_age_home_or_health}
+  - name: 复读不享受国家助学金（新的排除情形）
+    student: {学段: 普通高中, 年级: 3, 复读: 是, 出生日期: 2006-05-01}
+    expect:
+      denied: {national_grant: repeating_no_grant}
+  - name: 中职三年级仍无国家助学金（上一版本的排除情形 vocational_year_3 没有被覆盖掉）
+    student: {学段: 中职, 年级: 3, 出生日期: 2007-05-01}
+    expect:
+      denied: {national_grant: vocational_year_3}
+"""
+
+
+@pytest.fixture
+def staff_2025(tmp_path: Path) -> Path:
+    for name in ("2021", "2023", "2024", "2024-autumn"):
+        shutil.copytree(POLICIES / name, tmp_path / name, ignore=shutil.ignore_patterns("tests"))
+    folder = tmp_path / "2025"
+    (folder / "tests").mkdir(parents=True)
+    (folder / "policy.yaml").write_text(STAFF_2025, encoding="utf-8")
+    (folder / "tests" / "2025.yaml").write_text(STAFF_CASES, encoding="utf-8")
+    return folder
+
+
+def test_staff_2025_version_merges_by_id_and_pays_the_hand_computed_amounts(staff_2025):
+    checked = engine.load(staff_2025)
+    policy = checked.policy
+    # One exclusion added, the inherited one kept (it was silently dropped before: issue 15, 1).
+    assert [ex.id for ex in policy.programs["national_grant"].exclusions] == ["vocational_year_3", "repeating_no_grant"]
+    # One enum value added, the six old ones kept.
+    assert [v.id for v in policy.fields["household"].values] == [
+        "lifted_out", "edge_risk", "sudden_hardship", "dibao", "tekun", "ordinary", "monitored"
+    ]  # fmt: skip
+    assert "zihui" not in policy.programs
+    run = run_cases(checked, load_cases(checked, staff_2025))
+    assert [o.problems for o in run.outcomes if not o.passed] == []
+    assert run.passed == 8
+
+
+def test_meal_subsidy_is_money_computed_from_a_count(staff_2025):
+    # 5 × 83 = 415 yuan, an exact Decimal, not an int and not a float
+    checked = engine.load(staff_2025)
+    assert checked.programs["meal_subsidy"].amount.type.kind == "money"
+    evaluator = engine.Evaluator(checked, engine.Period.parse("2025-autumn"))
+    facts = {fid: info.blank for fid, info in checked.fields.items() if info.field.compute is None}
+    facts.update(household="lifted_out", hukou_in_county=True, school_in_county=True, has_xueji=True,
+                 attendance="in_school", stage="primary", grade=2, meal_days=83)  # fmt: skip
+    import datetime as dt
+
+    facts.update(birth_date=dt.date(2017, 5, 1), id_number="x", name="甲")
+    result = evaluator.evaluate(engine.Record(2, facts))
+    amounts = {a.program: a.amount for a in result.awards}
+    assert amounts["meal_subsidy"] == Decimal(415)
+    assert isinstance(amounts["meal_subsidy"], Decimal)
+
+
+def test_a_count_alone_is_not_money(policy_copy, tmp_path):
+    folder = tmp_path / "next"
+    folder.mkdir()
+    (folder / "policy.yaml").write_text(
+        STAFF_2025.replace("extends: ../2024-autumn", "extends: ../2021").replace(
+            "min(5 * 在校就餐天数, 500)", "在校就餐天数"
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(engine.PolicyError) as caught:
+        engine.load(folder)
+    assert "金额应为金额" in str(caught.value)
+
+
+def test_check_says_where_a_list_without_ids_was_replaced_whole(tmp_path):
+    shutil.copytree(POLICIES / "2021", tmp_path / "2021", ignore=shutil.ignore_patterns("tests"))
+    folder = tmp_path / "next"
+    folder.mkdir()
+    (folder / "policy.yaml").write_text(
+        "policy:\n  id: next\n  version: '1'\n  extends: ../2021\n  title: 测试\n  effective: {from: 2025-autumn}\n"
+        'override:\n  programs:\n    - id: preschool_aid\n      when: [学段 == "学前"]\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["check", str(folder)])
+    assert result.exit_code == 0, result.output
+    # the 2021 when list of preschool_aid has 3 conditions; the override gives 1 and replaces all 3
+    assert "policy.yaml:9: 资助项目「学前教育资助」的 when 没有逐项的标识，已整体替换上一版本的 3 项" in result.output
+    shown = CliRunner().invoke(main, ["show", str(folder)]).output
+    assert "已整体替换上一版本的 3 项" in shown
+
+
+def test_remove_with_a_path_drops_one_exclusion_and_keeps_the_program(tmp_path):
+    shutil.copytree(POLICIES / "2021", tmp_path / "2021", ignore=shutil.ignore_patterns("tests"))
+    folder = tmp_path / "next"
+    folder.mkdir()
+    (folder / "policy.yaml").write_text(
+        "policy:\n  id: next\n  version: '1'\n  extends: ../2021\n  title: 测试\n  effective: {from: 2025-autumn}\n"
+        "remove:\n  programs.national_grant.unless: [vocational_year_3]\n",
+        encoding="utf-8",
+    )
+    checked = engine.load(folder)
+    assert checked.policy.programs["national_grant"].exclusions == ()
+    assert checked.policy.programs["national_grant"].amount.text == "1500"
+
+
+def test_remove_with_a_path_names_what_does_not_exist(tmp_path):
+    shutil.copytree(POLICIES / "2021", tmp_path / "2021", ignore=shutil.ignore_patterns("tests"))
+    folder = tmp_path / "next"
+    folder.mkdir()
+    (folder / "policy.yaml").write_text(
+        "policy:\n  id: next\n  version: '1'\n  extends: ../2021\n  title: 测试\n  effective: {from: 2025-autumn}\n"
+        "remove:\n  programs.national_grant.unless: [vocational_year_2]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(engine.PolicyError) as caught:
+        engine.load(folder)
+    [problem] = caught.value.diagnostics
+    assert problem.code == "unknown-name"
+    assert "vocational_year_3" in problem.hint
