@@ -18,6 +18,7 @@ import click
 from engine import load
 from engine.backends.python.evaluator import Evaluator
 from engine.check.checker import CheckedPolicy
+from engine.check.texts import stale_quotes
 from engine.diagnostics import PolicyError, display_path
 from engine.files.readers import InputError, read_table
 from engine.files.records import RecordReader, Rejected, find_student, unknown_columns_warning
@@ -167,6 +168,8 @@ def check(policy_folder: str) -> None:
         click.echo(f"  注意：以下表为示例数据，须由主管部门替换：{'、'.join(sample)}")
     for note in p.merge_notes:
         click.echo(f"  注意：{note}")
+    for stale in stale_quotes(checked):
+        click.echo(f"  警告：{stale}")
     click.echo("检查通过")
 
 
@@ -421,6 +424,8 @@ def diff(
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         click.echo(f"旧版{records[0].text()}\n新版{records[1].text()}\n\n{text}")
+    for stale in stale_quotes(new, before=old):
+        click.echo(f"警告：{stale}", err=True)
     if output and result is not None:
         write_impact_xlsx(output, changes, result, records)
         click.echo(f"已写入 {output}", err=True)

@@ -222,3 +222,67 @@ def test_remove_with_a_path_names_what_does_not_exist(tmp_path):
     [problem] = caught.value.diagnostics
     assert problem.code == "unknown-name"
     assert "vocational_year_3" in problem.hint
+
+
+# -- texts that follow parameters (issue 15, 3) --------------------------------------------
+
+
+def test_a_reason_names_a_parameter_and_says_its_value_in_each_version(staff_2025):
+    # 2021 writes 已超过 {送教上门等停发年龄} 周岁; 2025 raises the parameter from 16 to 17.
+    old = engine.load(POLICIES / "2021").policy.programs["day_subsidy"].exclusions[0].reason
+    new = engine.load(staff_2025).policy.programs["day_subsidy"].exclusions[0].reason
+    assert "已超过 16 周岁" in old
+    assert "已超过 17 周岁" in new
+
+
+def test_an_unknown_name_in_a_reason_is_a_located_error(policy_copy):
+    programs = policy_copy / "programs.yaml"
+    text = programs.read_text(encoding="utf-8")
+    programs.write_text(text.replace("{送教上门等停发年龄}", "{送教上门停发年龄}"), encoding="utf-8")
+    with pytest.raises(engine.PolicyError) as caught:
+        engine.load(policy_copy)
+    [problem] = caught.value.diagnostics
+    assert problem.code == "unknown-name"
+    assert "送教上门等停发年龄" in problem.hint
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "{送教上门等停发年龄}" in row)
+    assert (problem.location.file.endswith("programs.yaml"), problem.location.line) == (True, line)
+
+
+def test_a_reason_may_quote_a_table_cell(policy_copy):
+    programs = policy_copy / "programs.yaml"
+    text = programs.read_text(encoding="utf-8")
+    text = text.replace(
+        "reason: 中职学校三年级无国家助学金资助", 'reason: 中职三年级无助学金（学费 {学费标准["中职"]} 元照免）'
+    )
+    programs.write_text(text, encoding="utf-8")
+    checked = engine.load(policy_copy)
+    # 学费标准 中职 is 1000 in policies/2021/tables.yaml
+    assert checked.policy.programs["national_grant"].exclusions[0].reason == "中职三年级无助学金（学费 1000 元照免）"
+
+
+def test_check_warns_when_an_override_keeps_a_text_whose_figure_it_no_longer_uses(staff_2025):
+    # the 2025 version raises 送教上门等停发年龄 to 17 but keeps the 2021 text "已超过 16 周岁"
+    result = CliRunner().invoke(main, ["check", str(staff_2025)])
+    assert result.exit_code == 0, result.output
+    [warning] = [line for line in result.output.splitlines() if "警告" in line]
+    assert "day_subsidy_age_limit" in warning and "16" in warning and "17" in warning
+
+
+@pytest.mark.parametrize("folder", ["2021", "2023", "2024", "2024-autumn"])
+def test_shipped_versions_state_the_figures_they_pay(folder):
+    result = CliRunner().invoke(main, ["check", str(POLICIES / folder)])
+    assert "警告" not in result.output, result.output
+
+
+def test_diff_warns_about_a_text_still_quoting_the_old_figure(tmp_path):
+    shutil.copytree(POLICIES / "2021", tmp_path / "2021", ignore=shutil.ignore_patterns("tests"))
+    folder = tmp_path / "next"
+    folder.mkdir()
+    (folder / "policy.yaml").write_text(
+        "policy:\n  id: next\n  version: '1'\n  extends: ../2021\n  title: 测试\n  effective: {from: 2025-autumn}\n"
+        "override:\n  programs:\n    - id: preschool_aid\n      amount: 1200\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["diff", str(tmp_path / "2021"), str(folder)])
+    # preschool_aid's text still says 1000 元/生·学期, which 2021 paid and 2025 does not
+    assert "preschool_aid" in result.stderr and "1000" in result.stderr

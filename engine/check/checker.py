@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.check import ir
 from engine.check.roles import field_roles
+from engine.check.texts import render_texts
 from engine.check.types import (
     BOOL,
     BY_NAME,
@@ -584,6 +585,7 @@ class _Checker:
             if amount is not None:
                 programs[pr.id] = CheckedProgram(pr, conditions, exclusions, amount, priority)
         checks = {c.id: CheckedCheck(c, self._conditions(c.conditions, ("check", c.id))) for c in p.checks.values()}
+        render_texts(p, self.symbols, tables, self.field_types, self.sink)
         self._quota_not_referenced()
         order = self._order()
         roles, role_problems = field_roles(p)

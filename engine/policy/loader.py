@@ -68,6 +68,7 @@ def load_policy(folder: Path | str) -> m.Policy:
     policy.provenance = provenance
     policy.changed = assembly.changed
     policy.merge_notes = assembly.notes
+    policy.rewritten = assembly.rewritten
     return policy
 
 

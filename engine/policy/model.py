@@ -250,3 +250,5 @@ class Policy:
     changed: set[tuple[str, str]] = field(default_factory=set)
     # "file:line: …" for each list an override replaced whole (no ids to merge by), for `check`.
     merge_notes: list[str] = field(default_factory=list)
+    # (section, id) → the keys this version's own override of the item writes (text, rows, …).
+    rewritten: dict[tuple[str, str], set[str]] = field(default_factory=dict)

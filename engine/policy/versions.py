@@ -46,6 +46,8 @@ class Assembly:
     changed: set[tuple[str, str]] = field(default_factory=set)  # (section, id) added or overridden here
     # "file:line: what happened" for each list an override replaced whole rather than by id.
     notes: list[str] = field(default_factory=list)
+    # (section, id) → the keys this version's own overrides of the item write.
+    rewritten: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
 
 def _subtree(doc: SourceDocument, prefix: PathKey) -> _Node:
@@ -181,8 +183,12 @@ def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...]
     for doc in docs:
         _add(doc, items, sink)
     notes: list[str] = []
+    rewritten: dict[tuple[str, str], set[str]] = {}
     for doc in docs:
         _override(doc, items, sink, notes)
+        for section, patches in (doc.data.get("override") or {}).items():
+            for patch in patches:
+                rewritten.setdefault((section, patch["id"]), set()).update(patch)
         _remove(doc, items, sink)
     changed = {
         (section, item_id)
@@ -190,7 +196,7 @@ def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...]
         for item_id, entry in entries.items()
         if inherited.get((section, item_id)) is not entry
     }
-    return Assembly(display_path(folder), manifest, items, lineage, changed, notes)
+    return Assembly(display_path(folder), manifest, items, lineage, changed, notes, rewritten)
 
 
 def _find(items: dict[str, dict[str, Entry]], item_id: str) -> tuple[str, Entry] | None:
