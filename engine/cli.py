@@ -55,6 +55,7 @@ from engine.tools.reconcile import (
 )
 from engine.tools.reconcile import reconcile as find_differences
 from engine.tools.saved import hash_warning, is_saved_results, saved_results
+from engine.tools.scaffold import ScaffoldError, new_version
 
 
 def _policy(folder: str) -> CheckedPolicy:
@@ -127,7 +128,7 @@ POLICY = click.option(
     type=click.Path(exists=True, file_okay=False),
     help="政策文件夹，如 policies/2021；或版本总文件夹 policies，按学期自动选用当时适用的版本",
 )
-PERIOD = click.option("--period", required=True, help="学期，如 2021-autumn 或 2022-spring")
+PERIOD = click.option("--period", required=True, help="学期，如 2021秋季、2022春季（也可写 2021-autumn）")
 ENCODING = click.option("--encoding", default=None, help="CSV 编码（默认自动识别 UTF-8 / GBK）")
 SHEET = click.option("--sheet", default=None, help="Excel 工作表名（默认第一个）")
 
@@ -215,7 +216,7 @@ def _write(
     else:
         shown = list(stream)
         m = checked.manifest
-        heading = f"{m.heading()}  学期 {period}\n{record.text()}"
+        heading = f"{m.heading()}  学期 {_period(period)}\n{record.text()}"
         text = f"{heading}\n\n{students_table(checked, shown)}\n\n{ledger_text(ledger)}"
         with _text_output(output, "utf-8") as handle:
             handle.write(text + "\n")
@@ -321,7 +322,7 @@ def ledger(
     else:
         m = checked.manifest
         with _text_output(output, "utf-8") as handle:
-            handle.write(f"{m.heading()}  学期 {period}\n{record.text()}\n\n{ledger_text(book)}\n")
+            handle.write(f"{m.heading()}  学期 {_period(period)}\n{record.text()}\n\n{ledger_text(book)}\n")
     click.echo(book.summary_line(), err=True)
     sys.exit(1 if book.rejected else 0)
 
@@ -363,7 +364,7 @@ def explain(
         click.echo(rejected_text(item))
         sys.exit(1)
     result: Result = evaluator.evaluate(item)
-    click.echo(explain_text(checked, result, evaluator.explain(item), period))
+    click.echo(explain_text(checked, result, evaluator.explain(item), str(_period(period))))
 
 
 @main.command()
@@ -561,6 +562,27 @@ def _grouping(checked: CheckedPolicy, by: str) -> str | None:
         return resolve_grouping(checked, by)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--by") from None
+
+
+@main.command(name="new")
+@click.argument("target", type=click.Path(file_okay=False))
+@click.option("--from", "source", required=True, type=click.Path(exists=True, file_okay=False),
+              help="在哪个版本的基础上写，如 policies/2024-autumn")  # fmt: skip
+@click.option("--effective", required=True, help="新版本从哪个学期起施行，如 2025秋季")
+def new_command(target: str, source: str, effective: str) -> None:
+    """新建下一年的政策版本：写出继承上一版本的 policy.yaml（附各种改动的示例）和测试文件。"""
+    period = _period(effective)
+    try:
+        made = new_version(Path(target), Path(source), period)
+    except ScaffoldError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
+    except PolicyError as exc:
+        click.echo(f"{source} 本身有错误，请先改好：\n{exc}", err=True)
+        sys.exit(2)
+    click.echo(f"已写出 {display_path(made.manifest)}（继承 {source}，自 {period}起施行）")
+    click.echo(f"已写出 {display_path(made.tests)}（{made.cases} 个用例）")
+    click.echo(f"下一步：编辑 {display_path(made.manifest)}，然后运行 zizhu check {target} 和 zizhu test {target}")
 
 
 @main.command()

@@ -286,3 +286,79 @@ def test_diff_warns_about_a_text_still_quoting_the_old_figure(tmp_path):
     result = CliRunner().invoke(main, ["diff", str(tmp_path / "2021"), str(folder)])
     # preschool_aid's text still says 1000 元/生·学期, which 2021 paid and 2025 does not
     assert "preschool_aid" in result.stderr and "1000" in result.stderr
+
+
+# -- zizhu new (issue 15, 4) ------------------------------------------------------------------
+
+
+def test_zizhu_new_writes_a_skeleton_that_check_and_test_pass(tmp_path):
+    for name in ("2021", "2023", "2024", "2024-autumn"):
+        shutil.copytree(POLICIES / name, tmp_path / name)
+    target = tmp_path / "2025"
+    made = CliRunner().invoke(
+        main, ["new", str(target), "--from", str(tmp_path / "2024-autumn"), "--effective", "2025秋季"]
+    )
+    assert made.exit_code == 0, made.output
+    manifest = (target / "policy.yaml").read_text(encoding="utf-8")
+    assert "extends: ../2024-autumn" in manifest
+    assert "# override:" in manifest and "# remove:" in manifest  # the examples stay commented out
+    checked = CliRunner().invoke(main, ["check", str(target)])
+    assert checked.exit_code == 0, checked.output
+    assert "生效：2025年秋季学期起" in checked.output
+    tested = CliRunner().invoke(main, ["test", str(target)])
+    assert tested.exit_code == 0, tested.output
+    assert tested.output.strip().splitlines()[-1] == "2 passed, 0 failed"
+    # the version is picked for its semester from the folder of versions
+    evaluated = CliRunner().invoke(
+        main,
+        ["eval", str(ROOT / "examples" / "students-2021.csv"), "--policy", str(tmp_path), "--period", "2025年秋季学期"],
+    )
+    assert "学期 2025年秋季学期 使用政策版本" in evaluated.output
+
+
+def test_zizhu_new_refuses_a_folder_in_use(tmp_path):
+    (tmp_path / "2025").mkdir()
+    (tmp_path / "2025" / "policy.yaml").write_text("policy: {}\n", encoding="utf-8")
+    made = CliRunner().invoke(
+        main, ["new", str(tmp_path / "2025"), "--from", str(POLICIES / "2021"), "--effective", "2025秋"]
+    )
+    assert made.exit_code == 2
+    assert "已存在" in made.output
+
+
+# -- periods as people write them (issue 15, 6) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("2021-autumn", "2021-autumn"),
+        ("2021秋季", "2021-autumn"),
+        ("2021年秋季学期", "2021-autumn"),
+        ("2022春", "2022-spring"),
+        ("２０２２年春季", "2022-spring"),
+    ],
+)
+def test_periods_as_people_write_them(text, code):
+    period = engine.Period.parse(text)
+    assert (period.code, str(period)) == (code, f"{code[:4]}年{'秋季' if 'autumn' in code else '春季'}学期")
+
+
+def test_a_period_that_is_not_one_says_how_to_write_it():
+    with pytest.raises(ValueError, match="2021秋季"):
+        engine.Period.parse("2021冬")
+
+
+def test_a_manifest_and_a_policy_test_may_write_periods_in_chinese(staff_2025):
+    manifest = staff_2025 / "policy.yaml"
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace("from: 2025-autumn", "from: 2025秋季"), encoding="utf-8"
+    )
+    tests = staff_2025 / "tests" / "2025.yaml"
+    tests.write_text(
+        tests.read_text(encoding="utf-8").replace("period: 2025-autumn", "period: 2025年秋季学期"), encoding="utf-8"
+    )
+    checked = engine.load(staff_2025)
+    assert checked.manifest.effective_from == engine.Period(2025, "autumn")
+    run = run_cases(checked, load_cases(checked, staff_2025))
+    assert run.failed == 0 and run.passed == 8

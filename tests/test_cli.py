@@ -64,7 +64,7 @@ def test_eval_with_rejected_rows_exits_1_and_still_outputs_every_row(tmp_path):
 def test_eval_outside_the_effective_periods_exits_2():
     result = run("eval", EXAMPLE_CSV, "--policy", POLICY_2021, "--period", "2020-autumn", "--format", "jsonl")
     assert result.exit_code == 2
-    assert "2021-autumn 起" in result.output
+    assert "2021年秋季学期起" in result.output
 
 
 def test_explain_shows_clause_reason_and_facts_read():

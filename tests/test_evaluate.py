@@ -69,7 +69,7 @@ def test_a_blank_grade_needed_for_the_book_fee_is_an_error_not_a_silent_under_aw
 def test_a_period_outside_the_policy_is_refused_naming_its_periods(checked_2021):
     with pytest.raises(engine.PeriodNotCovered) as info:
         engine.Evaluator(checked_2021, engine.Period.parse("2021-spring"))
-    assert "2021-autumn" in str(info.value)
+    assert "2021年秋季学期" in str(info.value)
 
 
 def test_quota_is_filled_in_priority_order_then_input_order(checked_2021):

@@ -7,6 +7,8 @@ them. Every item remembers where it was written so later stages can point at it.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -173,19 +175,29 @@ class Semester:
     citation: Citation = Citation()
 
 
+# How people write a semester: 2021-autumn, 2021秋季, 2021年秋季学期, 2022春, 2022 年春季 (digits
+# may be full-width). The one pattern the manifest schema, the CLI and policy tests all accept.
+PERIOD_PATTERN = (
+    r"^\s*([0-9]{4})\s*(?:年)?\s*(?:-\s*(autumn|spring)|[-－]?\s*(秋|春)(?:季)?(?:学期)?)\s*$"
+)
+_PERIOD_RE = re.compile(PERIOD_PATTERN)
+_SEASON_WORDS = {"autumn": "秋季", "spring": "春季"}
+
+
 @dataclass(frozen=True)
 class Period:
-    """One semester of one year: ``2021-autumn`` or ``2022-spring``."""
+    """One semester of one year: ``2021-autumn`` (2021年秋季学期) or ``2022-spring``."""
 
     year: int
     season: str
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        year, _, season = text.partition("-")
-        if not year.isdigit() or season not in ("autumn", "spring"):
-            raise ValueError(f"学期「{text}」格式不对，应如 2021-autumn 或 2022-spring")
-        return cls(int(year), season)
+        match = _PERIOD_RE.match(unicodedata.normalize("NFKC", str(text)))
+        if not match:
+            raise ValueError(f"学期「{text}」格式不对，应如 2021秋季、2022春季、2021年秋季学期 或 2021-autumn")
+        year, season, chinese = match.groups()
+        return cls(int(year), season or ("autumn" if chinese == "秋" else "spring"))
 
     @property
     def key(self) -> tuple[int, int]:
@@ -196,8 +208,18 @@ class Period:
         """The academic year the semester belongs to (2022-spring is in 2021's)."""
         return self.year if self.season == "autumn" else self.year - 1
 
-    def __str__(self) -> str:
+    @property
+    def code(self) -> str:
+        """The machine form, for files other programs read: 2021-autumn."""
         return f"{self.year}-{self.season}"
+
+    @property
+    def chinese(self) -> str:
+        """How a person reads it: 2021年秋季学期."""
+        return f"{self.year}年{_SEASON_WORDS[self.season]}学期"
+
+    def __str__(self) -> str:
+        return self.chinese
 
 
 @dataclass
@@ -219,8 +241,8 @@ class Manifest:
         return self.effective_until is None or period.key <= self.effective_until.key
 
     def describe_effective(self) -> str:
-        until = str(self.effective_until) if self.effective_until else "至今（未设结束学期）"
-        return f"{self.effective_from} 起，{until}"
+        until = f"至{self.effective_until}" if self.effective_until else "至今（未设结束学期）"
+        return f"{self.effective_from}起，{until}"
 
     def heading(self) -> str:
         """How a person sees which policy a report used: title, document number, version."""

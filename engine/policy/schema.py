@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from engine.diagnostics import Diagnostic, suggest
+from engine.policy.model import PERIOD_PATTERN
 from engine.policy.yamlsource import SourceDocument
 from engine.vocabulary import ROLE_WORDS
 
@@ -34,7 +35,7 @@ _DECISION = {"type": "string", "pattern": "^[A-Z][A-Z0-9]*[a-z]?$", "description
 _NOTE = {"type": "string"}
 _EXPR = {"type": "string", "minLength": 1, "description": "表达式"}
 _SCALAR = {"type": ["string", "number", "boolean", "null"]}
-_PERIOD = {"type": "string", "pattern": "^[0-9]{4}-(autumn|spring)$", "description": "学期，如 2021-autumn"}
+_PERIOD = {"type": "string", "pattern": PERIOD_PATTERN, "description": "学期，如 2021秋季、2022春季 或 2021-autumn"}
 _MONTH_DAY = {"type": "string", "pattern": "^[0-9]{2}-[0-9]{2}$", "description": "月-日，如 09-01"}
 
 _CITED = {"cite": _CITE, "text": _TEXT, "decision": _DECISION, "note": _NOTE}
