@@ -149,6 +149,7 @@ def display(value: Any, type_: Type | None = None) -> str:
         return "是" if value else "否"
     if type_ is not None and type_.kind == "enum" and type_.enum is not None:
         return type_.enum.label_of(value)
-    if type_ is not None and type_.kind == "money" and isinstance(value, Decimal):
+    # A figure written in a rule (`amount: 500`) is shown as written; computed money with two decimals.
+    if type_ is not None and type_.kind == "money" and not type_.literal and isinstance(value, Decimal):
         return money_text(value)
     return str(value)
