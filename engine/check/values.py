@@ -63,8 +63,10 @@ def parse_value(type_: Type, cell: Any, field: m.Field | None = None) -> Parsed:
         if match is not None:
             digits = match.group(1)
             return _in_range(field, int(digits) if digits.isdigit() else _CN_NUMBERS[digits], cell)
-        if text.isascii() and text.lstrip("-").isdigit():
-            return _in_range(field, int(text), cell)
+        number, _ = parse_number(cell)
+        if number is not None and number == number.to_integral_value():
+            # 80.0 (Excel writes whole numbers so) is 80; -3 is a number, refused by the range.
+            return _in_range(field, int(number), cell)
         return None, f"「{cell}」不是整数" + ("（年级可写 1、三年级、初二、高一）" if grade else "")
     if kind in ("decimal", "money"):
         value, problem = parse_number(cell, money=kind == "money")
@@ -167,9 +169,9 @@ def parse_number(cell: Any, money: bool = False) -> tuple[Decimal | None, str]:
 
 def _in_range(field: m.Field | None, value: Any, cell: Any) -> Parsed:
     if field is not None and field.minimum is not None and value < field.minimum:
-        return None, f"「{cell}」小于最小值 {field.minimum}"
+        return None, f"「{cell}」小于最小值 {field.minimum}（字段规定 min: {field.minimum}）"
     if field is not None and field.maximum is not None and value > field.maximum:
-        return None, f"「{cell}」大于最大值 {field.maximum}"
+        return None, f"「{cell}」大于最大值 {field.maximum}（字段规定 max: {field.maximum}）"
     return value, ""
 
 

@@ -30,10 +30,28 @@ def _folder_documents(folder: Path, sink: DiagnosticSink) -> list[SourceDocument
     files = policy_files(folder)
     if not files:
         sink.error(Location(display_path(folder)), "文件夹里没有 .yaml 政策文件")
-    return read_validated(files, POLICY_VALIDATOR, sink)
+    return read_validated(files, POLICY_VALIDATOR, sink, lambda: known_labels(folder))
 
 
-def read_validated(paths: list[Path], validator, sink: DiagnosticSink) -> list[SourceDocument]:
+def known_labels(folder: Path) -> dict[str, str]:
+    """Chinese label → id of every item written in `folder` and the versions it extends (read
+    only when a message needs it: a label written where an id belongs)."""
+    labels: dict[str, str] = {}
+    for each in [*reversed(ancestors(folder)), folder.resolve()]:
+        for path in policy_files(each) if each.is_dir() else []:
+            try:
+                data = load_yaml(path).data
+            except (YamlError, OSError, UnicodeDecodeError):
+                continue
+            parts = [data, data.get("override") or {}] if isinstance(data, dict) else []
+            for items in (part.get(name) for part in parts for name in SECTIONS):
+                for item in items if isinstance(items, list) else []:
+                    if isinstance(item, dict) and isinstance(item.get("label"), str) and "id" in item:
+                        labels[item["label"]] = str(item["id"])
+    return labels
+
+
+def read_validated(paths: list[Path], validator, sink: DiagnosticSink, labels=None) -> list[SourceDocument]:
     """The YAML files that parse and fit the schema; every problem of the others goes to the sink."""
     docs: list[SourceDocument] = []
     for path in paths:
@@ -45,7 +63,7 @@ def read_validated(paths: list[Path], validator, sink: DiagnosticSink) -> list[S
         if doc.data is None:
             sink.error(Location(doc.file, 1, 1), "文件是空的")
             continue
-        problems = validate(doc, validator)
+        problems = validate(doc, validator, labels)
         sink.extend(problems)
         if not problems:
             docs.append(doc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -310,15 +311,81 @@ def make_validator(schema: dict[str, Any]):
 POLICY_VALIDATOR = make_validator(POLICY_FILE_SCHEMA)
 
 
-def validate(doc: SourceDocument, validator=POLICY_VALIDATOR) -> list[Diagnostic]:
-    """Every schema violation of one file, each at the YAML node it concerns."""
+def validate(doc: SourceDocument, validator=POLICY_VALIDATOR, labels=None) -> list[Diagnostic]:
+    """Every schema violation of one file, each at the YAML node it concerns. `labels()`, when
+    given, maps the Chinese labels of the policy's items to their ids: a label written where an id
+    is needed gets "是否想写 preschool_aid"."""
     data = _jsonable(doc.data)
     found: list[Diagnostic] = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         error = _most_specific(error)
         path = tuple(error.absolute_path)
-        found.append(Diagnostic(doc.locate(path), _message(error), _hint(error)))
+        found.append(
+            Diagnostic(
+                doc.locate(path),
+                _message(error).replace(_where(error), where_in_words(data, path), 1),
+                _label_hint(error, labels) or _hint(error),
+                code=_CODES.get(str(error.validator), "schema"),
+            )
+        )
     return found
+
+
+def _label_hint(error: ValidationError, labels) -> str:
+    if error.validator != "pattern" or error.schema.get("pattern") != _ID["pattern"] or labels is None:
+        return ""
+    item_id = labels().get(str(error.instance).strip())
+    return f"是否想写 {item_id}？这里要写英文标识（id），不是中文名称" if item_id else ""
+
+
+_CODES = {
+    "required": "missing-key",
+    "additionalProperties": "unknown-key",
+    "enum": "not-allowed",
+    "const": "not-allowed",
+    "pattern": "bad-format",
+    "type": "bad-type",
+    "minimum": "below-minimum",
+    "maximum": "above-maximum",
+}
+_SECTION_WORDS = {
+    "parameters": "参数",
+    "fields": "字段",
+    "tables": "表",
+    "groups": "条件组",
+    "programs": "资助项目",
+    "checks": "核查",
+    "unless": "排除情形",
+    "values": "选项",
+    "not_with": "互斥关系",
+    "cases": "用例",
+}
+
+
+def where_in_words(data: Any, path: tuple) -> str:
+    """A schema path as a person reads it: programs.0.when → 资助项目「学前教育资助」的 when."""
+    if not path:
+        return "文件顶层"
+    words: list[str] = []
+    node = data
+    for key in path:
+        child = node[key] if isinstance(node, (dict, list)) and _has(node, key) else None
+        if isinstance(key, int) and isinstance(child, dict):
+            name = child.get("label") or child.get("id") or child.get("name") or child.get("program")
+            section = words.pop() if words else ""
+            word = _SECTION_WORDS.get(section, section)
+            words.append(f"{word}「{name}」" if name else f"{word}第 {key + 1} 项")
+        elif key == "override":
+            words.append("覆盖")
+        else:
+            words.append(str(key))
+        node = child
+    text = "的".join(words)
+    return re.sub(r"的([A-Za-z0-9_])", r"的 \1", text)
+
+
+def _has(node: Any, key: Any) -> bool:
+    return key in node if isinstance(node, dict) else isinstance(key, int) and 0 <= key < len(node)
 
 
 def _most_specific(error: ValidationError) -> ValidationError:
