@@ -362,3 +362,85 @@ def test_a_manifest_and_a_policy_test_may_write_periods_in_chinese(staff_2025):
     assert checked.manifest.effective_from == engine.Period(2025, "autumn")
     run = run_cases(checked, load_cases(checked, staff_2025))
     assert run.failed == 0 and run.passed == 8
+
+
+# -- messages a non-programmer can act on (issue 15, 5) --------------------------------------
+
+
+def _problems(folder: Path) -> list:
+    with pytest.raises(engine.PolicyError) as caught:
+        engine.load(folder)
+    return caught.value.diagnostics
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_tab_is_named_as_a_tab(policy_copy):
+    _edit(
+        policy_copy / "programs.yaml", "    per: semester\n    cite: 一(二)1\n", "\tper: semester\n    cite: 一(二)1\n"
+    )
+    [problem] = _problems(policy_copy)
+    assert "制表符（Tab），请改用空格" in problem.hint
+    assert problem.location.line == 7  # the line with the tab (programs.yaml: preschool_aid's per:)
+
+
+def test_a_section_indented_under_an_item_is_pointed_at_its_own_line(policy_copy):
+    # checks: indented by 4 lands inside the last field of fields.yaml
+    path = policy_copy / "fields.yaml"
+    text = path.read_text(encoding="utf-8").rstrip("\n")
+    path.write_text(text + "\n\n    checks:\n      - id: extra\n", encoding="utf-8")
+    [problem] = _problems(policy_copy)
+    assert problem.code == "unknown-key"
+    assert problem.location.line == len(text.splitlines()) + 2  # the checks: line itself
+    assert "应顶格写" in problem.hint
+    assert problem.message.startswith("字段「年龄」")  # not 「fields.32」
+
+
+def test_extends_not_found_says_where_it_is_counted_from_and_lists_the_versions(staff_2025):
+    _edit(staff_2025 / "policy.yaml", "extends: ../2024-autumn", "extends: 2024-autumn")
+    [problem] = _problems(staff_2025)
+    assert problem.code == "extends-not-found"
+    assert "从本版本的文件夹" in problem.hint
+    assert "../2024-autumn" in problem.hint and "../2021" in problem.hint
+
+
+def test_full_width_symbols_are_reported_together_with_their_half_width_forms(staff_2025):
+    _edit(staff_2025 / "policy.yaml", "min(5 * 在校就餐天数, 500)", "min（5 × 在校就餐天数，500）")
+    [problem] = _problems(staff_2025)
+    assert problem.code == "full-width-symbol"
+    assert "4 个全角符号" in problem.message
+    for pair in ("「（」→ (", "「×」→ *", "「，」→ ,", "「）」→ )"):
+        assert pair in problem.message
+
+
+def test_a_chinese_label_where_an_id_belongs_suggests_the_id(staff_2025):
+    _edit(staff_2025 / "policy.yaml", "programs: [zihui]", "programs: [滋蕙计划资助]")
+    [problem] = _problems(staff_2025)
+    assert problem.code == "bad-format"
+    assert "是否想写 zihui" in problem.hint
+
+
+def test_a_period_typo_in_a_test_file_is_reported_once_at_its_line(staff_2025):
+    _edit(staff_2025 / "tests" / "2025.yaml", "period: 2025-autumn", "period: 2025-autum")
+    checked = engine.load(staff_2025)
+    with pytest.raises(engine.PolicyError) as caught:
+        load_cases(checked, staff_2025)
+    [problem] = caught.value.diagnostics
+    assert (problem.code, problem.location.line) == ("bad-period", 1)
+
+
+def test_whole_numbers_and_ranges_in_an_int_column(staff_2025):
+    checked = engine.load(staff_2025)
+    from engine.files.records import parse_cell
+
+    days = checked.fields["meal_days"]
+    assert parse_cell(days, Decimal("80.0")) == (80, "")  # Excel writes 80 as 80.0
+    assert parse_cell(days, "80.0") == (80, "")
+    value, problem = parse_cell(days, "-3")
+    assert value is None and "小于最小值 0" in problem and "min: 0" in problem
+    value, problem = parse_cell(days, "80.5")
+    assert value is None and "不是整数" in problem

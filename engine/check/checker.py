@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.check import ir
 from engine.check.roles import field_roles
-from engine.check.texts import render_texts
+from engine.check.texts import HALF_WIDTH, full_width_symbols, render_texts
 from engine.check.types import (
     BOOL,
     BY_NAME,
@@ -300,6 +300,17 @@ class _Checker:
         self._current = owner
         self._numbers_are_money = numbers_are_money
         self.depends.setdefault(owner, set())
+        if symbols := full_width_symbols(src.text):
+            line, column, _ = symbols[0]
+            listed = "、".join(f"「{char}」→ {HALF_WIDTH[char]}" for char in dict.fromkeys(c for _, _, c in symbols))
+            self.sink.error(
+                src.location_at(line, column),
+                f"表达式里有 {len(symbols)} 个全角符号：{listed}",
+                "请切换到英文（半角）输入法重新输入这些符号；引号里的文字可以用中文",
+                caret_excerpt(src.text, line, column),
+                code="full-width-symbol",
+            )
+            return None
         try:
             tree = parse(src.text)
         except ExpressionSyntaxError as err:

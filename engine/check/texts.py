@@ -171,6 +171,35 @@ def _first_key(table: m.Table) -> str:
     return str(next(iter(table.rows), ""))
 
 
+# -- full-width symbols typed with a Chinese input method --------------------------------------
+
+# What each full-width or mathematical symbol is written as in an expression.
+HALF_WIDTH = {
+    "＝": "=", "＜": "<", "＞": ">", "≠": "!=", "≥": ">=", "≤": "<=", "＊": "*", "×": "*", "÷": "/",
+    "／": "/", "＋": "+", "－": "-", "（": "(", "）": ")", "［": "[", "］": "]", "【": "[", "】": "]",
+    "，": ",", "、": ",", "！": "!", "．": ".", "＂": '"', "：": ":", "；": ";",
+}  # fmt: skip
+_QUOTES = {'"': '"', "“": "”", "'": "'", "‘": "’"}
+
+
+def full_width_symbols(text: str) -> list[tuple[int, int, str]]:
+    """Every full-width symbol outside quoted strings: (line, column, symbol), 1-based, so that
+    all of them are reported at once with their half-width forms."""
+    found = []
+    line, column, closing = 1, 0, ""
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+        elif closing:
+            closing = "" if char == closing else closing
+        elif char in _QUOTES:
+            closing = _QUOTES[char]
+        elif char in HALF_WIDTH:
+            found.append((line, column, char))
+    return found
+
+
 # -- quoted texts that a version left behind ------------------------------------------------
 
 

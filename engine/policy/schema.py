@@ -16,7 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
-from engine.diagnostics import Diagnostic, suggest
+from engine.diagnostics import Diagnostic, Location, suggest
 from engine.policy.model import PERIOD_PATTERN
 from engine.policy.yamlsource import SourceDocument
 from engine.vocabulary import ROLE_WORDS
@@ -322,7 +322,7 @@ def validate(doc: SourceDocument, validator=POLICY_VALIDATOR, labels=None) -> li
         path = tuple(error.absolute_path)
         found.append(
             Diagnostic(
-                doc.locate(path),
+                _key_location(doc, path, error),
                 _message(error).replace(_where(error), where_in_words(data, path), 1),
                 _label_hint(error, labels) or _hint(error),
                 code=_CODES.get(str(error.validator), "schema"),
@@ -331,12 +331,33 @@ def validate(doc: SourceDocument, validator=POLICY_VALIDATOR, labels=None) -> li
     return found
 
 
+def _key_location(doc: SourceDocument, path: tuple, error: ValidationError) -> Location:
+    """Where to point: an unknown key at its own line (a section indented by mistake under the
+    item above it is found where it is written, not at the item's first line)."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return doc.locate(path)
+    allowed = error.schema.get("properties") or {}
+    extra = next((k for k in error.instance if k not in allowed), None)
+    if extra is None:
+        return doc.locate(path)
+    value_at = doc.locate((*path, extra))
+    lines = doc.text.splitlines()
+    written = re.compile(r"^(\s*-?\s*)" + re.escape(str(extra)) + r"\s*:")
+    for line in range((value_at.line or 1), max((value_at.line or 1) - 3, 0), -1):
+        match = written.match(lines[line - 1]) if 0 < line <= len(lines) else None
+        if match:
+            return Location(value_at.file, line, len(match.group(1)) + 1)
+    return value_at
+
+
 def _label_hint(error: ValidationError, labels) -> str:
     if error.validator != "pattern" or error.schema.get("pattern") != _ID["pattern"] or labels is None:
         return ""
     item_id = labels().get(str(error.instance).strip())
     return f"是否想写 {item_id}？这里要写英文标识（id），不是中文名称" if item_id else ""
 
+
+POLICY_SECTIONS = ("policy", "parameters", "fields", "tables", "groups", "programs", "checks", "override", "remove")
 
 _CODES = {
     "required": "missing-key",
@@ -434,6 +455,9 @@ def _hint(error: ValidationError) -> str:
     if error.validator == "additionalProperties":
         allowed = sorted((error.schema.get("properties") or {}).keys())
         extra = [k for k in (error.instance or {}) if k not in allowed]
+        if any(k in POLICY_SECTIONS for k in extra) and error.absolute_path:
+            section = next(k for k in extra if k in POLICY_SECTIONS)
+            return f"「{section}」是文件的顶层部分，应顶格写（前面不留空格）；现在缩进了，被当成了上面一项的内容"
         hints = [suggest(str(k), allowed) for k in extra]
         hint = " ".join(h for h in hints if h)
         return (hint + " " if hint else "") + "可用的项：" + ", ".join(allowed)

@@ -170,7 +170,14 @@ def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...]
             sink.error(where, f"版本继承形成循环：{raw['extends']}")
             return None
         if not (parent / "policy.yaml").is_file() and not parent.is_dir():
-            sink.error(where, f"找不到所继承的政策文件夹「{raw['extends']}」")
+            siblings = [f"../{p.name}" for p in version_folders(folder.resolve().parent) if p != folder.resolve()]
+            sink.error(
+                where,
+                f"找不到所继承的政策文件夹「{raw['extends']}」（{display_path(parent)}）",
+                f"extends 的路径从本版本的文件夹（{display_path(folder)}）算起，上一级写 ../；"
+                + ("现有的版本：" + "、".join(siblings) if siblings else "旁边没有别的政策版本文件夹"),
+                code="extends-not-found",
+            )
             return None
         base = assemble(parent, docs_of, sink, (*seen, folder.resolve()))
         if base is None:

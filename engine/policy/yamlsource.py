@@ -109,8 +109,10 @@ def load_yaml_text(text: str, file: str) -> SourceDocument:
 
 def _yaml_hint(exc: yaml.MarkedYAMLError) -> str:
     problem = str(exc.problem or "")
-    if "tab" in problem:
-        return "YAML 不允许用 Tab 缩进，请改用空格。"
+    if "tab" in problem or "\t" in problem or "\\t" in problem:
+        return "这一行有制表符（Tab），请改用空格。"
+    if "expected <block end>" in problem:
+        return "这一行的缩进和上面同一层的项目没有对齐：同一层的项目前面的空格数要相同。"
     if "mapping values" in problem:
         return "冒号后面要有空格；若表达式里有冒号，请给整个表达式加引号。"
     return "请检查缩进（同一层要对齐）和引号是否成对。"

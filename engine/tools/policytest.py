@@ -125,17 +125,27 @@ def load_cases(checked: CheckedPolicy, folder: Path) -> list[Case]:
 def _file_cases(checked: CheckedPolicy, doc: SourceDocument, sink: DiagnosticSink) -> list[Case]:
     defaults = doc.data.get("defaults") or {}
     out = []
+    file_period: Period | None = None
+    if doc.data.get("period"):
+        try:
+            file_period = Period.parse(str(doc.data["period"]))
+        except ValueError as exc:
+            # Said once, at the file's own period: line, not once for every case that uses it.
+            sink.error(doc.locate(("period",)), str(exc), code="bad-period")
     for i, raw in enumerate(doc.data["cases"]):
         path = ("cases", i)
         loc = doc.locate(path)
-        period_text = raw.get("period") or doc.data.get("period")
-        if not period_text:
-            sink.error(loc, f"用例「{raw['name']}」没有写学期（period），如 2021-autumn")
-            continue
-        try:
-            period = Period.parse(period_text)
-        except ValueError as exc:
-            sink.error(doc.locate((*path, "period")), str(exc))
+        if raw.get("period"):
+            try:
+                period = Period.parse(str(raw["period"]))
+            except ValueError as exc:
+                sink.error(doc.locate((*path, "period")), str(exc), code="bad-period")
+                continue
+        elif file_period is not None:
+            period = file_period
+        else:
+            if not doc.data.get("period"):
+                sink.error(loc, f"用例「{raw['name']}」没有写学期（period），如 2021秋季", code="missing-period")
             continue
         values = _facts(checked, {**defaults, **raw["student"]}, doc, (*path, "student"), sink)
         _check_expect(checked, raw["expect"], doc, (*path, "expect"), sink)
