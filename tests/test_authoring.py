@@ -444,3 +444,37 @@ def test_whole_numbers_and_ranges_in_an_int_column(staff_2025):
     assert value is None and "小于最小值 0" in problem and "min: 0" in problem
     value, problem = parse_cell(days, "80.5")
     assert value is None and "不是整数" in problem
+
+
+# -- clauses of other documents (issue 15, 7) ------------------------------------------------
+
+NEW_DOCUMENT = """\
+  source:
+    issuer: 中阳县教育科技局
+    number: 中教发〔2025〕1号
+    title: 中阳县学生在校就餐补助办法（示例）
+    date: "2025-07-01"
+    cite_style: 条款
+"""
+
+
+def test_a_version_cites_the_clauses_of_its_own_document(staff_2025):
+    _edit(staff_2025 / "policy.yaml", "  effective:\n", NEW_DOCUMENT + "  effective:\n")
+    _edit(staff_2025 / "policy.yaml", "cite: 一(二)2(3)", "cite: 第三条第（二）款")
+    _edit(staff_2025 / "policy.yaml", "cite: 一(二)3(1)", "cite: 第五条")
+    checked = engine.load(staff_2025)
+    assert checked.policy.programs["meal_subsidy"].citation.cite == "第三条第（二）款"
+    # the inherited items keep the 2021 plan's numbering, checked against the 2021 style
+    assert checked.policy.programs["day_subsidy"].citation.cite == "一(二)2(2)"
+
+
+def test_a_cite_in_another_style_than_the_document_is_located(staff_2025):
+    _edit(staff_2025 / "policy.yaml", "cite: 一(二)2(3)", "cite: 第三条第（二）款")
+    [problem] = _problems(staff_2025)
+    assert problem.code == "bad-cite"
+    assert "cite_style" in problem.hint
+
+
+def test_full_width_parentheses_in_a_plan_clause(staff_2025):
+    _edit(staff_2025 / "policy.yaml", "cite: 一(二)2(3)", "cite: 一（二）2（3）")
+    assert engine.load(staff_2025).policy.programs["meal_subsidy"].citation.cite == "一（二）2（3）"

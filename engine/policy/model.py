@@ -175,6 +175,18 @@ class Semester:
     citation: Citation = Citation()
 
 
+# How clauses of a document are numbered, by style; a manifest's source names its style
+# (or gives cite_pattern). Parentheses may be half- or full-width: 一(二)2 and 一（二）2.
+_CN = "[一二三四五六七八九十百零]+"
+CITE_STYLES = {
+    # 一(二)2(2), 一(一)1–2, 二(六), 一(二)5(1)
+    "方案条目": rf"^{_CN}([(（]{_CN}[)）])?([0-9]+([(（][0-9]+[)）])?)?([–-][0-9]+)?$",
+    # 第三条, 第三条第（二）款, 第三条第二款第1项
+    "条款": rf"^第{_CN}条(第[(（]?{_CN}[)）]?款)?(第([0-9]+|{_CN})项)?$",
+}
+CITE_EXAMPLES = {"方案条目": "一(二)2(2)", "条款": "第三条第（二）款"}
+
+
 # How people write a semester: 2021-autumn, 2021秋季, 2021年秋季学期, 2022春, 2022 年春季 (digits
 # may be full-width). The one pattern the manifest schema, the CLI and policy tests all accept.
 PERIOD_PATTERN = (

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from engine.diagnostics import Diagnostic, Location, suggest
-from engine.policy.model import PERIOD_PATTERN
+from engine.policy.model import CITE_STYLES, PERIOD_PATTERN
 from engine.policy.yamlsource import SourceDocument
 from engine.vocabulary import ROLE_WORDS
 
@@ -25,12 +25,10 @@ SCHEMA_ID = "https://zizhu.invalid/schema/policy-file.json"
 
 _ID = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "description": "英文小写标识（snake_case）"}
 _LABEL = {"type": "string", "minLength": 1, "description": "中文名称"}
-# 一(二)2(2), 一(一)1–2, 二(六), 一(二)5(1)
-_CITE = {
-    "type": "string",
-    "pattern": "^[一二三四五六七八九十]+(\\([一二三四五六七八九十]+\\))?([0-9]+(\\([0-9]+\\))?)?([–-][0-9]+)?$",
-    "description": "方案条款编号，如 一(二)2(2)",
-}
+# The clause a rule encodes. How clauses are numbered depends on the document (一(二)2(2) in the
+# 2021 plan, 第三条第（二）款 in a regulation): the manifest's source says which style, and
+# versions.check_citations checks every cite of a version against its own document's style.
+_CITE = {"type": "string", "minLength": 1, "description": "文件条款编号，如 一(二)2(2) 或 第三条第（二）款"}
 _TEXT = {"type": "string", "minLength": 1, "description": "方案原文"}
 _DECISION = {"type": "string", "pattern": "^[A-Z][A-Z0-9]*[a-z]?$", "description": "解读中的决定编号，如 A1"}
 _NOTE = {"type": "string"}
@@ -213,6 +211,11 @@ _MANIFEST = {
                 "title": _LABEL,
                 "date": {"type": "string", "format": "date"},
                 "file": {"type": "string"},
+                "cite_style": {
+                    "enum": list(CITE_STYLES),
+                    "description": "本文件条款编号的写法：方案条目 如 一(二)2(2)；条款 如 第三条第（二）款",
+                },
+                "cite_pattern": {"type": "string", "description": "其他写法：条款编号的正则表达式（由技术人员填写）"},
             },
         },
         "effective": {

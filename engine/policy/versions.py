@@ -10,12 +10,13 @@ item, so errors, ``zizhu show`` and ``zizhu diff`` speak of the real YAML.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError, display_path, suggest
-from engine.policy.model import Period
+from engine.policy.model import CITE_EXAMPLES, CITE_STYLES, Period
 from engine.policy.yamlsource import PathKey, ScalarStart, SourceDocument
 from engine.vocabulary import SECTION_WORDS
 
@@ -48,6 +49,8 @@ class Assembly:
     notes: list[str] = field(default_factory=list)
     # (section, id) → the keys this version's own overrides of the item write.
     rewritten: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    # How this version's document numbers its clauses: (style in words, regular expression).
+    cite_rule: tuple[str, str] = ("方案条目", CITE_STYLES["方案条目"])
 
 
 def _subtree(doc: SourceDocument, prefix: PathKey) -> _Node:
@@ -163,6 +166,7 @@ def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...]
     label = f"{raw['id']} {raw['version']} ({display_path(folder)})"
     items: dict[str, dict[str, Entry]] = {s: {} for s in SECTIONS}
     lineage = [label]
+    base_rule = ("方案条目", CITE_STYLES["方案条目"])
     if "extends" in raw:
         parent = (folder / raw["extends"]).resolve()
         where = manifest_doc.locate(("policy", "extends"))
@@ -186,6 +190,10 @@ def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...]
         manifest = _merge(base.manifest, manifest)
         manifest.data.pop("extends", None)
         lineage += base.lineage
+        base_rule = base.cite_rule
+    cite_rule = _cite_rule(manifest_doc, raw, base_rule, sink)
+    for doc in docs:
+        check_citations(doc, cite_rule, sink)
     inherited = {(section, item_id): entry for section, entries in items.items() for item_id, entry in entries.items()}
     for doc in docs:
         _add(doc, items, sink)
@@ -203,7 +211,54 @@ def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...]
         for item_id, entry in entries.items()
         if inherited.get((section, item_id)) is not entry
     }
-    return Assembly(display_path(folder), manifest, items, lineage, changed, notes, rewritten)
+    return Assembly(display_path(folder), manifest, items, lineage, changed, notes, rewritten, cite_rule)
+
+
+def _cite_rule(
+    doc: SourceDocument, raw: dict[str, Any], inherited: tuple[str, str], sink: DiagnosticSink
+) -> tuple[str, str]:
+    """The clause style of the document this version encodes: its manifest's source says
+    (cite_style, or cite_pattern), else the style of the version it extends."""
+    source = raw.get("source") or {}
+    if "cite_pattern" in source:
+        try:
+            re.compile(source["cite_pattern"])
+        except re.error as exc:
+            where = doc.locate(("policy", "source", "cite_pattern"))
+            sink.error(where, f"cite_pattern 不是有效的正则表达式：{exc}", code="bad-pattern")
+            return inherited
+        return (f"cite_pattern {source['cite_pattern']}", source["cite_pattern"])
+    if "cite_style" in source:
+        return (source["cite_style"], CITE_STYLES[source["cite_style"]])
+    return inherited
+
+
+def check_citations(doc: SourceDocument, rule: tuple[str, str], sink: DiagnosticSink) -> None:
+    """Every `cite` written in this file follows its document's clause numbering."""
+    style, pattern = rule
+    matcher = re.compile(pattern)
+
+    def visit(node: Any, path: PathKey) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "cite" and isinstance(value, str):
+                    if not matcher.fullmatch(value.strip()):
+                        example = CITE_EXAMPLES.get(style, "")
+                        sink.error(
+                            doc.locate((*path, key)),
+                            f"条款编号「{value}」不符合本文件条款的写法（{style}"
+                            + (f"，如 {example}）" if example else "）"),
+                            "引用另一份文件的条款时，在 policy: 的 source: 下写明该文件和它的 cite_style"
+                            "（方案条目 如 一(二)2(2)；条款 如 第三条第（二）款）",
+                            code="bad-cite",
+                        )
+                else:
+                    visit(value, (*path, key))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                visit(item, (*path, index))
+
+    visit(doc.data, ())
 
 
 def _find(items: dict[str, dict[str, Entry]], item_id: str) -> tuple[str, Entry] | None:
