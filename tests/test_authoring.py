@@ -15,6 +15,7 @@ import engine
 from engine.cli import main
 from engine.tools.policytest import load_cases, run_cases
 from tests.conftest import ROOT
+from tests.test_versions import version
 
 POLICIES = ROOT / "policies"
 
@@ -178,14 +179,7 @@ def test_a_count_alone_is_not_money(policy_copy, tmp_path):
 
 
 def test_check_says_where_a_list_without_ids_was_replaced_whole(tmp_path):
-    shutil.copytree(POLICIES / "2021", tmp_path / "2021", ignore=shutil.ignore_patterns("tests"))
-    folder = tmp_path / "next"
-    folder.mkdir()
-    (folder / "policy.yaml").write_text(
-        "policy:\n  id: next\n  version: '1'\n  extends: ../2021\n  title: 测试\n  effective: {from: 2025-autumn}\n"
-        'override:\n  programs:\n    - id: preschool_aid\n      when: [学段 == "学前"]\n',
-        encoding="utf-8",
-    )
+    folder = version(tmp_path, 'override:\n  programs:\n    - id: preschool_aid\n      when: [学段 == "学前"]\n')
     result = CliRunner().invoke(main, ["check", str(folder)])
     assert result.exit_code == 0, result.output
     # the 2021 when list of preschool_aid has 3 conditions; the override gives 1 and replaces all 3
@@ -195,28 +189,14 @@ def test_check_says_where_a_list_without_ids_was_replaced_whole(tmp_path):
 
 
 def test_remove_with_a_path_drops_one_exclusion_and_keeps_the_program(tmp_path):
-    shutil.copytree(POLICIES / "2021", tmp_path / "2021", ignore=shutil.ignore_patterns("tests"))
-    folder = tmp_path / "next"
-    folder.mkdir()
-    (folder / "policy.yaml").write_text(
-        "policy:\n  id: next\n  version: '1'\n  extends: ../2021\n  title: 测试\n  effective: {from: 2025-autumn}\n"
-        "remove:\n  programs.national_grant.unless: [vocational_year_3]\n",
-        encoding="utf-8",
-    )
+    folder = version(tmp_path, "remove:\n  programs.national_grant.unless: [vocational_year_3]\n")
     checked = engine.load(folder)
     assert checked.policy.programs["national_grant"].exclusions == ()
     assert checked.policy.programs["national_grant"].amount.text == "1500"
 
 
 def test_remove_with_a_path_names_what_does_not_exist(tmp_path):
-    shutil.copytree(POLICIES / "2021", tmp_path / "2021", ignore=shutil.ignore_patterns("tests"))
-    folder = tmp_path / "next"
-    folder.mkdir()
-    (folder / "policy.yaml").write_text(
-        "policy:\n  id: next\n  version: '1'\n  extends: ../2021\n  title: 测试\n  effective: {from: 2025-autumn}\n"
-        "remove:\n  programs.national_grant.unless: [vocational_year_2]\n",
-        encoding="utf-8",
-    )
+    folder = version(tmp_path, "remove:\n  programs.national_grant.unless: [vocational_year_2]\n")
     with pytest.raises(engine.PolicyError) as caught:
         engine.load(folder)
     [problem] = caught.value.diagnostics
@@ -275,14 +255,7 @@ def test_shipped_versions_state_the_figures_they_pay(folder):
 
 
 def test_diff_warns_about_a_text_still_quoting_the_old_figure(tmp_path):
-    shutil.copytree(POLICIES / "2021", tmp_path / "2021", ignore=shutil.ignore_patterns("tests"))
-    folder = tmp_path / "next"
-    folder.mkdir()
-    (folder / "policy.yaml").write_text(
-        "policy:\n  id: next\n  version: '1'\n  extends: ../2021\n  title: 测试\n  effective: {from: 2025-autumn}\n"
-        "override:\n  programs:\n    - id: preschool_aid\n      amount: 1200\n",
-        encoding="utf-8",
-    )
+    folder = version(tmp_path, "override:\n  programs:\n    - id: preschool_aid\n      amount: 1200\n")
     result = CliRunner().invoke(main, ["diff", str(tmp_path / "2021"), str(folder)])
     # preschool_aid's text still says 1000 元/生·学期, which 2021 paid and 2025 does not
     assert "preschool_aid" in result.stderr and "1000" in result.stderr

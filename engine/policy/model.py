@@ -175,6 +175,16 @@ class Semester:
     citation: Citation = Citation()
 
 
+# What each section's items are called, for messages.
+SECTION_WORDS = {
+    "parameters": "参数",
+    "fields": "字段",
+    "tables": "表",
+    "groups": "条件组",
+    "programs": "资助项目",
+    "checks": "核查",
+}
+
 # How clauses of a document are numbered, by style; a manifest's source names its style
 # (or gives cite_pattern). Parentheses may be half- or full-width: 一(二)2 and 一（二）2.
 _CN = "[一二三四五六七八九十百零]+"

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from engine.diagnostics import Diagnostic, Location, suggest
-from engine.policy.model import CITE_STYLES, PERIOD_PATTERN
+from engine.policy.model import CITE_STYLES, PERIOD_PATTERN, SECTION_WORDS
 from engine.policy.yamlsource import SourceDocument
 from engine.vocabulary import ROLE_WORDS
 
@@ -373,12 +373,7 @@ _CODES = {
     "maximum": "above-maximum",
 }
 _SECTION_WORDS = {
-    "parameters": "参数",
-    "fields": "字段",
-    "tables": "表",
-    "groups": "条件组",
-    "programs": "资助项目",
-    "checks": "核查",
+    **SECTION_WORDS,
     "unless": "排除情形",
     "values": "选项",
     "not_with": "互斥关系",
