@@ -280,7 +280,7 @@ def test_zizhu_new_writes_a_skeleton_that_check_and_test_pass(tmp_path):
     assert "生效：2025年秋季学期起" in checked.output
     tested = CliRunner().invoke(main, ["test", str(target)])
     assert tested.exit_code == 0, tested.output
-    assert tested.output.strip().splitlines()[-1] == "2 passed, 0 failed"
+    assert tested.output.strip().splitlines()[-1] == "4 passed, 0 failed"
     # the version is picked for its semester from the folder of versions
     evaluated = CliRunner().invoke(
         main,

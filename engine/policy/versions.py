@@ -99,10 +99,11 @@ def _merge(base: _Node, patch: _Node, notes: list[str] | None = None) -> _Node:
                     take((*sub, index), (*sub, new_index))
                 continue
             if notes is not None and old is not None and (isinstance(old, list) or key == "when"):
+                lost = "条件" if key == "when" else "项"
                 notes.append(
                     f"{'.'.join(map(str, sub))} 没有逐项的标识，已整体替换上一版本的"
                     + (f" {len(old)} 项" if isinstance(old, list) else "写法")
-                    + "（上一版本中没有重写的条件不再适用）"
+                    + f"（上一版本中没有重写的{lost}不再适用）"
                 )
             target[key] = copy.deepcopy(new)
             take(sub)

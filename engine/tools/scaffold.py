@@ -163,7 +163,7 @@ def _tests_text(checked: CheckedPolicy, source: Path, effective: Period) -> tupl
     from engine.backends.python.evaluator import Evaluator
 
     evaluator = Evaluator(checked, effective)
-    cases = []
+    candidates: list[tuple[str, dict[str, Any]]] = []
     for path in sorted((source / "tests").glob("*.yaml")) if (source / "tests").is_dir() else []:
         try:
             data = load_yaml(path).data
@@ -172,13 +172,20 @@ def _tests_text(checked: CheckedPolicy, source: Path, effective: Period) -> tupl
         if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
             continue
         defaults = data.get("defaults") or {}
-        for raw in data["cases"][:2]:
+        for raw in data["cases"]:
             if isinstance(raw, dict) and isinstance(raw.get("student"), dict):
-                cases.append((raw.get("name", ""), {**defaults, **raw["student"]}))
-        if len(cases) >= CASES_KEPT:
-            break
-    if not cases:
-        cases = [("空白学生", {})]
+                candidates.append((str(raw.get("name", "")), {**defaults, **raw["student"]}))
+    evaluated = [(name, facts, result) for name, facts in candidates or [("空白学生", {})]
+                 if (result := _evaluate(checked, evaluator, facts)) is not None]  # fmt: skip
+    # Students who get something this semester show the most; one of each program first.
+    chosen: list[tuple[str, dict[str, Any], Result]] = []
+    shown: set[str] = set()
+    for entry in evaluated:
+        programs = {a.program for a in entry[2].awards}
+        if programs - shown and len(chosen) < CASES_KEPT:
+            chosen.append(entry)
+            shown |= programs
+    chosen += [e for e in evaluated if e not in chosen][: max(0, CASES_KEPT - len(chosen))]
     lines = [
         f"# {effective}的用例。下面几个学生取自上一版本的测试，expect 是按上一版本的规则在",
         "# 本学期算出的结果，作为起点：改了政策以后，请按新规则手算每个学生应得的金额并改写 expect，",
@@ -186,27 +193,22 @@ def _tests_text(checked: CheckedPolicy, source: Path, effective: Period) -> tupl
         f"period: {effective}",
         "cases:",
     ]
-    kept = 0
-    for name, facts in cases[:CASES_KEPT]:
-        student_yaml = _flow(facts)
-        probe = _evaluate(checked, evaluator, facts, source)
-        if probe is None:
-            continue
-        awards = {a.program: number_text(a.amount) for a in probe.awards}
-        errors = sorted({e.program for e in probe.errors if e.program})
+    for name, facts, result in chosen:
+        awards = ", ".join(f"{a.program}: {number_text(a.amount)}" for a in result.awards)
         lines += [
-            f"  - name: {json.dumps('沿用上一版本：' + str(name), ensure_ascii=False)}",
-            f"    student: {student_yaml}",
+            f"  - name: {json.dumps('沿用上一版本：' + name, ensure_ascii=False)}",
+            f"    student: {_flow(facts)}",
             "    expect:",
-            "      awards: {" + ", ".join(f"{pid}: {amount}" for pid, amount in awards.items()) + "}",
+            "      awards: {" + awards + "}",
+            f"      flags: [{', '.join(f.check for f in result.flags)}]",
         ]
+        errors = sorted({e.program for e in result.errors if e.program})
         if errors:
             lines.append(f"      errors: [{', '.join(errors)}]")
-        kept += 1
-    return "\n".join(lines) + "\n", kept
+    return "\n".join(lines) + "\n", len(chosen)
 
 
-def _evaluate(checked: CheckedPolicy, evaluator: Any, facts: dict[str, Any], source: Path) -> Result | None:
+def _evaluate(checked: CheckedPolicy, evaluator: Any, facts: dict[str, Any]) -> Result | None:
     """The student's facts read as a policy test reads them (labels, 是/否, dates), then evaluated."""
     from engine.diagnostics import DiagnosticSink
     from engine.tools.policytest import _facts  # the one reading of test facts
