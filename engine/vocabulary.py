@@ -16,6 +16,9 @@ SECTION_WORDS = {
     "checks": "核查",
 }
 
+# Semesters (Period.season): 2021-autumn is read 2021年秋季学期.
+SEASON_WORDS = {"autumn": "秋季", "spring": "春季"}
+
 # Program kinds (`kind:`) and how often a program is paid (`per:`).
 PROGRAM_KIND_WORDS = {"grant": "补助", "waiver": "减免", "loan": "贷款"}
 FREQUENCY_WORDS = {"semester": "每学期", "year": "每学年", "once": "一次性"}

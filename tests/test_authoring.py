@@ -407,10 +407,14 @@ def test_a_period_typo_in_a_test_file_is_reported_once_at_its_line(staff_2025):
 
 
 def test_whole_numbers_and_ranges_in_an_int_column(staff_2025):
-    checked = engine.load(staff_2025)
-    from engine.files.records import parse_cell
+    from engine.check.types import INT
+    from engine.check.values import parse_value
 
-    days = checked.fields["meal_days"]
+    days = engine.load(staff_2025).policy.fields["meal_days"]
+
+    def parse_cell(field, cell):
+        return parse_value(INT, cell, field)
+
     assert parse_cell(days, Decimal("80.0")) == (80, "")  # Excel writes 80 as 80.0
     assert parse_cell(days, "80.0") == (80, "")
     value, problem = parse_cell(days, "-3")

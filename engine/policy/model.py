@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.diagnostics import Location
 from engine.policy.yamlsource import PathKey, SourceDocument
+from engine.vocabulary import SEASON_WORDS
 
 
 @dataclass(frozen=True)
@@ -175,16 +176,6 @@ class Semester:
     citation: Citation = Citation()
 
 
-# What each section's items are called, for messages.
-SECTION_WORDS = {
-    "parameters": "参数",
-    "fields": "字段",
-    "tables": "表",
-    "groups": "条件组",
-    "programs": "资助项目",
-    "checks": "核查",
-}
-
 # How clauses of a document are numbered, by style; a manifest's source names its style
 # (or gives cite_pattern). Parentheses may be half- or full-width: 一(二)2 and 一（二）2.
 _CN = "[一二三四五六七八九十百零]+"
@@ -203,7 +194,6 @@ PERIOD_PATTERN = (
     r"^\s*([0-9]{4})\s*(?:年)?\s*(?:-\s*(autumn|spring)|[-－]?\s*(秋|春)(?:季)?(?:学期)?)\s*$"
 )
 _PERIOD_RE = re.compile(PERIOD_PATTERN)
-_SEASON_WORDS = {"autumn": "秋季", "spring": "春季"}
 
 
 @dataclass(frozen=True)
@@ -238,7 +228,7 @@ class Period:
     @property
     def chinese(self) -> str:
         """How a person reads it: 2021年秋季学期."""
-        return f"{self.year}年{_SEASON_WORDS[self.season]}学期"
+        return f"{self.year}年{SEASON_WORDS[self.season]}学期"
 
     def __str__(self) -> str:
         return self.chinese

@@ -17,9 +17,9 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from engine.diagnostics import Diagnostic, Location, suggest
-from engine.policy.model import CITE_STYLES, PERIOD_PATTERN, SECTION_WORDS
+from engine.policy.model import CITE_STYLES, PERIOD_PATTERN
 from engine.policy.yamlsource import SourceDocument
-from engine.vocabulary import ROLE_WORDS
+from engine.vocabulary import ROLE_WORDS, SECTION_WORDS
 
 SCHEMA_ID = "https://zizhu.invalid/schema/policy-file.json"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import Diagnostic, DiagnosticSink, Location, PolicyError, display_path, suggest
-from engine.policy.model import CITE_EXAMPLES, CITE_STYLES, SECTION_WORDS, Period
+from engine.policy.model import CITE_EXAMPLES, CITE_STYLES, Period
 from engine.policy.yamlsource import PathKey, ScalarStart, SourceDocument
 from engine.vocabulary import SECTION_WORDS
 

@@ -17,13 +17,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import engine
-from engine.check.checker import CheckedPolicy
+from engine.check.checker import CheckedPolicy, check_policy
 from engine.check.texts import number_text
 from engine.diagnostics import display_path
+from engine.policy.loader import load_policy
 from engine.policy.model import Period
 from engine.policy.yamlsource import SourceDocument, YamlError, load_yaml
-from engine.runtime.results import Result
+from engine.runtime.results import Record, Result
 
 CASES_KEPT = 4
 
@@ -45,7 +45,7 @@ def new_version(target: Path, source: Path, effective: Period) -> Scaffold:
         raise ScaffoldError(f"文件夹 {display_path(target)} 已存在且不是空的；请换一个新文件夹名")
     if not (source / "policy.yaml").is_file():
         raise ScaffoldError(f"{display_path(source)} 里没有 policy.yaml，不是一个政策版本文件夹")
-    base = engine.load(source)  # PolicyError: the earlier version must itself be sound
+    base = check_policy(load_policy(source))  # PolicyError: the earlier version must itself be sound
     if base.manifest.effective_from.key >= effective.key:
         raise ScaffoldError(
             f"新版本的生效学期 {effective} 应晚于 {display_path(source)} 的 {base.manifest.effective_from}"
@@ -53,7 +53,7 @@ def new_version(target: Path, source: Path, effective: Period) -> Scaffold:
     target.mkdir(parents=True, exist_ok=True)
     manifest = target / "policy.yaml"
     manifest.write_text(_manifest_text(target, source, base, effective), encoding="utf-8")
-    checked = engine.load(target)
+    checked = check_policy(load_policy(target))
     tests = target / "tests" / f"{target.name}.yaml"
     tests.parent.mkdir(exist_ok=True)
     text, count = _tests_text(checked, source, effective)
@@ -218,7 +218,7 @@ def _evaluate(checked: CheckedPolicy, evaluator: Any, facts: dict[str, Any]) -> 
     values = _facts(checked, facts, doc, ("student",), sink)
     if sink.items:
         return None
-    return evaluator.evaluate(engine.Record(0, values))
+    return evaluator.evaluate(Record(0, values))
 
 
 def _flow(facts: dict[str, Any]) -> str:
