@@ -355,7 +355,12 @@ def _remove_inside(
         path, container = (*path, step_key), container[step_key]
     id_key = list_id_key(container, container)
     if id_key is None:
-        sink.error(where, f"「{key}」不是带标识的列表，不能按标识删除其中的项", "整体修改请写在 override: 下")
+        sink.error(
+            where,
+            f"「{key}」不是带标识的列表，不能按标识删除其中的项",
+            "整体修改请写在 override: 下",
+            code="not-an-id-list",
+        )
         return
     present = [item[id_key] for item in container]
     keep: list[int] = []
