@@ -103,3 +103,26 @@ def test_random_text_never_crashes_the_parser(text):
         parse(text)
     except ExpressionSyntaxError as err:
         assert err.line >= 1 and err.column >= 1 and err.message
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "column"),
+    [
+        ("not " * 200 + "是", "too-deep", 4 * 32 + 1),  # the 33rd `not` starts at column 129
+        ("-" * 200 + "1", "too-deep", 33),  # the 33rd minus sign
+        ("min(" * 200 + "1" + ", 2)" * 200, "too-deep", 4 * 32 + 1),  # the 33rd `min(`
+        (" or ".join(["是"] * 100_000), "too-long", 1),
+    ],
+)
+def test_hostile_nesting_and_length_are_refused_at_their_place(text, code, column):
+    with pytest.raises(ExpressionSyntaxError) as info:
+        parse(text)
+    assert (info.value.code, info.value.line, info.value.column) == (code, 1, column)
+
+
+def test_a_long_flat_chain_is_one_level_not_a_recursion():
+    # 1,500 terms joined by `and`: a left-deep parse tree, but one level of nesting for a reader.
+    tree = parse(" and ".join(["是"] * 1500))
+    assert isinstance(tree, s.BoolOp) and len(tree.operands) == 1500
+    # 32 levels is the limit, and allowed.
+    assert isinstance(parse("not " * 32 + "是"), s.Unary)

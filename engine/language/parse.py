@@ -8,8 +8,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.visitors import Transformer_NonRecursive
 
 from engine.language import syntax as s
 
@@ -44,15 +45,23 @@ _TERMINAL_WORDS = {
 }
 
 
+# Limits a policy expression must keep (README: "表达式的上限"). Written by people, expressions are
+# short and shallow; past these they are refused at their own place, before anything recursive (the
+# checker, the generated Python, whose parser stops near 200 nested brackets) can fail on them.
+MAX_LENGTH = 10_000  # characters
+MAX_NESTING = 32  # levels of not, unary minus, function calls, if/then/else, bracketed sub-expressions
+
+
 class ExpressionSyntaxError(Exception):
     """A syntax error at a line and column of the expression text."""
 
-    def __init__(self, message: str, line: int, column: int, text: str) -> None:
+    def __init__(self, message: str, line: int, column: int, text: str, code: str = "syntax") -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
         self.text = text
+        self.code = code
 
 
 def grammar_text() -> str:
@@ -80,7 +89,7 @@ _COMPARISON_ALIASES = {"=": "==", "<>": "!="}
 
 
 @v_args(meta=True)
-class _Build(Transformer):
+class _Build(Transformer_NonRecursive):  # a long `and` chain is a deep tree
     """Lark parse tree → syntax nodes, each with its span."""
 
     def number(self, meta, children):
@@ -170,8 +179,14 @@ def parse(text: str) -> s.Node:
     """Parse one expression; raises :class:`ExpressionSyntaxError` with a Chinese message."""
     if not text.strip():
         raise ExpressionSyntaxError("表达式是空的", 1, 1, text)
+    if len(text) > MAX_LENGTH:
+        raise ExpressionSyntaxError(
+            f"表达式太长（{len(text)} 个字符），最多 {MAX_LENGTH} 个字符：请把其中一部分写成条件组（groups）",
+            1, 1, text, code="too-long",
+        )  # fmt: skip
     try:
         tree = _parser().parse(text)
+        _refuse_deep_nesting(tree, text)
         return _Build().transform(tree)
     except UnexpectedInput as exc:
         raise _friendly(exc, text) from None
@@ -180,6 +195,28 @@ def parse(text: str) -> s.Node:
             err = exc.orig_exc
             raise ExpressionSyntaxError(err.message, err.line, err.column, text) from None
         raise
+
+
+# A chain of the same operator (a and b and c, a + b + c) is one level, however long.
+_CHAINS = {"and_expr", "or_expr", "binary"}
+
+
+def _refuse_deep_nesting(tree: Tree, text: str) -> None:
+    """Raise at the first place nested deeper than MAX_NESTING (measured without recursion)."""
+    stack: list[tuple[Tree, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING and any(isinstance(c, Tree) for c in node.children):  # an atom adds no level
+            line = getattr(node.meta, "line", 1) if not node.meta.empty else 1
+            column = getattr(node.meta, "column", 1) if not node.meta.empty else 1
+            raise ExpressionSyntaxError(
+                f"表达式嵌套太深（超过 {MAX_NESTING} 层 not、负号、函数或 if）：请把其中一部分写成条件组（groups）",
+                line, column, text, code="too-deep",
+            )  # fmt: skip
+        for child in reversed(node.children):  # popped left to right: the first deep place in the text
+            if isinstance(child, Tree):
+                same_chain = child.data == node.data and node.data in _CHAINS
+                stack.append((child, depth if same_chain else depth + 1))
 
 
 def _expected_words(names) -> str:
