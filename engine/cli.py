@@ -7,9 +7,10 @@ rejected, tests failed); 2 the command could not run (bad option, file missing).
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -136,11 +137,18 @@ ENCODING = click.option("--encoding", default=None, help="CSV 编码（默认自
 SHEET = click.option("--sheet", default=None, help="Excel 工作表名（默认：打开文件时显示的那个）")
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 class _Zizhu(click.Group):
     """A file that turns out unreadable halfway (a bad byte on row 90,000) ends the command with
     its location, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        # `kill` (SIGTERM) ends a run as Ctrl-C does: temporary outputs removed, no traceback.
+        with suppress(ValueError):  # only the main thread may set it (not when embedded)
+            signal.signal(signal.SIGTERM, _terminated)
         try:
             return super().invoke(ctx)
         except (InputError, OutputError) as exc:
