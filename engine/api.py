@@ -22,7 +22,7 @@ from typing import Any
 from engine.backends.python.evaluator import Evaluator
 from engine.check.checker import CheckedPolicy
 from engine.files.readers import RawTable, read_table
-from engine.files.records import RecordReader, Rejected
+from engine.files.records import RecordReader, Rejected, header_test
 from engine.files.report import explain_text, rejected_text
 from engine.policy.model import Period
 from engine.runtime.results import Explanation, Record, Result
@@ -52,7 +52,7 @@ class Policy(CheckedPolicy):
         `encoding` and an XLSX `sheet` as `zizhu eval` takes them), a list of dicts keyed by column header,
         field label or id (as a file's header row), or a raw table."""
         if isinstance(records, (str, Path)):
-            table = read_table(records, encoding=encoding, sheet=sheet)
+            table = read_table(records, encoding=encoding, sheet=sheet, is_header=header_test(self))
         elif isinstance(records, RawTable):
             table = records
         else:
@@ -84,4 +84,7 @@ class Policy(CheckedPolicy):
 def _table_of(rows: list[Mapping[str, Any]]) -> RawTable:
     """Dicts as a raw table; row numbers as in a sheet whose header is row 1."""
     headers = list(dict.fromkeys(key for row in rows for key in row))
-    return RawTable("<records>", headers, lambda: ((i, dict(row)) for i, row in enumerate(rows, start=2)))
+    # Records, like JSON: a key one dict leaves out is blank there, not a missing column.
+    return RawTable(
+        "<records>", headers, lambda: ((i, dict(row)) for i, row in enumerate(rows, start=2)), tabular=False
+    )

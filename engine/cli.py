@@ -7,9 +7,10 @@ rejected, tests failed); 2 the command could not run (bad option, file missing).
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -21,11 +22,14 @@ from engine.check.checker import CheckedPolicy
 from engine.check.texts import stale_quotes
 from engine.diagnostics import PolicyError, display_path
 from engine.files.readers import InputError, read_table
-from engine.files.records import RecordReader, Rejected, find_student, unknown_columns_warning
+from engine.files.records import RecordReader, Rejected, find_student, header_test, unknown_columns_warning
 from engine.files.report import effective_yaml, explain_text, jsonl_line, rejected_text, students_table, titled_tables
 from engine.files.template import input_fields, write_template
 from engine.files.writers import (
     Outcome,
+    OutputError,
+    atomic_output,
+    check_output,
     format_for,
     record_sheet,
     write_csv,
@@ -84,14 +88,14 @@ def _evaluator(checked: CheckedPolicy, period: Period, reasons: bool = True) -> 
 
 def _reader(checked: CheckedPolicy, students: str, encoding: str | None, sheet: str | None) -> RecordReader:
     try:
-        table = read_table(students, encoding=encoding, sheet=sheet)
+        table = read_table(students, encoding=encoding, sheet=sheet, is_header=header_test(checked))
+        reader = RecordReader(checked, table)
     except InputError as exc:
         click.echo(f"错误：{exc}", err=True)
         sys.exit(2)
-    reader = RecordReader(checked, table)
-    warning = unknown_columns_warning(checked, reader.columns)
-    if warning:
-        click.echo(f"{table.file}: {warning}", err=True)
+    for warning in [*table.warnings, unknown_columns_warning(checked, reader.columns), *reader.warnings]:
+        if warning:
+            click.echo(f"{table.file}: {warning}", err=True)
     return reader
 
 
@@ -130,7 +134,11 @@ POLICY = click.option(
 )
 PERIOD = click.option("--period", required=True, help="学期，如 2021秋季、2022春季（也可写 2021-autumn）")
 ENCODING = click.option("--encoding", default=None, help="CSV 编码（默认自动识别 UTF-8 / GBK）")
-SHEET = click.option("--sheet", default=None, help="Excel 工作表名（默认第一个）")
+SHEET = click.option("--sheet", default=None, help="Excel 工作表名（默认：打开文件时显示的那个）")
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 class _Zizhu(click.Group):
@@ -138,10 +146,21 @@ class _Zizhu(click.Group):
     its location, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        # `kill` (SIGTERM) ends a run as Ctrl-C does: temporary outputs removed, no traceback.
+        with suppress(ValueError):  # only the main thread may set it (not when embedded)
+            signal.signal(signal.SIGTERM, _terminated)
         try:
             return super().invoke(ctx)
-        except InputError as exc:
+        except (InputError, OutputError) as exc:
             click.echo(f"错误：{exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            # Outputs are written to a temporary file and renamed when complete: nothing half-written remains.
+            click.echo("\n已中断：输出文件未写入（已有的文件保持原样）", err=True)
+            sys.exit(2)
+        except OSError as exc:  # disk full, no permission: say which file, not a traceback
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"错误：{where}{exc.strerror or exc}", err=True)
             sys.exit(2)
 
 
@@ -193,6 +212,8 @@ def _progress(reader: RecordReader, outcomes: Iterator[Outcome]) -> Iterator[Out
 
 
 PROGRESS_MIN_ROWS = 20_000
+# `--format table` holds every row to lay out its columns; beyond this a file is for -o, not a screen.
+TABLE_MAX_ROWS = 20_000
 
 
 def _write(
@@ -212,9 +233,19 @@ def _write(
     elif fmt == "xlsx":
         if not output:
             raise click.UsageError("xlsx 格式需要 -o 文件名.xlsx")
-        write_xlsx(output, checked, stream, ledger.table, record)
+        with atomic_output(output) as path:
+            write_xlsx(path, checked, stream, ledger.table, record)
     else:
-        shown = list(stream)
+        shown = []
+        for outcome in stream:  # the table is built in memory: refuse a file too large to read on screen
+            shown.append(outcome)
+            if len(shown) > TABLE_MAX_ROWS:
+                click.echo(
+                    f"错误：名单超过 {TABLE_MAX_ROWS:,} 行，不适合用表格显示；"
+                    "请用 -o 结果.xlsx、-o 结果.csv 或 --format jsonl",
+                    err=True,
+                )
+                sys.exit(2)
         m = checked.manifest
         heading = f"{m.heading()}  学期 {_period(period)}\n{record.text()}"
         text = f"{heading}\n\n{students_table(checked, shown)}\n\n{ledger_text(ledger)}"
@@ -228,7 +259,7 @@ def _text_output(output: str | None, encoding: str) -> Iterator[TextIO]:
         yield sys.stdout
         sys.stdout.flush()
         return
-    with open(output, "w", encoding=encoding, newline="") as handle:
+    with atomic_output(output) as path, open(path, "w", encoding=encoding, newline="") as handle:
         yield handle
 
 
@@ -264,6 +295,7 @@ def eval_command(
     sheet: str | None, jobs: int,
 ) -> None:  # fmt: skip
     """评估学生名单：每行输出资助、核查标记和问题；最后给出读入、评估、退回行数（有退回时退出码为 1）。"""
+    check_output(output, [students])
     checked, evaluator = _for_period(policy_folder, period, reasons=False)
     fmt = _format(fmt, output)
     reader = _reader(checked, students, encoding, sheet)
@@ -300,6 +332,7 @@ def ledger(
     encoding: str | None, sheet: str | None,
 ) -> None:  # fmt: skip
     """台账：按项目（及学校、学段、乡镇等）统计人次和金额；补助减免与贷款分开合计。"""
+    check_output(output, [students])
     checked, evaluator = _for_period(policy_folder, period, reasons=False)
     try:
         group = resolve_grouping(checked, by)
@@ -315,7 +348,8 @@ def ledger(
     if fmt == "xlsx":
         if not output:
             raise click.UsageError("xlsx 格式需要 -o 文件名.xlsx")
-        write_sheets_xlsx(output, {"台账": (headers, rows), **record_sheet(record)})
+        with atomic_output(output) as path:
+            write_sheets_xlsx(path, {"台账": (headers, rows), **record_sheet(record)})
     elif fmt == "csv":
         with _text_output(output, "utf-8-sig") as handle:
             write_csv_rows(handle, headers, rows)
@@ -333,6 +367,7 @@ def ledger(
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="模板文件，如 模板.xlsx")
 def template(policy_folder: str, period: str | None, output: str) -> None:
     """生成学校填报用的空白 Excel 模板：列标题、下拉选项、日期格式和填表说明。"""
+    check_output(output)
     if period is not None:
         policy_folder = str(_version_for(policy_folder, _period(period)))
     elif is_version_root(Path(policy_folder)):
@@ -340,7 +375,8 @@ def template(policy_folder: str, period: str | None, output: str) -> None:
         click.echo(f"错误：{policy_folder} 是版本总文件夹，{hint}", err=True)
         sys.exit(2)
     checked = _policy(policy_folder)
-    write_template(checked, output)
+    with atomic_output(output) as path:
+        write_template(checked, path)
     click.echo(f"已写入 {output}（{len(input_fields(checked))} 列）")
 
 
@@ -408,6 +444,7 @@ def diff(
     """比较两个政策版本：新增、删除的项目，金额与表格的变化（含百分比），条件、条款和原文的变化。"""
     if bool(students) != bool(period):
         raise click.UsageError("--students 与 --period 要一起用")
+    check_output(output, [students])
     old, new = _policy(old_folder), _policy(new_folder)
     changes = structural_diff(old, new)
     result = None
@@ -428,7 +465,8 @@ def diff(
     for stale in stale_quotes(new, before=old):
         click.echo(f"警告：{stale}", err=True)
     if output and result is not None:
-        write_impact_xlsx(output, changes, result, records)
+        with atomic_output(output) as path:
+            write_impact_xlsx(path, changes, result, records)
         click.echo(f"已写入 {output}", err=True)
     sys.exit(1 if exit_code and changes else 0)
 
@@ -454,6 +492,7 @@ def reconcile(
     """核对发放名单与应享受名单（不漏一生）：漏发、错发、少发、多发、重复发放、互斥、未知。有漏发或少发时退出码为 1。
 
     由银行发放的项目（政策中 paid_by: bank，如助学贷款）不在教育局发放名单上，默认不核对。"""
+    check_output(output, [students, paid])
     checked, evaluator = _for_period(policy_folder, period, reasons=False)
     school = _grouping(checked, by)
     try:
@@ -488,8 +527,9 @@ def reconcile(
     result = find_differences(checked, outcomes, payments, school, scope, recheck)
     findings = result.findings
     if output:
-        write_sheets_xlsx(output, {**record_sheet(record, [("核对范围", scope.describe(checked))]),
-                                   **report_sheets(result)})  # fmt: skip
+        with atomic_output(output) as path:
+            write_sheets_xlsx(path, {**record_sheet(record, [("核对范围", scope.describe(checked))]),
+                                     **report_sheets(result)})  # fmt: skip
         click.echo(f"已写入 {output}", err=True)
     click.echo(record.text())
     click.echo(scope.describe(checked) + "\n")
@@ -523,6 +563,7 @@ def followup(
     解除标记无法区分劝返复学与超出适龄）。"""
     if len(periods) != 2:
         raise click.UsageError("--period 要写两次：前一份名单的学期和后一份名单的学期")
+    check_output(output, [before, after])
     first_checked, first = _for_period(policy_folder, periods[0])
     second_checked, second = _for_period(policy_folder, periods[1])
     places = [p for name in by.split(",") if name.strip() and (p := _grouping(second_checked, name.strip()))]
@@ -550,7 +591,8 @@ def followup(
     window = window_text(second_checked, Period.parse(periods[1]))
     if output:
         notes = [("排查时间", window), ("前一学期决策记录", records[0].text())]
-        write_sheets_xlsx(output, {**record_sheet(records[1], notes), **tables})
+        with atomic_output(output) as path:
+            write_sheets_xlsx(path, {**record_sheet(records[1], notes), **tables})
         click.echo(f"已写入 {output}", err=True)
     click.echo("\n".join(r.text() for r in records))
     click.echo(f"排查时间：{window}\n")
@@ -591,7 +633,8 @@ def schema(output: str | None) -> None:
     """输出政策文件的 JSON Schema，供编辑器自动补全和标出错误。"""
     text = schema_json()
     if output:
-        Path(output).write_text(text + "\n", encoding="utf-8")
+        with atomic_output(output) as path:
+            Path(path).write_text(text + "\n", encoding="utf-8")
         click.echo(f"已写入 {output}", err=True)
     else:
         click.echo(text)

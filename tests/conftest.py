@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -31,3 +32,16 @@ def jsonl_rows(text: str) -> list[dict]:
     objects = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert objects and list(objects[0]) == ["decision_record"], "JSONL output must start with its decision record"
     return objects[1:]
+
+
+@functools.cache
+def input_columns() -> tuple[str, ...]:
+    """The header of every column the 2021 policy reads from a file, in field order. A test file
+    that is about a few columns still needs the others (blank): a missing column is refused."""
+    checked = engine.load(POLICY_2021)
+    return tuple(info.field.label for info in checked.fields.values() if info.field.compute is None)
+
+
+def with_all_columns(headers: list[str]) -> list[str]:
+    """`headers`, then every other column the 2021 policy reads (to be left blank)."""
+    return [*headers, *(label for label in input_columns() if label not in headers)]

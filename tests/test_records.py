@@ -12,8 +12,17 @@ from engine.check import idcard
 from engine.files.readers import read_table
 from engine.files.records import RecordReader, Rejected
 from engine.runtime.results import Record
+from tests.conftest import with_all_columns
 
-HEADER = "身份证号,姓名,家庭类型,本县户籍,县内学校,有学籍,就读方式,学段,年级,校内住宿\n"
+
+def header_line(*names: str) -> str:
+    """A CSV header with these columns first, then every other column the policy reads."""
+    return ",".join(with_all_columns(list(names))) + "\n"
+
+
+HEADER = header_line(
+    "身份证号", "姓名", "家庭类型", "本县户籍", "县内学校", "有学籍", "就读方式", "学段", "年级", "校内住宿"
+)
 
 
 def valid_id(birth: str, seq: str = "001") -> str:
@@ -79,7 +88,7 @@ def test_xlsx_json_and_yaml_read_the_same(checked_2021, tmp_path):
 
     number = valid_id("20080501")
     book = openpyxl.Workbook()
-    book.active.append(["身份证号", "姓名", "申请贷款金额", "出生日期"])
+    book.active.append(with_all_columns(["身份证号", "姓名", "申请贷款金额", "出生日期"]))
     book.active.append([number, "王", 312.5, None])
     book.save(tmp_path / "s.xlsx")
     (tmp_path / "s.json").write_text(
@@ -95,7 +104,8 @@ def test_xlsx_json_and_yaml_read_the_same(checked_2021, tmp_path):
 
 def test_tolerant_cells(checked_2021, tmp_path):
     number = valid_id("20080501")
-    text = "身份证号,姓名,本县户籍,出生日期,学段,年级\n" + f" {number.lower()} ,王,Y,2008/5/1,高中,高一\n"
+    text = header_line("身份证号", "姓名", "本县户籍", "出生日期", "学段", "年级")
+    text += f" {number.lower()} ,王,Y,2008/5/1,高中,高一\n"
     path = tmp_path / "t.csv"
     path.write_text(text, encoding="utf-8")
     (record,) = rows_of(checked_2021, path)
@@ -104,7 +114,7 @@ def test_tolerant_cells(checked_2021, tmp_path):
 
 
 def test_birth_date_disagreeing_with_the_id_is_rejected(checked_2021, tmp_path):
-    text = "身份证号,姓名,出生日期\n" + f"{valid_id('20080501')},王,2008-05-02\n"
+    text = header_line("身份证号", "姓名", "出生日期") + f"{valid_id('20080501')},王,2008-05-02\n"
     path = tmp_path / "d.csv"
     path.write_text(text, encoding="utf-8")
     (row,) = rows_of(checked_2021, path)
@@ -115,7 +125,7 @@ def test_a_zero_from_excel_is_a_value_not_a_blank(checked_2021, tmp_path):
     import openpyxl
 
     book = openpyxl.Workbook()
-    book.active.append(["身份证号", "姓名", "年级"])
+    book.active.append(with_all_columns(["身份证号", "姓名", "年级"]))
     book.active.append([valid_id("20080501"), "王", 0])
     book.save(tmp_path / "zero.xlsx")
     (row,) = rows_of(checked_2021, tmp_path / "zero.xlsx")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -15,18 +16,37 @@ def check_digit(first17: str) -> str:
     return _CHECK_CHARS[total % 11]
 
 
-def problem(number: str) -> str:
-    """What is wrong with an ID number, in words for a school officer; "" when it is valid."""
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]")  # ASCII digits only: "²".isdigit() is True, int("²") fails
+# What Excel makes of an ID typed into a number cell: 1.41129201007200E+17, or the 15 significant
+# digits it keeps followed by zeros.
+_EXCEL_NUMBER = re.compile(r"[0-9](?:\.[0-9]+)?E\+?[0-9]+")
+ID_AS_NUMBER = (
+    "Excel 把身份证号变成了数字，最后几位已经丢失（只保留 15 位有效数字）；"
+    "请把该列设为文本后重新输入身份证号"
+)
+
+
+def check(number: str) -> tuple[str, str]:
+    """(code, what is wrong in words for a school officer); ("", "") when the number is valid."""
+    if _EXCEL_NUMBER.fullmatch(number):
+        return "id-as-number", ID_AS_NUMBER
     if len(number) != 18:
-        return f"身份证号应为 18 位，这里是 {len(number)} 位"
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
-        return "身份证号前 17 位应为数字，最后一位为数字或 X"
+        return "bad-id-length", f"身份证号应为 18 位，这里是 {len(number)} 位"
+    if not _SHAPE.fullmatch(number):
+        return "bad-id-characters", "身份证号前 17 位应为数字 0–9，最后一位为数字或 X"
     if birth_date(number) is None:
-        return f"身份证号中的出生日期 {number[6:14]} 不是有效日期"
+        return "bad-id-birth-date", f"身份证号中的出生日期 {number[6:14]} 不是有效日期"
     expected = check_digit(number[:17])
     if number[17] != expected:
-        return f"身份证号校验位不对：按 GB 11643 应为 {expected}，这里是 {number[17]}（请核对号码）"
-    return ""
+        if number.endswith("000"):  # 15 digits kept, the rest zeros: Excel stored it as a number
+            return "id-as-number", ID_AS_NUMBER
+        return "bad-check-digit", f"身份证号校验位不对：按 GB 11643 应为 {expected}，这里是 {number[17]}（请核对号码）"
+    return "", ""
+
+
+def problem(number: str) -> str:
+    """What is wrong with an ID number, in words for a school officer; "" when it is valid."""
+    return check(number)[1]
 
 
 def birth_date(number: str) -> dt.date | None:

@@ -31,6 +31,22 @@ _CN_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七"
 _GRADE = re.compile(r"^(?:[初高大小]|职)?([一二三四五六七八九十]|\d+)(?:年级)?$")
 
 
+class CellProblem(str):
+    """What is wrong with a value (in words) and its stable code; a plain str is a `bad-value`."""
+
+    code: str
+
+    def __new__(cls, message: str, code: str) -> CellProblem:
+        problem = super().__new__(cls, message)
+        problem.code = code
+        return problem
+
+
+def problem_code(problem: str) -> str:
+    """The stable code of a problem `parse_value` returned (`bad-value` unless it says otherwise)."""
+    return getattr(problem, "code", "bad-value")
+
+
 def is_blank(cell: Any) -> bool:
     """None or only spaces; a 0 or 否 from Excel is a value."""
     return cell is None or cell == "" or (cell.__class__ is str and cell.isspace())
@@ -83,13 +99,15 @@ def parse_value(type_: Type, cell: Any, field: m.Field | None = None) -> Parsed:
                 f"（{hint}）" if hint else ""
             )
         return value, ""
-    text = str(cell).strip()
     if field is not None and field.format == "resident_id":
-        text = idcard.normalise(text)
-        problem = idcard.problem(text)
+        if not isinstance(cell, str):  # a number cell: Excel kept 15 digits, never the ID typed
+            return None, CellProblem(idcard.ID_AS_NUMBER, "id-as-number")
+        text = idcard.normalise(cell)
+        code, problem = idcard.check(text)
         if problem:
-            return None, problem
-    return text, ""
+            return None, CellProblem(problem, code)
+        return text, ""
+    return str(cell).strip(), ""
 
 
 def exact_values(type_: Type) -> dict[str, Any] | None:
@@ -169,9 +187,11 @@ def parse_number(cell: Any, money: bool = False) -> tuple[Decimal | None, str]:
 
 def _in_range(field: m.Field | None, value: Any, cell: Any) -> Parsed:
     if field is not None and field.minimum is not None and value < field.minimum:
-        return None, f"「{cell}」小于最小值 {field.minimum}（字段规定 min: {field.minimum}）"
+        message = f"「{cell}」小于最小值 {field.minimum}（字段规定 min: {field.minimum}）"
+        return None, CellProblem(message, "out-of-range")
     if field is not None and field.maximum is not None and value > field.maximum:
-        return None, f"「{cell}」大于最大值 {field.maximum}（字段规定 max: {field.maximum}）"
+        message = f"「{cell}」大于最大值 {field.maximum}（字段规定 max: {field.maximum}）"
+        return None, CellProblem(message, "out-of-range")
     return value, ""
 
 

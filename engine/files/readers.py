@@ -1,30 +1,69 @@
 """Student files → raw rows: (spreadsheet row number, {column header: cell}).
 
-Formats: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), XLSX, JSON and YAML lists of
-records. Cells are left as the file holds them (text, or the numbers and dates
-Excel stores); :mod:`engine.files.records` turns them into typed facts.
+Formats: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), XLSX, XLS and ODS (through python-calamine),
+JSON, JSONL and YAML lists of records. Cells are left as the file holds them (text, or the
+numbers and dates Excel stores); :mod:`engine.files.records` turns them into typed facts.
+
+A file is never read short: a row that cannot be told apart from its neighbours (a quote that
+never closes, a cell longer than any real one, a byte in no encoding) stops the file with its
+line, rather than handing on fewer rows than the file has.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import datetime as dt
+import itertools
 import json
+import re
+import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from engine.policy.provenance import is_jsonl_header
-from engine.policy.yamlsource import YamlError, load_yaml_text
+from engine.policy.yamlsource import YamlError, guess_encoding, load_yaml_text
 
 # Key under which a row keeps cells that stand beyond the last header.
 EXTRA_CELLS = "\0extra"
+# The header is looked for in the first rows (a title row, often merged, may stand above it).
+HEADER_SEARCH_ROWS = 10
+# The longest CSV cell we read (Python's csv default): a longer one is a quote that never closed.
+MAX_CSV_CELL = 131_072
+# What an XLSX part may expand to. A real 200,000-row sheet is ~100 MB of XML and its shared
+# strings a few MB; a "zip bomb" expands kilobytes into gigabytes.
+MAX_XLSX_PART_BYTES = 512 << 20
+MAX_XLSX_SHARED_STRINGS_BYTES = 64 << 20
+# Text XML compresses about 10:1, a sheet of repeated values perhaps 100:1; far beyond is a bomb.
+MAX_XLSX_COMPRESSION_RATIO = 200
+MAX_XLSX_CELLS = 10_000_000
 
 
 class InputError(Exception):
-    """The file as a whole cannot be read (not a row problem)."""
+    """The file as a whole cannot be read (not a row problem); `code` is stable and English."""
+
+    def __init__(self, message: str, code: str = "unreadable-file") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _FormulaWithoutValue:
+    """A formula cell saved without its computed value (written by a script, never opened in
+    Excel): we must not read it as blank, and cannot compute it."""
+
+    def __repr__(self) -> str:
+        return "FORMULA_WITHOUT_VALUE"
+
+    def __reduce__(self) -> str:
+        return "FORMULA_WITHOUT_VALUE"  # the one instance, also in a --jobs worker process
+
+
+FORMULA_WITHOUT_VALUE = _FormulaWithoutValue()
 
 
 @dataclass
@@ -39,6 +78,12 @@ class RawTable:
     column_reader: Callable[[str], Iterator[tuple[int, Any]]] | None = None
     # (row, cells as a list): cheaper to hand to another process than dicts; None: use rows().
     cell_rows: Callable[[], Iterator[tuple[int, list[Any]]]] | None = None
+    # Things the reader decided that the user should know (which sheet, where the header was).
+    warnings: list[str] = field(default_factory=list)
+    header_row: int = 1
+    # A file with one header row for all rows (CSV, spreadsheets): a column it lacks is missing for
+    # everyone. Records (JSON, YAML) leave out blank keys one by one, so a key absent is a blank.
+    tabular: bool = True
 
     def column(self, header: str) -> Iterator[tuple[int, Any]]:
         if self.column_reader is not None:
@@ -46,7 +91,9 @@ class RawTable:
         return ((row, raw.get(header)) for row, raw in self.rows())
 
 
-FORMATS = ("csv", "xlsx", "json", "jsonl", "yaml")
+FORMATS = ("csv", "xlsx", "xls", "ods", "json", "jsonl", "yaml")
+# Tells whether a row is the header row (it names the policy's columns); None: the first row is.
+HeaderTest = Callable[[list[str]], bool]
 
 
 def detect_format(path: Path) -> str:
@@ -57,61 +104,88 @@ def detect_format(path: Path) -> str:
         return "xlsx"
     if suffix in FORMATS:
         return suffix
-    raise InputError(f"{path}: 不认识的文件类型「{path.suffix}」，可用 .csv .xlsx .json .jsonl .yaml")
+    raise InputError(
+        f"{path}: 不认识的文件类型「{path.suffix}」，可用 .csv .xlsx .xls .ods .json .jsonl .yaml", "unknown-format"
+    )
 
 
-def read_table(path: Path | str, encoding: str | None = None, sheet: str | None = None) -> RawTable:
+def read_table(
+    path: Path | str, encoding: str | None = None, sheet: str | None = None, is_header: HeaderTest | None = None
+) -> RawTable:
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: 找不到文件")
+        raise InputError(f"{path}: 找不到文件", "no-file")
     fmt = detect_format(path)
     if fmt == "csv":
-        return _read_csv(path, encoding)
-    if fmt == "xlsx":
-        return _read_xlsx(path, sheet)
+        return _read_csv(path, encoding, is_header)
+    if fmt in ("xlsx", "xls", "ods"):
+        return _read_spreadsheet(path, fmt, sheet, is_header)
     if fmt == "jsonl":
         return _read_jsonl(path)
     return _read_records(path, fmt)
 
 
+def _header_index(rows: list[list[Any]], is_header: HeaderTest | None) -> int:
+    """Which of the first rows is the header: the first that names the policy's columns."""
+    if is_header is not None:
+        for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
+            if is_header([_header_text(c) for c in cells]):
+                return index
+    return 0
+
+
+def _header_text(cell: Any) -> str:
+    return "" if cell is None else str(cell).strip().lstrip("\ufeff")
+
+
+# ---------------------------------------------------------------------------------------- CSV
+
+
 def _detect_encoding(path: Path) -> str:
-    head = path.read_bytes()[: 1 << 16]
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        head.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the 64 KiB boundary is still UTF-8.
-        if exc.start >= len(head) - 3:
-            return "utf-8"
-    return "gb18030"  # a superset of GBK, which Excel and WPS on Chinese Windows write
+    """The encoding of the whole file (not its first bytes: GBK names may follow ASCII headers)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:  # the common case, valid UTF-8, checked in constant memory
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+        with open(path, "rb") as handle:
+            return "utf-8-sig" if handle.read(3) == b"\xef\xbb\xbf" else "utf-8"
+    except UnicodeDecodeError:
+        pass
+    data = path.read_bytes()
+    encoding, first_bad = guess_encoding(data)
+    if first_bad is not None:
+        line = data.count(b"\n", 0, first_bad) + 1
+        raise InputError(
+            f"{path}: 第 {line} 行有一个不是 UTF-8 的字节（文件第 {first_bad + 1} 字节）；"
+            "文件其余部分是 UTF-8，这一处可能已损坏，请核对该行后另存为 UTF-8",
+            "bad-encoding",
+        )
+    return encoding
 
 
-def _read_csv(path: Path, encoding: str | None) -> RawTable:
+def _read_csv(path: Path, encoding: str | None, is_header: HeaderTest | None) -> RawTable:
     enc = encoding or _detect_encoding(path)
     try:
-        with open(path, encoding=enc, newline="") as handle:
-            headers = next(csv.reader(handle), None)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise InputError(f"{path}: 无法按 {enc} 编码读取（{exc}）；可用 --encoding 指定，如 gbk") from None
-    if headers is None:
-        raise InputError(f"{path}: 文件是空的，第 1 行应为列标题")
-    headers = [h.strip().lstrip("\ufeff") for h in headers]
+        "".encode(enc)
+    except LookupError:
+        raise InputError(f"{path}: 不认识的编码「{enc}」；可用 utf-8、gbk、gb18030", "bad-encoding") from None
+    first_rows: list[tuple[int, list[str]]] = []
+    for line, cells in _csv_lines(path, enc):
+        first_rows.append((line, cells))
+        if len(first_rows) >= HEADER_SEARCH_ROWS:
+            break
+    if not first_rows:
+        raise InputError(f"{path}: 文件是空的，第 1 行应为列标题", "empty-file")
+    header_index = _header_index([cells for _, cells in first_rows], is_header)
+    header_line = first_rows[header_index][0]  # rows are numbered as the file's lines
+    headers = [_header_text(h) for h in first_rows[header_index][1]]
 
     def cell_rows() -> Iterator[tuple[int, list[Any]]]:
-        with open(path, encoding=enc, newline="") as handle:
-            reader = csv.reader(handle)
-            next(reader, None)
-            row_number = 1
-            try:
-                # Rows as a spreadsheet counts them: a quoted cell spanning lines is still one row.
-                for row_number, cells in enumerate(reader, start=2):
-                    if any(c.strip() for c in cells):
-                        yield row_number, cells
-            except UnicodeDecodeError as exc:
-                where = f"{path}: 第 {row_number + 1} 行"
-                raise InputError(f"{where}无法按 {enc} 编码读取；可用 --encoding 指定，如 gbk") from exc
+        for line, cells in _csv_lines(path, enc):
+            if line > header_line and any(c.strip() for c in cells):
+                yield line, cells
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         for row_number, cells in cell_rows():
@@ -119,14 +193,46 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
 
     def column(header: str) -> Iterator[tuple[int, Any]]:
         index = headers.index(header)
+        for row_number, cells in cell_rows():
+            yield row_number, cells[index] if index < len(cells) else None
+
+    warnings = [f"第 {header_line} 行是列标题，其上的 {header_line - 1} 行（标题）未读取"] if header_line > 1 else []
+    return RawTable(str(path), headers, rows, column, cell_rows, warnings, header_line)
+
+
+def _csv_lines(path: Path, enc: str) -> Iterator[tuple[int, list[str]]]:
+    """(physical line, cells) of every CSV record. A record that spans lines — a quoted cell with
+    a line break, almost always a stray quote that swallowed the rows below it — is an error at
+    the line where it starts, so no row is ever lost silently."""
+    line = 0
+    try:
         with open(path, encoding=enc, newline="") as handle:
             reader = csv.reader(handle)
-            next(reader, None)
-            for row_number, cells in enumerate(reader, start=2):
-                if any(c.strip() for c in cells):
-                    yield row_number, cells[index] if index < len(cells) else None
-
-    return RawTable(str(path), headers, rows, column, cell_rows)
+            for cells in reader:
+                start, line = line + 1, reader.line_num
+                if line != start:
+                    cell = next((c for c in cells if "\n" in c or "\r" in c), "")
+                    shown = cell[:20].replace("\r", "").replace("\n", "⏎")
+                    raise InputError(
+                        f"{path}: 第 {start} 行：单元格「{shown}…」从一个引号 \" 开始，直到第 {line} 行才结束，"
+                        f"吞掉了其间的 {line - start} 行；请删掉多余的引号（或把单元格中的换行去掉）",
+                        "unclosed-quote",
+                    )
+                yield line, cells
+    except csv.Error as exc:
+        where = f"{path}: 第 {line + 1} 行"
+        if "field larger" in str(exc):
+            raise InputError(
+                f"{where}：单元格超过 {MAX_CSV_CELL:,} 个字符，多半是一个没有配对的引号 \"；请检查该行的引号",
+                "cell-too-long",
+            ) from None
+        if "NUL" in str(exc):
+            raise InputError(f"{where}：含有空字符（NUL），这不是文本文件，或已损坏", "bad-bytes") from None
+        raise InputError(f"{where}：CSV 格式错误（{exc}）", "bad-csv") from None
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{path}: 第 {line + 1} 行无法按 {enc} 编码读取；可用 --encoding 指定，如 gbk 或 utf-8", "bad-encoding"
+        ) from None
 
 
 def row_dict(headers: list[str], cells: list[Any]) -> dict[str, Any]:
@@ -140,37 +246,233 @@ def row_dict(headers: list[str], cells: list[Any]) -> dict[str, Any]:
     return row
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
-    import openpyxl
+# ------------------------------------------------------------------------ XLSX, XLS and ODS
 
-    def open_sheet():
-        try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise InputError(f"{path}: 无法读取 Excel 文件（{exc}）") from None
-        if sheet is not None and sheet not in book.sheetnames:
-            book.close()
-            raise InputError(f"{path}: 没有名为「{sheet}」的工作表；有：{'、'.join(book.sheetnames)}")
-        return book, (book[sheet] if sheet else book.worksheets[0])
 
-    book, ws = open_sheet()
-    first = next(ws.iter_rows(values_only=True, max_row=1), None)
-    book.close()
-    if first is None:
-        raise InputError(f"{path}: 工作表是空的，第 1 行应为列标题")
-    headers = [str(h).strip() if h is not None else "" for h in first]
+@dataclass
+class _XlsxFacts:
+    """What calamine does not tell us about an XLSX sheet, read from the zip itself."""
+
+    active_sheet: str | None = None
+    formulas_without_value: set[tuple[int, int]] = field(default_factory=set)  # (row, column), 0-based
+
+
+def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: HeaderTest | None) -> RawTable:
+    from python_calamine import CalamineWorkbook, SheetVisibleEnum
+
+    facts = _inspect_xlsx(path, sheet) if fmt == "xlsx" else _XlsxFacts()
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        metadata = book.sheets_metadata
+        names = [m.name for m in metadata]
+        if sheet is not None and sheet not in names:
+            raise InputError(f"{path}: 没有名为「{sheet}」的工作表；有：{'、'.join(names)}", "no-sheet")
+        visible = [m.name for m in metadata if m.visible == SheetVisibleEnum.Visible]
+        chosen = sheet or (facts.active_sheet if facts.active_sheet in visible else None) or (visible or names)[0]
+        ws = book.get_sheet_by_name(chosen)
+        if ws.height * max(ws.width, 1) > MAX_XLSX_CELLS:
+            raise InputError(
+                f"{path}: 工作表「{chosen}」有 {ws.height:,} 行 × {ws.width:,} 列，"
+                f"超过可读上限 {MAX_XLSX_CELLS:,} 个单元格",
+                "file-too-large",
+            )
+        merged = ws.merged_cell_ranges or []
+        # Rows stream from calamine's compact copy of the sheet, a few Python objects at a time; a
+        # sheet that does not start at A1 (rare) is taken whole, with its empty area, to keep
+        # every cell at its own row and column.
+        whole = None if ws.start in (None, (0, 0)) else ws.to_python(skip_empty_area=False)
+    except InputError:
+        raise
+    except Exception as exc:  # calamine raises several kinds for a damaged file
+        raise InputError(
+            f"{path}: 无法读取表格文件（{type(exc).__name__}: {exc}）；文件可能已损坏，请用 Excel/WPS 打开后另存",
+            "bad-file",
+        ) from None
+    warnings = []
+    if sheet is None and len(names) > 1:
+        others = "、".join(f"「{n}」" + ("（隐藏）" if n not in visible else "") for n in names if n != chosen)
+        warnings.append(
+            f"工作簿有 {len(names)} 个工作表，读取的是当前显示的「{chosen}」；另有 {others}；可用 --sheet 指定"
+        )
+
+    def grid() -> Iterator[list[Any]]:
+        """Every row from the sheet's first, as the sheet shows it: merged ranges filled, formulas
+        without a value marked."""
+        source = iter(whole) if whole is not None else ws.iter_rows()
+        yield from _as_shown(source, merged, facts.formulas_without_value)
+
+    first = list(itertools.islice(grid(), HEADER_SEARCH_ROWS))
+    header_index = _header_index(first, is_header) if first else 0
+    if not first or not any(_header_text(c) for c in first[header_index]):
+        raise InputError(f"{path}: 工作表「{chosen}」是空的，第 1 行应为列标题", "empty-file")
+    headers = [_header_text(h) for h in first[header_index]]
+    if header_index:
+        warnings.append(f"第 {header_index + 1} 行是列标题，其上的 {header_index} 行（标题）未读取")
+
+    def cell_rows() -> Iterator[tuple[int, list[Any]]]:
+        for index, cells in enumerate(grid()):
+            if index <= header_index or all(c is None or (c.__class__ is str and not c.strip()) for c in cells):
+                continue
+            yield index + 1, [c if c.__class__ is str else _excel_cell(c) for c in cells]  # text: as is
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
-        book, ws = open_sheet()
-        try:
-            for row_number, cells in enumerate(ws.iter_rows(values_only=True, min_row=2), start=2):
-                if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-                    continue
-                yield row_number, row_dict(headers, [_excel_cell(c) for c in cells])
-        finally:
-            book.close()
+        for row_number, cells in cell_rows():
+            yield row_number, row_dict(headers, cells)
 
-    return RawTable(str(path), headers, rows)
+    return RawTable(str(path), headers, rows, None, cell_rows, warnings, header_index + 1)
+
+
+def _as_shown(
+    source: Iterator[list[Any]],
+    merged: list[tuple[tuple[int, int], tuple[int, int]]],
+    formulas_without_value: set[tuple[int, int]],
+) -> Iterator[list[Any]]:
+    """Rows as the sheet shows them: a merged range's value in every cell it covers (its top-left
+    cell comes first, so covered rows below are filled as they pass), and a formula cell saved
+    without its value marked FORMULA_WITHOUT_VALUE rather than read as blank."""
+    starting: dict[int, list[tuple[int, int, int]]] = {}
+    for (top, left), (bottom, right) in merged:
+        starting.setdefault(top, []).append((left, bottom, right))
+    formulas: dict[int, list[int]] = {}
+    for row, column in formulas_without_value:
+        formulas.setdefault(row, []).append(column)
+    below: dict[int, list[tuple[int, int, Any]]] = {}  # row → (left, right, value) to fill
+    for index, cells in enumerate(source):
+        if index in starting or index in below or index in formulas:
+            cells = list(cells)
+            for left, right, value in below.pop(index, ()):
+                cells[left : right + 1] = [value] * len(cells[left : right + 1])
+            for left, bottom, right in starting.get(index, ()):
+                if left < len(cells):
+                    value = cells[left]
+                    cells[left : right + 1] = [value] * len(cells[left : right + 1])
+                    for row in range(index + 1, bottom + 1):
+                        below.setdefault(row, []).append((left, right, value))
+            for column in formulas.get(index, ()):
+                if column < len(cells) and cells[column] in ("", None):
+                    cells[column] = FORMULA_WITHOUT_VALUE
+        yield cells
+
+
+_NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+}
+_CELL_REF = re.compile(r"([A-Z]+)([0-9]+)")
+
+
+def _inspect_xlsx(path: Path, sheet: str | None) -> _XlsxFacts:
+    """Bound what the workbook may expand to, find the sheet Excel shows (activeTab), and the
+    formula cells saved without a value. Reads only the zip's small parts and, when it has
+    formulas at all, the chosen sheet."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        message = f"{path}: 不是有效的 Excel（.xlsx）文件（{exc}）；请用 Excel/WPS 打开后另存"
+        raise InputError(message, "bad-file") from None
+    with archive:
+        for info in archive.infolist():
+            shared = info.filename.endswith("sharedStrings.xml")
+            limit = MAX_XLSX_SHARED_STRINGS_BYTES if shared else MAX_XLSX_PART_BYTES
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size > limit or (info.file_size > (1 << 20) and ratio > MAX_XLSX_COMPRESSION_RATIO):
+                raise InputError(
+                    f"{path}: 文件中的 {info.filename} 解压后有 {info.file_size:,} 字节（压缩比 {ratio:.0f}:1），"
+                    f"超过可读上限（{limit:,} 字节，压缩比 {MAX_XLSX_COMPRESSION_RATIO}:1）；这不像学生名单，拒绝读取",
+                    "file-too-large",
+                )
+        try:
+            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError):
+            return _XlsxFacts()  # calamine will say what is wrong, or read it anyway
+        sheets = workbook.findall("m:sheets/m:sheet", _NS)
+        view = workbook.find("m:bookViews/m:workbookView", _NS)
+        active_tab = int(view.get("activeTab", "0")) if view is not None else 0
+        active = sheets[active_tab].get("name") if 0 <= active_tab < len(sheets) else None
+        chosen = next((s for s in sheets if s.get("name") == (sheet or active)), None)
+        facts = _XlsxFacts(active)
+        if chosen is None:
+            return facts
+        target = {r.get("Id"): r.get("Target", "") for r in rels.findall("rel:Relationship", _NS)}.get(
+            chosen.get(f"{{{_NS['r']}}}id"), ""
+        )
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        # A damaged sheet: calamine reports it in its own words.
+        with contextlib.suppress(KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError):
+            facts.formulas_without_value = _formulas_without_value(archive, part, path)
+        return facts
+
+
+def _sheet_patterns(prefix: bytes) -> tuple[re.Pattern[bytes], ...]:
+    """The far edges of a sheet and its formulas, found without a match per cell: rows from their
+    <row r="…"> and any cell claiming a seven-digit row, columns from the cells with two- or
+    three-letter columns only. Each pattern starts with a literal (fast to search for); `prefix`
+    is the namespace prefix the file uses for its tags (usually none)."""
+    tag = b"<" + re.escape(prefix)
+    return (
+        re.compile(tag + rb'row [^>]*?r="([0-9]{1,7})"'),
+        re.compile(tag + rb'c r="[A-Z]{1,3}([0-9]{7})"'),
+        re.compile(tag + rb'c r="([A-Z]{2,3})[0-9]'),
+        re.compile(tag + rb"f[ >/]"),
+    )
+
+
+_TAG_PREFIX = re.compile(rb"<(\w+:)?sheetData[ >/]")
+
+
+def _formulas_without_value(archive: zipfile.ZipFile, part: str, path: Path) -> set[tuple[int, int]]:
+    """The formula cells of a sheet saved without a value; refuses first a sheet whose cells span
+    more than MAX_XLSX_CELLS (one cell at XFD1048576 makes a reader allocate the whole rectangle)."""
+    has_formula, last_row, last_column = False, 0, 26
+    patterns = None
+    with archive.open(part) as handle:
+        tail = b""
+        while chunk := handle.read(1 << 20):
+            block = tail + chunk
+            if patterns is None:
+                prefix = _TAG_PREFIX.search(block)
+                if prefix is None:
+                    tail = block[-(1 << 16) :]  # <sheetData> not yet seen: keep looking
+                    continue
+                patterns = _sheet_patterns(prefix.group(1) or b"")
+            row_tags, far_cells, wide_cells, formula = patterns
+            has_formula = has_formula or formula.search(block) is not None
+            rows = row_tags.findall(block) + far_cells.findall(block)
+            if rows:
+                last_row = max(last_row, *map(int, rows))
+            for letters in set(wide_cells.findall(block)):
+                last_column = max(last_column, _column_index(letters.decode()) + 1)
+            tail = chunk[-40:]
+    if last_row * last_column > MAX_XLSX_CELLS:
+        raise InputError(
+            f"{path}: 工作表的单元格延伸到第 {last_row:,} 行、第 {last_column:,} 列，"
+            f"超过可读上限 {MAX_XLSX_CELLS:,} 个单元格；请删掉远处的空白格或另存一份只含名单的文件",
+            "file-too-large",
+        )
+    if not has_formula:
+        return set()
+    found = set()
+    cell_tag, formula_tag, value_tag = (f"{{{_NS['m']}}}{t}" for t in ("c", "f", "v"))
+    with archive.open(part) as handle:
+        for _, element in ElementTree.iterparse(handle):
+            if element.tag != cell_tag:
+                continue
+            value = element.find(value_tag)
+            if element.find(formula_tag) is not None and (value is None or not (value.text or "").strip()):
+                match = _CELL_REF.fullmatch(element.get("r", ""))
+                if match:
+                    found.add((int(match.group(2)) - 1, _column_index(match.group(1))))
+            element.clear()
+    return found
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - ord("A") + 1
+    return index - 1
 
 
 def _excel_cell(value: Any) -> Any:
@@ -183,19 +485,25 @@ def _excel_cell(value: Any) -> Any:
     return value
 
 
+# ------------------------------------------------------------------------ JSON, JSONL, YAML
+
+
 def _read_records(path: Path, fmt: str) -> RawTable:
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: 第 {exc.start + 1} 字节不是 UTF-8；请另存为 UTF-8", "bad-encoding") from None
     try:
         # YAML through our safe, exact-decimal loader; JSON with exact decimals too.
         data = load_yaml_text(text, str(path)).data if fmt == "yaml" else json.loads(text, parse_float=Decimal)
     except YamlError as exc:
-        raise InputError(exc.diagnostic.render()) from None
+        raise InputError(exc.diagnostic.render(), exc.diagnostic.code or "bad-yaml") from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: 无法解析 JSON：{exc.msg}") from None
+        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: 无法解析 JSON：{exc.msg}", "bad-json") from None
     if isinstance(data, dict) and isinstance(data.get("students"), list):
         data = data["students"]
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise InputError(f"{path}: 应为学生记录的列表（每条一个对象，键为列标题）")
+        raise InputError(f"{path}: 应为学生记录的列表（每条一个对象，键为列标题）", "bad-records")
     headers: list[str] = []
     for record in data:
         headers.extend(str(k) for k in record if str(k) not in headers)
@@ -205,28 +513,34 @@ def _read_records(path: Path, fmt: str) -> RawTable:
         for index, record in enumerate(data, start=2):
             yield index, {str(k): v for k, v in record.items()}
 
-    return RawTable(str(path), headers, rows)
+    return RawTable(str(path), headers, rows, tabular=False)
 
 
 def _read_jsonl(path: Path) -> RawTable:
     """One JSON object per line, streamed; line n is "row" n + 1, as if a header stood above it."""
 
     def objects() -> Iterator[tuple[int, dict[str, Any]]]:
-        with open(path, encoding="utf-8-sig") as handle:
-            for line_number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line, parse_float=Decimal)
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"{path}:{line_number}:{exc.colno}: 无法解析 JSON：{exc.msg}") from None
-                if not isinstance(record, dict):
-                    raise InputError(f"{path}:{line_number}: 每行应为一个学生记录（JSON 对象）")
-                if is_jsonl_header(record):  # a result file's decision record, not a student
-                    continue
-                yield line_number + 1, {str(k): v for k, v in record.items()}
+        line_number = 0
+        try:
+            with open(path, encoding="utf-8-sig") as handle:
+                for line_number, line in enumerate(handle, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        record = json.loads(line, parse_float=Decimal)
+                    except json.JSONDecodeError as exc:
+                        raise InputError(
+                            f"{path}:{line_number}:{exc.colno}: 无法解析 JSON：{exc.msg}", "bad-json"
+                        ) from None
+                    if not isinstance(record, dict):
+                        raise InputError(f"{path}:{line_number}: 每行应为一个学生记录（JSON 对象）", "bad-records")
+                    if is_jsonl_header(record):  # a result file's decision record, not a student
+                        continue
+                    yield line_number + 1, {str(k): v for k, v in record.items()}
+        except UnicodeDecodeError:
+            raise InputError(f"{path}:{line_number + 1}: 不是 UTF-8；请另存为 UTF-8", "bad-encoding") from None
 
     headers: dict[str, None] = {}
     for _, record in objects():  # a first pass for the column names, in constant memory
         headers.update(dict.fromkeys(record))
-    return RawTable(str(path), list(headers), objects)
+    return RawTable(str(path), list(headers), objects, tabular=False)

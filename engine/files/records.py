@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.check import idcard
-from engine.check.checker import CheckedPolicy
-from engine.check.values import exact_values, is_blank, value_parser
+from engine.check.checker import CheckedPolicy, FieldInfo
+from engine.check.values import exact_values, is_blank, parse_value, problem_code, value_parser
 from engine.diagnostics import suggest
-from engine.files.readers import EXTRA_CELLS, RawTable
+from engine.files.readers import EXTRA_CELLS, FORMULA_WITHOUT_VALUE, HeaderTest, InputError, RawTable
 from engine.runtime.results import Record, RowError
 
 
@@ -35,6 +35,8 @@ class Columns:
     by_field: dict[str, str]  # field id → header
     unknown: list[str]
     missing_required: list[str]  # field ids
+    # (field id, position of the column read, position of the same field's other column), 1-based
+    duplicated: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 def _norm(header: str) -> str:
@@ -52,16 +54,90 @@ def match_columns(checked: CheckedPolicy, headers: list[str]) -> Columns:
         for name in (info.field.label, fid, *info.field.aliases):
             names.setdefault(_norm(name), fid)
     by_field: dict[str, str] = {}
+    position: dict[str, int] = {}
     unknown: list[str] = []
-    for header in headers:
+    duplicated: list[tuple[str, int, int]] = []
+    for number, header in enumerate(headers, start=1):
         fid = names.get(_norm(header))
-        if fid is None or fid in by_field:
+        if fid is None:
             if header:
                 unknown.append(header)
             continue
+        if fid in by_field:
+            duplicated.append((fid, position[fid], number))
+            continue
         by_field[fid] = header
+        position[fid] = number
     missing = [fid for fid, info in checked.fields.items() if info.field.required and fid not in by_field]
-    return Columns(by_field, unknown, missing)
+    return Columns(by_field, unknown, missing, duplicated)
+
+
+def header_test(checked: CheckedPolicy) -> HeaderTest:
+    """Whether a row is the header: at least two of its cells, and half of those filled in, name
+    the policy's columns (a title row above it names none, or is one merged cell)."""
+    names = {
+        _norm(name)
+        for fid, info in checked.fields.items()
+        if info.field.compute is None
+        for name in (info.field.label, fid, *info.field.aliases)
+    }
+
+    def is_header(cells: list[str]) -> bool:
+        filled = [c for c in cells if c]
+        known = sum(1 for c in filled if _norm(c) in names)
+        return known >= 2 and known * 2 >= len(filled)
+
+    return is_header
+
+
+def column_letter(number: int) -> str:
+    """The spreadsheet letter of a 1-based column (1 → A, 27 → AA)."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def check_columns(checked: CheckedPolicy, columns: Columns, file: str, tabular: bool = True) -> list[str]:
+    """Stop before any row when the file's columns would make rows silently wrong: a field's
+    column given twice (which one counts?), or a column the rules read missing altogether (a
+    missing column is not a blank cell). Returns warnings for fields declared `absent:`."""
+    problems = []
+    for fid, first, second in columns.duplicated:
+        label = checked.fields[fid].field.label
+        problems.append(
+            f"「{label}」出现了两列：第 {column_letter(first)} 列和第 {column_letter(second)} 列，"
+            "不知道该读哪一列；请删掉其中一列"
+        )
+    if problems:
+        raise InputError(f"{file}: " + "；".join(problems), "duplicate-column")
+    read_by: dict[str, list[str]] = {}
+    for kind, section in (("program", checked.policy.programs), ("check", checked.policy.checks)):
+        for item_id, item in section.items():
+            for read_kind, read_id in sorted(checked.reads((kind, item_id))):
+                if read_kind == "field":
+                    read_by.setdefault(read_id, []).append(item.label)
+    from_id = dict(from_id_fields(checked))
+    missing, warnings = [], []
+    for fid, info in checked.fields.items():
+        if info.field.compute is not None or fid in columns.by_field or fid not in read_by or not tabular:
+            continue
+        if fid in from_id and from_id[fid] in columns.by_field:
+            continue  # read from the ID column when the file has no column of its own
+        if info.field.has_absent:
+            warnings.append(
+                f"文件没有「{info.field.label}」列；按政策规定，缺少该列时每人取「{info.field.absent}」"
+            )
+            continue
+        missing.append(f"「{info.field.label}」（{'、'.join(read_by[fid])}要用到）")
+    if missing:
+        raise InputError(
+            f"{file}: 文件缺少以下列，无法评估任何一行：{'；'.join(missing)}。"
+            "缺少一列不等于这一列空白——请补上这些列（不知道的格子可以留空）",
+            "missing-column",
+        )
+    return warnings
 
 
 def unknown_columns_warning(checked: CheckedPolicy, columns: Columns) -> str:
@@ -75,13 +151,21 @@ def unknown_columns_warning(checked: CheckedPolicy, columns: Columns) -> str:
     return "警告：以下列不属于本政策的字段，已忽略：" + "、".join(parts)
 
 
+# Birth dates outside these bounds are typing errors (an age of −4, or of 130).
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+
+
 class RecordReader:
-    """Typed records from a raw table; duplicates of unique fields are found across the file."""
+    """Typed records from a raw table; duplicates of unique fields are found across the file.
+
+    Raises InputError (before any row) when a field's column appears twice or a column the rules
+    read is missing; `warnings` says what the reader decided (a column declared `absent:`)."""
 
     def __init__(self, checked: CheckedPolicy, table: RawTable) -> None:
         self.checked = checked
         self.table = table
         self.columns = match_columns(checked, table.headers)
+        self.warnings = check_columns(checked, self.columns, table.file, table.tabular)
         self.row_count = 0  # data rows, known after the first pass
         # One step per input field, worked out once:
         # (field, header, cells taken as they are, parser for the rest, blank value, required).
@@ -91,7 +175,7 @@ class RecordReader:
                 self.columns.by_field.get(fid),
                 exact_values(info.type),
                 value_parser(info.type, info.field),
-                info.blank,
+                info.blank if fid in self.columns.by_field else _absent_value(info, table.file),
                 info.field.required,
             )
             for fid, info in checked.fields.items()
@@ -116,8 +200,8 @@ class RecordReader:
             count = 0
             for row_number, cell in self.table.column(header):
                 count += 1
-                if is_blank(cell):
-                    continue
+                if is_blank(cell) or (info.field.format == "resident_id" and not isinstance(cell, str)):
+                    continue  # a number in an ID column is rejected on its own row (id-as-number)
                 key = idcard.normalise(str(cell)) if info.field.format == "resident_id" else str(cell).strip()
                 first = values.setdefault(key, row_number)
                 if first != row_number:  # a repeat: keep every row that has it
@@ -133,7 +217,10 @@ class RecordReader:
                 for n in numbers:
                     others = "、".join(f"第 {o} 行" for o in numbers if o != n)
                     found.setdefault(n, []).append(
-                        RowError(f"{info.field.label} {key} 重复：与{others}相同", fid, column=header)
+                        RowError(
+                            f"{info.field.label} {key} 重复：与{others}相同", fid, column=header,
+                            code="duplicate-id" if info.field.format == "resident_id" else "duplicate-value",
+                        )
                     )
         return found
 
@@ -141,9 +228,10 @@ class RecordReader:
         """One raw row as a typed record, or rejected with every problem (plus those given)."""
         values: dict[str, Any] = {}
         problems = list(problems)
+        fields = self.checked.fields
         for fid in self.columns.missing_required:
-            label = self.checked.fields[fid].field.label
-            problems.append(RowError(f"文件缺少必填列「{label}」", fid, column=label))
+            label = fields[fid].field.label
+            problems.append(RowError(f"文件缺少必填列「{label}」", fid, column=label, code="missing-column"))
         for fid, header, exact, parse, blank, required in self._plan:
             cell = raw.get(header) if header else None
             if exact is not None and cell in exact:  # 是 / 否 / an option's label: no parsing
@@ -151,21 +239,57 @@ class RecordReader:
                 continue
             if is_blank(cell):
                 if required and header is not None:
-                    label = self.checked.fields[fid].field.label
-                    problems.append(RowError(f"「{label}」是必填项，不能为空", fid, column=header))
+                    label = fields[fid].field.label
+                    problems.append(RowError(f"「{label}」是必填项，不能为空", fid, column=header, code="required"))
                 values[fid] = blank
+                continue
+            if cell is FORMULA_WITHOUT_VALUE:
+                problems.append(
+                    RowError(
+                        f"「{header}」是公式，但文件里没有保存公式的计算结果（文件由程序生成、未在 Excel 中打开过）；"
+                        "请用 Excel 或 WPS 打开该文件并保存后再读取",
+                        fid,
+                        column=header or "",
+                        code="formula-no-value",
+                    )
+                )
+                values[fid] = None
                 continue
             value, problem = parse(cell)
             if problem:
-                problems.append(RowError(problem, fid, column=header or self.checked.fields[fid].field.label))
+                column = header or fields[fid].field.label
+                message = problem if problem.startswith(column) else f"{column}：{problem}"
+                problems.append(RowError(message, fid, column=column, code=problem_code(problem)))
             values[fid] = value
         for fid, given, from_id in fill_from_id(self._from_id_fields, values):
-            label = self.checked.fields[fid].field.label
+            label = fields[fid].field.label
             column = self.columns.by_field.get(fid, label)
-            problems.append(RowError(f"{label} {given} 与身份证号中的出生日期 {from_id} 不一致", fid, column=column))
+            problems.append(
+                RowError(
+                    f"{label} {given} 与身份证号中的出生日期 {from_id} 不一致",
+                    fid,
+                    column=column,
+                    code="id-birth-mismatch",
+                )
+            )
+        for fid, _source in self._from_id_fields:
+            born = values.get(fid)
+            if isinstance(born, dt.date) and not EARLIEST_BIRTH <= born <= dt.date.today():
+                label = fields[fid].field.label
+                when = "在今天之后" if born > dt.date.today() else f"早于 {EARLIEST_BIRTH.year} 年"
+                problems.append(
+                    RowError(
+                        f"{label} {born} {when}，不可能是学生的出生日期；请核对（身份证号中的出生日期也一样）",
+                        fid,
+                        column=self.columns.by_field.get(fid, label),
+                        code="birth-date-range",
+                    )
+                )
         if EXTRA_CELLS in raw:
             extra = raw[EXTRA_CELLS]
-            problems.append(RowError(f"这一行比列标题多出 {len(extra)} 个单元格：{'、'.join(map(str, extra))}"))
+            problems.append(
+                RowError(f"这一行比列标题多出 {len(extra)} 个单元格：{'、'.join(map(str, extra))}", code="extra-cells")
+            )
         if problems:
             identity, name = self.checked.role_field("identity_number"), self.checked.role_field("name")
             return Rejected(
@@ -175,6 +299,16 @@ class RecordReader:
                 problems,
             )
         return Record(row_number, values)
+
+
+def _absent_value(info: FieldInfo, file: str) -> Any:
+    """The value a field takes when the file has no column for it: its declared `absent:`, typed."""
+    if not info.field.has_absent or info.field.absent is None:
+        return info.blank if not info.field.has_absent else None
+    value, problem = parse_value(info.type, info.field.absent, info.field)
+    if problem:
+        raise InputError(f"{info.field.location}: 「{info.field.label}」的 absent 值{problem}", "bad-absent")
+    return value
 
 
 def from_id_fields(checked: CheckedPolicy) -> list[tuple[str, str]]:

@@ -2,12 +2,22 @@
 
 Writers take outcomes one at a time so a large file streams; XLSX is written in
 openpyxl's write-only mode for the same reason.
+
+Cells come from files others wrote, so a name such as ``=HYPERLINK(…)`` must never become a live
+formula in what we write: XLSX text cells are always stored as text, and CSV cells that Excel would
+read as a formula (starting with ``= + - @``, tab or carriage return) get a leading ``'`` (OWASP's
+advice for CSV injection). Every output goes to a temporary file in the target's folder and is
+renamed into place when complete: an interrupted run never leaves half a file where a whole was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
-from collections.abc import Callable, Iterable, Sequence
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
@@ -24,6 +34,97 @@ Table = tuple[list[str], list[list[Any]]]  # headers, rows
 OUTPUT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".json": "jsonl", ".txt": "table"}
 # Facts worth seeing beside each student in a result sheet: the fields with these roles, when the policy has them.
 CONTEXT_ROLES = ("school", "township", "stage", "grade")
+
+
+class OutputError(Exception):
+    """An output cannot be written where asked (a missing folder, the input file itself)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_output(output: str | None, inputs: Iterable[str | None] = ()) -> None:
+    """Refuse, before any work, an output that would overwrite an input (also through a symlink)
+    or that lies in a folder that does not exist."""
+    if not output:
+        return
+    target = Path(output).resolve()
+    for source in inputs:
+        if source and Path(source).resolve() == target:
+            message = f"-o {output} 就是输入文件 {source}：写入会毁掉输入；请换一个输出文件名"
+            raise OutputError(message, "output-is-input")
+    if target.is_dir():
+        message = f"-o {output} 是一个文件夹；请写出文件名，如 {Path(output) / '结果.xlsx'}"
+        raise OutputError(message, "output-is-folder")
+    if not target.parent.is_dir():
+        raise OutputError(
+            f"-o {output}：文件夹 {Path(output).parent} 不存在；请先建立该文件夹，或换一个位置", "no-output-folder"
+        )
+
+
+@contextlib.contextmanager
+def atomic_output(output: str) -> Iterator[str]:
+    """A temporary path in the output's folder, renamed onto the output when the block completes
+    and removed when it does not (an error, Ctrl-C): the output is whole or untouched."""
+    check_output(output)
+    target = Path(output).resolve()
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent)
+    os.close(handle)
+    try:
+        yield temporary
+        os.chmod(temporary, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask())
+        os.replace(temporary, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_LOOKS_LIKE_FORMULA = tuple("=+-@\t\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell Excel will not run: text starting like a formula gets a leading ' (numbers stay)."""
+    if value.__class__ is str and value.startswith(_LOOKS_LIKE_FORMULA) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+class SafeCsvWriter:
+    """csv.writer for files Excel opens: every cell through `csv_cell`."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self._writer = csv.writer(handle, lineterminator="\r\n")
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow([csv_cell(v) for v in row])
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def xlsx_row(sheet, row: Iterable[Any]) -> list[Any]:
+    """A row for a write-only sheet with every text cell stored as text: openpyxl would otherwise
+    write "=…" as a live formula and "#N/A" as an error value."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cells = []
+    for value in row:
+        if value.__class__ is str and value[:1] in ("=", "#"):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            cells.append(cell)
+        else:
+            cells.append(value)
+    return cells
 
 
 def format_for(path: str) -> str:
@@ -80,7 +181,8 @@ def _money_cell(sheet, amount: Decimal):
 
 
 def _reason(e) -> str:
-    return f"{e.column}：{e.message}" if e.column else e.message
+    # Messages name their column already; the column is prefixed only where one does not.
+    return f"{e.column}：{e.message}" if e.column and e.column not in e.message else e.message
 
 
 def write_csv(handle: TextIO, checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> None:
@@ -89,8 +191,9 @@ def write_csv(handle: TextIO, checked: CheckedPolicy, outcomes: Iterable[Outcome
 
 
 def write_csv_rows(handle: TextIO, headers: list[str], rows: Iterable[list[Any]]) -> None:
-    """A CSV table as Excel opens it (CRLF; the caller opens `handle` as UTF-8 with BOM), row by row."""
-    writer = csv.writer(handle, lineterminator="\r\n")
+    """A CSV table as Excel opens it (CRLF; the caller opens `handle` as UTF-8 with BOM), row by row,
+    every cell through `csv_cell`."""
+    writer = SafeCsvWriter(handle)
     writer.writerow(headers)
     writer.writerows(rows)
 
@@ -120,16 +223,17 @@ def write_xlsx(
     flags.append(["行", "身份证号", "姓名", "核查", "标识", "条款", "说明"])
     rejected.append(["行", "身份证号", "姓名", "列", "问题"])
     for o in outcomes:
-        students.append(shape.row(o))
+        students.append(xlsx_row(students, shape.row(o)))
         if isinstance(o, Rejected):
             for e in o.reasons:
-                rejected.append([o.row, o.id_number, o.name, e.column, e.message])
+                rejected.append(xlsx_row(rejected, [o.row, o.id_number, o.name, e.column, e.message]))
             continue
         for a in o.awards:
-            awards.append([o.row, o.id_number, o.name, a.label, a.program, PROGRAM_KIND_WORDS[a.kind],
-                           FREQUENCY_WORDS[a.per], _money_cell(awards, a.amount), a.clause])  # fmt: skip
+            kind, per = PROGRAM_KIND_WORDS[a.kind], FREQUENCY_WORDS[a.per]
+            awards.append(xlsx_row(awards, [o.row, o.id_number, o.name, a.label, a.program, kind, per,
+                                            _money_cell(awards, a.amount), a.clause]))  # fmt: skip
         for f in o.flags:
-            flags.append([o.row, o.id_number, o.name, f.label, f.check, f.clause, f.message])
+            flags.append(xlsx_row(flags, [o.row, o.id_number, o.name, f.label, f.check, f.clause, f.message]))
     _append_table(book.create_sheet("台账", 2), *ledger_table())
     for title, table in record_sheet(record).items() if record else ():
         _append_table(book.create_sheet(title), *table)
@@ -151,9 +255,9 @@ def write_sheets_xlsx(path: str, sheets: dict[str, tuple[list[str], list[list[An
 
 
 def _append_table(sheet, headers: list[str], rows: list[list[Any]]) -> None:
-    sheet.append(headers)
+    sheet.append(xlsx_row(sheet, headers))
     for row in rows:
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
 
 
 def record_sheet(record: DecisionRecord, notes: Sequence[tuple[str, str]] = ()) -> dict[str, Table]:

@@ -171,6 +171,8 @@ def _field(raw, doc, path, loc, sink) -> m.Field:
         unique=raw.get("unique", False),
         blank=raw.get("blank"),
         has_blank="blank" in raw,
+        absent=raw.get("absent"),
+        has_absent="absent" in raw,
         format=raw.get("format"),
         role=raw.get("role"),
         from_id=raw.get("from_id"),

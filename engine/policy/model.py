@@ -64,6 +64,10 @@ class Field:
     # What a blank cell means; `None` with has_blank False means "missing fact".
     blank: Any = None
     has_blank: bool = False
+    # What every student takes when a file has no column for this field at all (a missing column
+    # is otherwise an error, never a blank cell); has_absent False: the column must be there.
+    absent: Any = None
+    has_absent: bool = False
     format: str | None = None
     # What the engine knows the field as (identity_number, name, school, township, stage, grade).
     role: str | None = None

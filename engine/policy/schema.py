@@ -73,6 +73,7 @@ _FIELD = {
         "required": {"type": "boolean"},
         "unique": {"type": "boolean"},
         "blank": {**_SCALAR, "description": "空白时取的值；不写则空白表示缺少该信息"},
+        "absent": {**_SCALAR, "description": "文件整列缺少时每人取的值；不写则缺少这一列是错误"},
         "format": {"enum": ["resident_id"]},
         "role": {"enum": list(ROLE_WORDS), "description": "引擎据此认出的字段：身份证号、姓名、学校、乡镇、学段、年级"},
         "from_id": _ID,
@@ -303,7 +304,16 @@ def schema_json() -> str:
 _TYPES = Draft202012Validator.TYPE_CHECKER.redefine(
     "number", lambda _checker, v: isinstance(v, (int, Decimal)) and not isinstance(v, bool)
 )
-_Validator = validators.extend(Draft202012Validator, type_checker=_TYPES)
+
+
+def _full_match(validator, pattern: str, instance: Any, schema: dict[str, Any]):
+    """`pattern` over the whole value: JSON Schema's own search lets Python's `$` match before a
+    trailing newline, so "aid\n" would pass `^[a-z]+$` as an id."""
+    if validator.is_type(instance, "string") and not re.fullmatch(pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = validators.extend(Draft202012Validator, validators={"pattern": _full_match}, type_checker=_TYPES)
 
 
 def make_validator(schema: dict[str, Any]):

@@ -6,7 +6,11 @@ so that:
 
 * every mapping key and value, every list item, keeps its line and column;
 * non-integer numbers become ``Decimal`` (YAML would give a float: 312.5 must stay 312.5);
-* a key written twice in one mapping is an error, not a silent overwrite.
+* a key written twice in one mapping is an error, not a silent overwrite;
+* aliases (``*name``) may not expand a small file into gigabytes: beyond a small budget of
+  repeated nodes, or an alias inside itself, the file is refused at the alias;
+* a file saved by Windows Notepad as "ANSI" (GBK) is read as GBK; one that is UTF-8 except for a
+  damaged byte is refused at that line rather than read as garbled text.
 """
 
 from __future__ import annotations
@@ -84,27 +88,89 @@ class YamlError(Exception):
 _SAFE = yaml.SafeLoader
 
 
+# How many nodes aliases may add by repetition (a policy uses a handful, if any; a "billion laughs"
+# file adds billions).
+MAX_ALIAS_NODES = 10_000
+
+
+def guess_encoding(data: bytes) -> tuple[str, int | None]:
+    """(encoding, None) for the whole of `data`: UTF-8 (with or without BOM), or GB18030 (a
+    superset of GBK, what Chinese Windows calls "ANSI"). ("utf-8", offset) when the data is
+    UTF-8 but for a damaged byte at `offset`: decoding that as GBK would garble every character."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", None
+    try:
+        data.decode("utf-8")
+        return "utf-8", None
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    if non_ascii - bad > bad:  # mostly well-formed multi-byte UTF-8: one damaged spot
+        return "utf-8", first_bad
+    return "gb18030", None
+
+
 def load_yaml(path: Path | str, display_name: str | None = None) -> SourceDocument:
     path = Path(path)
-    text = path.read_text(encoding="utf-8-sig")
-    return load_yaml_text(text, display_name or str(path))
+    name = display_name or str(path)
+    data = path.read_bytes()
+    encoding, bad_byte = guess_encoding(data)
+    try:
+        if bad_byte is not None:
+            raise UnicodeDecodeError(encoding, data, bad_byte, bad_byte + 1, "damaged byte")
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise YamlError(
+            Diagnostic(
+                Location(name, line, 1),
+                "文件不是有效的 UTF-8 或 GBK 文本，这一行有无法识别的字节",
+                "请用记事本或编辑器打开，「另存为」时编码选 UTF-8。",
+                code="bad-encoding",
+            )
+        ) from None
+    return load_yaml_text(text, name)
 
 
 def load_yaml_text(text: str, file: str) -> SourceDocument:
     try:
         root = yaml.compose(text, Loader=_SAFE)
+    except RecursionError:
+        raise YamlError(
+            Diagnostic(Location(file), "YAML 嵌套层数太深，无法读取", "请减少列表和映射的嵌套层数。", code="too-deep")
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         from engine.diagnostics import caret_excerpt
 
         excerpt = caret_excerpt(text, loc.line or 1, loc.column or 1) if mark else ""
-        raise YamlError(Diagnostic(loc, f"YAML 格式错误：{exc.problem or exc}", _yaml_hint(exc), excerpt)) from None
+        raise YamlError(
+            Diagnostic(loc, f"YAML 格式错误：{exc.problem or exc}", _yaml_hint(exc), excerpt, code="yaml-syntax")
+        ) from None
     except yaml.YAMLError as exc:
-        raise YamlError(Diagnostic(Location(file), f"YAML 格式错误：{exc}")) from None
+        raise YamlError(Diagnostic(Location(file), f"YAML 格式错误：{exc}", code="yaml-syntax")) from None
     doc = SourceDocument(file, text, None)
-    doc.data = _build(root, (), doc) if root is not None else None
+    try:
+        doc.data = _build(root, (), doc, _Expansion()) if root is not None else None
+    except RecursionError:
+        raise YamlError(
+            Diagnostic(Location(file), "YAML 嵌套层数太深，无法读取", "请减少列表和映射的嵌套层数。", code="too-deep")
+        ) from None
     return doc
+
+
+@dataclass
+class _Expansion:
+    """Nodes built so far (by identity), those being built (an alias inside itself), and how many
+    were built again through an alias."""
+
+    built: set[int] = field(default_factory=set)
+    open: set[int] = field(default_factory=set)
+    repeated: int = 0
+    alias_use: Location | None = None  # where the outermost alias being expanded is used
 
 
 def _yaml_hint(exc: yaml.MarkedYAMLError) -> str:
@@ -121,30 +187,66 @@ def _yaml_hint(exc: yaml.MarkedYAMLError) -> str:
 _constructor = yaml.constructor.SafeConstructor()
 
 
-def _build(node: yaml.Node, path: PathKey, doc: SourceDocument) -> Any:
+def _build(node: yaml.Node, path: PathKey, doc: SourceDocument, expansion: _Expansion) -> Any:
     loc = Location(doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
+    key = id(node)
+    if key in expansion.open:
+        raise YamlError(Diagnostic(loc, "YAML 别名引用了包含它自己的内容（无限循环）", code="alias-loop"))
+    outermost_alias = False
+    if key in expansion.built:  # reached again: through an alias
+        expansion.repeated += 1
+        if expansion.alias_use is None:
+            # The node's own position is its anchor; the error belongs where the alias is used.
+            expansion.alias_use, outermost_alias = doc.locate(path[:-1]), True
+        if expansion.repeated > MAX_ALIAS_NODES:
+            raise YamlError(
+                Diagnostic(
+                    expansion.alias_use,
+                    f"YAML 别名（&/*）展开后的内容超过 {MAX_ALIAS_NODES:,} 项，拒绝读取",
+                    "别名会把内容成倍复制；请直接写出各项，或减少别名的使用。",
+                    code="alias-bomb",
+                )
+            )
+    expansion.built.add(key)
+    try:
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            expansion.open.add(key)
+            try:
+                return _build_collection(node, path, doc, expansion, loc)
+            finally:
+                expansion.open.discard(key)
+        doc.positions[path] = loc
+        indent, lengths = _block_lines(doc.text, node) if node.style in ("|", ">") else (0, ())
+        doc.scalar_starts[path] = (loc, node.style, indent, lengths)
+        return _scalar(node)
+    finally:
+        if outermost_alias:
+            expansion.alias_use = None
+
+
+def _build_collection(
+    node: yaml.Node, path: PathKey, doc: SourceDocument, expansion: _Expansion, loc: Location
+) -> Any:
     doc.positions[path] = loc
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         seen: dict[Any, Location] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise YamlError(Diagnostic(loc, "不支持 YAML 合并键 <<，请直接写出各项"))
+                raise YamlError(Diagnostic(loc, "不支持 YAML 合并键 <<，请直接写出各项", code="merge-key"))
             key = _scalar(key_node)
             key_loc = Location(doc.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if isinstance(key, (dict, list)):
-                raise YamlError(Diagnostic(key_loc, "键必须是简单的文字或数字"))
+                raise YamlError(Diagnostic(key_loc, "键必须是简单的文字或数字", code="complex-key"))
             if key in seen:
-                raise YamlError(Diagnostic(key_loc, f"键「{key}」重复出现", f"第一次出现在 {seen[key]}"))
+                raise YamlError(
+                    Diagnostic(key_loc, f"键「{key}」重复出现", f"第一次出现在 {seen[key]}", code="duplicate-key")
+                )
             seen[key] = key_loc
-            result[key] = _build(value_node, (*path, key), doc)
+            result[key] = _build(value_node, (*path, key), doc, expansion)
             doc.positions.setdefault((*path, key), key_loc)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), doc) for i, item in enumerate(node.value)]
-    indent, lengths = _block_lines(doc.text, node) if node.style in ("|", ">") else (0, ())
-    doc.scalar_starts[path] = (loc, node.style, indent, lengths)
-    return _scalar(node)
+    return [_build(item, (*path, i), doc, expansion) for i, item in enumerate(node.value)]
 
 
 def _scalar(node: yaml.Node) -> Any:
