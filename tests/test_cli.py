@@ -21,7 +21,7 @@ def run(*args: str):
 def test_check_summarises_the_2021_policy():
     result = run("check", POLICY_2021)
     assert result.exit_code == 0
-    assert "9 个资助项目" in result.output and "3 项核查" in result.output
+    assert "9 个资助项目" in result.output and "11 项核查" in result.output
     assert "示例数据" in result.output  # the sample fee tables are called out
 
 

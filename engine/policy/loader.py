@@ -248,7 +248,13 @@ def _program(raw, doc, path, loc, sink) -> m.Program:
 
 def _check(raw, doc, path, loc, sink) -> m.Check:
     return m.Check(
-        raw["id"], raw["label"], _conditions(raw["when"], doc, (*path, "when")), raw["message"], loc, citation(raw)
+        raw["id"],
+        raw["label"],
+        _conditions(raw["when"], doc, (*path, "when")),
+        raw["message"],
+        loc,
+        citation(raw),
+        raw.get("category", m.DEFAULT_CHECK_CATEGORY),
     )
 
 

@@ -161,6 +161,13 @@ class Program:
     paid_by: str = "bureau"
 
 
+# What kind of follow-up a check asks for, with the word a person reads. `consistency` checks
+# are pure conditions over one record's facts (a roster contradicting itself): a prover may
+# take them as assumptions about valid data.
+CHECK_CATEGORIES = {"attendance": "控辍保学", "outreach": "跟进告知", "consistency": "数据核对"}
+DEFAULT_CHECK_CATEGORY = "attendance"
+
+
 @dataclass
 class Check:
     id: str
@@ -169,6 +176,7 @@ class Check:
     message: str
     location: Location
     citation: Citation = Citation()
+    category: str = DEFAULT_CHECK_CATEGORY
 
 
 @dataclass(frozen=True)

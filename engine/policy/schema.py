@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from engine.diagnostics import Diagnostic, Location, suggest
-from engine.policy.model import CITE_STYLES, PERIOD_PATTERN
+from engine.policy.model import CHECK_CATEGORIES, CITE_STYLES, PERIOD_PATTERN
 from engine.policy.yamlsource import SourceDocument
 from engine.vocabulary import ROLE_WORDS, SECTION_WORDS
 
@@ -186,6 +186,10 @@ _CHECK = {
         "label": _LABEL,
         "when": {"type": "array", "minItems": 1, "items": _CONDITION},
         "message": _LABEL,
+        "category": {
+            "enum": list(CHECK_CATEGORIES),
+            "description": "核查类别：attendance 控辍保学（默认）、outreach 跟进告知、consistency 数据核对",
+        },
         **_CITED,
     },
 }
