@@ -21,6 +21,9 @@ BOOKS = {("senior", 1): Decimal(400), ("senior", 2): Decimal(350), ("senior", 3)
 LODGING = {"senior": Decimal(300), "vocational": Decimal(250)}
 LOAN_CAP = {"junior_college": Decimal(12000), "undergraduate": Decimal(12000), "graduate": Decimal(16000)}
 PRESCHOOL = Decimal(1000)
+OUTSIDE_STAGES = frozenset({"preschool", "primary", "junior", "senior", "vocational"})  # 二(三)
+TOP_GRADE = {"primary": 6, "junior": 3, "senior": 3, "vocational": 3, "junior_college": 3, "undergraduate": 5,
+             "graduate": 4}  # fmt: skip  # decision G1
 GRANT = Decimal(1500)
 ZIHUI_IN, ZIHUI_OUT = Decimal(500), Decimal(1000)
 
@@ -56,11 +59,11 @@ def evaluate(r: dict[str, Any], autumn: bool, reference: dt.date) -> tuple[dict[
                 awards["boarding_subsidy"] = BOARDING[stage]
             elif covered or outside:
                 home_or_health = attendance == "home_delivery" or attendance == "health_unable"
-                if not (home_or_health and age_on(r["birth_date"], reference) >= 16):
+                health_without_xueji = attendance == "health_unable" and not xueji  # W1a
+                if not (home_or_health and age_on(r["birth_date"], reference) >= 16) and not health_without_xueji:
                     awards["day_subsidy"] = DAY[stage]
-        repeating = r["repeating"]
-        senior = repeating or stage == "senior" or stage == "vocational"
-        year_3_vocational = not repeating and stage == "vocational" and r["grade"] == 3
+        senior = stage == "senior" or stage == "vocational"  # W2a: 复读 never widens anything
+        year_3_vocational = stage == "vocational" and r["grade"] == 3
         if senior and ((covered and in_school) or outside) and not year_3_vocational:
             awards["national_grant"] = GRANT
         if covered and in_school and (stage == "senior" or stage == "vocational"):
@@ -80,10 +83,38 @@ def evaluate(r: dict[str, Any], autumn: bool, reference: dt.date) -> tuple[dict[
     flags = []
     age = age_on(r["birth_date"], reference)
     school_age = 6 <= age <= 15
-    if school_age and attendance == "not_enrolled" and r["placement"] != "home_delivery":
+    placement = r["placement"]
+    # 控辍保学 (attendance)
+    if school_age and attendance == "not_enrolled":  # D2: whatever 残疾安置 says
         flags.append("not_in_school")
-    if school_age and r["disabled"] and r["placement"] == "none" and attendance != "home_delivery":
+    if school_age and r["disabled"] and placement == "none" and attendance != "home_delivery":
         flags.append("disabled_unplaced")
     if enrolled and (stage == "primary" or stage == "junior") and (r["learning_difficulty"] or r["school_aversion"]):
         flags.append("key_watch")
+    # 跟进告知 (outreach)
+    if core and hukou and not county and enrolled and stage in OUTSIDE_STAGES and not outside:
+        flags.append("outside_county_apply_there")
+    if core and hukou and r["full_time"] and stage in LOAN_CAP and not requested > 0 and autumn:
+        flags.append("loan_not_requested")
+    placed = attendance == "home_delivery" or placement != "none"
+    if school_age and enrolled and placed and not xueji:
+        flags.append("xueji_registration")
+    # 数据核对 (consistency)
+    if r["repeating"] and stage != "senior":
+        flags.append("repeat_not_senior")
+    if attendance == "not_enrolled" and placement != "none":
+        flags.append("not_enrolled_but_placed")
+    if not r["disabled"] and placement != "none":
+        flags.append("placement_not_disabled")
+    if enrolled and stage != "preschool" and r["grade"] > TOP_GRADE[stage]:
+        flags.append("grade_not_in_stage")
+    if r["boarding"] and attendance == "not_enrolled":
+        flags.append("boarding_not_enrolled")
     return awards, flags
+
+
+def undecided(r: dict[str, Any]) -> bool:
+    """Whether the engine must report a problem for the record rather than decide it: here, an
+    enrolled student past 学前 whose 年级 is blank (the roster check 年级与学段矛盾 reads it, and so
+    does the book fee). Only such records are generated with a blank a rule reaches."""
+    return r["attendance"] != "not_enrolled" and r["stage"] not in (None, "preschool") and r["grade"] is None

@@ -19,6 +19,7 @@ import click
 from engine import load
 from engine.backends.python.evaluator import Evaluator
 from engine.check.checker import CheckedPolicy
+from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.texts import stale_quotes
 from engine.diagnostics import PolicyError, display_path
 from engine.files.readers import InputError, read_table
@@ -46,7 +47,7 @@ from engine.runtime.results import PeriodNotCovered, Record, Result
 from engine.tools.diff import impact, render_diff, structural_diff, write_impact_xlsx
 from engine.tools.followup import follow_up, movement_table, window_text
 from engine.tools.followup import summary as followup_summary
-from engine.tools.ledger import Ledger, ledger_text, resolve_grouping
+from engine.tools.ledger import Ledger, ledger_text, resolve_grouping, row_counts_line
 from engine.tools.parallel import write_parallel
 from engine.tools.policytest import load_cases, render, run_cases
 from engine.tools.reconcile import (
@@ -60,6 +61,7 @@ from engine.tools.reconcile import (
 from engine.tools.reconcile import reconcile as find_differences
 from engine.tools.saved import hash_warning, is_saved_results, saved_results
 from engine.tools.scaffold import ScaffoldError, new_version
+from engine.vocabulary import CHECK_CATEGORY_WORDS
 
 
 def _policy(folder: str) -> CheckedPolicy:
@@ -112,7 +114,7 @@ def _version_for(policy_path: str, period: Period) -> Path:
     path = Path(policy_path)
     try:
         if is_version_root(path):
-            path = pick_version(path, period, declared_effective)
+            path = pick_version(path, period, declared_effective, lambda message: click.echo(message, err=True))
             click.echo(f"学期 {period} 使用政策版本 {display_path(path)}", err=True)
         else:
             newer = newer_versions(path, period, declared_effective, ancestors)
@@ -184,8 +186,16 @@ def check(policy_folder: str) -> None:
         f"  {len(p.fields)} 个字段，{len(p.parameters)} 个参数，{len(p.tables)} 张表，{len(p.groups)} 个条件组，"
         f"{len(p.programs)} 个资助项目，{len(p.checks)} 项核查"
     )
+    if p.checks:
+        counts = {word: sum(c.category == key for c in p.checks.values()) for key, word in CHECK_CATEGORY_WORDS.items()}
+        click.echo("  核查：" + "，".join(f"{word} {n} 项" for word, n in counts.items() if n))
     if sample:
         click.echo(f"  注意：以下表为示例数据，须由主管部门替换：{'、'.join(sample)}")
+        programs = sample_programs(checked)
+        click.echo(
+            f"  用到示例数据的资助项目（金额标 {SAMPLE_MARK}）："
+            + "、".join(p.programs[pid].label for pid in checked.program_order if pid in programs)
+        )
     for note in p.merge_notes:
         click.echo(f"  注意：{note}")
     for stale in stale_quotes(checked):
@@ -294,7 +304,9 @@ def eval_command(
     students: str, policy_folder: str, period: str, fmt: str | None, output: str | None, encoding: str | None,
     sheet: str | None, jobs: int,
 ) -> None:  # fmt: skip
-    """评估学生名单：每行输出资助、核查标记和问题；最后给出读入、评估、退回行数（有退回时退出码为 1）。"""
+    """评估学生名单：每行输出资助、核查标记和问题；最后给出读取、计算、有问题、退回的行数。
+
+    有问题或退回的行时退出码为 1。"""
     check_output(output, [students])
     checked, evaluator = _for_period(policy_folder, period, reasons=False)
     fmt = _format(fmt, output)
@@ -313,7 +325,7 @@ def eval_command(
     if output:
         click.echo(f"已写入 {output}", err=True)
     click.echo(ledger.summary_line(), err=True)
-    sys.exit(1 if ledger.rejected else 0)
+    sys.exit(ledger.exit_code())
 
 
 @main.command()
@@ -358,7 +370,7 @@ def ledger(
         with _text_output(output, "utf-8") as handle:
             handle.write(f"{m.heading()}  学期 {_period(period)}\n{record.text()}\n\n{ledger_text(book)}\n")
     click.echo(book.summary_line(), err=True)
-    sys.exit(1 if book.rejected else 0)
+    sys.exit(book.exit_code())
 
 
 @main.command()
@@ -468,6 +480,8 @@ def diff(
         with atomic_output(output) as path:
             write_impact_xlsx(path, changes, result, records)
         click.echo(f"已写入 {output}", err=True)
+    if result is not None:
+        click.echo(row_counts_line(result.rows, result.problems, result.rejected), err=True)
     sys.exit(1 if exit_code and changes else 0)
 
 
@@ -524,7 +538,8 @@ def reconcile(
             record = Record(result.row, result.values)
             return reasoned[0].evaluate(record), reasoned[0].explain(record)
 
-    result = find_differences(checked, outcomes, payments, school, scope, recheck)
+    roster = Ledger(checked)  # counts the students' rows as eval does
+    result = find_differences(checked, roster.observe(outcomes), payments, school, scope, recheck)
     findings = result.findings
     if output:
         with atomic_output(output) as path:
@@ -534,8 +549,12 @@ def reconcile(
     click.echo(record.text())
     click.echo(scope.describe(checked) + "\n")
     click.echo(titled_tables(report_tables(result)) if findings else "发放名单与应享受名单完全一致。")
+    note = sample_footnote(f.program_label for f in findings if f.program in roster.sample)
+    if note:
+        click.echo(note)
     click.echo(summary_line(result), err=True)
-    sys.exit(1 if needs_alert(findings) else 0)
+    click.echo(roster.summary_line(), err=True)
+    sys.exit(1 if needs_alert(findings) or roster.exit_code() else 0)
 
 
 def _names(values: tuple[str, ...]) -> list[str]:
@@ -568,10 +587,14 @@ def followup(
     second_checked, second = _for_period(policy_folder, periods[1])
     places = [p for name in by.split(",") if name.strip() and (p := _grouping(second_checked, name.strip()))]
 
+    counts: list[tuple[str, Ledger]] = []
+
     def roster(checked: CheckedPolicy, evaluator: Evaluator, path: str):
         if is_saved_results(path):
             return saved_results(checked, path)
-        return evaluator.evaluate_all(_reader(checked, path, encoding, sheet))
+        book = Ledger(checked)
+        counts.append((path, book))
+        return book.observe(evaluator.evaluate_all(_reader(checked, path, encoding, sheet)))
 
     for checked, path in ((first_checked, before), (second_checked, after)):
         if is_saved_results(path) and (warning := hash_warning(checked, path)):
@@ -597,6 +620,8 @@ def followup(
     click.echo("\n".join(r.text() for r in records))
     click.echo(f"排查时间：{window}\n")
     click.echo(titled_tables(tables) if movements else "两个学期之间没有变化。")
+    for path, book in counts:  # a movement report: the rows' problems are counted, not an exit code
+        click.echo(f"{path}：{book.summary_line()}", err=True)
 
 
 def _grouping(checked: CheckedPolicy, by: str) -> str | None:

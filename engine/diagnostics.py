@@ -76,9 +76,7 @@ class DiagnosticSink:
     def __init__(self) -> None:
         self.items: list[Diagnostic] = []
 
-    def error(
-        self, location: Location | None, message: str, hint: str = "", excerpt: str = "", code: str = ""
-    ) -> None:
+    def error(self, location: Location | None, message: str, hint: str = "", excerpt: str = "", code: str = "") -> None:
         self.items.append(Diagnostic(location, message, hint, excerpt, code))
 
     def extend(self, diagnostics: Iterable[Diagnostic]) -> None:

@@ -35,6 +35,9 @@ TYPE_WORDS = {
     "list": "列表",
 }
 
+# Check categories (`category:`): what kind of follow-up a flag asks for, in report order.
+CHECK_CATEGORY_WORDS = {"attendance": "控辍保学", "outreach": "跟进告知", "consistency": "数据核对"}
+
 # The status of an input row (JSONL "status"; the 状态 column of result sheets).
 ROW_STATUS_WORDS = {"evaluated": "已评估", "problem": "有问题", "rejected": "退回"}
 

@@ -5,7 +5,9 @@
 Every student is invented: Chinese names from common characters, resident IDs
 with Zhongyang's area code 141129, the birth date inside the ID and a correct
 GB 11643 check digit. The mix spreads over every program, exclusion, widening
-rule and roster check of policies/2021, with a realistic share who get nothing.
+rule and roster check of policies/2021, with a realistic share who get nothing, and a tenth of
+the rows carry an edge case or a contradiction (EDGE_CASES) — a few of them a blank 年级, so the
+file has rows with problems, as real rosters do.
 """
 
 from __future__ import annotations
@@ -77,10 +79,58 @@ PROFILES = [
 ]
 
 
+# Edge cases and contradictions a real roster has (issue 10), laid over a share of the students
+# with a second random stream so the students drawn by the first stay as they were.
+EDGE_SHARE = 0.1
+EDGE_CASES = [
+    "repeat_flag",  # 复读 on any stage: a contradiction unless 普通高中 (W2a), never widens anything
+    "not_enrolled_placed",  # 未入学 while 残疾安置 says the child is placed (D2)
+    "placement_not_disabled",  # 残疾安置 given while 残疾 is 否
+    "grade_beyond_stage",  # 初中 written 七–九年级, 小学 七年级 …
+    "boarding_not_enrolled",  # 校内住宿 while 未入学
+    "health_no_xueji",  # 因病不具备学习条件 without 学籍 (W1a: not paid)
+    "home_no_xueji",  # 送教上门 without 学籍 (paid through W1, to be 纳入学籍管理)
+    "blank_grade",  # 年级 left blank: a row with problems, not a silent under-award
+]
+
+
 class Generator:
     def __init__(self, seed: int = 2021) -> None:
         self.rng = random.Random(seed)
+        self.edge_rng = random.Random(seed * 7919 + 1)
         self.used_ids: set[str] = set()
+
+    def edge_case(self, s: dict[str, object]) -> None:
+        """Turn a drawn student into one of EDGE_CASES (birth date and ID stay as drawn)."""
+        r = self.edge_rng
+        kind = r.choice(EDGE_CASES)
+        stage = s["学段"]
+        if not stage and kind in ("repeat_flag", "health_no_xueji", "home_no_xueji"):
+            kind = "not_enrolled_placed"  # a child with no 学段 is not in school: keep it so
+        if kind == "repeat_flag":
+            s["复读"] = "是"
+        elif kind == "not_enrolled_placed":
+            s["就读方式"] = "未入学"
+            s["残疾"] = "是"
+            s["残疾安置"] = r.choice(["送教上门", "随班就读", "特教学校"])
+        elif kind == "placement_not_disabled":
+            s["残疾"] = "否"
+            s["残疾安置"] = r.choice(["随班就读", "特教学校"])
+        elif kind == "grade_beyond_stage" and stage in ("小学", "初中"):
+            # Where no fee depends on it: a 高中职 grade outside the book-fee table is a problem row.
+            s["年级"] = 7 if stage == "小学" else r.choice([4, 7, 8, 9])
+        elif kind == "boarding_not_enrolled":
+            s["就读方式"] = "未入学"
+            s["校内住宿"] = "是"
+        elif kind == "health_no_xueji":
+            s["就读方式"] = "因病不具备学习条件"
+            s["有学籍"] = "否"
+        elif kind == "home_no_xueji":
+            s["就读方式"] = "送教上门"
+            s["有学籍"] = "否"
+            s["残疾"] = "是"
+        elif kind == "blank_grade" and stage not in ("", "学前"):
+            s["年级"] = ""
 
     def birth_for(self, stage: str, grade: int) -> dt.date:
         age = FIRST_GRADE_AGE[stage] + grade - 1
@@ -210,7 +260,13 @@ class Generator:
 
     def students(self, n: int) -> list[dict[str, object]]:
         profiles = [p for p, w in PROFILES for _ in range(w)]
-        return [self.student(self.rng.choice(profiles)) for _ in range(n)]
+        out = []
+        for _ in range(n):
+            s = self.student(self.rng.choice(profiles))
+            if self.edge_rng.random() < EDGE_SHARE:
+                self.edge_case(s)
+            out.append(s)
+        return out
 
 
 def write_csv(path: Path, rows: list[dict[str, object]]) -> None:

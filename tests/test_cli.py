@@ -9,7 +9,7 @@ import shutil
 from click.testing import CliRunner
 
 from engine.cli import main
-from tests.conftest import POLICY_2021, ROOT, jsonl_rows
+from tests.conftest import EXAMPLE_EXIT_CODE, POLICY_2021, ROOT, jsonl_rows
 
 EXAMPLE_CSV = ROOT / "examples" / "students-2021.csv"
 
@@ -22,6 +22,8 @@ def test_check_summarises_the_2021_policy():
     result = run("check", POLICY_2021)
     assert result.exit_code == 0
     assert "9 个资助项目" in result.output and "11 项核查" in result.output
+    assert "核查：控辍保学 3 项，跟进告知 3 项，数据核对 5 项" in result.output
+    assert "用到示例数据的资助项目（金额标 ※）：免学费、免书本费、免住宿费" in result.output
     assert "示例数据" in result.output  # the sample fee tables are called out
 
 
@@ -35,7 +37,7 @@ def test_check_reports_a_planted_error_with_exit_1(policy_copy):
 
 def test_eval_jsonl_has_one_object_per_input_row_in_order():
     result = run("eval", EXAMPLE_CSV, "--policy", POLICY_2021, "--period", "2021-autumn", "--format", "jsonl")
-    assert result.exit_code == 0
+    assert result.exit_code == EXAMPLE_EXIT_CODE
     lines = jsonl_rows(result.stdout)
     with EXAMPLE_CSV.open(encoding="utf-8-sig") as handle:
         ids = [row["身份证号"] for row in csv.DictReader(handle)]
@@ -43,7 +45,10 @@ def test_eval_jsonl_has_one_object_per_input_row_in_order():
     assert [o["row"] for o in lines] == list(range(2, len(ids) + 2))
     amounts = {a["amount"] for o in lines for a in o["awards"]}
     assert "312.50" in amounts and all(len(a.split(".")[1]) == 2 for a in amounts)
-    assert f"{len(ids)} rows read, {len(ids)} evaluated, 0 rejected" in result.output
+    problems = [o["row"] for o in lines if o["status"] == "problem"]
+    assert problems and all(any(e.get("field") == "grade" for e in o["errors"]) for o in lines if o["row"] in problems)
+    n, p = len(ids), len(problems)
+    assert result.output.splitlines()[-1] == f"共读取 {n} 行：计算 {n - p} 行，有问题 {p} 行，退回 0 行"
 
 
 def test_eval_with_rejected_rows_exits_1_and_still_outputs_every_row(tmp_path):
@@ -58,7 +63,7 @@ def test_eval_with_rejected_rows_exits_1_and_still_outputs_every_row(tmp_path):
     objects = jsonl_rows(result.stdout)
     assert [o["status"] for o in objects] == ["evaluated", "rejected", "evaluated"]
     assert "校验位" in objects[1]["errors"][0]["message"]
-    assert "3 rows read, 2 evaluated, 1 rejected" in result.output
+    assert result.output.splitlines()[-1] == "共读取 3 行：计算 2 行，有问题 0 行，退回 1 行"
 
 
 def test_eval_outside_the_effective_periods_exits_2():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from decimal import Decimal
 
 import openpyxl
@@ -11,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
-from tests.conftest import POLICY_2021, ROOT, jsonl_rows
+from tests.conftest import EXAMPLE_EXIT_CODE, POLICY_2021, ROOT, jsonl_rows
 
 EXAMPLE_CSV = ROOT / "examples" / "students-2021.csv"
 EXAMPLE_XLSX = ROOT / "examples" / "students-2021.xlsx"
@@ -64,7 +65,7 @@ def test_a_file_seeded_with_bad_rows_rejects_exactly_those(tmp_path):
     assert "「x」不是整数" in rejected[7][0]
     assert "「姓名」是必填项" in rejected[8][0]
     assert [o["status"] for o in out if o["row"] > 8] == ["evaluated"] * 3
-    assert "10 rows read, 3 evaluated, 7 rejected" in result.output
+    assert result.output.splitlines()[-1] == "共读取 10 行：计算 3 行，有问题 0 行，退回 7 行"
 
 
 def test_unknown_columns_are_warned_about_once(tmp_path):
@@ -79,7 +80,7 @@ def test_unknown_columns_are_warned_about_once(tmp_path):
 
 def test_csv_output_has_a_bom_and_one_row_per_input_row(tmp_path):
     target = tmp_path / "out.csv"
-    assert run("eval", EXAMPLE_CSV, *PERIOD, "-o", target).exit_code == 0
+    assert run("eval", EXAMPLE_CSV, *PERIOD, "-o", target).exit_code == EXAMPLE_EXIT_CODE
     raw = target.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
@@ -90,9 +91,10 @@ def test_csv_output_has_a_bom_and_one_row_per_input_row(tmp_path):
 
 def test_xlsx_output_sheets_and_ledger_equal_the_per_student_awards(tmp_path):
     target = tmp_path / "out.xlsx"
-    assert run("eval", EXAMPLE_CSV, *PERIOD, "-o", target).exit_code == 0
+    assert run("eval", EXAMPLE_CSV, *PERIOD, "-o", target).exit_code == EXAMPLE_EXIT_CODE
     book = openpyxl.load_workbook(target, read_only=True)
-    assert book.sheetnames == ["资助明细", "学生", "台账", "核查标记", "退回", "说明"]
+    assert book.sheetnames == ["资助明细", "学生", "台账", "核查标记（控辍保学）", "核查标记（跟进告知）",
+                               "核查标记（数据核对）", "退回与问题", "说明"]  # fmt: skip
     awards = list(book["资助明细"].iter_rows(min_row=2, values_only=True))
     by_json = jsonl(run("eval", EXAMPLE_CSV, *PERIOD, "--format", "jsonl"))
     expected = [(o["row"], a["program"], Decimal(a["amount"])) for o in by_json for a in o["awards"]]
@@ -107,7 +109,7 @@ def test_xlsx_output_sheets_and_ledger_equal_the_per_student_awards(tmp_path):
 @pytest.mark.parametrize("by", ["school", "学段", "township", "program"])
 def test_ledger_totals_equal_the_sum_of_awards_to_the_fen(tmp_path, by):
     target = tmp_path / "ledger.csv"
-    assert run("ledger", EXAMPLE_CSV, *PERIOD, "--by", by, "-o", target).exit_code == 0
+    assert run("ledger", EXAMPLE_CSV, *PERIOD, "--by", by, "-o", target).exit_code == EXAMPLE_EXIT_CODE
     rows = list(csv.reader(target.read_text(encoding="utf-8-sig").splitlines()))
     awards = [a for o in jsonl(run("eval", EXAMPLE_CSV, *PERIOD, "--format", "jsonl")) for a in o["awards"]]
     given = sum(Decimal(a["amount"]) for a in awards if a["kind"] != "loan")
@@ -174,8 +176,14 @@ def test_jobs_2_gives_output_identical_to_jobs_1(tmp_path, fmt):
     second = run("eval", path, *PERIOD, "-o", two, "--jobs", "2")
     assert first.exit_code == second.exit_code == 1
     assert one.read_bytes() == two.read_bytes()
-    summary = "4401 rows read, 4399 evaluated, 2 rejected"
-    assert first.output.splitlines()[-1] == second.output.splitlines()[-1] == summary
+    summary = first.output.splitlines()[-1]
+    assert second.output.splitlines()[-1] == summary
+    # every row counted once: 4401 read, the 2 duplicates rejected, the rest computed or with problems
+    read, computed, problems, rejected = map(int, re.findall(r"\d+", summary))
+    assert (read, rejected, computed + problems) == (4401, 2, 4399) and problems > 0
+    if fmt == "jsonl":
+        statuses = [o["status"] for o in jsonl_rows(one.read_text(encoding="utf-8"))]
+        assert statuses.count("problem") == problems and statuses.count("rejected") == rejected
 
 
 def test_the_template_enforces_its_drop_downs_and_ranges(tmp_path):

@@ -13,10 +13,12 @@ from engine.cli import main
 from engine.tools.reconcile import FINDING_HEADERS
 from tests.conftest import POLICY_2021, with_all_columns
 
-STUDENT_HEADERS = with_all_columns([
-    *("身份证号", "姓名", "出生日期", "家庭类型", "本县户籍", "县内学校", "有学籍", "就读方式"),
-    *("学段", "年级", "校内住宿", "学校", "乡镇", "申请贷款金额", "全日制", "厌学"),
-])
+STUDENT_HEADERS = with_all_columns(
+    [
+        *("身份证号", "姓名", "出生日期", "家庭类型", "本县户籍", "县内学校", "有学籍", "就读方式"),
+        *("学段", "年级", "校内住宿", "学校", "乡镇", "申请贷款金额", "全日制", "厌学"),
+    ]
+)
 
 
 def valid_id(birth: str, seq: str) -> str:

@@ -177,8 +177,8 @@ def test_a_policy_with_other_field_ids_writes_xlsx(county, students, tmp_path):
     assert sheet[2][3:8] == ("二小", "城关镇", "小学", "3", "已评估")
     awards = [(r[0], r[4], r[7]) for r in list(book["资助明细"].values)[1:]]
     assert awards == [(2, "fzbz", Decimal("312.5")), (3, "jsbz", 500)]
-    rejected = list(book["退回"].values)[1:]
-    assert [(r[0], r[1], r[2], r[3]) for r in rejected] == [(4, BAD_CHECK, "王五", "身份证号")]
+    rejected = list(book["退回与问题"].values)[1:]  # 行, 身份证号, 姓名, 学校, 乡镇, 状态, 列, 问题, 代码
+    assert [(r[0], r[1], r[2], r[5], r[6]) for r in rejected] == [(4, BAD_CHECK, "王五", "退回", "身份证号")]
     # 台账: 312.5 + 500 = 812.5 given in all, nothing lent.
     totals = {r[0]: Decimal(str(r[5])) for r in book["台账"].values if str(r[0]).startswith("合计")}
     assert totals == {"合计（补助与减免）": Decimal("812.5"), "合计（贷款）": Decimal(0)}

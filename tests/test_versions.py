@@ -17,7 +17,7 @@ from engine.diagnostics import PolicyError
 from engine.policy.loader import declared_effective
 from engine.policy.model import Period
 from engine.policy.versions import pick_version
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLE_EXIT_CODE, ROOT
 
 POLICIES = ROOT / "policies"
 EXAMPLE_CSV = ROOT / "examples" / "students-2021.csv"
@@ -164,7 +164,7 @@ def test_the_version_in_force_is_picked_by_semester(period, picked, undergraduat
 
 def test_eval_with_the_policies_root_says_which_version_it_used():
     result = run("eval", EXAMPLE_CSV, "--policy", POLICIES, "--period", "2024-autumn", "--format", "jsonl")
-    assert result.exit_code == 0
+    assert result.exit_code == EXAMPLE_EXIT_CODE
     assert "使用政策版本 policies/2024-autumn" in result.output
 
 

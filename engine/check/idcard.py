@@ -21,8 +21,7 @@ _SHAPE = re.compile(r"[0-9]{17}[0-9X]")  # ASCII digits only: "²".isdigit() is 
 # digits it keeps followed by zeros.
 _EXCEL_NUMBER = re.compile(r"[0-9](?:\.[0-9]+)?E\+?[0-9]+")
 ID_AS_NUMBER = (
-    "Excel 把身份证号变成了数字，最后几位已经丢失（只保留 15 位有效数字）；"
-    "请把该列设为文本后重新输入身份证号"
+    "Excel 把身份证号变成了数字，最后几位已经丢失（只保留 15 位有效数字）；请把该列设为文本后重新输入身份证号"
 )
 
 

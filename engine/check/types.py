@@ -67,7 +67,6 @@ class Type:
         return self.kind != "enum" or self.enum == other.enum
 
 
-
 BOOL = Type("bool")
 INT = Type("int")
 DECIMAL = Type("decimal")

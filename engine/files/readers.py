@@ -214,7 +214,7 @@ def _csv_lines(path: Path, enc: str) -> Iterator[tuple[int, list[str]]]:
                     cell = next((c for c in cells if "\n" in c or "\r" in c), "")
                     shown = cell[:20].replace("\r", "").replace("\n", "⏎")
                     raise InputError(
-                        f"{path}: 第 {start} 行：单元格「{shown}…」从一个引号 \" 开始，直到第 {line} 行才结束，"
+                        f'{path}: 第 {start} 行：单元格「{shown}…」从一个引号 " 开始，直到第 {line} 行才结束，'
                         f"吞掉了其间的 {line - start} 行；请删掉多余的引号（或把单元格中的换行去掉）",
                         "unclosed-quote",
                     )
@@ -223,7 +223,7 @@ def _csv_lines(path: Path, enc: str) -> Iterator[tuple[int, list[str]]]:
         where = f"{path}: 第 {line + 1} 行"
         if "field larger" in str(exc):
             raise InputError(
-                f"{where}：单元格超过 {MAX_CSV_CELL:,} 个字符，多半是一个没有配对的引号 \"；请检查该行的引号",
+                f'{where}：单元格超过 {MAX_CSV_CELL:,} 个字符，多半是一个没有配对的引号 "；请检查该行的引号',
                 "cell-too-long",
             ) from None
         if "NUL" in str(exc):

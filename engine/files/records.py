@@ -26,6 +26,9 @@ class Rejected:
     id_number: str
     name: str
     reasons: list[RowError] = field(default_factory=list)
+    # The row's cells as written, by field id (a rejected row has no typed facts): its 学校 and 乡镇
+    # put it on the list that goes back to its school.
+    cells: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -126,9 +129,7 @@ def check_columns(checked: CheckedPolicy, columns: Columns, file: str, tabular: 
         if fid in from_id and from_id[fid] in columns.by_field:
             continue  # read from the ID column when the file has no column of its own
         if info.field.has_absent:
-            warnings.append(
-                f"文件没有「{info.field.label}」列；按政策规定，缺少该列时每人取「{info.field.absent}」"
-            )
+            warnings.append(f"文件没有「{info.field.label}」列；按政策规定，缺少该列时每人取「{info.field.absent}」")
             continue
         missing.append(f"「{info.field.label}」（{'、'.join(read_by[fid])}要用到）")
     if missing:
@@ -218,7 +219,9 @@ class RecordReader:
                     others = "、".join(f"第 {o} 行" for o in numbers if o != n)
                     found.setdefault(n, []).append(
                         RowError(
-                            f"{info.field.label} {key} 重复：与{others}相同", fid, column=header,
+                            f"{info.field.label} {key} 重复：与{others}相同",
+                            fid,
+                            column=header,
                             code="duplicate-id" if info.field.format == "resident_id" else "duplicate-value",
                         )
                     )
@@ -297,6 +300,7 @@ class RecordReader:
                 str((identity and values.get(identity)) or _cell_text(raw, self.columns, identity)),
                 str((name and values.get(name)) or ""),
                 problems,
+                {fid: _cell_text(raw, self.columns, fid) for fid in self.columns.by_field},
             )
         return Record(row_number, values)
 
@@ -352,4 +356,3 @@ def find_student(
         if found.upper() == wanted:
             return item
     return None
-

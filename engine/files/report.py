@@ -11,19 +11,20 @@ import yaml
 from tabulate import tabulate
 
 from engine.check.checker import CheckedPolicy
+from engine.check.samples import SAMPLE_MARK, sample_footnote
 from engine.check.types import display, money_text
 from engine.files.records import Rejected
 from engine.policy.model import Policy
 from engine.policy.versions import SECTIONS
 from engine.runtime.results import Award, Explanation, Flag, Result, RowError
-from engine.vocabulary import OUTCOME_WORDS, STEP_WORDS
+from engine.vocabulary import CHECK_CATEGORY_WORDS, OUTCOME_WORDS, STEP_WORDS
 
 Outcome = Result | Rejected
 
 
 def _error_json(e: RowError) -> dict[str, str]:
     out = {"message": e.message}
-    for key in ("field", "column", "program"):
+    for key in ("field", "column", "program", "code"):
         value = getattr(e, key)
         if value:
             out[key] = value
@@ -44,14 +45,35 @@ def to_json(outcome: Outcome) -> dict[str, Any]:
     return {
         "row": outcome.row,
         "id_number": outcome.id_number,
-        "status": "evaluated",
-        "awards": [
-            {"program": a.program, "amount": money_text(a.amount), "kind": a.kind, "per": a.per, "clause": a.clause}
-            for a in outcome.awards
-        ],
-        "flags": [{"check": f.check, "clause": f.clause, "message": f.message} for f in outcome.flags],
+        "status": row_status(outcome),
+        "awards": [_award_fields(a) for a in outcome.awards],
+        "flags": [_flag_fields(f) for f in outcome.flags],
         "errors": [_error_json(e) for e in outcome.errors],
     }
+
+
+def row_status(outcome: Outcome) -> str:
+    """Contract 2: `rejected` (not evaluated), `problem` (evaluated, some item undecided), `evaluated`."""
+    if isinstance(outcome, Rejected):
+        return "rejected"
+    return "problem" if outcome.errors else "evaluated"
+
+
+def _award_fields(a: Award) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "program": a.program,
+        "amount": money_text(a.amount),
+        "kind": a.kind,
+        "per": a.per,
+        "clause": a.clause,
+    }
+    if a.sample:  # contract 3: only when true
+        fields["sample"] = True
+    return fields
+
+
+def _flag_fields(f: Flag) -> dict[str, Any]:
+    return {"check": f.check, "category": f.category, "clause": f.clause, "message": f.message}
 
 
 def jsonl_line(outcome: Outcome) -> str:
@@ -72,30 +94,31 @@ _fragments: dict[tuple[Any, ...], str] = {}
 
 
 def _award_json(a: Award) -> str:
-    key = (a.program, a.amount, a.kind, a.per, a.clause)
+    key = (a.program, a.amount, a.kind, a.per, a.clause, a.sample)
     text = _fragments.get(key)
     if text is None:
-        fields = {
-            "program": a.program,
-            "amount": money_text(a.amount),
-            "kind": a.kind,
-            "per": a.per,
-            "clause": a.clause,
-        }
-        text = json.dumps(fields, ensure_ascii=False)
+        text = json.dumps(_award_fields(a), ensure_ascii=False)
         if len(_fragments) < 10_000:
             _fragments[key] = text
     return text
 
 
 def _flag_json(f: Flag) -> str:
-    key = (f.check, f.clause, f.message)
+    key = ("flag", f.check, f.category, f.clause, f.message)
     text = _fragments.get(key)
     if text is None:
-        text = _fragments[key] = json.dumps(
-            {"check": f.check, "clause": f.clause, "message": f.message}, ensure_ascii=False
-        )
+        text = _fragments[key] = json.dumps(_flag_fields(f), ensure_ascii=False)
     return text
+
+
+def flags_text(flags: Iterable[Flag]) -> str:
+    """Flags grouped apart by category, each under its Chinese word: 控辍保学：…；数据核对：…"""
+    by_category: dict[str, list[str]] = {}
+    for f in flags:
+        by_category.setdefault(f.category, []).append(f.label)
+    return "；".join(
+        f"{word}：{'、'.join(by_category[key])}" for key, word in CHECK_CATEGORY_WORDS.items() if key in by_category
+    )
 
 
 def students_table(checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> str:
@@ -104,9 +127,10 @@ def students_table(checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> str:
         if isinstance(o, Rejected):
             rows.append([o.row, o.name, o.id_number, "退回：" + "；".join(e.message for e in o.reasons), "", ""])
             continue
-        awards = "；".join(f"{a.label} {money_text(a.amount)}" for a in o.awards) or "—"
-        notes = [f.label for f in o.flags] + [e.message for e in o.errors]
-        rows.append([o.row, o.name, o.id_number, awards, money_text(o.total) if o.awards else "", "；".join(notes)])
+        awards = "；".join(f"{a.label} {money_text(a.amount)}{SAMPLE_MARK if a.sample else ''}" for a in o.awards)
+        notes = [text for text in (flags_text(o.flags), *(e.message for e in o.errors)) if text]
+        total = money_text(o.total) if o.awards else ""
+        rows.append([o.row, o.name, o.id_number, awards or "—", total, "；".join(notes)])
     return tabulate(rows, headers=["行", "姓名", "身份证号", "资助", "合计（元）", "核查与问题"], disable_numparse=True)
 
 
@@ -123,19 +147,22 @@ def explain_text(
     lines = [f"学生：{result.name}（身份证号 {result.id_number}，第 {result.row} 行）  学期：{period}"]
     m = checked.manifest
     lines.append(f"政策：{m.heading()}")
+    sample = [a for a in result.awards if a.sample] if isinstance(result, Result) else []
     if isinstance(result, Result) and result.awards:
         lines.append(
             "合计："
             + money_text(result.total)
             + " 元（"
-            + "；".join(f"{a.label} {money_text(a.amount)}" for a in result.awards)
+            + "；".join(f"{a.label} {money_text(a.amount)}{SAMPLE_MARK if a.sample else ''}" for a in result.awards)
             + "）"
         )
+    if sample:
+        lines.append(sample_footnote(a.label for a in sample))
     for ex in explanations:
         lines.append("")
         head = f"【{ex.label}】{OUTCOME_WORDS[ex.outcome]}"
         if ex.amount is not None:
-            head += f" {money_text(ex.amount)} 元"
+            head += f" {money_text(ex.amount)} 元" + (SAMPLE_MARK if any(a.program == ex.item for a in sample) else "")
         head += f"   条款 {ex.clause}"
         lines.append(head)
         if ex.reason:

@@ -23,14 +23,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine.check.checker import CheckedPolicy
+from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
+from engine.files.report import flags_text
 from engine.policy.provenance import DecisionRecord
 from engine.runtime.results import Result
-from engine.vocabulary import FREQUENCY_WORDS, PROGRAM_KIND_WORDS, ROW_STATUS_WORDS
+from engine.vocabulary import CHECK_CATEGORY_WORDS, FREQUENCY_WORDS, PROGRAM_KIND_WORDS, ROW_STATUS_WORDS
 
 Outcome = Result | Rejected
 Table = tuple[list[str], list[list[Any]]]  # headers, rows
+SAMPLE_MARK_HEADER = f"，{SAMPLE_MARK}示例标准"
 OUTPUT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".json": "jsonl", ".txt": "table"}
 # Facts worth seeing beside each student in a result sheet: the fields with these roles, when the policy has them.
 CONTEXT_ROLES = ("school", "township", "stage", "grade")
@@ -141,6 +144,7 @@ class StudentRows:
         self.checked = checked
         self.context = [f for role in CONTEXT_ROLES if (f := checked.role_field(role)) is not None]
         self.programs = checked.program_order
+        self.sample = sample_programs(checked)
 
     def headers(self) -> list[str]:
         labels = self.checked.policy.programs
@@ -148,7 +152,8 @@ class StudentRows:
             ["行", "身份证号", "姓名"]
             + [self.checked.fields[f].field.label for f in self.context]
             + ["状态"]
-            + [f"{labels[p].label}（元）" for p in self.programs]
+            # The header marks a program whose amounts come from a sample table; cells stay plain numbers.
+            + [f"{labels[p].label}（元{SAMPLE_MARK_HEADER if p in self.sample else ''}）" for p in self.programs]
             + ["合计（补助与减免）", "贷款", "核查标记", "问题"]
         )
 
@@ -167,8 +172,8 @@ class StudentRows:
             [o.row, o.id_number, o.name, *facts, ROW_STATUS_WORDS["problem" if o.errors else "evaluated"]]
             + [money_text(amounts[p]) if p in amounts else "" for p in self.programs]
             + [money_text(given), money_text(loans)]
-            + ["；".join(f.label for f in o.flags), "；".join(e.message for e in o.errors)]
-        )
+            + [flags_text(o.flags), "；".join(e.message for e in o.errors)]
+        )  # fmt: skip
 
 
 def _money_cell(sheet, amount: Decimal):
@@ -206,7 +211,9 @@ def write_xlsx(
     record: DecisionRecord | None = None,
 ) -> None:
     """A workbook: 资助明细 (one row per student and program), 学生 (one per input row),
-    台账 (the ledger), 核查标记 (flags), 退回 (rejected rows with reasons).
+    台账 (the ledger), one sheet of flags per check category (控辍保学, 跟进告知, 数据核对),
+    退回与问题 (rejected rows and rows with problems, with 学校 and 乡镇 so the county can send each
+    school its list), and 说明 when an amount was computed from a sample table.
 
     `ledger_table` is called once every outcome has been written (a ledger counting the same
     stream, e.g. ``Ledger.table``): the 台账 sheet goes third but is filled last."""
@@ -215,29 +222,63 @@ def write_xlsx(
     book = openpyxl.Workbook(write_only=True)
     awards = book.create_sheet("资助明细")
     students = book.create_sheet("学生")
-    flags = book.create_sheet("核查标记")
-    rejected = book.create_sheet("退回")
+    categories = [c for c in CHECK_CATEGORY_WORDS if any(k.check.category == c for k in checked.checks.values())]
+    flag_sheets = {c: book.create_sheet(f"核查标记（{CHECK_CATEGORY_WORDS[c]}）") for c in categories}
+    returned = book.create_sheet(RETURNED_SHEET)
     shape = StudentRows(checked)
-    awards.append(["行", "身份证号", "姓名", "资助项目", "标识", "类别", "频次", "金额（元）", "条款"])
+    places = [f for role in ("school", "township") if (f := checked.role_field(role)) is not None]
+    place_headers = [checked.fields[f].field.label for f in places]
+    awards.append(["行", "身份证号", "姓名", "资助项目", "标识", "类别", "频次", "金额（元）", "条款", "示例标准"])
     students.append(shape.headers())
-    flags.append(["行", "身份证号", "姓名", "核查", "标识", "条款", "说明"])
-    rejected.append(["行", "身份证号", "姓名", "列", "问题"])
+    for sheet in flag_sheets.values():
+        sheet.append(["行", "身份证号", "姓名", "核查", "标识", "条款", "说明"])
+    returned.append(["行", "身份证号", "姓名", *place_headers, "状态", "列", "问题", "代码"])
+    sample_used = False
     for o in outcomes:
         students.append(xlsx_row(students, shape.row(o)))
+        where = [_fact(checked, o.values, f) for f in places] if isinstance(o, Result) else _raw_places(o, places)
         if isinstance(o, Rejected):
             for e in o.reasons:
-                rejected.append(xlsx_row(rejected, [o.row, o.id_number, o.name, e.column, e.message]))
+                returned.append(xlsx_row(returned, [o.row, o.id_number, o.name, *where, ROW_STATUS_WORDS["rejected"],
+                                                    e.column, e.message, e.code]))  # fmt: skip
             continue
+        for e in o.errors:
+            returned.append(xlsx_row(returned, [o.row, o.id_number, o.name, *where, ROW_STATUS_WORDS["problem"],
+                                                e.column, e.message, e.code]))  # fmt: skip
         for a in o.awards:
+            sample_used = sample_used or a.sample
             kind, per = PROGRAM_KIND_WORDS[a.kind], FREQUENCY_WORDS[a.per]
             awards.append(xlsx_row(awards, [o.row, o.id_number, o.name, a.label, a.program, kind, per,
-                                            _money_cell(awards, a.amount), a.clause]))  # fmt: skip
+                                            _money_cell(awards, a.amount), a.clause,
+                                            SAMPLE_MARK if a.sample else ""]))  # fmt: skip
         for f in o.flags:
-            flags.append(xlsx_row(flags, [o.row, o.id_number, o.name, f.label, f.check, f.clause, f.message]))
+            sheet = flag_sheets[f.category]
+            sheet.append(xlsx_row(sheet, [o.row, o.id_number, o.name, f.label, f.check, f.clause, f.message]))
     _append_table(book.create_sheet("台账", 2), *ledger_table())
-    for title, table in record_sheet(record).items() if record else ():
+    notes: list[tuple[str, str]] = []
+    if sample_used:
+        labels = [checked.policy.programs[p].label for p in checked.program_order if p in shape.sample]
+        notes.append(("示例数据", sample_footnote(labels)))
+    if record:
+        sheets = record_sheet(record, notes)
+    else:
+        sheets = {"说明": (["项目", "内容"], [list(n) for n in notes])} if notes else {}
+    for title, table in sheets.items():
         _append_table(book.create_sheet(title), *table)
     book.save(path)
+
+
+RETURNED_SHEET = "退回与问题"
+
+
+def _fact(checked: CheckedPolicy, values: dict[str, Any], field_id: str) -> str:
+    value = values.get(field_id)
+    return "" if value is None else display(value, checked.fields[field_id].type)
+
+
+def _raw_places(rejected: Rejected, places: list[str]) -> list[str]:
+    """A rejected row's 学校 and 乡镇 as written (it has no typed facts)."""
+    return [rejected.cells.get(f, "") for f in places]
 
 
 def write_table_xlsx(path: str, title: str, headers: list[str], rows: list[list[Any]]) -> None:

@@ -115,11 +115,14 @@ def _manifest(doc: SourceDocument, raw: dict[str, Any], sink: DiagnosticSink) ->
     for season, sem in raw["semesters"].items():
         month, day = (int(x) for x in sem["reference_date"].split("-"))
         try:
-            dt.date(2024, month, day)  # a leap year, so 02-29 is allowed
+            dt.date(2023, month, day)  # a common year: the reference date must exist every year (not 02-29)
         except ValueError:
+            leap_day = (month, day) == (2, 29)
             sink.error(
                 doc.locate(("policy", "semesters", season, "reference_date")),
-                f"基准日「{sem['reference_date']}」不是有效的月-日",
+                f"基准日「{sem['reference_date']}」"
+                + ("不是每年都有的日期（平年没有 2 月 29 日）" if leap_day else "不是有效的月-日"),
+                "基准日应为每年都有的月-日，如 09-01、03-01",
             )
             month, day = 1, 1
         semesters[season] = m.Semester(season, sem["label"], month, day, citation(sem))
@@ -272,18 +275,19 @@ def declared_manifest(folder: Path) -> dict[str, Any]:
     """A version's own policy: block (not merged), read without checking the rest of the folder."""
     try:
         data = load_yaml(folder / "policy.yaml", display_path(folder / "policy.yaml")).data
-    except (YamlError, OSError):
+    except (YamlError, OSError, UnicodeDecodeError):  # unreadable: it declares nothing
         return {}
     manifest = data.get("policy") if isinstance(data, dict) else None
     return manifest if isinstance(manifest, dict) else {}
 
 
 def declared_effective(folder: Path) -> tuple[m.Period, m.Period | None]:
-    effective = declared_manifest(folder).get("effective") or {}
+    effective = declared_manifest(folder).get("effective")
+    effective = effective if isinstance(effective, dict) else {}
     try:
         start = m.Period.parse(str(effective.get("from")))
         until = effective.get("until")
-        return start, m.Period.parse(until) if until else None
+        return start, m.Period.parse(str(until)) if until else None
     except ValueError:
         raise PolicyError(
             [Diagnostic(Location(display_path(folder / "policy.yaml")), "政策说明缺少有效的 effective.from")]
@@ -295,7 +299,10 @@ def ancestors(folder: Path) -> list[Path]:
     chain: list[Path] = []
     current = folder.resolve()
     while (extends := declared_manifest(current).get("extends")) and len(chain) < 50:
-        current = (current / str(extends)).resolve()
+        try:
+            current = (current / str(extends)).resolve()
+        except (RuntimeError, OSError):  # a symbolic link loop: loading that version says where
+            break
         if current in chain:
             break
         chain.append(current)

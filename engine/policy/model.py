@@ -161,10 +161,9 @@ class Program:
     paid_by: str = "bureau"
 
 
-# What kind of follow-up a check asks for, with the word a person reads. `consistency` checks
-# are pure conditions over one record's facts (a roster contradicting itself): a prover may
-# take them as assumptions about valid data.
-CHECK_CATEGORIES = {"attendance": "控辍保学", "outreach": "跟进告知", "consistency": "数据核对"}
+# What kind of follow-up a check asks for (words: engine.vocabulary.CHECK_CATEGORY_WORDS).
+# `consistency` checks are pure conditions over one record's facts (a roster contradicting
+# itself): a prover may take them as assumptions about valid data.
 DEFAULT_CHECK_CATEGORY = "attendance"
 
 
@@ -202,9 +201,7 @@ CITE_EXAMPLES = {"方案条目": "一(二)2(2)", "条款": "第三条第（二�
 
 # How people write a semester: 2021-autumn, 2021秋季, 2021年秋季学期, 2022春, 2022 年春季 (digits
 # may be full-width). The one pattern the manifest schema, the CLI and policy tests all accept.
-PERIOD_PATTERN = (
-    r"^\s*([0-9]{4})\s*(?:年)?\s*(?:-\s*(autumn|spring)|[-－]?\s*(秋|春)(?:季)?(?:学期)?)\s*$"
-)
+PERIOD_PATTERN = r"^\s*([0-9]{4})\s*(?:年)?\s*(?:-\s*(autumn|spring)|[-－]?\s*(秋|春)(?:季)?(?:学期)?)\s*$"
 _PERIOD_RE = re.compile(PERIOD_PATTERN)
 
 

@@ -17,9 +17,9 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from engine.diagnostics import Diagnostic, Location, suggest
-from engine.policy.model import CHECK_CATEGORIES, CITE_STYLES, PERIOD_PATTERN
+from engine.policy.model import CITE_STYLES, PERIOD_PATTERN
 from engine.policy.yamlsource import SourceDocument
-from engine.vocabulary import ROLE_WORDS, SECTION_WORDS
+from engine.vocabulary import CHECK_CATEGORY_WORDS, ROLE_WORDS, SECTION_WORDS
 
 SCHEMA_ID = "https://zizhu.invalid/schema/policy-file.json"
 
@@ -187,7 +187,7 @@ _CHECK = {
         "when": {"type": "array", "minItems": 1, "items": _CONDITION},
         "message": _LABEL,
         "category": {
-            "enum": list(CHECK_CATEGORIES),
+            "enum": list(CHECK_CATEGORY_WORDS),
             "description": "核查类别：attendance 控辍保学（默认）、outreach 跟进告知、consistency 数据核对",
         },
         **_CITED,

@@ -54,10 +54,30 @@ class Assembly:
 
 
 def _subtree(doc: SourceDocument, prefix: PathKey) -> _Node:
-    n = len(prefix)
-    positions = {p[n:]: loc for p, loc in doc.positions.items() if p[:n] == prefix}
-    scalars = {p[n:]: s for p, s in doc.scalar_starts.items() if p[:n] == prefix}
-    return _Node(copy.deepcopy(_get(doc.data, prefix)), positions, scalars)
+    positions, scalars = _grouped(doc, len(prefix)).get(tuple(prefix), ({}, {}))
+    return _Node(copy.deepcopy(_get(doc.data, prefix)), dict(positions), dict(scalars))
+
+
+# A document's positions and scalar starts grouped by their first n keys, built once per document
+# and n while a policy is assembled: cutting every item out of a document is then linear in its
+# size, not items × nodes (10,000 programs would otherwise take minutes).
+_Groups = dict[PathKey, tuple[dict[PathKey, Location], dict[PathKey, ScalarStart]]]
+_grouping: dict[tuple[int, int], tuple[SourceDocument, _Groups]] = {}
+
+
+def _grouped(doc: SourceDocument, n: int) -> _Groups:
+    cached = _grouping.get((id(doc), n))
+    if cached is not None and cached[0] is doc:
+        return cached[1]
+    groups: _Groups = {}
+    for path, loc in doc.positions.items():
+        if len(path) >= n:
+            groups.setdefault(path[:n], ({}, {}))[0][path[n:]] = loc
+    for path, start in doc.scalar_starts.items():
+        if len(path) >= n:
+            groups.setdefault(path[:n], ({}, {}))[1][path[n:]] = start
+    _grouping[(id(doc), n)] = (doc, groups)
+    return groups
 
 
 def _get(data: Any, path: PathKey) -> Any:
@@ -151,6 +171,15 @@ def _where(doc: SourceDocument, path: PathKey) -> str:
 def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...] = ()) -> Assembly | None:
     """The merged sections of `folder` and every version it extends. `docs_of(folder)` loads and
     validates one folder's files. Problems go to the sink; None when the folder cannot be assembled."""
+    if seen:
+        return _assemble(folder, docs_of, sink, seen)
+    try:
+        return _assemble(folder, docs_of, sink, seen)
+    finally:
+        _grouping.clear()  # the documents' groupings are needed only while assembling
+
+
+def _assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...]) -> Assembly | None:
     errors_before = len(sink.items)
     docs: list[SourceDocument] = docs_of(folder)
     if len(sink.items) > errors_before:
@@ -169,8 +198,12 @@ def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...]
     lineage = [label]
     base_rule = ("方案条目", CITE_STYLES["方案条目"])
     if "extends" in raw:
-        parent = (folder / raw["extends"]).resolve()
         where = manifest_doc.locate(("policy", "extends"))
+        try:
+            parent = (folder / raw["extends"]).resolve()
+        except (RuntimeError, OSError) as exc:  # a symbolic link that points back at itself
+            sink.error(where, f"所继承的政策文件夹「{raw['extends']}」无法找到：符号链接形成循环（{exc}）")
+            return None
         if parent in seen or parent == folder.resolve():
             sink.error(where, f"版本继承形成循环：{raw['extends']}")
             return None
@@ -184,7 +217,7 @@ def assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...]
                 code="extends-not-found",
             )
             return None
-        base = assemble(parent, docs_of, sink, (*seen, folder.resolve()))
+        base = _assemble(parent, docs_of, sink, (*seen, folder.resolve()))
         if base is None:
             return None
         items = {s: dict(entries) for s, entries in base.items.items()}
@@ -285,9 +318,7 @@ def _add(doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: Diagnost
             items[section][raw["id"]] = Entry(_subtree(doc, path), [_where(doc, path)])
 
 
-def _override(
-    doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: DiagnosticSink, notes: list[str]
-) -> None:
+def _override(doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: DiagnosticSink, notes: list[str]) -> None:
     for section, patches in (doc.data.get("override") or {}).items():
         for index, raw in enumerate(patches):
             path = ("override", section, index)
@@ -420,21 +451,38 @@ def is_version_root(folder: Path) -> bool:
     return not (folder / "policy.yaml").is_file() and bool(version_folders(folder))
 
 
-def pick_version(root: Path, period: Period, effective_of) -> Path:
+def pick_version(root: Path, period: Period, effective_of, warn=None) -> Path:
     """The version in force for `period`: of those whose effective periods cover it, the one that
-    took effect last. `effective_of(folder)` gives a version's (from, until)."""
-    candidates = []
+    took effect last. `effective_of(folder)` gives a version's (from, until), or raises PolicyError.
+
+    A sibling whose effective periods cannot be read cannot be in force for any semester: it is
+    named through `warn(message)` and skipped. Two versions covering `period` that took effect in
+    the same semester (a copied draft) are an error naming both: folder order must not decide."""
+    candidates: list[tuple[Period, Path]] = []
     described = []
     for folder in version_folders(root):
-        start, end = effective_of(folder)
+        try:
+            start, end = effective_of(folder)
+        except PolicyError as exc:
+            if warn is not None:
+                reason = "；".join(d.message for d in exc.diagnostics)
+                warn(f"警告：跳过版本文件夹 {display_path(folder)}：{reason}（它不能适用于任何学期，请修正或移出）")
+            continue
         described.append(f"{folder.name}（{start} 起" + (f"，至 {end}）" if end else "）"))
         if start.key <= period.key and (end is None or period.key <= end.key):
-            candidates.append((start.key, folder))
+            candidates.append((start, folder))
     if not candidates:
         raise PolicyError(
             [Diagnostic(Location(str(root)), f"没有适用于 {period} 的政策版本", "现有版本：" + "；".join(described))]
         )
-    return max(candidates)[1]
+    latest = max(start.key for start, _ in candidates)
+    chosen = [(start, folder) for start, folder in candidates if start.key == latest]
+    if len(chosen) > 1:
+        names = "、".join(display_path(folder) for _, folder in chosen)
+        message = f"{names} 都从 {chosen[0][0]} 起生效，都适用于 {period}：无法确定用哪一个"
+        hint = "同一学期起生效的版本只能有一个；草稿请改 effective.from 或移出版本文件夹"
+        raise PolicyError([Diagnostic(Location(str(root)), message, hint)])
+    return chosen[0][1]
 
 
 def newer_versions(folder: Path, period: Period, effective_of, ancestors_of) -> list[Path]:
@@ -446,7 +494,11 @@ def newer_versions(folder: Path, period: Period, effective_of, ancestors_of) -> 
     for other in version_folders(folder.parent):
         if other.resolve() == folder or folder not in ancestors_of(other):
             continue
-        other_start, other_end = effective_of(other)
+        try:
+            other_start, other_end = effective_of(other)
+        except PolicyError:
+            continue  # a broken sibling governs no semester; choosing from the folder of versions names it
+
         covers = other_start.key <= period.key and (other_end is None or period.key <= other_end.key)
         if covers and other_start.key > start.key:
             found.append(other)

@@ -39,6 +39,9 @@ class Award:
     kind: str
     per: str
     clause: str
+    # True when the amount read a table marked `sample: true`: figures the bureau must replace,
+    # which every output marks (engine.check.samples decides which programs these are).
+    sample: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Flag:
     label: str
     clause: str
     message: str
+    category: str = "attendance"  # attendance | outreach | consistency (engine.vocabulary.CHECK_CATEGORY_WORDS)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from tabulate import tabulate
 
 from engine.backends.python.evaluator import Evaluator
 from engine.check.checker import CheckedPolicy
+from engine.check.samples import sample_footnote, sample_programs
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
 from engine.files.writers import write_sheets_xlsx
@@ -27,7 +28,7 @@ from engine.policy import model as m
 from engine.policy.provenance import DecisionRecord
 from engine.runtime.results import Record, Result
 from engine.tools.ledger import GIVEN, LOANS, money_class
-from engine.vocabulary import PROGRAM_KIND_WORDS, SECTION_WORDS
+from engine.vocabulary import CHECK_CATEGORY_WORDS, PROGRAM_KIND_WORDS, SECTION_WORDS
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,8 @@ class _Differ:
         self.compare("checks", item, b.label, "名称", a.label, b.label)
         self.conditions("checks", item, b.label, "条件", a.conditions, b.conditions)
         self.compare("checks", item, b.label, "提示", a.message, b.message)
+        words = CHECK_CATEGORY_WORDS
+        self.compare("checks", item, b.label, "类别", words[a.category], words[b.category])
         self.citation("checks", item, b.label, a.citation, b.citation)
 
 
@@ -277,6 +280,7 @@ class Impact:
     students: list[StudentChange]
     rows: int = 0
     rejected: int = 0
+    problems: int = 0  # rows evaluated with an item undecided under either version (compared as they came out)
 
     def total(self, money: str, which: str) -> Decimal:
         return sum((getattr(p, which) for p in self.programs.values() if money_class(p.kind) == money), Decimal(0))
@@ -298,6 +302,7 @@ def impact(
         if isinstance(a, Rejected) or isinstance(b, Rejected):
             result.rejected += 1
             continue
+        result.problems += bool(a.errors or b.errors)
         _compare_student(a, b, programs, result.students)
     return result
 
@@ -396,9 +401,18 @@ def render_diff(old: CheckedPolicy, new: CheckedPolicy, changes: list[Change], r
         title = f"对学生的影响（{result.rows} 行，其中 {result.rejected} 行被退回未计）"
         parts += ["", ("## " if fmt == "markdown" else "") + title, ""]
         parts.append(tabulate(srows, headers=sh, tablefmt=tablefmt, disable_numparse=True))
+        note = impact_sample_note(old, new, result)
+        if note:
+            parts.append(note)
         parts += ["", ("### " if fmt == "markdown" else "") + f"结果有变化的学生（{len(trows)} 项）", ""]
         parts.append(tabulate(trows, headers=th, tablefmt=tablefmt, disable_numparse=True) if trows else "无")
     return "\n".join(parts)
+
+
+def impact_sample_note(old: CheckedPolicy, new: CheckedPolicy, result: Impact) -> str:
+    """The footnote for an impact whose money, before or after, came from a sample table."""
+    sample = sample_programs(old) | sample_programs(new)
+    return sample_footnote(p.label for pid, p in result.programs.items() if pid in sample and (p.before or p.after))
 
 
 def _jsonable(value: Any) -> Any:

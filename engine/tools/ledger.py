@@ -14,12 +14,19 @@ from typing import Any
 from tabulate import tabulate
 
 from engine.check.checker import CheckedPolicy
+from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.types import CENT, display
 from engine.files.records import Rejected
 from engine.runtime.results import Result
-from engine.vocabulary import BLANK_GROUP, FREQUENCY_WORDS, PROGRAM_KIND_WORDS
+from engine.vocabulary import BLANK_GROUP, CHECK_CATEGORY_WORDS, FREQUENCY_WORDS, PROGRAM_KIND_WORDS
 
 GIVEN, LOANS = "given", "loan"
+
+
+def row_counts_line(rows: int, problems: int, rejected: int) -> str:
+    """Contract 2: every row read is counted once, as computed, with problems, or rejected."""
+    computed = rows - problems - rejected
+    return f"共读取 {rows} 行：计算 {computed} 行，有问题 {problems} 行，退回 {rejected} 行"
 
 
 def money_class(kind: str) -> str:
@@ -43,6 +50,10 @@ class Ledger:
     with_errors: int = 0
     cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
     flags: dict[str, int] = field(default_factory=dict)
+    sample: frozenset[str] = field(init=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        self.sample = sample_programs(self.checked)  # programs whose amounts read a sample table
 
     def observe(self, outcomes: Iterable[Result | Rejected]) -> Iterator[Result | Rejected]:
         """Pass outcomes through unchanged, counting each: a stream can be written and summed at once."""
@@ -91,8 +102,22 @@ class Ledger:
         cell.students += students
         cell.money += money
 
+    @property
+    def problems(self) -> int:
+        """Rows evaluated with at least one item that could not be decided (status `problem`)."""
+        return self.with_errors
+
+    @property
+    def clean(self) -> int:
+        """Rows evaluated with every item decided (status `evaluated`)."""
+        return self.evaluated - self.with_errors
+
     def summary_line(self) -> str:
-        return f"{self.rows} rows read, {self.evaluated} evaluated, {self.rejected} rejected"
+        return row_counts_line(self.rows, self.problems, self.rejected)
+
+    def exit_code(self) -> int:
+        """1 when any row has problems or was rejected (contract 2), else 0."""
+        return 1 if self.rejected or self.with_errors else 0
 
     def total(self, money: str, group: str | None = None) -> Decimal:
         programs = self.checked.policy.programs
@@ -128,7 +153,8 @@ class Ledger:
                 cell = cell or Cell()
                 p = programs[pid]
                 kind, per = PROGRAM_KIND_WORDS[p.kind], FREQUENCY_WORDS[p.per]
-                row = [p.label, pid, kind, per, cell.students, cell.money.quantize(CENT)]
+                label = p.label + (SAMPLE_MARK if pid in self.sample else "")
+                row = [label, pid, kind, per, cell.students, cell.money.quantize(CENT)]
                 rows.append(([group] if self.by is not None else []) + row)
             if self.by is not None:
                 for money, label in ((GIVEN, "小计（补助与减免）"), (LOANS, "小计（贷款）")):
@@ -136,12 +162,21 @@ class Ledger:
         lead = [""] if self.by is not None else []
         rows.append([*lead, "合计（补助与减免）", "", "", "", "", self.total(GIVEN).quantize(CENT)])
         rows.append([*lead, "合计（贷款）", "", "", "", "", self.total(LOANS).quantize(CENT)])
+        sample_money = sum((c.money for (_, pid), c in self.cells.items() if pid in self.sample), Decimal(0))
+        if sample_money:
+            note = sample_footnote(programs[pid].label for pid in order if pid in self.sample)
+            rows.append([*lead, f"其中示例数据金额{SAMPLE_MARK}", "", "", "", "", sample_money.quantize(CENT)])
+            rows.append([*lead, note, "", "", "", "", ""])
         return headers, rows
 
     def flag_table(self) -> tuple[list[str], list[list[Any]]]:
+        """Flags counted per check, the checks grouped apart by category (控辍保学, 跟进告知, 数据核对)."""
         checks = self.checked.policy.checks
-        return ["核查", "标识", "条款", "人数"], [
-            [c.label, cid, c.citation.cite, self.flags.get(cid, 0)] for cid, c in checks.items()
+        return ["类别", "核查", "标识", "条款", "人数"], [
+            [word, c.label, cid, c.citation.cite, self.flags.get(cid, 0)]
+            for category, word in CHECK_CATEGORY_WORDS.items()
+            for cid, c in checks.items()
+            if c.category == category
         ]
 
 

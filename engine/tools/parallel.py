@@ -121,4 +121,3 @@ def write_parallel(
         return
     for line in rendered:
         handle.write(line + "\n")
-

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from engine.check.checker import CheckedPolicy
 from engine.files.records import Rejected
+from engine.policy.model import DEFAULT_CHECK_CATEGORY
 from engine.policy.provenance import JSONL_HEADER_KEY, DecisionRecord, content_hash, is_jsonl_header
 from engine.runtime.results import Award, Flag, Result, RowError
 
@@ -82,12 +83,12 @@ def saved_results(checked: CheckedPolicy, path: str) -> Iterator[Result | Reject
                 continue
             awards = [
                 Award(a["program"], programs[a["program"]].label if a["program"] in programs else a["program"],
-                      Decimal(a["amount"]), a["kind"], a["per"], a["clause"])
+                      Decimal(a["amount"]), a["kind"], a["per"], a["clause"], a.get("sample", False))
                 for a in saved["awards"]
             ]  # fmt: skip
             flags = [
                 Flag(f["check"], checks[f["check"]].label if f["check"] in checks else f["check"], f["clause"],
-                     f["message"])
+                     f["message"], f.get("category", DEFAULT_CHECK_CATEGORY))
                 for f in saved["flags"]
             ]  # fmt: skip
             yield Result(saved["row"], saved["id_number"], "", {}, awards, (), flags, errors)

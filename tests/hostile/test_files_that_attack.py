@@ -203,9 +203,10 @@ def test_a_policy_file_with_a_damaged_byte_is_located(policy_copy):
 def test_a_shared_strings_bomb_is_refused_before_it_expands(tmp_path):
     header, rows = example_rows(2)
     write_xlsx(tmp_path / "ok.xlsx", header, rows)
-    with zipfile.ZipFile(tmp_path / "ok.xlsx") as source, zipfile.ZipFile(
-        tmp_path / "bomb.xlsx", "w", zipfile.ZIP_DEFLATED
-    ) as target:
+    with (
+        zipfile.ZipFile(tmp_path / "ok.xlsx") as source,
+        zipfile.ZipFile(tmp_path / "bomb.xlsx", "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for item in source.infolist():
             target.writestr(item.filename, source.read(item))
         # 8 MB of one letter, kilobytes compressed (openpyxl writes inline strings: add the part).

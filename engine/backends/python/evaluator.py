@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from engine.backends.python.codegen import Hooks, Undetermined, generate
 from engine.backends.python.compile import Compiler, Context, Fn
 from engine.check.checker import CheckedCondition, CheckedPolicy
+from engine.check.samples import sample_programs
 from engine.check.types import Type, display
 from engine.policy.model import Period
 from engine.runtime.facts import MissingFact, NoTableEntry
@@ -61,8 +62,10 @@ class Evaluator:
         self._order = checked.program_order
         self._denials = [self._denials_of(pid) for pid in self._order]
         self._flags = [
-            Flag(cid, c.check.label, c.check.citation.cite, c.check.message) for cid, c in checked.checks.items()
+            Flag(cid, c.check.label, c.check.citation.cite, c.check.message, c.check.category)
+            for cid, c in checked.checks.items()
         ]
+        self._sample = sample_programs(checked)
         self._items = [*self._order, *checked.checks]  # error index → program or check id
         self._award_cache: list[dict[Decimal, Award]] = [{} for _ in self._order]
         hooks = Hooks(self._denials, self._flags, self._award_cache, self._award, self._finish, Result)
@@ -103,7 +106,7 @@ class Evaluator:
     def _award(self, index: int, amount: Decimal) -> Award:
         # Awards are immutable and most amounts recur (table figures): built once, then shared.
         p = self.checked.policy.programs[self._order[index]]
-        award = Award(p.id, p.label, amount, p.kind, p.per, p.citation.cite)
+        award = Award(p.id, p.label, amount, p.kind, p.per, p.citation.cite, p.id in self._sample)
         cache = self._award_cache[index]
         if len(cache) < 1000:
             cache[amount] = award
