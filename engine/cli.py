@@ -653,6 +653,66 @@ def new_command(target: str, source: str, effective: str) -> None:
 
 
 @main.command()
+@click.argument("policy_folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--period", "periods", multiple=True, help="学期，如 2021-autumn（默认：生效的第一个秋季和春季学期）")
+@click.option("--against", "old_folder", default=None, type=click.Path(exists=True, file_okay=False),
+              help="原版本政策文件夹：证明新版本下没有学生减少（须同时给 --period）")  # fmt: skip
+@click.option("--gains", is_flag=True, help="与 --against 一起：证明没有学生增加")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="反例写入 反例.xlsx 或 反例.csv")
+def verify(
+    policy_folder: str, periods: tuple[str, ...], old_folder: str | None, gains: bool, output: str | None
+) -> None:
+    """证明政策对每一个可能的学生都成立的性质；或（--against）证明新版本下没有学生减少。"""
+    from engine.backends.smt.encode import Unsupported
+    from engine.tools.verify import (
+        InternalDisagreement,
+        compare_versions,
+        counterexample_table,
+        render,
+        verify_policy,
+    )
+
+    if output and Path(output).suffix.lower() not in (".csv", ".xlsx"):
+        raise click.BadParameter("反例文件应为 .csv 或 .xlsx", param_hint="-o")
+    if gains and not old_folder:
+        raise click.BadParameter("--gains 须与 --against 一起用", param_hint="--gains")
+    if old_folder and len(periods) != 1:
+        raise click.BadParameter("与原版本比较时须给且只给一个 --period", param_hint="--period")
+    checked = _policy(policy_folder)
+    old = _policy(old_folder) if old_folder else None
+    chosen = [_period(p) for p in periods]
+    for policy in (checked, old):
+        for period in chosen:
+            if policy is not None and not policy.manifest.covers(period):
+                click.echo(f"错误：政策「{policy.manifest.heading()}」不适用于 {period}（生效学期："
+                           f"{policy.manifest.describe_effective()}）", err=True)  # fmt: skip
+                sys.exit(2)
+    hint = ""
+    if output:
+        hint = f"核对：zizhu explain {output} --policy {policy_folder} --period {{period}} --id {{id}}"
+        if old_folder:
+            hint += f"（原版本：--policy {old_folder}）"
+    try:
+        if old is not None:
+            report = compare_versions(checked, old, chosen[0], gains)
+        else:
+            report = verify_policy(checked, chosen or None)
+    except (Unsupported, InternalDisagreement) as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
+    click.echo(render(report, hint))
+    if output and report.counterexamples:
+        headers, rows = counterexample_table(report)
+        if output.lower().endswith(".xlsx"):
+            write_sheets_xlsx(output, {"反例": (headers, rows)})
+        else:
+            with open(output, "w", encoding="utf-8-sig", newline="") as handle:
+                write_csv_rows(handle, headers, rows)
+        click.echo(f"反例 {len(rows)} 名学生已写入 {output}", err=True)
+    sys.exit(1 if report.failed else 0)
+
+
+@main.command()
 @click.option("-o", "output", type=click.Path(dir_okay=False), default=None, help="写入文件（默认输出到屏幕）")
 def schema(output: str | None) -> None:
     """输出政策文件的 JSON Schema，供编辑器自动补全和标出错误。"""

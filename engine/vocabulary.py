@@ -14,6 +14,7 @@ SECTION_WORDS = {
     "groups": "条件组",
     "programs": "资助项目",
     "checks": "核查",
+    "properties": "待证性质",
 }
 
 # Semesters (Period.season): 2021-autumn is read 2021年秋季学期.

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.check import ir
+from engine.check.properties import CheckedProperty, check_properties
 from engine.check.roles import field_roles
 from engine.check.texts import HALF_WIDTH, full_width_symbols, render_texts
 from engine.check.types import (
@@ -136,6 +137,7 @@ class CheckedPolicy:
     def role_field(self, role: str) -> str | None:
         """The id of the field the policy gave `role`, or None when no field has it."""
         return self.roles.get(role)
+    properties: list[CheckedProperty] = field(repr=False, default_factory=list)
 
     def reads(self, owner: tuple[str, str]) -> set[tuple[str, str]]:
         return transitive_reads(self.depends, owner)
@@ -601,9 +603,10 @@ class _Checker:
         order = self._order()
         roles, role_problems = field_roles(p)
         self.sink.extend(role_problems)
+        properties = check_properties(self)  # zizhu verify's statements (engine/check/properties.py)
         self.sink.raise_if_any()
         return CheckedPolicy(
-            p, fields, computed, groups, tables, programs, checks, order, self.symbols, self.depends, roles
+            p, fields, computed, groups, tables, programs, checks, order, self.symbols, self.depends, roles, properties
         )
 
     def _quota_not_referenced(self) -> None:

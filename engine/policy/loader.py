@@ -261,6 +261,18 @@ def _check(raw, doc, path, loc, sink) -> m.Check:
     )
 
 
+def _property(raw, doc, path, loc, sink) -> m.Property:
+    for_ = raw.get("for")
+    return m.Property(
+        id=raw["id"],
+        label=raw["label"],
+        expect=_source(doc, (*path, "expect"), raw["expect"]),
+        location=loc,
+        for_=_source(doc, (*path, "for"), for_) if for_ is not None else None,
+        citation=citation(raw),
+    )
+
+
 _BUILDERS = {
     "parameters": _parameter,
     "fields": _field,
@@ -268,6 +280,7 @@ _BUILDERS = {
     "groups": _group,
     "programs": _program,
     "checks": _check,
+    "properties": _property,
 }
 
 

@@ -178,6 +178,19 @@ class Check:
     category: str = DEFAULT_CHECK_CATEGORY
 
 
+@dataclass
+class Property:
+    """A statement staff expect to hold for every possible student (``zizhu verify`` proves it):
+    for every student for whom `for_` holds (everyone when it is None), `expect` holds."""
+
+    id: str
+    label: str
+    expect: Source
+    location: Location
+    for_: Source | None = None
+    citation: Citation = Citation()
+
+
 @dataclass(frozen=True)
 class Semester:
     season: str  # autumn | spring
@@ -284,6 +297,7 @@ class Policy:
     groups: dict[str, Group] = field(default_factory=dict)
     programs: dict[str, Program] = field(default_factory=dict)
     checks: dict[str, Check] = field(default_factory=dict)
+    properties: dict[str, Property] = field(default_factory=dict)
     documents: list[SourceDocument] = field(default_factory=list, repr=False)
     # "id version (folder)" of this version and the versions it extends, newest first.
     lineage: list[str] = field(default_factory=list)

@@ -2,7 +2,7 @@
 
 One schema serves every YAML file of a policy folder: a file holds any of the
 sections (``policy``, ``parameters``, ``fields``, ``tables``, ``groups``,
-``programs``, ``checks``). ``zizhu schema`` writes it out for editors.
+``programs``, ``checks``, ``properties``). ``zizhu schema`` writes it out for editors.
 """
 
 from __future__ import annotations
@@ -194,6 +194,19 @@ _CHECK = {
     },
 }
 
+_PROPERTY = {
+    "type": "object",
+    "required": ["id", "label", "expect", "cite", "text"],
+    "additionalProperties": False,
+    "properties": {
+        "id": _ID,
+        "label": _LABEL,
+        "for": {**_EXPR, "description": "对哪些学生成立（不写则对所有学生）"},
+        "expect": {**_EXPR, "description": "对这些学生必然成立的条件，如 awarded(day_subsidy)"},
+        **_CITED,
+    },
+}
+
 _MANIFEST = {
     "type": "object",
     "required": ["id", "version", "title", "effective"],
@@ -255,6 +268,7 @@ _ITEMS = {
     "groups": _GROUP,
     "programs": _PROGRAM,
     "checks": _CHECK,
+    "properties": _PROPERTY,
 }
 
 
@@ -279,6 +293,7 @@ POLICY_FILE_SCHEMA: dict[str, Any] = {
         "groups": {"type": "array", "items": _GROUP},
         "programs": {"type": "array", "items": _PROGRAM},
         "checks": {"type": "array", "items": _CHECK},
+        "properties": {"type": "array", "items": _PROPERTY, "description": "zizhu verify 要证明的性质"},
         "override": {
             "type": "object",
             "description": "覆盖上一版本中同一标识的项目：只写要改的部分（表格可只写改动的格）",

@@ -20,7 +20,7 @@ from engine.policy.model import CITE_EXAMPLES, CITE_STYLES, Period
 from engine.policy.yamlsource import PathKey, ScalarStart, SourceDocument
 from engine.vocabulary import SECTION_WORDS
 
-SECTIONS = ("parameters", "fields", "tables", "groups", "programs", "checks")
+SECTIONS = ("parameters", "fields", "tables", "groups", "programs", "checks", "properties")
 
 
 @dataclass

@@ -212,6 +212,13 @@ class _Differ:
         self.compare("checks", item, b.label, "类别", words[a.category], words[b.category])
         self.citation("checks", item, b.label, a.citation, b.citation)
 
+    def _properties(self, item: str, a: m.Property, b: m.Property) -> None:
+        self.compare("properties", item, b.label, "名称", a.label, b.label)
+        self.expression("properties", item, b.label, "对象", a.for_.text if a.for_ else None,
+                        b.for_.text if b.for_ else None)  # fmt: skip
+        self.expression("properties", item, b.label, "应成立", a.expect.text, b.expect.text)
+        self.citation("properties", item, b.label, a.citation, b.citation)
+
 
 def _quota(q: m.Quota | None) -> str:
     if q is None:
