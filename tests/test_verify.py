@@ -96,7 +96,7 @@ def test_not_with_removed_from_day_subsidy_gives_a_pupil_with_both_subsidies(pol
     result = run("verify", policy_copy, "--period", "2021-autumn", "-o", out)
     assert result.exit_code == 1
     shown = run("explain", out, "--policy", policy_copy, "--period", "2021-autumn",
-                "--id", _id_of(out, finding.counterexample.row["学段"], "是"))  # fmt: skip
+                "--id", _id_of(out, 学段=finding.counterexample.row["学段"], 校内住宿="是"))  # fmt: skip
     assert "【寄宿生生活费补助】享受" in shown.output and "【非寄宿生生活补助】享受" in shown.output
 
 
@@ -110,7 +110,7 @@ def test_primary_row_removed_from_a_table_is_a_lookup_that_fails(policy_copy, tm
     assert [e.program for e in result.errors] == ["day_subsidy"]  # the Python back end: no cell
     out = tmp_path / "反例.xlsx"
     assert run("verify", policy_copy, "--period", "2021-autumn", "-o", out).exit_code == 1
-    shown = run("explain", out, "--policy", policy_copy, "--period", "2021-autumn", "--id", example.id_number)
+    shown = run("explain", out, "--policy", policy_copy, "--period", "2021-autumn", "--id", _id_of(out, 学段="小学"))
     assert "非寄宿生生活补助标准」中没有 小学" in shown.output
 
 
@@ -254,12 +254,21 @@ def _with_consistency_removed() -> engine.CheckedPolicy:
     return check_policy(policy)
 
 
-def _id_of(path: Path, stage: str, boarding: str) -> str:
-    with path.open(encoding="utf-8-sig") as handle:
-        for row in csv.DictReader(handle):
-            if row["学段"] == stage and row["校内住宿"] == boarding:
-                return row["身份证号"]
-    raise AssertionError("no such row")
+def _id_of(path: Path, **cells: str) -> str:
+    """The ID of the counterexample row in `path` with these cells (by header)."""
+    if path.suffix == ".xlsx":
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(path, read_only=True).active
+        headers, *rows = [[str(c) if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
+        records = [dict(zip(headers, row, strict=True)) for row in rows]
+    else:
+        with path.open(encoding="utf-8-sig") as handle:
+            records = list(csv.DictReader(handle))
+    for row in records:
+        if all(row[h] == want for h, want in cells.items()):
+            return row["身份证号"]
+    raise AssertionError(f"no row with {cells} in {path}")
 
 
 def test_a_check_no_one_can_meet_is_a_dead_rule_naming_its_condition(policy_copy):

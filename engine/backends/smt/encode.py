@@ -151,11 +151,11 @@ class Term:
 
     @property
     def true(self) -> Any:
-        return z3.And(self.value, z3.Not(self.unknown))
+        return self.value if self.unknown is KNOWN else z3.And(self.value, z3.Not(self.unknown))
 
     @property
     def false(self) -> Any:
-        return z3.And(z3.Not(self.value), z3.Not(self.unknown))
+        return z3.Not(self.value) if self.unknown is KNOWN else z3.And(z3.Not(self.value), z3.Not(self.unknown))
 
 
 KNOWN = z3.BoolVal(False)
@@ -167,12 +167,16 @@ def known(value: Any) -> Term:
 
 def kleene_and(terms: list[Term]) -> Term:
     """Any false → false; else any unknown → unknown; else true (order never matters)."""
+    if all(t.unknown is KNOWN for t in terms):  # the common case: nothing here can be unknown
+        return known(z3.And(*[t.value for t in terms]))
     is_true = z3.And(*[t.true for t in terms])
     is_false = z3.Or(*[t.false for t in terms])
     return Term(is_true, z3.And(z3.Not(is_true), z3.Not(is_false)))
 
 
 def kleene_or(terms: list[Term]) -> Term:
+    if all(t.unknown is KNOWN for t in terms):
+        return known(z3.Or(*[t.value for t in terms]))
     is_true = z3.Or(*[t.true for t in terms])
     is_false = z3.And(*[t.false for t in terms])
     return Term(is_true, z3.And(z3.Not(is_true), z3.Not(is_false)))
@@ -237,8 +241,12 @@ class PolicyEncoding:
             [kleene_and(conditions), kleene_not(kleene_or(exclusions)), kleene_not(kleene_or(given_way))]
         )
         amount = self.term(cp.amount)
-        failed = z3.Or(decision.unknown, z3.And(decision.true, amount.unknown))
-        awarded = z3.And(decision.true, z3.Not(amount.unknown), amount.value > 0)
+        failed = KNOWN
+        if _any([decision, amount]) is not KNOWN:
+            failed = z3.Or(decision.unknown, z3.And(decision.true, amount.unknown))
+        awarded = z3.And(decision.true, amount.value > 0)
+        if amount.unknown is not KNOWN:
+            awarded = z3.And(awarded, z3.Not(amount.unknown))
         return ProgramFormulas(
             [c.value for c in conditions], [x.value for x in exclusions], failed, decision.true, amount.value, awarded
         )
@@ -339,7 +347,9 @@ class PolicyEncoding:
                 return kleene_not(self.term(x))
             case ir.IfElse(condition=c, then=t, otherwise=o):
                 cond, then, otherwise = self.term(c), self.term(t), self.term(o)
-                unknown = z3.Or(cond.unknown, z3.If(cond.value, then.unknown, otherwise.unknown))
+                unknown = KNOWN
+                if _any([cond, then, otherwise]) is not KNOWN:
+                    unknown = z3.Or(cond.unknown, z3.If(cond.value, then.unknown, otherwise.unknown))
                 return Term(z3.If(cond.value, then.value, otherwise.value), unknown)
         raise Unsupported(f"证明引擎不支持表达式「{e.text}」")
 
@@ -377,7 +387,9 @@ class PolicyEncoding:
             value = z3.If(match, _real(amount), value)
             found.append(match)
         keys_unknown = _any(keys)
-        missing = z3.And(z3.Not(keys_unknown), z3.Not(z3.Or(*found)))
+        missing = (
+            z3.Not(z3.Or(*found)) if keys_unknown is KNOWN else z3.And(z3.Not(keys_unknown), z3.Not(z3.Or(*found)))
+        )
         self.sites.append(LookupSite(self._owner, e, missing))
         return Term(value, z3.Or(keys_unknown, missing))
 
@@ -406,7 +418,8 @@ _COMPARE = {
 
 
 def _any(terms: list[Term]) -> Any:
-    return z3.Or(*[t.unknown for t in terms])
+    unknown = [t.unknown for t in terms if t.unknown is not KNOWN]
+    return z3.Or(*unknown) if unknown else KNOWN
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
