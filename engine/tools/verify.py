@@ -23,7 +23,7 @@ from engine.backends.python.evaluator import Evaluator
 from engine.backends.smt.encode import PolicyEncoding, Student, Unsupported
 from engine.check import idcard
 from engine.check.checker import CheckedPolicy
-from engine.check.types import money_text
+from engine.check.types import display, money_text
 from engine.files.readers import RawTable
 from engine.files.records import RecordReader
 from engine.files.template import input_fields
@@ -188,10 +188,10 @@ class _Rows:
             elif info.type.kind == "text" and not any(f.id in p.enc.read_fields for p in provers):
                 cell = f"反例{f.label}"  # no rule reads it: any text will do
             else:
-                cell = _cell(student.value(model, f.id), info)
+                cell = display(student.value(model, f.id), info.type)  # as a school writes it
             row[f.label] = cell
         notable = [f"{info.field.label}={row[info.field.label]}" for info in fields.values()
-                   if info.blank is None or row[info.field.label] != _cell(info.blank, info)]  # fmt: skip
+                   if info.blank is None or row[info.field.label] != display(info.blank, info.type)]  # fmt: skip
         record, results = None, {}
         for prover in provers:
             record = _read(prover.checked, row)
@@ -200,19 +200,6 @@ class _Rows:
             results[prover.checked.manifest.heading()] = result
         assert record is not None
         return Counterexample(main.period, row, record, results, id_number, what, notable)
-
-
-def _cell(value: Any, info: Any) -> str:
-    kind = info.type.kind
-    if kind == "bool":
-        return "是" if value else "否"
-    if kind == "enum":
-        return info.type.enum.label_of(value)
-    if kind == "date":
-        return value.isoformat()
-    if kind == "money":
-        return money_text(value)
-    return str(value)
 
 
 def _read(checked: CheckedPolicy, row: dict[str, str]) -> Record:
