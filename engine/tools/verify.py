@@ -233,7 +233,7 @@ def _agree(prover: _Prover, model: z3.ModelRef, result: Result) -> None:
             mine.append(f"{label}：无法判定")
         elif z3.is_true(model.eval(p.awarded, model_completion=True)):
             amount = _fraction(model.eval(p.amount, model_completion=True))
-            mine.append(f"{label}：{money_text(Decimal(amount.numerator) / Decimal(amount.denominator))}")
+            mine.append(f"{label}：{_money(amount)}")
         if pid in errors:
             theirs.append(f"{label}：无法判定")
         elif pid in awards:
