@@ -28,6 +28,7 @@ from engine.files.readers import RawTable
 from engine.files.records import RecordReader
 from engine.files.template import input_fields
 from engine.policy.model import Period
+from engine.policy.provenance import DecisionRecord
 from engine.runtime.results import Record, Result
 
 COUNTY_AREA_CODE = "141129"  # 中阳县: the first six digits of the counterexamples' resident IDs
@@ -72,6 +73,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
     against_folder: str = ""
+    records: list[str] = field(default_factory=list)  # the decision record of each policy proven about
 
     @property
     def failed(self) -> list[Finding]:
@@ -262,6 +264,7 @@ def _agree(prover: _Prover, model: z3.ModelRef, result: Result) -> None:
 def verify_policy(checked: CheckedPolicy, periods: list[Period] | None = None) -> Report:
     """Every built-in and declared property of the policy, in each semester."""
     report = Report(checked.manifest.heading(), checked.policy.folder, assumptions=assumptions(checked))
+    report.records = [DecisionRecord.of(checked.policy).text()]
     rows = _Rows()
     periods = periods or default_periods(checked)
     warned: dict[str, list[Finding]] = {}
@@ -409,6 +412,7 @@ def compare_versions(new: CheckedPolicy, old: CheckedPolicy, period: Period, gai
     """Does any student receive less under `new` than under `old` (more, with `gains`) — per program,
     and in total with loans apart?"""
     report = Report(new.manifest.heading(), new.policy.folder, against_folder=old.policy.folder)
+    report.records = [DecisionRecord.of(p.policy, period).text() for p in (new, old)]
     report.assumptions = assumptions(new) + [f"原版本：{a}" for a in assumptions(old) if a not in assumptions(new)]
     student = Student(new, new.manifest.reference_date(period))
     for fid, info in old.fields.items():
@@ -469,6 +473,7 @@ def render(report: Report, explain_hint: str = "") -> str:
     lines = [f"验证：{report.title}"]
     if report.against_folder:
         lines[0] += f"，对比原版本 {report.against_folder}"
+    lines.extend(report.records)
     by_period: dict[Period, list[Finding]] = {}
     for f in report.findings:
         by_period.setdefault(f.period, []).append(f)
