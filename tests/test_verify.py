@@ -65,7 +65,7 @@ def test_every_shipped_version_is_proven(version):
 def test_cli_verify_2021_exits_0_and_lists_its_assumptions():
     result = run("verify", POLICY_2021)
     assert result.exit_code == 0, result.output
-    assert "学期 2021-autumn" in result.output and "学期 2022-spring" in result.output
+    assert "学期 2021年秋季学期" in result.output and "学期 2022年春季学期" in result.output
     assert "前提" in result.output and "共 " in result.output
 
 

@@ -512,7 +512,7 @@ def describe(example: Counterexample, explain_hint: str = "") -> str:
         prefix = f"{heading}：" if len(example.results) > 1 else ""
         lines.append(f"  {prefix}计算引擎复核：享受 {awards}" + (f"；问题：{problems}" if problems else ""))
     if explain_hint:
-        lines.append("  " + explain_hint.format(period=example.period, id=example.id_number))
+        lines.append("  " + explain_hint.format(period=example.period.code, id=example.id_number))
     return "\n".join(lines)
 
 
