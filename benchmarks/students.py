@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import random
 from pathlib import Path
 
 from engine.check.checker import CheckedPolicy
@@ -11,9 +12,22 @@ from engine.files.records import RecordReader
 from engine.runtime.results import Record
 from examples.generate import HEADERS, Generator
 
+# Columns never blanked by `with_blanks`: a row without them is rejected, not evaluated.
+_KEPT = ("身份证号", "姓名")
 
-def raw_rows(n: int, seed: int = 2021) -> list[dict[str, object]]:
-    return Generator(seed).students(n)
+
+def raw_rows(n: int, seed: int = 2021, blanks: float = 0.0) -> list[dict[str, object]]:
+    """`n` generated students; with `blanks` > 0, that share of the other cells left blank."""
+    return with_blanks(Generator(seed).students(n), blanks, seed)
+
+
+def with_blanks(rows: list[dict[str, object]], share: float, seed: int = 2021) -> list[dict[str, object]]:
+    """The rows with about `share` of their cells (other than the ID and name) blanked at random,
+    as schools' sheets have them: the case three-valued evaluation exists for."""
+    if share <= 0:
+        return rows
+    pick = random.Random(seed + 1)
+    return [{k: ("" if k not in _KEPT and pick.random() < share else v) for k, v in row.items()} for row in rows]
 
 
 def typed_records(checked: CheckedPolicy, n: int, seed: int = 2021) -> list[Record]:
@@ -30,7 +44,7 @@ def typed_records(checked: CheckedPolicy, n: int, seed: int = 2021) -> list[Reco
     return out
 
 
-def write_csv(path: Path, n: int, seed: int = 2021, chunk: int = 50_000) -> None:
+def write_csv(path: Path, n: int, seed: int = 2021, chunk: int = 50_000, blanks: float = 0.0) -> None:
     """A large student CSV, written in chunks so the generator's memory stays small."""
     generator = Generator(seed)
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -38,7 +52,7 @@ def write_csv(path: Path, n: int, seed: int = 2021, chunk: int = 50_000) -> None
         writer.writerow(HEADERS)
         done = 0
         while done < n:
-            batch = generator.students(min(chunk, n - done))
+            batch = with_blanks(generator.students(min(chunk, n - done)), blanks, seed + done)
             writer.writerows([row.get(h, "") for h in HEADERS] for row in batch)
             done += len(batch)
 

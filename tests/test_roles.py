@@ -29,6 +29,7 @@ POLICY = {
           source: {issuer: 另一县教育局, number: 另教〔2021〕1号, title: 生活补助办法, date: "2021-08-01"}
           effective: {from: 2021-autumn}
           currency: CNY
+          rounding: half_up
           semesters:
             autumn: {label: 秋季学期, reference_date: "09-01", cite: 一, text: 秋季学期}
             spring: {label: 春季学期, reference_date: "03-01", cite: 一, text: 春季学期}
@@ -136,12 +137,6 @@ def test_a_policy_with_other_field_ids_evaluates(county, students):
     assert [e.field for e in row4.reasons] == ["sfzh"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Python back end still reads values['id_number'] / values['name'] "
-    "(engine/backends/python/evaluator.py Evaluator._finish and codegen.py's generated return); "
-    "it must use checked.role_field('identity_number') and role_field('name') — then remove this mark",
-)
 def test_a_result_carries_the_id_and_name_read_through_their_roles(county, students):
     row2 = next(iter(county.evaluate(students, "2021-autumn")))
     assert (row2.id_number, row2.name) == (ZHANG, "张三")

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.check import ir
 from engine.check.properties import CheckedProperty, check_properties
+from engine.check.builtins import FUNCTIONS, PERIOD_ATTRIBUTES, PERIOD_NAMES
 from engine.check.roles import field_roles
 from engine.check.texts import HALF_WIDTH, full_width_symbols, render_texts
 from engine.check.types import (
@@ -21,14 +22,13 @@ from engine.check.types import (
     BY_NAME,
     DATE,
     DECIMAL_LITERAL,
-    INT,
     INT_LITERAL,
-    MONEY,
     MONEY_LITERAL,
     EnumDef,
     Type,
     arithmetic_result,
     comparable,
+    plain,
     unify,
 )
 from engine.check.values import parse_value
@@ -39,35 +39,6 @@ from engine.policy import model as m
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_\u3400-\u4dbf\u4e00-\u9fff][A-Za-z0-9_\u3400-\u4dbf\u4e00-\u9fff]*$")
 _RESERVED = {"and", "or", "not", "in", "if", "then", "else", "true", "false", "是", "否"}
-
-SEASON = EnumDef(
-    "season", "学期", (m.EnumValue("autumn", "秋季", ("秋季学期",)), m.EnumValue("spring", "春季", ("春季学期",)))
-)
-# period.<attribute>, also written 学期.<中文>
-PERIOD_ATTRIBUTES: dict[str, tuple[str, Type, str]] = {
-    "season": ("season", Type("enum", SEASON), "学期季节"),
-    "季节": ("season", Type("enum", SEASON), "学期季节"),
-    "year": ("year", INT, "学期年份"),
-    "年份": ("year", INT, "学期年份"),
-    "school_year": ("school_year", INT, "学年"),
-    "学年": ("school_year", INT, "学年"),
-    "reference_date": ("reference_date", DATE, "基准日"),
-    "基准日": ("reference_date", DATE, "基准日"),
-}
-PERIOD_NAMES = ("period", "学期")
-
-FUNCTIONS = {
-    "min": "min",
-    "最小": "min",
-    "max": "max",
-    "最大": "max",
-    "age": "age",
-    "周岁": "age",
-    "awarded": "awarded",
-    "已享受": "awarded",
-    "amount": "amount",
-    "金额": "amount",
-}
 
 
 @dataclass(frozen=True)
@@ -157,6 +128,17 @@ def check_policy(policy: m.Policy) -> CheckedPolicy:
     return _Checker(policy).run()
 
 
+def _constant(e: ir.Expr | None) -> Decimal | None:
+    """The value of an expression the policy alone fixes (a number, a parameter, their negation)."""
+    match e:
+        case ir.Const(value=v) | ir.ParamRef(value=v) if isinstance(v, int | Decimal) and not isinstance(v, bool):
+            return Decimal(v)
+        case ir.Negate(operand=x):
+            inner = _constant(x)
+            return None if inner is None else -inner
+    return None
+
+
 class _Checker:
     def __init__(self, policy: m.Policy) -> None:
         self.policy = policy
@@ -194,7 +176,7 @@ class _Checker:
             for v in f.values:
                 for name in (v.id, v.label, *v.aliases):
                     if name in seen and seen[name] != v.id:
-                        self.sink.error(f.location, f"字段「{f.label}」的选项名「{name}」重复")
+                        self.sink.error(f.location, f"字段「{f.label}」的选项名「{name}」重复", code="duplicate-name")
                     seen[name] = v.id
             return Type("enum", enum)
         return BY_NAME[f.type]
@@ -211,6 +193,7 @@ class _Checker:
                     symbol.location,
                     f"名称「{name}」已被 {other.location} 的「{other.label}」使用",
                     "表达式按名称引用字段、条件组、表、参数和项目，名称不能重复；请改名",
+                    code="duplicate-name",
                 )
                 continue
             self.symbols[name] = symbol
@@ -221,7 +204,9 @@ class _Checker:
         for prm in p.parameters.values():
             value, problem = parse_value(BY_NAME[prm.type], prm.value)
             if problem:
-                self.sink.error(prm.location, f"参数「{prm.label}」的值 {prm.value!r} 不对：{problem}")
+                self.sink.error(
+                    prm.location, f"参数「{prm.label}」的值 {prm.value!r} 不对：{problem}", code="bad-value"
+                )
             self.symbols[prm.id] = Symbol("parameter", prm.id, prm.label, BY_NAME[prm.type], prm.location)
             prm.value = value if not problem else prm.value
         fields: dict[str, FieldInfo] = {}
@@ -231,7 +216,9 @@ class _Checker:
             if f.has_blank and f.blank is not None:
                 blank, problem = parse_value(type_, f.blank)
                 if problem:
-                    self.sink.error(f.location, f"字段「{f.label}」的空白值 {f.blank!r} 不对：{problem}")
+                    self.sink.error(
+                        f.location, f"字段「{f.label}」的空白值 {f.blank!r} 不对：{problem}", code="bad-value"
+                    )
             if f.from_id:
                 src = p.fields.get(f.from_id)
                 if src is None or src.format != "resident_id":
@@ -239,11 +226,14 @@ class _Checker:
                         f.location,
                         f"字段「{f.label}」的 from_id 应指向格式为 resident_id 的字段",
                         suggest(f.from_id, list(p.fields)),
+                        code="unknown-name",
                     )
                 if type_.kind != "date":
-                    self.sink.error(f.location, f"只有日期字段能从身份证号读出（「{f.label}」是{type_}）")
+                    self.sink.error(
+                        f.location, f"只有日期字段能从身份证号读出（「{f.label}」是{type_}）", code="type-mismatch"
+                    )
             if f.format == "resident_id" and type_.kind != "text":
-                self.sink.error(f.location, f"身份证号字段「{f.label}」应为 text 类型")
+                self.sink.error(f.location, f"身份证号字段「{f.label}」应为 text 类型", code="type-mismatch")
             fields[f.id] = FieldInfo(f, type_, blank)
         tables = {t.id: self._table(t) for t in p.tables.values()}
         return fields, tables
@@ -254,7 +244,10 @@ class _Checker:
             f = self.policy.fields.get(key)
             if f is None:
                 self.sink.error(
-                    t.location, f"表「{t.label}」的查表字段「{key}」不存在", suggest(key, list(self.policy.fields))
+                    t.location,
+                    f"表「{t.label}」的查表字段「{key}」不存在",
+                    suggest(key, list(self.policy.fields)),
+                    code="unknown-name",
                 )
                 return {}
             key_types.append(self.field_types[key])
@@ -268,6 +261,7 @@ class _Checker:
                     self.sink.error(
                         t.doc.locate(path),
                         f"表「{t.label}」{_cells_text(prefix)} 的值 {node!r} 不对：{problem or '应为一个数'}",
+                        code="bad-value",
                     )
                     return
                 cells[prefix] = value
@@ -277,6 +271,7 @@ class _Checker:
                     t.doc.locate(path),
                     f"表「{t.label}」按 {'、'.join(t.keys)} 查，共 {len(key_types)} 层；"
                     f"{_cells_text(prefix)} 这里少了一层",
+                    code="table-keys",
                 )
                 return
             key_type = key_types[depth]
@@ -288,6 +283,7 @@ class _Checker:
                         t.doc.locate((*path, raw_key)),
                         f"表「{t.label}」的键「{raw_key}」不是「{field_label}」的有效值",
                         problem,
+                        code="table-keys",
                     )
                     continue
                 visit(child, depth + 1, (*prefix, key), (*path, raw_key))
@@ -320,6 +316,7 @@ class _Checker:
                 src.location_at(err.line, err.column),
                 f"表达式写法有误：{err.message}",
                 excerpt=caret_excerpt(src.text, err.line, err.column),
+                code="syntax",
             )
             return None
         self._src = src
@@ -328,13 +325,14 @@ class _Checker:
         except _TypeProblem:
             return None
 
-    def _fail(self, node: s.Node, message: str, hint: str = "") -> None:
+    def _fail(self, node: s.Node, message: str, hint: str = "", code: str = "type-mismatch") -> None:
         src = self._src
         self.sink.error(
             src.location_at(node.span.line, node.span.column),
             message,
             hint,
             caret_excerpt(src.text, node.span.line, node.span.column, max(1, node.span.end_column - node.span.column)),
+            code,
         )
         raise _TypeProblem
 
@@ -358,7 +356,7 @@ class _Checker:
             case s.Call():
                 return self._call(node)
             case s.ListLit():
-                self._fail(node, '列表只能用在 in 后面，如 学段 in ["小学", "初中"]')
+                self._fail(node, '列表只能用在 in 后面，如 学段 in ["小学", "初中"]', code="syntax")
             case s.Unary(op="not", operand=x):
                 operand = self._bool(x, "not 后面")
                 return ir.Not(BOOL, text, operand)
@@ -389,7 +387,7 @@ class _Checker:
                 if result is None:
                     self._fail(node, f"then 与 else 的类型不一致：{then.type} 与 {otherwise.type}")
                 return ir.IfElse(result, text, cond, then, otherwise)
-        self._fail(node, f"无法识别的表达式「{text}」")
+        self._fail(node, f"无法识别的表达式「{text}」", code="syntax")
         raise AssertionError  # unreachable: _fail raises
 
     def _bool(self, node: s.Node, where: str) -> ir.Expr:
@@ -410,6 +408,7 @@ class _Checker:
                     node,
                     f"「{node.value}」不是「{enum.label}」的选项",
                     (hint + " " if hint else "") + "可选：" + "、".join(enum.labels),
+                    code="enum-value",
                 )
             return ir.Const(left.type, s.to_text(node), value)
         right = self._expr(node)
@@ -437,15 +436,21 @@ class _Checker:
                     node,
                     f"学期没有「{'.'.join(node.parts[1:])}」这一项",
                     "可用：" + "、".join(f"period.{k}" for k in PERIOD_ATTRIBUTES),
+                    code="unknown-name",
                 )
-            attribute, type_, _label = PERIOD_ATTRIBUTES[node.parts[1]]
-            return ir.PeriodRef(type_, text, attribute)
+            attribute = PERIOD_ATTRIBUTES[node.parts[1]]
+            return ir.PeriodRef(attribute.type, text, attribute.id)
         if len(node.parts) > 1:
-            self._fail(node, f"「{text}」：只有 period（学期）的属性用点号写")
+            self._fail(node, f"「{text}」：只有 period（学期）的属性用点号写", code="unknown-name")
         symbol = self.symbols.get(text)
         if symbol is None:
             hint = suggest(text, [n for n, sym in self.symbols.items() if sym.kind not in ("table", "program")])
-            self._fail(node, f"不认识的名称「{text}」", hint or "名称应为字段、条件组或参数的标识或中文名称")
+            self._fail(
+                node,
+                f"不认识的名称「{text}」",
+                hint or "名称应为字段、条件组或参数的标识或中文名称",
+                code="unknown-name",
+            )
         assert symbol is not None
         self._depend(symbol)
         match symbol.kind:
@@ -473,14 +478,18 @@ class _Checker:
         symbol = self.symbols.get(name)
         if symbol is None or symbol.kind != "table":
             hint = suggest(name, [n for n, sym in self.symbols.items() if sym.kind == "table"])
-            self._fail(node.table, f"没有名为「{name}」的表", hint)
+            self._fail(node.table, f"没有名为「{name}」的表", hint, code="unknown-name")
         assert symbol is not None
         table = self.policy.tables[symbol.id]
         self._depend(symbol)
         if len(node.keys) != len(table.keys):
             key_labels = "、".join(self.policy.fields[k].label for k in table.keys)
             given = len(node.keys)
-            self._fail(node, f"表「{table.label}」按 {len(table.keys)} 个键查（{key_labels}），这里给了 {given} 个")
+            self._fail(
+                node,
+                f"表「{table.label}」按 {len(table.keys)} 个键查（{key_labels}），这里给了 {given} 个",
+                code="table-keys",
+            )
         keys = []
         for key_node, key_field in zip(node.keys, table.keys, strict=True):
             expected = self.field_types.get(key_field)
@@ -492,6 +501,7 @@ class _Checker:
                 self._fail(
                     key_node,
                     f"表「{table.label}」的这个键应为「{self.policy.fields[key_field].label}」（{expected}），「{key.text}」是{key.type}",
+                    code="table-keys",
                 )
             keys.append(key)
         return ir.TableLookup(BY_NAME[table.value_type], s.to_text(node), symbol.id, tuple(keys))
@@ -504,33 +514,26 @@ class _Checker:
                 node,
                 f"没有函数「{node.function}」",
                 suggest(node.function, list(FUNCTIONS)) or "可用：" + "、".join(FUNCTIONS),
+                code="unknown-name",
             )
-        if fn in ("awarded", "amount"):
+        assert fn is not None
+        if fn.takes_program:
             if len(node.args) != 1 or not isinstance(node.args[0], s.Name):
-                self._fail(node, f"{node.function}(...) 里应写一个资助项目的名称")
+                self._fail(node, f"{fn.usage} 里应写一个资助项目的名称", code="type-mismatch")
             name = node.args[0].text  # type: ignore[union-attr]
             symbol = self.symbols.get(name)
             if symbol is None or symbol.kind != "program":
                 hint = suggest(name, [n for n, sym in self.symbols.items() if sym.kind == "program"])
-                self._fail(node.args[0], f"没有名为「{name}」的资助项目", hint)
+                self._fail(node.args[0], f"没有名为「{name}」的资助项目", hint, code="unknown-name")
             assert symbol is not None
             self._depend(symbol)
-            return ir.Awarded(MONEY if fn == "amount" else BOOL, text, symbol.id, fn == "amount")
+            return ir.Awarded(fn.type_rule([]), text, symbol.id, fn.id == "amount")  # type: ignore[misc,arg-type]
         args = tuple(self._expr(a) for a in node.args)
-        if fn == "age":
-            if len(args) != 2 or any(a.type.kind != "date" for a in args):
-                self._fail(node, "age(出生日期, 日期) 需要两个日期：出生日期和计算年龄的那一天")
-            return ir.Function(INT, text, "age", args)
-        # min / max
-        if len(args) < 2:
-            self._fail(node, f"{node.function}(...) 至少要两个数")
-        result = args[0].type
-        for a in args[1:]:
-            unified = unify(result, a.type)
-            if unified is None or not unified.numeric:
-                self._fail(node, f"{node.function}(...) 的各项应为同类的数，「{a.text}」是{a.type}")
-            result = unified
-        return ir.Function(result, text, fn, args)  # type: ignore[arg-type]
+        assert fn.type_rule is not None
+        result = fn.type_rule([a.type for a in args])
+        if isinstance(result, str):
+            self._fail(node, f"{node.function}(...)：{result}（写法：{fn.usage}）", code="type-mismatch")
+        return ir.Function(result, text, fn.id, args)  # type: ignore[arg-type]
 
     # -- putting it together -------------------------------------------------
     def _conditions(self, conditions: tuple[m.Condition, ...], owner: tuple[str, str]) -> list[CheckedCondition]:
@@ -539,7 +542,9 @@ class _Checker:
             expr = self.expression(c.source, owner)
             if expr is not None:
                 if expr.type.kind != "bool":
-                    self.sink.error(c.source.location, f"条件「{c.source.text}」应为是/否，实际是{expr.type}")
+                    self.sink.error(
+                        c.source.location, f"条件「{c.source.text}」应为是/否，实际是{expr.type}", code="type-mismatch"
+                    )
                 out.append(CheckedCondition(c, expr))
         return out
 
@@ -555,7 +560,11 @@ class _Checker:
             if expr is not None:
                 declared = self.field_types[f.id]
                 if not (expr.type.same_kind(declared) or (declared.numeric and expr.type.literal)):
-                    self.sink.error(f.compute.location, f"字段「{f.label}」声明为{declared}，计算结果却是{expr.type}")
+                    self.sink.error(
+                        f.compute.location,
+                        f"字段「{f.label}」声明为{declared}，计算结果却是{expr.type}",
+                        code="type-mismatch",
+                    )
                 computed[f.id] = expr
         groups = {g.id: self._conditions(g.conditions, ("group", g.id)) for g in p.groups.values()}
         programs = {}
@@ -567,25 +576,40 @@ class _Checker:
                 expr = self.expression(ex.condition, owner)
                 if expr is not None:
                     if expr.type.kind != "bool":
-                        self.sink.error(ex.condition.location, f"排除条件应为是/否，实际是{expr.type}")
+                        self.sink.error(
+                            ex.condition.location, f"排除条件应为是/否，实际是{expr.type}", code="type-mismatch"
+                        )
                     exclusions.append(CheckedExclusion(ex, expr))
             amount = self.expression(pr.amount, owner, numbers_are_money=True)
             if amount is not None and not (
                 amount.type.kind == "money" or (amount.type.numeric and amount.type.literal)
             ):
                 self.sink.error(
-                    pr.amount.location, f"项目「{pr.label}」的金额应为金额，「{amount.text}」是{amount.type}"
+                    pr.amount.location,
+                    f"项目「{pr.label}」的金额应为金额，「{amount.text}」是{amount.type}",
+                    code="type-mismatch",
+                )
+            elif (fixed := _constant(amount)) is not None and fixed < 0:
+                self.sink.error(
+                    pr.amount.location,
+                    f"项目「{pr.label}」的金额是负数（{plain(fixed)}），资助金额不能为负",
+                    code="negative-amount",
                 )
             priority = self.expression(pr.priority, owner) if pr.priority else None
             if priority is not None and priority.type.kind != "int":
-                self.sink.error(pr.priority.location, f"优先级应为整数（1 最优先），实际是{priority.type}")  # type: ignore[union-attr]
+                self.sink.error(
+                    pr.priority.location, f"优先级应为整数（1 最优先），实际是{priority.type}", code="type-mismatch"
+                )  # type: ignore[union-attr]
             for rel in pr.not_with:
                 if rel.program not in p.programs:
                     self.sink.error(
-                        rel.location, f"不认识的资助项目「{rel.program}」", suggest(rel.program, list(p.programs))
+                        rel.location,
+                        f"不认识的资助项目「{rel.program}」",
+                        suggest(rel.program, list(p.programs)),
+                        code="unknown-name",
                     )
                 elif rel.program == pr.id:
-                    self.sink.error(rel.location, "项目不能与自己互斥")
+                    self.sink.error(rel.location, "项目不能与自己互斥", code="relation")
                 else:
                     self.depends[owner].add(("program", rel.program))
                     other = p.programs[rel.program]
@@ -594,6 +618,7 @@ class _Checker:
                             rel.location,
                             f"「{pr.label}」与「{other.label}」互相让位，无法决定保留哪一个",
                             "互斥关系只在让位的一方写",
+                            code="relation",
                         )
             if amount is not None:
                 programs[pr.id] = CheckedProgram(pr, conditions, exclusions, amount, priority)
@@ -618,6 +643,7 @@ class _Checker:
                     self.sink.error(
                         self._item(owner).location,
                         f"「{program.label}」设有名额，其结果在全部学生评完后才定，不能被其他规则引用",
+                        code="quota-reference",
                     )
 
     def _item(self, owner: tuple[str, str]) -> m.Field | m.Group | m.Program | m.Check:
@@ -641,7 +667,9 @@ class _Checker:
             if state.get(node) == 1:
                 cycle = [*stack[stack.index(node) :], node]
                 names = " → ".join(self._item(n).label for n in cycle)
-                self.sink.error(self._item(node).location, f"循环引用：{names}", "规则不能经由其他规则引用自己")
+                self.sink.error(
+                    self._item(node).location, f"循环引用：{names}", "规则不能经由其他规则引用自己", code="cycle"
+                )
                 return
             state[node] = 1
             stack.append(node)

@@ -1,7 +1,9 @@
 """The checked expression tree: names resolved, every node typed.
 
-This is the contract between the front (parse, check) and any back end: the
-closure compiler in :mod:`engine.backends.python.compile` today, a columnar or SQL one later.
+This is the contract between the front (parse, check) and any back end: the generated Python of
+:mod:`engine.backends.python.codegen` today, a columnar or SQL one later. Its meaning (three-valued,
+a blank fact is unknown) is :mod:`engine.runtime.facts`'; its functions are
+:mod:`engine.check.builtins`'.
 Each node keeps the canonical text of the syntax it came from, for traces.
 """
 
@@ -70,7 +72,7 @@ class Awarded(Expr):
 
 @dataclass(frozen=True, eq=False)
 class Function(Expr):
-    name: str  # min | max | age
+    name: str  # an engine.check.builtins function id: min | max | age
     args: tuple[Expr, ...]
 
 

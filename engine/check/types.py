@@ -140,6 +140,11 @@ def money_text(amount: Decimal) -> str:
     return str(amount.quantize(CENT))
 
 
+def plain(value: Decimal) -> str:
+    """A decimal as people write it: never exponent notation (``0.0000001``, not ``1E-7``)."""
+    return format(value, "f")
+
+
 def display(value: Any, type_: Type | None = None) -> str:
     """A value as a person reads it: 是/否, an option's Chinese label, money with two decimals."""
     if value is None:
@@ -151,4 +156,6 @@ def display(value: Any, type_: Type | None = None) -> str:
     # A figure written in a rule (`amount: 500`) is shown as written; computed money with two decimals.
     if type_ is not None and type_.kind == "money" and not type_.literal and isinstance(value, Decimal):
         return money_text(value)
+    if isinstance(value, Decimal):
+        return plain(value)
     return str(value)

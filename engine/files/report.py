@@ -178,7 +178,8 @@ def explain_text(
             else:
                 verdict = "成立" if step.value else "不成立"
             title = step.label if step.label and step.label != step.text else ""
-            lines.append(f"  {mark}：{step.text}  →  {verdict}" + (f"（{title}）" if title else ""))
+            decided = "  ← 决定结果" if step.decisive else ""
+            lines.append(f"  {mark}：{step.text}  →  {verdict}" + (f"（{title}）" if title else "") + decided)
             if step.reads:
                 lines.append("      读取：" + "，".join(f"{label} = {display(v, t)}" for label, v, t in step.reads))
     return "\n".join(lines)

@@ -244,3 +244,10 @@ def _friendly(exc: UnexpectedInput, text: str) -> ExpressionSyntaxError:
         expected = exc.accepts or exc.expected
         message = f"这里不应出现「{token}」，此处应为：{_expected_words(expected)}"
     return ExpressionSyntaxError(message, line, column, text)
+
+
+def canonical(text: str) -> str:
+    """An expression's normal form: parse, order and/or operands and `in` options, print. Two
+    expressions with the same normal form mean the same on every record (the diff relies on it, and
+    evaluation orders a program's conditions by it, so list order never changes a reason)."""
+    return s.to_text(s.normalise(parse(text)))

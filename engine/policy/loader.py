@@ -25,11 +25,11 @@ def policy_files(folder: Path) -> list[Path]:
 
 def _folder_documents(folder: Path, sink: DiagnosticSink) -> list[SourceDocument]:
     if not folder.is_dir():
-        sink.error(Location(display_path(folder)), "找不到政策文件夹", "应为含 policy.yaml 的文件夹")
+        sink.error(Location(display_path(folder)), "找不到政策文件夹", "应为含 policy.yaml 的文件夹", code="no-policy")
         return []
     files = policy_files(folder)
     if not files:
-        sink.error(Location(display_path(folder)), "文件夹里没有 .yaml 政策文件")
+        sink.error(Location(display_path(folder)), "文件夹里没有 .yaml 政策文件", code="no-policy")
     return read_validated(files, POLICY_VALIDATOR, sink, lambda: known_labels(folder))
 
 
@@ -61,7 +61,7 @@ def read_validated(paths: list[Path], validator, sink: DiagnosticSink, labels=No
             sink.extend([exc.diagnostic])
             continue
         if doc.data is None:
-            sink.error(Location(doc.file, 1, 1), "文件是空的")
+            sink.error(Location(doc.file, 1, 1), "文件是空的", code="empty-file")
             continue
         problems = validate(doc, validator, labels)
         sink.extend(problems)
@@ -123,13 +123,14 @@ def _manifest(doc: SourceDocument, raw: dict[str, Any], sink: DiagnosticSink) ->
                 f"基准日「{sem['reference_date']}」"
                 + ("不是每年都有的日期（平年没有 2 月 29 日）" if leap_day else "不是有效的月-日"),
                 "基准日应为每年都有的月-日，如 09-01、03-01",
+                code="bad-value",
             )
             month, day = 1, 1
         semesters[season] = m.Semester(season, sem["label"], month, day, citation(sem))
     until = raw["effective"].get("until")
     start, end = m.Period.parse(raw["effective"]["from"]), m.Period.parse(until) if until else None
     if end and end.key < start.key:
-        sink.error(doc.locate(("policy", "effective")), f"生效学期的结束 {end} 早于开始 {start}")
+        sink.error(doc.locate(("policy", "effective")), f"生效学期的结束 {end} 早于开始 {start}", code="bad-value")
     return m.Manifest(
         id=raw["id"],
         version=str(raw["version"]),
@@ -139,6 +140,7 @@ def _manifest(doc: SourceDocument, raw: dict[str, Any], sink: DiagnosticSink) ->
         effective_until=end,
         semesters=semesters,
         currency=raw["currency"],
+        rounding=raw["rounding"],
         location=loc,
         note=raw.get("note", ""),
     )
@@ -303,7 +305,11 @@ def declared_effective(folder: Path) -> tuple[m.Period, m.Period | None]:
         return start, m.Period.parse(str(until)) if until else None
     except ValueError:
         raise PolicyError(
-            [Diagnostic(Location(display_path(folder / "policy.yaml")), "政策说明缺少有效的 effective.from")]
+            [
+                Diagnostic(
+                    Location(display_path(folder / "policy.yaml")), "政策说明缺少有效的 effective.from", code="schema"
+                )
+            ]
         ) from None
 
 

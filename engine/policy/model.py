@@ -266,6 +266,7 @@ class Manifest:
     effective_until: Period | None
     semesters: dict[str, Semester]
     currency: str
+    rounding: str  # how an amount is rounded to the fen where it is computed: half_up | half_even | down
     location: Location
     note: str = ""
 

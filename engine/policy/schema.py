@@ -212,7 +212,7 @@ _MANIFEST = {
     "required": ["id", "version", "title", "effective"],
     # A version that extends another inherits what it does not say; a first version says it all.
     "if": {"not": {"required": ["extends"]}},
-    "then": {"required": ["source", "semesters", "currency"]},
+    "then": {"required": ["source", "semesters", "currency", "rounding"]},
     "additionalProperties": False,
     "properties": {
         "extends": {"type": "string", "description": "所继承的上一版本政策文件夹，如 ../2021"},
@@ -257,6 +257,11 @@ _MANIFEST = {
             },
         },
         "currency": {"const": "CNY"},
+        "rounding": {
+            "enum": ["half_up", "half_even", "down"],
+            "description": "金额算到分的舍入方式，每个金额在算出时舍入一次："
+            "half_up 四舍五入，half_even 银行家舍入，down 舍去",
+        },
         "note": _NOTE,
     },
 }

@@ -187,10 +187,15 @@ def _assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...
     manifests = [(doc, doc.data["policy"]) for doc in docs if "policy" in doc.data]
     if not manifests:
         hint = "在 policy.yaml 中写明 id、version、title、effective 等"
-        sink.error(Location(str(folder)), "缺少政策说明（policy:）", hint)
+        sink.error(Location(str(folder)), "缺少政策说明（policy:）", hint, code="schema")
         return None
     for doc, _ in manifests[1:]:
-        sink.error(doc.locate(("policy",)), "政策说明（policy:）只能写一次", f"已在 {manifests[0][0].file} 中写过")
+        sink.error(
+            doc.locate(("policy",)),
+            "政策说明（policy:）只能写一次",
+            f"已在 {manifests[0][0].file} 中写过",
+            code="duplicate-name",
+        )
     manifest_doc, raw = manifests[0]
     manifest = _subtree(manifest_doc, ("policy",))
     label = f"{raw['id']} {raw['version']} ({display_path(folder)})"
@@ -205,7 +210,7 @@ def _assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...
             sink.error(where, f"所继承的政策文件夹「{raw['extends']}」无法找到：符号链接形成循环（{exc}）")
             return None
         if parent in seen or parent == folder.resolve():
-            sink.error(where, f"版本继承形成循环：{raw['extends']}")
+            sink.error(where, f"版本继承形成循环：{raw['extends']}", code="cycle")
             return None
         if not (parent / "policy.yaml").is_file() and not parent.is_dir():
             siblings = [f"../{p.name}" for p in version_folders(folder.resolve().parent) if p != folder.resolve()]
@@ -313,6 +318,7 @@ def _add(doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: Diagnost
                     doc.locate((*path, "id")),
                     f"标识「{raw['id']}」已在 {entry.origin[0]} 用作{SECTION_WORDS[other_section]}",
                     "要修改上一版本的项目，请写在 override: 下；同一版本内标识不能重复",
+                    code="duplicate-name",
                 )
                 continue
             items[section][raw["id"]] = Entry(_subtree(doc, path), [_where(doc, path)])
@@ -328,6 +334,7 @@ def _override(doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: Dia
                     doc.locate((*path, "id")),
                     f"要覆盖的{SECTION_WORDS[section]}「{raw['id']}」在上一版本中不存在",
                     suggest(raw["id"], list(items[section])),
+                    code="unknown-name",
                 )
                 continue
             replaced_whole: list[str] = []
@@ -352,6 +359,7 @@ def _remove(doc: SourceDocument, items: dict[str, dict[str, Entry]], sink: Diagn
                     doc.locate(("remove", section, index)),
                     f"要删除的{SECTION_WORDS[section]}「{item_id}」在上一版本中不存在",
                     suggest(item_id, list(items[section])),
+                    code="unknown-name",
                 )
                 continue
             del items[section][item_id]
@@ -473,7 +481,14 @@ def pick_version(root: Path, period: Period, effective_of, warn=None) -> Path:
             candidates.append((start, folder))
     if not candidates:
         raise PolicyError(
-            [Diagnostic(Location(str(root)), f"没有适用于 {period} 的政策版本", "现有版本：" + "；".join(described))]
+            [
+                Diagnostic(
+                    Location(str(root)),
+                    f"没有适用于 {period} 的政策版本",
+                    "现有版本：" + "；".join(described),
+                    code="no-version",
+                )
+            ]
         )
     latest = max(start.key for start, _ in candidates)
     chosen = [(start, folder) for start, folder in candidates if start.key == latest]

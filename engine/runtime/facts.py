@@ -1,12 +1,27 @@
-"""Run-time failures every back end reports the same way, and the built-in date arithmetic."""
+"""The run-time meaning every back end shares: blank facts are *unknown* (Kleene / SQL NULL logic),
+run-time failures, and money rounding.
+
+This module is the one place the three-valued operators are defined. A generated evaluator runs a
+fast path in plain Python booleans (a blank read there raises :class:`MissingFact`, a missing table
+cell :class:`NoTableEntry`, bad arithmetic a :class:`decimal` error); only an item whose fast path
+raised is evaluated again with the functions below, where such a value is an :class:`Unknown`.
+On known values plain Python and the functions below agree, and ``False and …`` / ``True or …``
+are decided whatever the rest is, so the two paths give one meaning.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import decimal
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 
-class MissingFact(Exception):
+class FactFailure(Exception):
+    """Something the fast path cannot decide: the item is evaluated again three-valued."""
+
+
+class MissingFact(FactFailure):
     """A rule needs a field that the record leaves blank (and blank is not a value for it)."""
 
     def __init__(self, field: str) -> None:
@@ -14,7 +29,7 @@ class MissingFact(Exception):
         self.field = field
 
 
-class NoTableEntry(Exception):
+class NoTableEntry(FactFailure):
     """A table has no cell for the keys a record leads to."""
 
     def __init__(self, table: str, keys: tuple[Any, ...]) -> None:
@@ -23,10 +38,131 @@ class NoTableEntry(Exception):
         self.keys = keys
 
 
-def age_on(birth: dt.date, day: dt.date) -> int:
-    """Full years (周岁) on `day`, counted as Chinese law counts them (reading, Decision A1):
-    a year is complete from the day *after* the birthday."""
-    years = day.year - birth.year
-    if (day.month, day.day) <= (birth.month, birth.day):
-        years -= 1
-    return years
+class Undecided(FactFailure):
+    """A program read (awarded/amount, or a program it gives way to) is itself a problem."""
+
+
+# What sends an item from the fast path to the three-valued one.
+FALLBACK = (FactFailure, ArithmeticError)
+
+
+class Unknown:
+    """A value that cannot be known for this record, and why: the blank fields it depends on, the
+    failures met (``("no-table-entry", table, keys)``, ``("arithmetic", text)``) and the programs
+    whose undecided outcome it depends on. Combining unknowns takes the union, so the reasons never
+    depend on the order operands were written in."""
+
+    __slots__ = ("failures", "fields", "programs")
+
+    def __init__(
+        self,
+        fields: frozenset[str] = frozenset(),
+        failures: frozenset[tuple[Any, ...]] = frozenset(),
+        programs: frozenset[str] = frozenset(),
+    ) -> None:
+        self.fields = fields
+        self.failures = failures
+        self.programs = programs
+
+    def __or__(self, other: Unknown) -> Unknown:
+        return Unknown(self.fields | other.fields, self.failures | other.failures, self.programs | other.programs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unknown) and (self.fields, self.failures, self.programs) == (
+            other.fields,
+            other.failures,
+            other.programs,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.fields, self.failures, self.programs))
+
+    def __repr__(self) -> str:
+        return f"Unknown({sorted(self.fields)}, {sorted(map(str, self.failures))}, {sorted(self.programs)})"
+
+    @property
+    def code(self) -> str:
+        """The problem's stable code: a blank to fill in first, then a failure, else a program."""
+        if self.fields:
+            return "missing-fact"
+        if self.failures:
+            return min(f[0] for f in self.failures)
+        return "undetermined"
+
+
+def merged(values: tuple[Any, ...]) -> Unknown:
+    out = Unknown()
+    for v in values:
+        if v.__class__ is Unknown:
+            out = out | v
+    return out
+
+
+# -- the three-valued operators (the only definition of their meaning) -------------------------
+
+
+def and3(*values: Any) -> Any:
+    """Any false → false; else any unknown → unknown; else true."""
+    if False in values:  # values are True, False or Unknown (never 0: conditions are typed bool)
+        return False
+    if any(v.__class__ is Unknown for v in values):
+        return merged(values)
+    return True
+
+
+def or3(*values: Any) -> Any:
+    """Any true → true; else any unknown → unknown; else false."""
+    if True in values:
+        return True
+    if any(v.__class__ is Unknown for v in values):
+        return merged(values)
+    return False
+
+
+def not3(value: Any) -> Any:
+    return value if value.__class__ is Unknown else not value
+
+
+def apply3(function: Callable[..., Any], *args: Any) -> Any:
+    """A strict operation (comparison, `in`, arithmetic, lookup, min/max, age): unknown if any operand
+    is, and a failure it meets is an unknown value, not an exception."""
+    if any(a.__class__ is Unknown for a in args):
+        return merged(args)
+    try:
+        return function(*args)
+    except NoTableEntry as exc:
+        return Unknown(failures=frozenset({("no-table-entry", exc.table, exc.keys)}))
+    except ArithmeticError as exc:
+        return Unknown(failures=frozenset({("arithmetic", arithmetic_problem(exc))}))
+
+
+def arithmetic_problem(exc: ArithmeticError) -> str:
+    """A Chinese phrase for a failed calculation."""
+    if isinstance(exc, decimal.DivisionByZero | ZeroDivisionError):
+        return "除数为零"
+    if isinstance(exc, decimal.Overflow | OverflowError):
+        return "数值过大"
+    if isinstance(exc, decimal.InvalidOperation):
+        return "数值过大或不是有效的数"
+    return "计算出错"
+
+
+# -- money ---------------------------------------------------------------------------------------
+
+FEN = Decimal("0.01")
+ROUNDING_RULES = {"half_up": decimal.ROUND_HALF_UP, "half_even": decimal.ROUND_HALF_EVEN, "down": decimal.ROUND_DOWN}
+
+
+def rounder(rule: str) -> Callable[[Any], Decimal]:
+    """The policy's rounding to the fen, applied once where an amount is computed. A non-finite or
+    too large figure raises an ArithmeticError (a problem on the row), never a wrong amount."""
+    mode = ROUNDING_RULES[rule]
+    context = decimal.Context(prec=28, traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow])
+
+    def to_fen(value: Any) -> Decimal:
+        amount = value if value.__class__ is Decimal else Decimal(value)
+        if not amount.is_finite():
+            raise decimal.InvalidOperation(str(amount))
+        return amount.quantize(FEN, rounding=mode, context=context)
+
+    return to_fen

@@ -122,15 +122,17 @@ class Result:
 
 @dataclass
 class TraceStep:
-    """One condition or exclusion of an explained program: its text, outcome and the facts read."""
+    """One condition, exclusion, relation or amount of an explained item: its text, its value
+    (True, False, an amount, or an Unknown), the facts read, and whether it decided the outcome."""
 
-    role: str  # condition | exclusion | relation | amount | priority
+    role: str  # condition | exclusion | relation | amount
     text: str
     label: str
     value: Any
-    reads: list[tuple[str, Any, Type]]
+    reads: list[tuple[str, Any, Type | None]]
     clause: str = ""
-    error: str = ""
+    error: str = ""  # why the value is unknown (the blanks or failures), in Chinese
+    decisive: bool = False  # the false condition (or true exclusion …) a refusal reports, or an unknown part
 
 
 @dataclass

@@ -22,8 +22,7 @@ from engine.check.samples import sample_footnote, sample_programs
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
 from engine.files.writers import write_sheets_xlsx
-from engine.language.parse import parse
-from engine.language.syntax import normalise, to_text
+from engine.language.parse import canonical
 from engine.policy import model as m
 from engine.policy.provenance import DecisionRecord
 from engine.runtime.results import Record, Result
@@ -51,11 +50,6 @@ class Change:
             "new": self.new,
             "percent": self.percent,
         }
-
-
-def canonical(text: str) -> str:
-    """An expression's normal form: parse, order and/or operands and `in` options, print."""
-    return to_text(normalise(parse(text)))
 
 
 def percent(old: Decimal, new: Decimal) -> str:

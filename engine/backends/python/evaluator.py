@@ -2,8 +2,8 @@
 
 An :class:`Evaluator` is built once for a checked policy and a semester: it holds
 the function generated for them (:mod:`engine.backends.python.codegen`) and applies it to one
-record after another. ``explain`` traces one record through the closure back end
-(:mod:`engine.backends.python.compile`), which records every fact each rule read.
+record after another. ``explain`` runs the trace flavour of the same generator, which reports
+every fact each rule read: one evaluator, one meaning.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from engine.backends.python.codegen import Hooks, Undetermined, generate
-from engine.backends.python.compile import Compiler, Context, Fn
-from engine.check.checker import CheckedCondition, CheckedPolicy
+from engine.backends.python.codegen import Hooks, canonical_order, canonical_parts, generate
+from engine.check.builtins import PERIOD_ATTRIBUTES, period_values
+from engine.check.checker import CheckedPolicy
+from engine.check.types import Type, display, plain
 from engine.check.samples import sample_programs
-from engine.check.types import Type, display
 from engine.policy.model import Period
-from engine.runtime.facts import MissingFact, NoTableEntry
+from engine.runtime.facts import Unknown
 from engine.runtime.results import (
     Award,
     Denial,
@@ -35,15 +35,6 @@ ZERO = Decimal(0)
 T = TypeVar("T")
 
 
-def period_values(checked: CheckedPolicy, period: Period) -> dict[str, Any]:
-    return {
-        "season": period.season,
-        "year": period.year,
-        "school_year": period.school_year,
-        "reference_date": checked.manifest.reference_date(period),
-    }
-
-
 class Evaluator:
     """Evaluates records for one semester. `reasons=False` skips the reasons for programs not
     awarded (and the groups found true): what bulk output (JSONL, ledgers) does not need."""
@@ -58,7 +49,7 @@ class Evaluator:
         self.checked = checked
         self.period = period
         self.reasons = reasons
-        self._values = period_values(checked, period)
+        self._values = period_values(period, manifest)
         self._order = checked.program_order
         self._denials = [self._denials_of(pid) for pid in self._order]
         self._flags = [
@@ -71,12 +62,14 @@ class Evaluator:
         hooks = Hooks(self._denials, self._flags, self._award_cache, self._award, self._finish, Result)
         self.source, generated = generate(checked, self._values, hooks, reasons)
         self.evaluate = generated  # type: ignore[method-assign]  # the hot path: no wrapper call
-        self._tracer: Compiler | None = None
+        self._tracer: _Tracer | None = None
 
     def _denials_of(self, pid: str) -> list[Denial]:
-        """Every reason program `pid` can be refused, built once: conditions, exclusions, relations."""
+        """Every reason program `pid` can be refused, built once, in the canonical order of its
+        parts (:func:`~engine.backends.python.codegen.canonical_parts`)."""
         cp = self.checked.programs[pid]
         p = cp.program
+        parts = canonical_parts(self.checked, cp)
         out = [
             Denial(
                 p.id,
@@ -86,13 +79,13 @@ class Evaluator:
                 "condition",
                 c.expr.text,
             )
-            for c in cp.conditions
+            for c in parts.conditions
         ]
         out += [
             Denial(p.id, p.label, x.exclusion.reason, x.exclusion.citation.cite, "exclusion", x.exclusion.id)
-            for x in cp.exclusions
+            for x in parts.exclusions
         ]
-        for rel in p.not_with:
+        for rel in parts.relations:
             other = self.checked.policy.programs[rel.program].label
             reason = f"不能与「{other}」同时享受（已享受「{other}」）"
             out.append(Denial(p.id, p.label, reason, rel.citation.cite, "relation", rel.program))
@@ -118,25 +111,35 @@ class Evaluator:
             programs = self.checked.policy.programs
             for i, amount in zero:
                 p = programs[self._order[i]]
-                denials.append(Denial(p.id, p.label, f"按规则计算的金额为 {amount}", p.citation.cite, "zero"))
-        errors = [self._error(exc, self._items[i]) for i, exc in errors or ()]
-        id_number, name = values.get("id_number") or "", values.get("name") or ""
+                denials.append(Denial(p.id, p.label, f"按规则计算的金额为 {plain(amount)}", p.citation.cite, "zero"))
+        errors = [self.problem(unknown, self._items[i]) for i, unknown in errors or ()]
+        checked = self.checked
+        id_number = values.get(checked.role_field("identity_number") or "") or ""
+        name = values.get(checked.role_field("name") or "") or ""
         return Result(row, id_number, name, values, awards, denials or (), flags, errors, priorities, groups or ())
 
-    def _error(self, exc: Exception, item: str) -> RowError:
+    def problem(self, unknown: Unknown, item: str) -> RowError:
+        """The row problem of an item that could not be decided: every blank field it depends on
+        (in declaration order), every failure met, and the undecided programs it reads."""
         label = self.checked.label(item)
-        if isinstance(exc, Undetermined):
-            other = self.checked.label(exc.field)
-            return RowError(f"「{other}」无法判定，因此也无法判定与其互斥的「{label}」", "", item)
-        if isinstance(exc, MissingFact):
-            f = self.checked.fields[exc.field].field
-            return RowError(f"缺少「{f.label}」，无法判定「{label}」", exc.field, item, f.label)
-        if isinstance(exc, NoTableEntry):
-            table = self.checked.policy.tables[exc.table]
-            key_types = [self.checked.fields[k].type for k in table.keys]
-            shown = "、".join(display(k, t) for k, t in zip(exc.keys, key_types, strict=True))
-            return RowError(f"「{table.label}」中没有 {shown} 这一项，无法计算「{label}」", "", item)
-        raise exc
+        fields = [f for f in self.checked.fields if f in unknown.fields]
+        parts = []
+        if fields:
+            labels = "".join(f"「{self.checked.fields[f].field.label}」" for f in fields)
+            parts.append(f"缺少{labels}，无法判定「{label}」")
+        for failure in sorted(unknown.failures, key=repr):
+            if failure[0] == "no-table-entry":
+                table = self.checked.policy.tables[failure[1]]
+                key_types = [self.checked.fields[k].type for k in table.keys]
+                shown = "、".join(display(k, t) for k, t in zip(failure[2], key_types, strict=True))
+                parts.append(f"「{table.label}」中没有 {shown} 这一项，无法计算「{label}」")
+            else:
+                parts.append(f"计算「{label}」时出错：{failure[1]}")
+        if not parts:
+            others = "".join(f"「{self.checked.label(p)}」" for p in self._order if p in unknown.programs)
+            parts.append(f"{others}无法判定，因此也无法判定「{label}」")
+        columns = "、".join(self.checked.fields[f].field.label for f in fields)
+        return RowError("；".join(parts), ",".join(fields), item, columns, unknown.code)
 
     # -- many records ------------------------------------------------------------
     def evaluate_all(self, items: Iterable[Record | T]) -> Iterator[Result | T]:
@@ -158,50 +161,64 @@ class Evaluator:
 
     # -- explain -------------------------------------------------------------------
     def explain(self, record: Record) -> list[Explanation]:
+        """Every program and check for one record, with each part's outcome and the facts it read,
+        from the trace flavour of the generated code."""
         if self._tracer is None:
-            self._tracer = Compiler(self.checked, self._values)
-        tracer = self._tracer
-        ctx = Context(record.values)
+            self._tracer = _Tracer(self)
+        return self._tracer.explain(record)
+
+
+class _Tracer:
+    """Runs the trace flavour of an evaluator's generated code and turns what it reports into
+    explanations."""
+
+    def __init__(self, evaluator: Evaluator) -> None:
+        self.evaluator = evaluator
+        self.reads: list[tuple[str, str, Any]] = []
+        self.steps: list[tuple[int, str, int, Any, list[tuple[str, str, Any]]]] = []
+        ev = evaluator
+        hooks = Hooks(
+            ev._denials, ev._flags, ev._award_cache, ev._award, ev._finish, Result, self.begin, self.read, self.step
+        )
+        self.source, self.run = generate(ev.checked, ev._values, hooks, reasons=True, trace=True)
+
+    def begin(self) -> list[tuple[str, str, Any]]:
+        self.reads = []
+        return self.reads
+
+    def read(self, kind: str, name: str, value: Any) -> Any:
+        self.reads.append((kind, name, value))
+        return value
+
+    def step(self, reads: list[tuple[str, str, Any]], value: Any, item: int, role: str, index: int) -> Any:
+        self.steps.append((item, role, index, value, reads))
+        self.reads = []  # reads after the step (none belong to it) are not kept
+        return value
+
+    def explain(self, record: Record) -> list[Explanation]:
+        ev = self.evaluator
+        checked = ev.checked
+        self.steps = []
+        self.begin()
+        result: Result = self.run(record)
+        by_item: dict[int, list[TraceStep]] = {}
+        for item, role, index, value, reads in self.steps:
+            by_item.setdefault(item, []).append(self._step(item, role, index, value, reads))
         out: list[Explanation] = []
-        result = self.evaluate(record)
-        for pid in self.checked.program_order:
-            cp = self.checked.programs[pid]
-            program = cp.program
-            steps: list[TraceStep] = []
-            for cond in cp.conditions:
-                step = _traced(ctx, tracer.compile(cond.expr), "condition", cond)
-                steps.append(step)
-                if step.error or not step.value:
-                    break
-            else:
-                for ex in cp.exclusions:
-                    step = _traced_expr(
-                        ctx,
-                        tracer.compile(ex.expr),
-                        "exclusion",
-                        ex.expr.text,
-                        ex.exclusion.reason,
-                        ex.exclusion.citation.cite,
-                    )
-                    steps.append(step)
-                    if step.error or step.value:
-                        break
-                else:
-                    given_way = [r for r in program.not_with if r.program in ctx.awarded]
-                    for rel in given_way:
-                        other = self.checked.policy.programs[rel.program].label
-                        text = f"不能与「{other}」同时享受"
-                        steps.append(TraceStep("relation", text, text, True, [], rel.citation.cite))
-                    if not given_way:
-                        amount = tracer.compile(cp.amount)
-                        steps.append(_traced_expr(ctx, amount, "amount", cp.amount.text, "", program.citation.cite))
+        for i, pid in enumerate(ev._order):
+            program = checked.programs[pid].program
             award = next((a for a in result.awards if a.program == pid), None)
             denial = next((d for d in result.denials if d.program == pid), None)
             error = next((e for e in result.errors if e.program == pid), None)
-            if award:
-                ctx.awarded[pid] = award.amount
             outcome = "awarded" if award else "error" if error else "denied"
             reason = denial.reason if denial else error.message if error else ""
+            steps = by_item.get(i, [])
+            if denial is not None and denial.cause in ("condition", "exclusion", "relation"):
+                decisive = ev._denials[i].index(denial)
+                steps[decisive].decisive = True
+            elif error is not None:
+                for step in steps:
+                    step.decisive = isinstance(step.value, Unknown)
             out.append(
                 Explanation(
                     pid,
@@ -211,17 +228,11 @@ class Evaluator:
                     award.amount if award else None,
                     program.citation.cite,
                     program.citation.text,
-                    steps,
+                    [s for s in steps if s.role != "amount" or award],
                     reason,
                 )
             )
-        for cid, cc in self.checked.checks.items():
-            steps = []
-            for cond in cc.conditions:
-                step = _traced(ctx, tracer.compile(cond.expr), "condition", cond)
-                steps.append(step)
-                if step.error or not step.value:
-                    break
+        for j, (cid, cc) in enumerate(checked.checks.items()):
             flagged = any(f.check == cid for f in result.flags)
             error = next((e for e in result.errors if e.program == cid), None)
             out.append(
@@ -233,37 +244,66 @@ class Evaluator:
                     None,
                     cc.check.citation.cite,
                     cc.check.citation.text,
-                    steps,
-                    cc.check.message if flagged else "",
+                    by_item.get(len(ev._order) + j, []),
+                    cc.check.message if flagged else error.message if error else "",
                 )
             )
         return out
 
-
-def _traced(ctx: Context, fn: Fn, role: str, cond: CheckedCondition) -> TraceStep:
-    return _traced_expr(ctx, fn, role, cond.expr.text, cond.condition.label, cond.condition.citation.cite)
-
-
-def _traced_expr(ctx: Context, fn: Fn, role: str, text: str, label: str, clause: str) -> TraceStep:
-    ctx.trace = []
-    ctx.memo.clear()  # re-read shared conditions so each step shows its own facts
-    try:
-        value = fn(ctx)
+    def _step(self, item: int, role: str, index: int, value: Any, reads: list[tuple[str, str, Any]]) -> TraceStep:
+        ev = self.evaluator
+        checked = ev.checked
+        if item < len(ev._order):
+            cp = checked.programs[ev._order[item]]
+            parts = canonical_parts(checked, cp)
+            clause = cp.program.citation.cite
+            if role == "condition":
+                c = parts.conditions[index]
+                text, label, clause = c.expr.text, c.condition.label, c.condition.citation.cite or clause
+            elif role == "exclusion":
+                x = parts.exclusions[index]
+                text, label, clause = x.expr.text, x.exclusion.reason, x.exclusion.citation.cite
+            elif role == "relation":
+                rel = parts.relations[index]
+                other = checked.policy.programs[rel.program].label
+                text = label = f"不能与「{other}」同时享受"
+                clause = rel.citation.cite
+            else:
+                text, label = cp.amount.text, ""
+        else:
+            cc = list(checked.checks.values())[item - len(ev._order)]
+            c = canonical_order(checked, cc.conditions)[index]
+            text, label, clause = c.expr.text, c.condition.label, c.condition.citation.cite or cc.check.citation.cite
         error = ""
-    except MissingFact as exc:
-        value, error = None, f"缺少字段 {exc.field}"
-    except NoTableEntry as exc:
-        value, error = None, f"表 {exc.table} 中没有 {list(exc.keys)}"
-    step = TraceStep(role, text, label, value, _dedupe(ctx.trace), clause, error)
-    ctx.trace = None
-    return step
+        if isinstance(value, Unknown):
+            error = "无法判定：" + ev.problem(value, ev._items[item]).message.split("，无法")[0]
+        return TraceStep(role, text, label, value, _readable(checked, reads), clause, error)
 
 
-def _dedupe(reads: list[tuple[str, Any, Type]]) -> list[tuple[str, Any, Type]]:
-    seen: dict[str, tuple[str, Any, Type]] = {}
-    for read in reads:
-        seen.setdefault(read[0], read)
-    return list(seen.values())
+def _readable(checked: CheckedPolicy, reads: list[tuple[str, str, Any]]) -> list[tuple[str, Any, Type | None]]:
+    """(label, value, type) of each fact read, first read of each kept, in the order read."""
+    out: dict[str, tuple[str, Any, Type | None]] = {}
+    policy = checked.policy
+    for kind, name, value in reads:
+        if kind == "field" or kind == "computed":
+            info = checked.fields[name]
+            label, type_ = info.field.label, info.type
+        elif kind == "group":
+            label, type_ = policy.groups[name].label, None
+        elif kind == "parameter":
+            parameter = policy.parameters[name]
+            label, type_ = parameter.label, None
+        elif kind == "period":
+            attribute = PERIOD_ATTRIBUTES[name]
+            label, type_ = attribute.label, attribute.type
+        elif kind == "table":
+            label, type_ = policy.tables[name].label, None
+        else:
+            label, type_ = "已享受「" + policy.programs[name].label + "」", None
+        if isinstance(value, Unknown):
+            value = None
+        out.setdefault(label, (label, value, type_))
+    return list(out.values())
 
 
 def apply_quota(results: list[Result], program) -> None:

@@ -1,0 +1,130 @@
+"""Arithmetic never kills a run, and money is rounded to the fen once, by the policy's declared rule.
+
+Each case changes tuition_waiver's amount (学费标准: 普通高中 800) in a copy of policies/2021 and
+evaluates a 普通高中 student who meets its conditions (申请贷款金额 serves as a money fact a test can
+set to any figure); figures are worked by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import engine
+from engine.diagnostics import PolicyError
+from engine.runtime.results import Record
+
+AUTUMN = engine.Period.parse("2021-autumn")
+TUITION = "    amount: 学费标准[学段]\n"
+
+
+def senior(checked, **facts):
+    values = {fid: info.blank for fid, info in checked.fields.items() if info.field.compute is None}
+    values.update(
+        id_number="141129200601010010",
+        name="测试",
+        birth_date=dt.date(2006, 1, 1),
+        household="lifted_out",
+        hukou_in_county=True,
+        school_in_county=True,
+        has_xueji=True,
+        attendance="in_school",
+        stage="senior",
+        grade=2,
+    )
+    values.update(facts)
+    return Record(2, values)
+
+
+def with_amount(folder: Path, amount: str, rounding: str = "half_up") -> engine.CheckedPolicy:
+    programs = folder / "programs.yaml"
+    text = programs.read_text(encoding="utf-8")
+    assert TUITION in text
+    programs.write_text(text.replace(TUITION, f"    amount: {amount}\n"), encoding="utf-8")
+    manifest = folder / "policy.yaml"
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace("rounding: half_up", f"rounding: {rounding}"), encoding="utf-8"
+    )
+    return engine.load(folder)
+
+
+def tuition(checked, **facts):
+    result = engine.Evaluator(checked, AUTUMN).evaluate(senior(checked, **facts))
+    award = [a.amount for a in result.awards if a.program == "tuition_waiver"]
+    problems = [e for e in result.errors if e.program == "tuition_waiver"]
+    return result, (award[0] if award else None), problems
+
+
+def test_an_int_literal_cap_in_min_gives_a_decimal_amount(policy_copy):
+    checked = with_amount(policy_copy, "min(申请贷款金额, 12000)")
+    _, capped, _ = tuition(checked, loan_requested=Decimal(15000))  # min(15000, 12000) = 12000
+    _, asked, _ = tuition(checked, loan_requested=Decimal("8000.5"))  # min(8000.5, 12000) = 8000.50
+    assert (capped, asked) == (Decimal(12000), Decimal("8000.50"))
+    assert isinstance(capped, Decimal)
+
+
+def test_int_literals_in_if_then_else_give_a_decimal_amount(policy_copy):
+    checked = with_amount(policy_copy, "if 校内住宿 then 10000 else 1000")
+    _, boarding, _ = tuition(checked, boarding=True)
+    _, day, _ = tuition(checked)
+    assert (boarding, day) == (Decimal(10000), Decimal(1000)) and isinstance(day, Decimal)
+
+
+def test_division_by_zero_is_a_problem_on_that_row_and_the_run_goes_on(policy_copy):
+    checked = with_amount(policy_copy, "学费标准[学段] / (年级 - 年级)")  # 800 / 0 for every 年级
+    result, amount, (problem,) = tuition(checked, grade=1)
+    assert amount is None and problem.code == "arithmetic"
+    assert {a.program for a in result.awards} >= {"national_grant"}  # the rest of the row is evaluated
+    # A student the waiver does not cover is refused on a known fact: no division is reached.
+    _, amount, problems = tuition(checked, household="ordinary")
+    assert (amount, problems) == (None, [])
+
+
+def test_an_amount_too_large_to_round_to_the_fen_is_a_problem_not_a_crash(policy_copy):
+    checked = with_amount(policy_copy, "申请贷款金额")
+    _, amount, (problem,) = tuition(checked, loan_requested=Decimal(10) ** 30)  # 31 digits: beyond 28
+    assert amount is None and problem.code == "arithmetic"
+
+
+@pytest.mark.parametrize(
+    ("rounding", "expected"),
+    [("half_up", "0.13"), ("half_even", "0.12"), ("down", "0.12")],  # 0.125 to the fen
+)
+def test_amounts_are_rounded_once_to_the_fen_by_the_declared_rule(policy_copy, rounding, expected):
+    checked = with_amount(policy_copy, "申请贷款金额", rounding)
+    _, amount, _ = tuition(checked, loan_requested=Decimal("0.125"))
+    assert amount == Decimal(expected) and str(amount) == expected
+
+
+def test_an_amount_that_rounds_to_nothing_is_refused_without_exponent_notation(policy_copy):
+    checked = with_amount(policy_copy, "申请贷款金额")
+    result, amount, _ = tuition(checked, loan_requested=Decimal("0.00000008"))  # → 0.00
+    (denial,) = [d for d in result.denials if d.program == "tuition_waiver"]
+    assert amount is None and denial.cause == "zero" and "E" not in denial.reason and "0.00" in denial.reason
+
+
+def test_a_negative_constant_amount_is_a_check_error(policy_copy):
+    with pytest.raises(PolicyError) as info:
+        with_amount(policy_copy, "-100")
+    assert [d.code for d in info.value.diagnostics] == ["negative-amount"]
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_a_parameter_that_is_not_a_finite_number_is_a_check_error(policy_copy, value):
+    path = policy_copy / "tables.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("      普通高中: 800\n", f"      普通高中: {value}\n", 1), encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        engine.load(policy_copy)
+    assert [d.code for d in info.value.diagnostics] == ["bad-value"]
+
+
+def test_the_manifest_must_declare_its_rounding_rule(policy_copy):
+    manifest = policy_copy / "policy.yaml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace("  rounding: half_up\n", ""), encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        engine.load(policy_copy)
+    (error,) = info.value.diagnostics
+    assert error.code == "missing-key" and "rounding" in error.message
