@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine.check import ir
-from engine.check.properties import CheckedProperty, check_properties
 from engine.check.builtins import FUNCTIONS, PERIOD_ATTRIBUTES, PERIOD_NAMES
+from engine.check.properties import CheckedProperty, check_properties
 from engine.check.roles import field_roles
 from engine.check.texts import HALF_WIDTH, full_width_symbols, render_texts
 from engine.check.types import (

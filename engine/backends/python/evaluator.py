@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from engine.backends.python.codegen import Hooks, canonical_order, canonical_parts, generate
 from engine.check.builtins import PERIOD_ATTRIBUTES, period_values
 from engine.check.checker import CheckedPolicy
-from engine.check.types import Type, display, plain
 from engine.check.samples import sample_programs
+from engine.check.types import Type, display, plain
 from engine.policy.model import Period
 from engine.runtime.facts import Unknown
 from engine.runtime.results import (
@@ -228,7 +228,7 @@ class _Tracer:
                     award.amount if award else None,
                     program.citation.cite,
                     program.citation.text,
-                    [s for s in steps if s.role != "amount" or award],
+                    [s for s in steps if s.role != "amount" or award or error],
                     reason,
                 )
             )
