@@ -62,7 +62,7 @@ from engine.tools.reconcile import (
 from engine.tools.reconcile import reconcile as find_differences
 from engine.tools.saved import hash_warning, is_saved_results, saved_results
 from engine.tools.scaffold import ScaffoldError, new_version
-from engine.vocabulary import CHECK_CATEGORY_WORDS, CLICK_WORDS
+from engine.vocabulary import CHECK_CATEGORY_WORDS, CLICK_WORDS, ILLUSTRATION_NOTE
 
 
 def _policy(folder: str) -> CheckedPolicy:
@@ -222,6 +222,8 @@ def check(policy_folder: str) -> None:
     click.echo(f"{policy_folder}: {m.title}（{m.id} {m.version}）")
     click.echo(f"  生效：{m.describe_effective()}")
     click.echo(f"  政策内容校验值：{DecisionRecord.of(p).policy_hash}（合并 extends 之后的有效政策）")
+    if m.illustration:
+        click.echo(f"  性质：{ILLUSTRATION_NOTE}")
     click.echo(
         f"  {len(p.fields)} 个字段，{len(p.parameters)} 个参数，{len(p.tables)} 张表，{len(p.groups)} 个条件组，"
         f"{len(p.programs)} 个资助项目，{len(p.checks)} 项核查"

@@ -42,6 +42,9 @@ CHECK_CATEGORY_WORDS = {"attendance": "控辍保学", "outreach": "跟进告知"
 # The status of an input row (JSONL "status"; the 状态 column of result sheets).
 ROW_STATUS_WORDS = {"evaluated": "已评估", "problem": "有问题", "rejected": "退回"}
 
+# What a heading says of a policy version marked `illustration: true`.
+ILLUSTRATION_NOTE = "示例版本，不是县里发布的文件"
+
 # What an explanation says of a program or check.
 OUTCOME_WORDS = {"awarded": "享受", "denied": "不享受", "error": "无法判定", "flagged": "需跟进", "clear": "无"}
 # The role of each step of an explanation.

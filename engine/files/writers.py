@@ -205,7 +205,8 @@ def write_xlsx(
     """A workbook: 资助明细 (one row per student and program), 学生 (one per input row),
     台账 (the ledger), one sheet of flags per check category (控辍保学, 跟进告知, 数据核对),
     退回与问题 (rejected rows and rows with problems, with 学校 and 乡镇 so the county can send each
-    school its list), and 说明 when an amount was computed from a sample table.
+    school its list), and 说明 (the decision record: policy title, 文号, version, semester; sample
+    tables used).
 
     `ledger_table` is called once every outcome has been written (a ledger counting the same
     stream, e.g. ``Ledger.table``): the 台账 sheet goes third but is filled last."""
@@ -263,10 +264,6 @@ RETURNED_SHEET = "退回与问题"
 def _raw_places(rejected: Rejected, places: list[str]) -> list[str]:
     """A rejected row's 学校 and 乡镇 as written (it has no typed facts)."""
     return [rejected.cells.get(f, "") for f in places]
-
-
-def write_table_xlsx(path: str, title: str, headers: list[str], rows: list[list[Any]]) -> None:
-    write_sheets_xlsx(path, {title: (headers, rows)})
 
 
 def write_sheets_xlsx(path: str, sheets: dict[str, tuple[list[str], list[list[Any]]]]) -> None:

@@ -141,6 +141,7 @@ def _manifest(doc: SourceDocument, raw: dict[str, Any], sink: DiagnosticSink) ->
         currency=raw["currency"],
         location=loc,
         note=raw.get("note", ""),
+        illustration=bool(raw.get("illustration", False)),
     )
 
 

@@ -258,6 +258,10 @@ _MANIFEST = {
         },
         "currency": {"const": "CNY"},
         "note": _NOTE,
+        "illustration": {
+            "type": "boolean",
+            "description": "true：示例版本，不是县里发布的文件（报表和解释的标题会注明）",
+        },
     },
 }
 
