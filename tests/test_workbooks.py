@@ -87,7 +87,7 @@ def test_eval_workbook_holds_numbers_with_formats_on_every_sheet(tmp_path, three
     assert counts and all(c.data_type == "n" for c in counts)
 
     about = {k.value: v.value for k, v in book["说明"].iter_rows(min_row=2)}
-    assert about["文号"] == "中教函〔2021〕58号" and about["学期"] == "2021-autumn" and about["版本"] == "2021.1"
+    assert about["文号"] == "中教函〔2021〕58号" and about["学期"] == "2021-autumn" and about["政策版本"] == "2021.1"
     assert about["性质"] == "县级政策文件"
 
 
@@ -112,7 +112,7 @@ def test_an_illustration_version_says_so_in_its_workbook(tmp_path, three_student
                  target)  # fmt: skip
     assert result.exit_code == 0, result.output
     about = {k.value: v.value for k, v in openpyxl.load_workbook(target)["说明"].iter_rows(min_row=2)}
-    assert about["性质"] == "示例版本，不是县里发布的文件" and about["版本"] == "2023.1"
+    assert about["性质"] == "示例版本，不是县里发布的文件" and about["政策版本"] == "2023.1"
 
 
 def test_a_name_that_looks_like_a_formula_stays_text(tmp_path, three_students):
@@ -185,7 +185,8 @@ def test_reconcile_followup_and_impact_workbooks_are_finished_the_same_way(tmp_p
     book = openpyxl.load_workbook(followed)
     for sheet in book.worksheets:
         assert_office_sheet(sheet)
-    assert {k.value: v.value for k, v in book["说明"].iter_rows(min_row=2)}["学期"] == "2021-autumn → 2022-spring"
+    about = {k.value: v.value for k, v in book["说明"].iter_rows(min_row=2)}
+    assert about["学期"] == "2022-spring" and "2021-autumn" in about["前一学期决策记录"]
 
     # Impact of 2023 (loan caps only) on these three: no grant changes; both versions named in 说明.
     impact = tmp_path / "影响.xlsx"

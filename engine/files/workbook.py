@@ -27,6 +27,7 @@ from engine.check.types import CENT
 MONEY_FORMAT = "0.00"
 WHOLE_FORMAT = "0"
 DATE_FORMAT = "yyyy-mm-dd"
+TEXT_FORMAT = "@"
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER_ALIGNMENT = Alignment(vertical="center", wrap_text=True)
@@ -113,10 +114,12 @@ class OfficeSheet(WriteOnlyWorksheet):
             if isinstance(value.value, Decimal) and value.number_format == "General":
                 value.number_format = MONEY_FORMAT
             return value
-        if value is None or value == "":
-            return None
         money = index < len(self._money) and self._money[index]
         whole = index < len(self._whole) and self._whole[index]
+        if value is None or value == "":
+            # A true blank (not an empty text), written with its column's format so every row keeps
+            # its full width for readers and a figure typed in later is shown like its neighbours.
+            return self._number_cell(None, MONEY_FORMAT if money else WHOLE_FORMAT if whole else TEXT_FORMAT)
         if isinstance(value, str):
             if money and _PLAIN_DECIMAL.fullmatch(value):
                 return self._number_cell(Decimal(value).quantize(CENT), MONEY_FORMAT)
