@@ -468,7 +468,9 @@ def explain(
         click.echo(rejected_text(item))
         sys.exit(1)
     result: Result = evaluator.evaluate(item)
-    click.echo(explain_text(checked, result, evaluator.explain(item), str(_period(period))))
+    semester = _period(period)
+    reference = checked.manifest.reference_date(semester)
+    click.echo(explain_text(checked, result, evaluator.explain(item), str(semester), reference))
 
 
 @main.command()
