@@ -207,6 +207,7 @@ class _ExplainWording:
             owner = self.checked.programs.get(item) or self.checked.checks.get(item)
             exprs = [c.expr for c in getattr(owner, "conditions", [])]
             exprs += [x.expr for x in getattr(owner, "exclusions", [])]
+            exprs += [owner.amount] if getattr(owner, "amount", None) is not None else []
             found = next((e for e in exprs if e.text == text), None)
             self._sentences[key] = sentence(found, self.checked) if found is not None else text
         return self._sentences[key]
@@ -238,7 +239,7 @@ class _ExplainWording:
             verdict = money_text(Decimal(step.value)) + " 元"
         else:
             verdict = "成立" if step.value else "不成立"
-        said = self.sentence(item, step.text) if step.role in ("condition", "exclusion") else step.text
+        said = self.sentence(item, step.text) if step.role in ("condition", "exclusion", "amount") else step.text
         # The label names the condition; it is not the reason for its verdict, so it comes first.
         named = f"「{step.label}」" if step.label and step.label not in (step.text, said) else ""
         lines = [f"  {mark}{named}：{said}  →  {verdict}"]
