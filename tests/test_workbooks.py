@@ -21,7 +21,7 @@ EXAMPLE_CSV = ROOT / "examples" / "students-2021.csv"
 PERIOD = ("--period", "2021-autumn")
 
 # The first three students of the example list (hand-read from examples/students-2021.csv):
-#   row 2 高建,   脱贫户 初中 2 年级, 不住校, 车鸣峪乡初级中学, 车鸣峪乡
+#   row 2 高建,   脱贫户 初中 8 年级, 不住校, 车鸣峪乡初级中学, 车鸣峪乡
 #   row 3 白宇天, 脱贫户 小学 6 年级, 不住校, 金罗镇第一小学,   金罗镇
 #   row 4 黄娜鹏, 一般家庭 中职 2 年级, 中阳县职业中学, 枝柯镇
 # 一(二)2(2): 非寄宿生生活补助 初中 312.5 元/生·学期, 小学 250 元/生·学期 (寄宿标准 625 / 500 的一半).
@@ -74,7 +74,7 @@ def test_eval_workbook_holds_numbers_with_formats_on_every_sheet(tmp_path, three
     students = book["学生"]
     assert [c.value for c in column(students, "行")] == [2, 3, 4]
     grades = column(students, "年级")
-    assert [c.value for c in grades] == [2, 6, 2] and all(c.data_type == "n" for c in grades)
+    assert [c.value for c in grades] == [8, 6, 2] and all(c.data_type == "n" for c in grades)
     totals = column(students, "合计（补助与减免）")
     # 高建: 312.5 given (nothing else for a 初中 day pupil here); stored as a number, not '312.50'.
     assert totals[0].data_type == "n" and totals[0].number_format == "0.00" and totals[0].value == 312.5
@@ -199,3 +199,23 @@ def test_reconcile_followup_and_impact_workbooks_are_finished_the_same_way(tmp_p
     assert before and all(c.data_type == "n" and c.number_format == "0.00" for c in before)
     about = {k.value: v.value for k, v in book["说明"].iter_rows(min_row=2)}
     assert about["旧版性质"] == "县级政策文件" and about["新版性质"] == "示例版本，不是县里发布的文件"
+
+
+def test_rejected_and_problem_rows_keep_their_school_and_township(tmp_path, three_students):
+    rows = list(csv.reader(three_students.read_text(encoding="utf-8").splitlines()))
+    number = rows[1][0]
+    rows[1][0] = number[:-1] + ("0" if number[-1] != "0" else "1")  # 高建's ID with a wrong check digit
+    with three_students.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    target = tmp_path / "结果.xlsx"
+    assert run("eval", three_students, "--policy", POLICY_2021, *PERIOD, "-o", target).exit_code == 1
+    book = openpyxl.load_workbook(target)
+    students = book["学生"]
+    assert column(students, "状态")[0].value == "退回"
+    assert (column(students, "学校")[0].value, column(students, "乡镇")[0].value) == ("车鸣峪乡初级中学", "车鸣峪乡")
+    returned = book["退回与问题"]
+    assert_office_sheet(returned)
+    assert [(c.value, s.value, t.value) for c, s, t in zip(column(returned, "代码"), column(returned, "学校"),
+                                                          column(returned, "乡镇"), strict=True)] == [
+        ("bad-check-digit", "车鸣峪乡初级中学", "车鸣峪乡")
+    ]  # fmt: skip

@@ -173,7 +173,7 @@ def explain_text(
             title += f" {money_text(ex.amount)} 元" + (SAMPLE_MARK if any(a.program == ex.item for a in sample) else "")
         lines.append(title + f"   条款 {ex.clause}")
         lines.extend(worded.reason(ex))
-        if ex.text:
+        if ex.text and (ex.kind == "program" or ex.outcome == "flagged"):  # a clear check needs no quote
             lines.append(f"  原文：{ex.text}")
         for step in ex.steps:
             lines.extend(worded.step(ex.item, step))
