@@ -27,6 +27,7 @@ from engine.files.records import RecordReader, Rejected, find_student, header_te
 from engine.files.report import effective_yaml, explain_text, jsonl_line, rejected_text, students_table, titled_tables
 from engine.files.template import input_fields, write_template
 from engine.files.writers import (
+    OUTPUT_FORMATS,
     Outcome,
     OutputError,
     atomic_output,
@@ -61,7 +62,7 @@ from engine.tools.reconcile import (
 from engine.tools.reconcile import reconcile as find_differences
 from engine.tools.saved import hash_warning, is_saved_results, saved_results
 from engine.tools.scaffold import ScaffoldError, new_version
-from engine.vocabulary import CHECK_CATEGORY_WORDS
+from engine.vocabulary import CHECK_CATEGORY_WORDS, CLICK_WORDS, ILLUSTRATION_NOTE
 
 
 def _policy(folder: str) -> CheckedPolicy:
@@ -143,9 +144,48 @@ def _terminated(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+_CLICK_MODULES = ("core", "exceptions", "types", "parser", "formatting", "decorators", "termui")
+
+
+def _in_chinese(message: str) -> str:
+    return CLICK_WORDS.get(message, message)
+
+
+def _in_chinese_plural(singular: str, plural: str, count: int) -> str:
+    return _in_chinese(singular if count == 1 else plural)
+
+
+@contextmanager
+def _click_in_chinese() -> Iterator[None]:
+    """click's own words (usage errors, help headings) in Chinese while a zizhu command runs.
+    click looks each message up through gettext (``_`` and ``ngettext`` in each of its modules);
+    those names are pointed at CLICK_WORDS and put back afterwards."""
+    saved: list[tuple[Any, str, Any]] = []
+    for name in _CLICK_MODULES:
+        module = sys.modules.get(f"click.{name}")
+        for attr, replacement in (("_", _in_chinese), ("ngettext", _in_chinese_plural)):
+            if module is not None and hasattr(module, attr):
+                saved.append((module, attr, getattr(module, attr)))
+                setattr(module, attr, replacement)
+    missing = click.exceptions.MissingParameter
+    english_missing = missing.format_message
+    # click ends "Missing option '--period'" with an English full stop of its own.
+    missing.format_message = lambda self: english_missing(self).replace(".", "。", 1)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        missing.format_message = english_missing  # type: ignore[method-assign]
+        for module, attr, original in saved:
+            setattr(module, attr, original)
+
+
 class _Zizhu(click.Group):
-    """A file that turns out unreadable halfway (a bad byte on row 90,000) ends the command with
-    its location, not a traceback."""
+    """Every word in Chinese, click's included; a file that turns out unreadable halfway (a bad
+    byte on row 90,000) ends the command with its location, not a traceback."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with _click_in_chinese():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         # `kill` (SIGTERM) ends a run as Ctrl-C does: temporary outputs removed, no traceback.
@@ -182,6 +222,8 @@ def check(policy_folder: str) -> None:
     click.echo(f"{policy_folder}: {m.title}（{m.id} {m.version}）")
     click.echo(f"  生效：{m.describe_effective()}")
     click.echo(f"  政策内容校验值：{DecisionRecord.of(p).policy_hash}（合并 extends 之后的有效政策）")
+    if m.illustration:
+        click.echo(f"  性质：{ILLUSTRATION_NOTE}")
     click.echo(
         f"  {len(p.fields)} 个字段，{len(p.parameters)} 个参数，{len(p.tables)} 张表，{len(p.groups)} 个条件组，"
         f"{len(p.programs)} 个资助项目，{len(p.checks)} 项核查"
@@ -273,17 +315,32 @@ def _text_output(output: str | None, encoding: str) -> Iterator[TextIO]:
         yield handle
 
 
-def _format(fmt: str | None, output: str | None) -> str:
-    if fmt:
-        return fmt
+ALL_FORMATS = ("table", "jsonl", "csv", "xlsx")
+
+
+def _format(fmt: str | None, output: str | None, can_write: tuple[str, ...] = ALL_FORMATS, piped: str = "jsonl") -> str:
+    """The format to write: `--format`, else the extension of `-o`, else table on a terminal and
+    jsonl in a pipe. An extension this command cannot write, or one that contradicts `--format`,
+    is refused before any work (a .csv holding XLSX bytes opens as garbage)."""
     if output:
         try:
-            return format_for(output)
+            implied = format_for(output)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="-o") from None
-    return "table" if sys.stdout.isatty() else "jsonl"
+        suffix = Path(output).suffix.lower()
+        if implied not in can_write:
+            allowed = "、".join(s for s, f in OUTPUT_FORMATS.items() if f in can_write)
+            raise click.BadParameter(f"这个命令不能写 {suffix} 文件；可写：{allowed}", param_hint="-o")
+        if fmt and fmt != implied:
+            raise click.BadParameter(f"--format {fmt} 与 -o 的扩展名 {suffix} 不一致；去掉 --format 或改扩展名",
+                                     param_hint="-o")  # fmt: skip
+        return implied
+    if fmt:
+        return fmt
+    return "table" if sys.stdout.isatty() else piped
 
 
+XLSX_ONLY = ("xlsx",)  # commands whose -o is a workbook
 OUTPUT = click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
                       help="写入文件；格式按扩展名：.jsonl .csv .xlsx .txt")  # fmt: skip
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv", "xlsx"]), default=None,
@@ -332,9 +389,7 @@ def eval_command(
 @click.argument("students", type=click.Path(exists=True, dir_okay=False))
 @POLICY
 @PERIOD
-@click.option(
-    "--by", default=None, help="分组：school（学校）、stage（学段）、township（乡镇）、program（默认）或任一字段"
-)
+@click.option("--by", default=None, help="分组：学校、学段、乡镇等任一字段的中文名（也可写字段标识）；默认按资助项目")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default=None, help="输出格式")
 @OUTPUT
 @ENCODING
@@ -350,7 +405,7 @@ def ledger(
         group = resolve_grouping(checked, by)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--by") from None
-    fmt = _format(fmt, output)
+    fmt = _format(fmt, output, ("table", "csv", "xlsx"), piped="table")
     book = Ledger(checked, group)
     reader = _reader(checked, students, encoding, sheet)
     for _ in book.observe(_progress(reader, evaluator.evaluate_all(reader))):
@@ -380,6 +435,7 @@ def ledger(
 def template(policy_folder: str, period: str | None, output: str) -> None:
     """生成学校填报用的空白 Excel 模板：列标题、下拉选项、日期格式和填表说明。"""
     check_output(output)
+    _format(None, output, XLSX_ONLY)
     if period is not None:
         policy_folder = str(_version_for(policy_folder, _period(period)))
     elif is_version_root(Path(policy_folder)):
@@ -412,7 +468,9 @@ def explain(
         click.echo(rejected_text(item))
         sys.exit(1)
     result: Result = evaluator.evaluate(item)
-    click.echo(explain_text(checked, result, evaluator.explain(item), str(_period(period))))
+    semester = _period(period)
+    reference = checked.manifest.reference_date(semester)
+    click.echo(explain_text(checked, result, evaluator.explain(item), str(semester), reference))
 
 
 @main.command()
@@ -457,6 +515,7 @@ def diff(
     if bool(students) != bool(period):
         raise click.UsageError("--students 与 --period 要一起用")
     check_output(output, [students])
+    _format(None, output, XLSX_ONLY)
     old, new = _policy(old_folder), _policy(new_folder)
     changes = structural_diff(old, new)
     result = None
@@ -495,7 +554,7 @@ def diff(
 @click.option("--programs", "only", multiple=True,
               help="只核对这些项目（标识或中文名，逗号分隔，可写多次）；默认核对教育局发放的全部项目")  # fmt: skip
 @click.option("--skip", multiple=True, help="不核对这些项目（标识或中文名，逗号分隔，可写多次）")
-@click.option("--by", default="school", show_default=True, help="按哪个字段汇总（学生名单中的学校）")
+@click.option("--by", default="school", help="按哪个字段汇总（字段的中文名，如 学校、乡镇）；默认按学校")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="写入 Excel：每类一个工作表")
 @ENCODING
 @SHEET
@@ -507,6 +566,7 @@ def reconcile(
 
     由银行发放的项目（政策中 paid_by: bank，如助学贷款）不在教育局发放名单上，默认不核对。"""
     check_output(output, [students, paid])
+    _format(None, output, XLSX_ONLY)
     checked, evaluator = _for_period(policy_folder, period, reasons=False)
     school = _grouping(checked, by)
     try:
@@ -568,7 +628,7 @@ def _names(values: tuple[str, ...]) -> list[str]:
 @click.argument("after", type=click.Path(exists=True, dir_okay=False))
 @click.option("--period", "periods", multiple=True, required=True,
               help="两个学期，依次对应两份名单，如 --period 2021-autumn --period 2022-spring")  # fmt: skip
-@click.option("--by", default="township,school", show_default=True, help="按哪些字段分组，逗号分隔")
+@click.option("--by", default="township,school", help="按哪些字段分组（字段的中文名），逗号分隔；默认按乡镇、学校")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="写入 Excel")
 @ENCODING
 @SHEET
@@ -583,6 +643,7 @@ def followup(
     if len(periods) != 2:
         raise click.UsageError("--period 要写两次：前一份名单的学期和后一份名单的学期")
     check_output(output, [before, after])
+    _format(None, output, XLSX_ONLY)
     first_checked, first = _for_period(policy_folder, periods[0])
     second_checked, second = _for_period(policy_folder, periods[1])
     places = [p for name in by.split(",") if name.strip() and (p := _grouping(second_checked, name.strip()))]
@@ -716,6 +777,9 @@ def verify(
 @click.option("-o", "output", type=click.Path(dir_okay=False), default=None, help="写入文件（默认输出到屏幕）")
 def schema(output: str | None) -> None:
     """输出政策文件的 JSON Schema，供编辑器自动补全和标出错误。"""
+    if output and Path(output).suffix.lower() != ".json":
+        suffix = Path(output).suffix or "无扩展名的文件"
+        raise click.BadParameter(f"这个命令只写 .json 文件，不能写 {suffix}", param_hint="-o")
     text = schema_json()
     if output:
         with atomic_output(output) as path:

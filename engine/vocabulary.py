@@ -42,6 +42,9 @@ CHECK_CATEGORY_WORDS = {"attendance": "控辍保学", "outreach": "跟进告知"
 # The status of an input row (JSONL "status"; the 状态 column of result sheets).
 ROW_STATUS_WORDS = {"evaluated": "已评估", "problem": "有问题", "rejected": "退回"}
 
+# What a heading says of a policy version marked `illustration: true`.
+ILLUSTRATION_NOTE = "示例版本，不是县里发布的文件"
+
 # What an explanation says of a program or check.
 OUTCOME_WORDS = {"awarded": "享受", "denied": "不享受", "error": "无法判定", "flagged": "需跟进", "clear": "无"}
 # The role of each step of an explanation.
@@ -97,3 +100,53 @@ ROLE_WORDS = {
 
 # A group with no value (a blank school, township …) in a ledger or follow-up table.
 BLANK_GROUP = "（未填）"
+
+# click's own messages (usage errors, help headings), keyed by click's English message id: the
+# command line says 缺少选项 --period, not Missing option '--period'. Placeholders are click's.
+CLICK_WORDS = {
+    "Usage:": "用法:",
+    "Options": "选项",
+    "Commands": "命令",
+    "Positional arguments": "参数",
+    "Show this message and exit.": "显示本说明并退出。",
+    "Show the version and exit.": "显示版本并退出。",
+    "Try '{command} {option}' for help.": "查看说明：{command} {option}",
+    "Error: {message}": "错误：{message}",
+    "Aborted!": "已中止。",
+    "Invalid value: {message}": "取值不对：{message}",
+    "Invalid value for {param_hint}: {message}": "{param_hint} 的取值不对：{message}",
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
+    "Missing {param_type}": "缺少{param_type}",
+    "Missing parameter: {param_name}": "缺少参数：{param_name}",
+    "Missing command.": "缺少命令。",
+    "No such option {name!r}.": "没有选项 {name}。",
+    "No such command {name!r}.": "没有命令 {name}。",
+    "Did you mean {possibility}?": "是不是要写 {possibility}？",
+    "(Did you mean one of: {possibilities}?)": "（是不是要写其中之一：{possibilities}？）",
+    "Got unexpected extra argument ({args})": "多写了参数（{args}）",
+    "Got unexpected extra arguments ({args})": "多写了参数（{args}）",
+    "Option {name!r} requires an argument.": "选项 {name} 后面要写一个值。",
+    "Option {name!r} requires {nargs} arguments.": "选项 {name} 后面要写 {nargs} 个值。",
+    "Option {name!r} does not take a value.": "选项 {name} 后面不写值。",
+    "{name} {filename!r} does not exist.": "「{filename}」不存在。",
+    "{name} {filename!r} is a directory.": "「{filename}」是文件夹，这里要的是文件。",
+    "{name} {filename!r} is a file.": "「{filename}」是文件，这里要的是文件夹。",
+    "{name} {filename!r} is not readable.": "「{filename}」无法读取（没有读权限）。",
+    "{name} {filename!r} is not writable.": "「{filename}」无法写入（没有写权限）。",
+    "{name} {filename!r} is not executable.": "「{filename}」不可执行。",
+    "Could not open file {filename!r}: {message}": "无法打开文件「{filename}」：{message}",
+    "unknown error": "未知错误",
+    "{value!r} is not one of {choices}.": "「{value}」不是可选的值；可选：{choices}。",
+    "{value!r} is not {choice}.": "「{value}」不对；只能是 {choice}。",
+    "Choose from:\n\t{choices}": "可选：\n\t{choices}",
+    "{value!r} is not a valid {number_type}.": "「{value}」不是有效的数。",
+    "{value} is not in the range {range}.": "{value} 不在允许的范围 {range} 内。",
+    "{value!r} is not a valid boolean. Recognized values: {states}": "「{value}」不是 是/否；可写：{states}",
+    "default: {default}": "默认：{default}",
+    "required": "必填",
+    "env var: {var}": "环境变量：{var}",
+    "Takes {nargs} values but 1 was given.": "要 {nargs} 个值，只写了 1 个。",
+    "Takes {nargs} values but {len} were given.": "要 {nargs} 个值，写了 {len} 个。",
+}

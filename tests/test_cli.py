@@ -88,7 +88,9 @@ def test_explain_shows_clause_reason_and_facts_read():
     assert result.exit_code == 0
     assert "【非寄宿生生活补助】享受 312.50 元   条款 一(二)2(2)" in result.output
     assert "读取：学段 = 初中" in result.output
-    assert "不符合条件：住宿在由学校统一管理的学生宿舍内" in result.output
+    # The condition is named by its label and worded as a sentence; the fact that decided it comes next.
+    assert "理由：不符合条件「住宿在由学校统一管理的学生宿舍内」：校内住宿为是" in result.output
+    assert "决定的信息：校内住宿 = 否" in result.output
 
 
 def test_policy_tests_pass_and_cover_every_rule():

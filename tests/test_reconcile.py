@@ -272,11 +272,11 @@ def test_bad_amounts_are_rejected_with_row_and_column(tmp_path):
         paid(C, "免书本费", "400"),
     ]
     _, findings = reconcile(tmp_path, payments)
-    problems = {f["发放名单行"]: f["说明"] for f in findings["未知"]}
-    assert problems["2"].startswith("发放名单第 2 行「金额」列：金额是空的")
-    assert problems["3"].startswith("发放名单第 3 行「金额」列：「五百」不是数字")
-    assert problems["4"] == "发放名单第 4 行「金额」列：金额是负数（-250）：发放名单只列实际发放的金额"
-    assert problems["5"] == "发放名单第 5 行「金额」列：金额「624.999」不到分（最多两位小数），无法核对"
+    problems = {f["发放名单行"]: f["说明"] for f in findings["未知"]}  # a row number is a number in the workbook
+    assert problems[2].startswith("发放名单第 2 行「金额」列：金额是空的")
+    assert problems[3].startswith("发放名单第 3 行「金额」列：「五百」不是数字")
+    assert problems[4] == "发放名单第 4 行「金额」列：金额是负数（-250）：发放名单只列实际发放的金额"
+    assert problems[5] == "发放名单第 5 行「金额」列：金额「624.999」不到分（最多两位小数），无法核对"
     # An unreadable amount is not a payment: each of the four students is still owed, once.
     assert {f["身份证号"] for f in findings["漏发"]} == {A["身份证号"], B["身份证号"], C["身份证号"], E["身份证号"]}
 

@@ -168,8 +168,8 @@ def test_a_policy_with_other_field_ids_writes_xlsx(county, students, tmp_path):
     sheet = list(book["学生"].values)
     # The context columns are the fields with roles school, township, stage, grade, under their labels.
     assert sheet[0][:8] == ("行", "身份证号", "姓名", "学校", "乡镇", "学段", "年级", "状态")
-    assert sheet[1][3:8] == ("一中", "城关镇", "初中", "2", "已评估")
-    assert sheet[2][3:8] == ("二小", "城关镇", "小学", "3", "已评估")
+    assert sheet[1][3:8] == ("一中", "城关镇", "初中", 2, "已评估")  # 年级 is a number Excel can filter and sort
+    assert sheet[2][3:8] == ("二小", "城关镇", "小学", 3, "已评估")
     awards = [(r[0], r[4], r[7]) for r in list(book["资助明细"].values)[1:]]
     assert awards == [(2, "fzbz", Decimal("312.5")), (3, "jsbz", 500)]
     rejected = list(book["退回与问题"].values)[1:]  # 行, 身份证号, 姓名, 学校, 乡镇, 状态, 列, 问题, 代码

@@ -174,7 +174,7 @@ def test_csv_marks_sample_programs_in_the_header_and_keeps_amounts_as_numbers(st
 def test_explain_marks_sample_amounts(students):
     result = run("explain", students, *PERIOD, "--id", "141129200910256897")
     # 普通高中 with 年级 blank: 国家助学金 1500 (the plan's figure) + 免学费 800 (sample table) = 2300
-    assert "合计：2300.00 元（国家助学金 1500.00；免学费 800.00※）" in result.output
+    assert "合计：补助与减免 2300.00 元（国家助学金 1500.00；免学费 800.00※）" in result.output  # no loan here
     assert "【免学费】享受 800.00 元※" in result.output and "【国家助学金】享受 1500.00 元   " in result.output
     assert "标 ※ 的金额（免学费）按示例收费标准计算" in result.output
 

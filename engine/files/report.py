@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable
 from decimal import Decimal
@@ -14,9 +15,10 @@ from engine.check.checker import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote
 from engine.check.types import display, money_text
 from engine.files.records import Rejected
+from engine.files.wording import sentence
 from engine.policy.model import Policy
 from engine.policy.versions import SECTIONS
-from engine.runtime.results import Award, Explanation, Flag, Result, RowError
+from engine.runtime.results import Award, Explanation, Flag, Result, RowError, TraceStep
 from engine.vocabulary import CHECK_CATEGORY_WORDS, OUTCOME_WORDS, STEP_WORDS
 
 Outcome = Result | Rejected
@@ -125,13 +127,17 @@ def students_table(checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> str:
     rows = []
     for o in outcomes:
         if isinstance(o, Rejected):
-            rows.append([o.row, o.name, o.id_number, "退回：" + "；".join(e.message for e in o.reasons), "", ""])
+            rows.append([o.row, o.name, o.id_number, "退回：" + "；".join(e.message for e in o.reasons), "", "", ""])
             continue
         awards = "；".join(f"{a.label} {money_text(a.amount)}{SAMPLE_MARK if a.sample else ''}" for a in o.awards)
         notes = [text for text in (flags_text(o.flags), *(e.message for e in o.errors)) if text]
-        total = money_text(o.total) if o.awards else ""
-        rows.append([o.row, o.name, o.id_number, awards or "—", total, "；".join(notes)])
-    return tabulate(rows, headers=["行", "姓名", "身份证号", "资助", "合计（元）", "核查与问题"], disable_numparse=True)
+        # Loans are lent, not given: their own column, never added to grants and waivers.
+        given = sum((a.amount for a in o.awards if a.kind != "loan"), start=Decimal(0))
+        lent = sum((a.amount for a in o.awards if a.kind == "loan"), start=Decimal(0))
+        money = [money_text(given) if given else "", money_text(lent) if lent else ""]
+        rows.append([o.row, o.name, o.id_number, awards or "—", *money, "；".join(notes)])
+    headers = ["行", "姓名", "身份证号", "资助", "补助与减免（元）", "贷款（元）", "核查与问题"]
+    return tabulate(rows, headers=headers, disable_numparse=True)
 
 
 def rejected_text(rejected: Rejected) -> str:
@@ -142,47 +148,105 @@ def rejected_text(rejected: Rejected) -> str:
 
 
 def explain_text(
-    checked: CheckedPolicy, result: Result | Rejected, explanations: list[Explanation], period: str
+    checked: CheckedPolicy,
+    result: Result | Rejected,
+    explanations: list[Explanation],
+    period: str,
+    reference_date: dt.date | None = None,
 ) -> str:
-    lines = [f"学生：{result.name}（身份证号 {result.id_number}，第 {result.row} 行）  学期：{period}"]
-    m = checked.manifest
-    lines.append(f"政策：{m.heading()}")
+    """What `zizhu explain` prints: conditions as Chinese sentences (engine/files/wording.py), a
+    denial's deciding facts first, the plan's sentence (原文) for every program, totals with loans apart."""
+    head = f"学生：{result.name}（身份证号 {result.id_number}，第 {result.row} 行）  学期：{period}"
+    if reference_date is not None:  # ages (周岁) are counted on this day
+        head += f"  年龄计算基准日：{reference_date.isoformat()}"
+    lines = [head, f"政策：{checked.manifest.heading()}"]
     sample = [a for a in result.awards if a.sample] if isinstance(result, Result) else []
     if isinstance(result, Result) and result.awards:
-        lines.append(
-            "合计："
-            + money_text(result.total)
-            + " 元（"
-            + "；".join(f"{a.label} {money_text(a.amount)}{SAMPLE_MARK if a.sample else ''}" for a in result.awards)
-            + "）"
-        )
+        lines.append(totals_text(result.awards))
     if sample:
         lines.append(sample_footnote(a.label for a in sample))
+    worded = _ExplainWording(checked)
     for ex in explanations:
         lines.append("")
-        head = f"【{ex.label}】{OUTCOME_WORDS[ex.outcome]}"
+        title = f"【{ex.label}】{OUTCOME_WORDS[ex.outcome]}"
         if ex.amount is not None:
-            head += f" {money_text(ex.amount)} 元" + (SAMPLE_MARK if any(a.program == ex.item for a in sample) else "")
-        head += f"   条款 {ex.clause}"
-        lines.append(head)
-        if ex.reason:
-            lines.append(f"  理由：{ex.reason}")
-        if ex.outcome in ("awarded", "flagged") and ex.text:
+            title += f" {money_text(ex.amount)} 元" + (SAMPLE_MARK if any(a.program == ex.item for a in sample) else "")
+        lines.append(title + f"   条款 {ex.clause}")
+        lines.extend(worded.reason(ex))
+        if ex.text and (ex.kind == "program" or ex.outcome == "flagged"):  # a clear check needs no quote
             lines.append(f"  原文：{ex.text}")
         for step in ex.steps:
-            mark = STEP_WORDS[step.role]
-            if step.error:
-                verdict = step.error
-            elif step.role == "amount":
-                verdict = money_text(Decimal(step.value)) + " 元"
-            else:
-                verdict = "成立" if step.value else "不成立"
-            title = step.label if step.label and step.label != step.text else ""
-            decided = "  ← 决定结果" if step.decisive else ""
-            lines.append(f"  {mark}：{step.text}  →  {verdict}" + (f"（{title}）" if title else "") + decided)
-            if step.reads:
-                lines.append("      读取：" + "，".join(f"{label} = {display(v, t)}" for label, v, t in step.reads))
+            lines.extend(worded.step(ex.item, step))
     return "\n".join(lines)
+
+
+def totals_text(awards: Iterable[Award]) -> str:
+    """合计 with loans apart: a loan is lent, not given, and is never added to grants and waivers."""
+    parts = []
+    for word, chosen in (("补助与减免", [a for a in awards if a.kind != "loan"]),
+                         ("贷款", [a for a in awards if a.kind == "loan"])):  # fmt: skip
+        if chosen:
+            total = sum((a.amount for a in chosen), start=Decimal(0))
+            each = "；".join(f"{a.label} {money_text(a.amount)}{SAMPLE_MARK if a.sample else ''}" for a in chosen)
+            parts.append(f"{word} {money_text(total)} 元（{each}）")
+    return "合计：" + "；".join(parts)
+
+
+class _ExplainWording:
+    """Steps of an explanation in the words of engine/files/wording.py: a step's expression text
+    is looked up among its program's (or check's) checked conditions and exclusions."""
+
+    def __init__(self, checked: CheckedPolicy) -> None:
+        self.checked = checked
+        self.field_labels = {info.field.label for info in checked.fields.values()}
+        self._sentences: dict[tuple[str, str], str] = {}
+
+    def sentence(self, item: str, text: str) -> str:
+        key = (item, text)
+        if key not in self._sentences:
+            owner = self.checked.programs.get(item) or self.checked.checks.get(item)
+            exprs = [c.expr for c in getattr(owner, "conditions", [])]
+            exprs += [x.expr for x in getattr(owner, "exclusions", [])]
+            exprs += [owner.amount] if getattr(owner, "amount", None) is not None else []
+            found = next((e for e in exprs if e.text == text), None)
+            self._sentences[key] = sentence(found, self.checked) if found is not None else text
+        return self._sentences[key]
+
+    def reason(self, ex: Explanation) -> list[str]:
+        """For a denial: the step that decided it, worded, and the facts (not groups) it read first."""
+        deciding = next((s for s in ex.steps if s.decisive), None) if ex.outcome == "denied" else None
+        if deciding is None:
+            return [f"  理由：{ex.reason}"] if ex.reason else []
+        said = self.sentence(ex.item, deciding.text)
+        named = f"「{deciding.label}」" if deciding.label and deciding.label not in (deciding.text, said) else ""
+        if deciding.role == "condition":
+            why = f"不符合条件{named}：{said}"
+        elif deciding.role == "exclusion":
+            why = f"排除{named}：{said}"
+        else:
+            why = said
+        facts = [f"{label} = {display(v, t)}" for label, v, t in deciding.reads if label in self.field_labels]
+        lines = [f"  理由：{why}"]
+        if facts:
+            lines.append("  决定的信息：" + "，".join(facts))
+        return lines
+
+    def step(self, item: str, step: TraceStep) -> list[str]:
+        mark = STEP_WORDS[step.role]
+        if step.error:
+            verdict = step.error
+        elif step.role == "amount":
+            verdict = money_text(Decimal(step.value)) + " 元"
+        else:
+            verdict = "成立" if step.value else "不成立"
+        said = self.sentence(item, step.text) if step.role in ("condition", "exclusion", "amount") else step.text
+        # The label names the condition; it is not the reason for its verdict, so it comes first.
+        named = f"「{step.label}」" if step.label and step.label not in (step.text, said) else ""
+        decided = "  ← 决定结果" if step.decisive else ""  # the part the evaluator says decided the outcome
+        lines = [f"  {mark}{named}：{said}  →  {verdict}{decided}"]
+        if step.reads:
+            lines.append("      读取：" + "，".join(f"{label} = {display(v, t)}" for label, v, t in step.reads))
+        return lines
 
 
 # -- versions ----------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """Results → files people open: CSV (UTF-8 with BOM, for Excel) and XLSX workbooks.
 
 Writers take outcomes one at a time so a large file streams; XLSX is written in
-openpyxl's write-only mode for the same reason.
+openpyxl's write-only mode for the same reason, every sheet finished by engine/files/workbook.py
+(numbers as numbers, frozen and filtered header, widths for Chinese text). Rows hold values as
+they are (Decimal money, int rows and grades); CSV writes them as text the way reports do.
 
 Cells come from files others wrote, so a name such as ``=HYPERLINK(…)`` must never become a live
-formula in what we write: XLSX text cells are always stored as text, and CSV cells that Excel would
-read as a formula (starting with ``= + - @``, tab or carriage return) get a leading ``'`` (OWASP's
-advice for CSV injection). Every output goes to a temporary file in the target's folder and is
+formula in what we write: XLSX text cells are always stored as text (workbook.OfficeSheet), and CSV
+cells that Excel would read as a formula (starting with ``= + - @``, tab or carriage return) get a
+leading ``'`` (OWASP's advice for CSV injection). Every output goes to a temporary file in the target's folder and is
 renamed into place when complete: an interrupted run never leaves half a file where a whole was.
 """
 
@@ -27,6 +29,7 @@ from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
 from engine.files.report import flags_text
+from engine.files.workbook import OfficeWorkbook, append_table
 from engine.policy.provenance import DecisionRecord
 from engine.runtime.results import Result
 from engine.vocabulary import CHECK_CATEGORY_WORDS, FREQUENCY_WORDS, PROGRAM_KIND_WORDS, ROW_STATUS_WORDS
@@ -114,22 +117,6 @@ class SafeCsvWriter:
             self.writerow(row)
 
 
-def xlsx_row(sheet, row: Iterable[Any]) -> list[Any]:
-    """A row for a write-only sheet with every text cell stored as text: openpyxl would otherwise
-    write "=…" as a live formula and "#N/A" as an error value."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cells = []
-    for value in row:
-        if value.__class__ is str and value[:1] in ("=", "#"):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"
-            cells.append(cell)
-        else:
-            cells.append(value)
-    return cells
-
-
 def format_for(path: str) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in OUTPUT_FORMATS:
@@ -158,31 +145,36 @@ class StudentRows:
         )
 
     def row(self, o: Outcome) -> list[Any]:
-        if isinstance(o, Rejected):
-            facts = [""] * len(self.context)
+        if isinstance(o, Rejected):  # its 学校, 乡镇 … as written, so the list can go back to each school
+            facts = _raw_places(o, self.context)
             money = [""] * (len(self.programs) + 3)
             return [o.row, o.id_number, o.name, *facts, ROW_STATUS_WORDS["rejected"], *money,
                     "；".join(_reason(e) for e in o.reasons)]  # fmt: skip
         amounts = {a.program: a.amount for a in o.awards}
         given = sum((a.amount for a in o.awards if a.kind != "loan"), start=type(o.total)(0))
         loans = sum((a.amount for a in o.awards if a.kind == "loan"), start=type(o.total)(0))
-        facts = [display(o.values.get(f), self.checked.fields[f].type) if o.values.get(f) is not None else ""
-                 for f in self.context]  # fmt: skip
+        facts = [_fact(self.checked, o.values, f) for f in self.context]
         return (
             [o.row, o.id_number, o.name, *facts, ROW_STATUS_WORDS["problem" if o.errors else "evaluated"]]
-            + [money_text(amounts[p]) if p in amounts else "" for p in self.programs]
-            + [money_text(given), money_text(loans)]
+            + [amounts[p].quantize(CENT) if p in amounts else "" for p in self.programs]
+            + [given.quantize(CENT), loans.quantize(CENT)]
             + [flags_text(o.flags), "；".join(e.message for e in o.errors)]
-        )  # fmt: skip
+        )
 
 
-def _money_cell(sheet, amount: Decimal):
-    """A number Excel can sum, shown with two decimals; written from the exact Decimal."""
-    from openpyxl.cell import WriteOnlyCell
+def _fact(checked: CheckedPolicy, values: dict[str, Any], field_id: str) -> Any:
+    """A fact as a sheet shows it: whole numbers (年级) stay numbers, the rest as a person reads them."""
+    value = values.get(field_id)
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return display(value, checked.fields[field_id].type)
 
-    cell = WriteOnlyCell(sheet, value=amount.quantize(CENT))
-    cell.number_format = "0.00"
-    return cell
+
+def csv_text(value: Any) -> Any:
+    """A cell for CSV: money with two decimals, as every report writes it."""
+    return money_text(value) if isinstance(value, Decimal) else value
 
 
 def _reason(e) -> str:
@@ -200,7 +192,7 @@ def write_csv_rows(handle: TextIO, headers: list[str], rows: Iterable[list[Any]]
     every cell through `csv_cell`."""
     writer = SafeCsvWriter(handle)
     writer.writerow(headers)
-    writer.writerows(rows)
+    writer.writerows([csv_text(v) for v in row] for row in rows)
 
 
 def write_xlsx(
@@ -213,13 +205,12 @@ def write_xlsx(
     """A workbook: 资助明细 (one row per student and program), 学生 (one per input row),
     台账 (the ledger), one sheet of flags per check category (控辍保学, 跟进告知, 数据核对),
     退回与问题 (rejected rows and rows with problems, with 学校 and 乡镇 so the county can send each
-    school its list), and 说明 when an amount was computed from a sample table.
+    school its list), and 说明 (the decision record: policy title, 文号, version, semester; sample
+    tables used).
 
     `ledger_table` is called once every outcome has been written (a ledger counting the same
     stream, e.g. ``Ledger.table``): the 台账 sheet goes third but is filled last."""
-    import openpyxl
-
-    book = openpyxl.Workbook(write_only=True)
+    book = OfficeWorkbook()
     awards = book.create_sheet("资助明细")
     students = book.create_sheet("学生")
     categories = [c for c in CHECK_CATEGORY_WORDS if any(k.check.category == c for k in checked.checks.values())]
@@ -235,26 +226,25 @@ def write_xlsx(
     returned.append(["行", "身份证号", "姓名", *place_headers, "状态", "列", "问题", "代码"])
     sample_used = False
     for o in outcomes:
-        students.append(xlsx_row(students, shape.row(o)))
+        students.append(shape.row(o))
         where = [_fact(checked, o.values, f) for f in places] if isinstance(o, Result) else _raw_places(o, places)
         if isinstance(o, Rejected):
             for e in o.reasons:
-                returned.append(xlsx_row(returned, [o.row, o.id_number, o.name, *where, ROW_STATUS_WORDS["rejected"],
-                                                    e.column, e.message, e.code]))  # fmt: skip
+                returned.append([o.row, o.id_number, o.name, *where, ROW_STATUS_WORDS["rejected"], e.column, e.message,
+                                 e.code])  # fmt: skip
             continue
         for e in o.errors:
-            returned.append(xlsx_row(returned, [o.row, o.id_number, o.name, *where, ROW_STATUS_WORDS["problem"],
-                                                e.column, e.message, e.code]))  # fmt: skip
+            returned.append([o.row, o.id_number, o.name, *where, ROW_STATUS_WORDS["problem"], e.column, e.message,
+                             e.code])  # fmt: skip
         for a in o.awards:
             sample_used = sample_used or a.sample
             kind, per = PROGRAM_KIND_WORDS[a.kind], FREQUENCY_WORDS[a.per]
-            awards.append(xlsx_row(awards, [o.row, o.id_number, o.name, a.label, a.program, kind, per,
-                                            _money_cell(awards, a.amount), a.clause,
-                                            SAMPLE_MARK if a.sample else ""]))  # fmt: skip
+            awards.append([o.row, o.id_number, o.name, a.label, a.program, kind, per, a.amount, a.clause,
+                           SAMPLE_MARK if a.sample else ""])  # fmt: skip
         for f in o.flags:
             sheet = flag_sheets[f.category]
-            sheet.append(xlsx_row(sheet, [o.row, o.id_number, o.name, f.label, f.check, f.clause, f.message]))
-    _append_table(book.create_sheet("台账", 2), *ledger_table())
+            sheet.append([o.row, o.id_number, o.name, f.label, f.check, f.clause, f.message])
+    append_table(book.create_sheet("台账", 2), *ledger_table())
     notes: list[tuple[str, str]] = []
     if sample_used:
         labels = [checked.policy.programs[p].label for p in checked.program_order if p in shape.sample]
@@ -264,16 +254,11 @@ def write_xlsx(
     else:
         sheets = {"说明": (["项目", "内容"], [list(n) for n in notes])} if notes else {}
     for title, table in sheets.items():
-        _append_table(book.create_sheet(title), *table)
+        append_table(book.create_sheet(title), *table)
     book.save(path)
 
 
 RETURNED_SHEET = "退回与问题"
-
-
-def _fact(checked: CheckedPolicy, values: dict[str, Any], field_id: str) -> str:
-    value = values.get(field_id)
-    return "" if value is None else display(value, checked.fields[field_id].type)
 
 
 def _raw_places(rejected: Rejected, places: list[str]) -> list[str]:
@@ -281,24 +266,12 @@ def _raw_places(rejected: Rejected, places: list[str]) -> list[str]:
     return [rejected.cells.get(f, "") for f in places]
 
 
-def write_table_xlsx(path: str, title: str, headers: list[str], rows: list[list[Any]]) -> None:
-    write_sheets_xlsx(path, {title: (headers, rows)})
-
-
 def write_sheets_xlsx(path: str, sheets: dict[str, tuple[list[str], list[list[Any]]]]) -> None:
     """A workbook of plain tables, one sheet per (title: (headers, rows))."""
-    import openpyxl
-
-    book = openpyxl.Workbook(write_only=True)
+    book = OfficeWorkbook()
     for title, (headers, rows) in sheets.items():
-        _append_table(book.create_sheet(title), headers, rows)
+        append_table(book.create_sheet(title), headers, rows)
     book.save(path)
-
-
-def _append_table(sheet, headers: list[str], rows: list[list[Any]]) -> None:
-    sheet.append(xlsx_row(sheet, headers))
-    for row in rows:
-        sheet.append(xlsx_row(sheet, row))
 
 
 def record_sheet(record: DecisionRecord, notes: Sequence[tuple[str, str]] = ()) -> dict[str, Table]:

@@ -143,6 +143,7 @@ def _manifest(doc: SourceDocument, raw: dict[str, Any], sink: DiagnosticSink) ->
         rounding=raw["rounding"],
         location=loc,
         note=raw.get("note", ""),
+        illustration=bool(raw.get("illustration", False)),
     )
 
 

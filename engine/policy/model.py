@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.diagnostics import Location
 from engine.policy.yamlsource import PathKey, SourceDocument
-from engine.vocabulary import SEASON_WORDS
+from engine.vocabulary import ILLUSTRATION_NOTE, SEASON_WORDS
 
 
 @dataclass(frozen=True)
@@ -269,6 +269,7 @@ class Manifest:
     rounding: str  # how an amount is rounded to the fen where it is computed: half_up | half_even | down
     location: Location
     note: str = ""
+    illustration: bool = False  # an example version, not a document the county issued
 
     def covers(self, period: Period) -> bool:
         if period.key < self.effective_from.key:
@@ -281,7 +282,8 @@ class Manifest:
 
     def heading(self) -> str:
         """How a person sees which policy a report used: title, document number, version."""
-        return f"{self.title}（{self.source.get('number', '')}，版本 {self.version}）"
+        heading = f"{self.title}（{self.source.get('number', '')}，版本 {self.version}）"
+        return heading + (f"【{ILLUSTRATION_NOTE}】" if self.illustration else "")
 
     def reference_date(self, period: Period) -> dt.date:
         semester = self.semesters[period.season]

@@ -17,6 +17,7 @@ from importlib import metadata
 from typing import Any
 
 from engine.policy.model import Period, Policy
+from engine.vocabulary import ILLUSTRATION_NOTE
 
 # The first line of a JSONL result file is one object with only this key; readers skip it.
 JSONL_HEADER_KEY = "decision_record"
@@ -53,12 +54,18 @@ class DecisionRecord:
     policy_hash: str
     zizhu_version: str
     semester: str  # "2021-autumn", or "2021-autumn → 2022-spring" for a follow-up; "" when none applies
+    # What a person reads first on a 说明 sheet: the document's title and 文号, and whether this version
+    # is an illustration rather than a county document. Not part of the JSON record (the id names it).
+    title: str = ""
+    number: str = ""
+    illustration: bool = False
 
     @classmethod
     def of(cls, policy: Policy, semester: Period | str | None = None) -> DecisionRecord:
         m = policy.manifest
         return cls(m.id, m.version, policy.folder, content_hash(policy), zizhu_version(),
-                   str(semester) if semester else "")  # fmt: skip
+                   str(semester) if semester else "", m.title, str(m.source.get("number", "")),
+                   m.illustration)  # fmt: skip
 
     def as_json(self) -> dict[str, str]:
         return {
@@ -80,9 +87,12 @@ class DecisionRecord:
 
     def lines(self) -> list[tuple[str, str]]:
         """(label, value) pairs as a person reads them, for a 说明 sheet or a report's head."""
+        heading = [("政策", self.title), ("文号", self.number)] if self.title else []
         return [
+            *heading,
             ("政策标识", self.policy_id),
             ("政策版本", self.policy_version),
+            *([("性质", ILLUSTRATION_NOTE if self.illustration else "县级政策文件")] if self.title else []),
             ("政策文件夹", self.folder),
             ("政策内容校验值", self.policy_hash),
             ("zizhu 版本", self.zizhu_version),

@@ -263,6 +263,10 @@ _MANIFEST = {
             "half_up 四舍五入，half_even 银行家舍入，down 舍去",
         },
         "note": _NOTE,
+        "illustration": {
+            "type": "boolean",
+            "description": "true：示例版本，不是县里发布的文件（报表和解释的标题会注明）",
+        },
     },
 }
 

@@ -183,15 +183,18 @@ class Ledger:
 def resolve_grouping(checked: CheckedPolicy, by: str | None) -> str | None:
     """A --by name (field id or Chinese label, a field role such as school or township, or "program")
     as a field id; ValueError if unknown."""
-    if by in (None, "", "program", "项目"):
+    if by in (None, "", "program", "项目", "资助项目"):
         return None
     for fid, info in checked.fields.items():
         if by in (fid, info.field.label):
             return fid
     if by in checked.roles:
         return checked.roles[by]
-    choices = ["program", *(f for f, i in checked.fields.items() if i.type.kind in ("text", "enum", "bool"))]
-    raise ValueError(f"不能按「{by}」分组；可用：{'、'.join(choices)}")
+    # Offered by the Chinese labels people read in the student list (the ids work too).
+    personal = {checked.roles.get("identity_number"), checked.roles.get("name")}  # one group per student
+    labels = [i.field.label for f, i in checked.fields.items()
+              if i.type.kind in ("text", "enum", "bool") and f not in personal]  # fmt: skip
+    raise ValueError(f"不能按「{by}」分组；可用：资助项目（默认）、{'、'.join(labels)}")
 
 
 def ledger_text(ledger: Ledger) -> str:
