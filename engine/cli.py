@@ -53,13 +53,14 @@ from engine.tools.policytest import load_cases, render, run_cases
 from engine.tools.reconcile import (
     choose_programs,
     needs_alert,
-    read_payments,
+    read_payment_list,
+    read_payment_table,
     report_sheets,
     report_tables,
     summary_line,
 )
 from engine.tools.reconcile import reconcile as find_differences
-from engine.tools.saved import hash_warning, is_saved_results, saved_results
+from engine.tools.saved import hash_warning, is_saved_results, saved_results, semester_mismatch
 from engine.tools.scaffold import ScaffoldError, new_version
 from engine.vocabulary import CHECK_CATEGORY_WORDS
 
@@ -514,14 +515,20 @@ def reconcile(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--programs/--skip") from None
     try:
-        payments, problems = read_payments(checked, read_table(paid, encoding=encoding, sheet=sheet))
+        table = read_payment_table(paid, encoding=encoding, sheet=sheet)
+        payments, problems, notes = read_payment_list(checked, table)
     except InputError as exc:
         click.echo(f"错误：{exc}", err=True)
         sys.exit(2)
     if problems:
         click.echo("错误：" + "\n".join(problems), err=True)
         sys.exit(2)
+    for note in [*(f"{paid}：{w}" for w in table.warnings), *notes]:
+        click.echo(f"注意：{note}", err=True)
     record = DecisionRecord.of(checked.policy, period)
+    if is_saved_results(students) and (mismatch := semester_mismatch(students, _period(period))):
+        click.echo(f"错误：{mismatch}", err=True)
+        sys.exit(2)
     if is_saved_results(students):
         warning = hash_warning(checked, students)
         if warning:

@@ -54,6 +54,7 @@ RECONCILE_WORDS = {
     "wrong_amount": "金额不符",
     "duplicate": "重复发放",
     "exclusive": "互斥",
+    "name_mismatch": "姓名不符",
     "unknown": "未知",
 }
 # The columns of a reconciliation summary: 金额不符 split into 少发 and 多发, which must never net out.
@@ -64,6 +65,7 @@ RECONCILE_COLUMN_WORDS = {
     "over": "多发",
     "duplicate": "重复发放",
     "exclusive": "互斥",
+    "name_mismatch": "姓名不符",
     "unknown": "未知",
 }
 # Who disburses a program (`paid_by:`), when it is not the bureau's payment list: why reconcile leaves it out.
