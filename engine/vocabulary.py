@@ -80,6 +80,8 @@ MOVEMENT_WORDS = {
     "aged_out": "超出适龄（仍未入学）",
     "resolved": "已解除",
     "still": "仍需跟进",
+    "undetermined": "无法判断",
+    "rejected": "被退回",
     "appeared": "本学期新出现",
     "left": "本学期不在名单",
     "started": "开始享受",
