@@ -80,14 +80,16 @@ class Finding:
     @property
     def money(self) -> Decimal:
         """The money at stake: owed when omitted; the difference when the amount is wrong (always
-        positive: whether it is owed or over-paid is the column); the excess of a duplicate; what
-        was paid otherwise."""
+        positive: whether it is owed or over-paid is the column); the excess of a duplicate; for an
+        unknown without a readable amount, what was owed; what was paid otherwise."""
         if self.category == "omitted":
             return self.entitled or ZERO
         if self.category == "wrong_amount":
             return abs((self.paid or ZERO) - (self.entitled or ZERO))
         if self.category == "duplicate":
             return self.excess or ZERO
+        if self.category == "unknown" and self.paid is None:  # an unreadable amount: what was owed is at stake
+            return self.entitled or ZERO
         return self.paid or ZERO
 
 
