@@ -296,11 +296,16 @@ def test_minus_zero_is_zero_and_never_printed_as_minus_zero(tmp_path):
 # -- against a saved result -----------------------------------------------------------
 
 
-def test_reconcile_against_a_saved_result_says_when_the_policy_differs(tmp_path, policy_copy):
+def saved_autumn_and_exact_payments(tmp_path):
+    """A, B, C, D, E evaluated for 2021-autumn and saved as JSONL; the exactly matching payment list."""
     students = write_csv(tmp_path / "students.csv", STUDENT_HEADERS, [A, B, C, D, E])
     saved = tmp_path / "saved.jsonl"
     assert run("eval", students, "--policy", POLICY_2021, "--period", "2021-autumn", "-o", saved).exit_code == 0
-    paid_file = write_csv(tmp_path / "paid.csv", PAID_HEADERS, EXACT)
+    return saved, write_csv(tmp_path / "paid.csv", PAID_HEADERS, EXACT)
+
+
+def test_reconcile_against_a_saved_result_says_when_the_policy_differs(tmp_path, policy_copy):
+    saved, paid_file = saved_autumn_and_exact_payments(tmp_path)
     same = run("reconcile", "--policy", POLICY_2021, "--period", "2021-autumn", "--students", saved,
                "--paid", paid_file)  # fmt: skip
     assert same.exit_code == 0 and "完全一致" in same.output and "另一份政策" not in same.output
@@ -417,10 +422,7 @@ def test_a_title_row_above_the_header_and_a_total_row_below_are_not_payments(tmp
 
 def test_a_saved_result_of_another_semester_is_refused(tmp_path):
     # Probe A7: a 2021-autumn result used as the 2022-spring entitlement would invent 漏发.
-    students = write_csv(tmp_path / "students.csv", STUDENT_HEADERS, [A, B, C, D, E])
-    saved = tmp_path / "saved.jsonl"
-    assert run("eval", students, "--policy", POLICY_2021, "--period", "2021-autumn", "-o", saved).exit_code == 0
-    paid_file = write_csv(tmp_path / "paid.csv", PAID_HEADERS, EXACT)
+    saved, paid_file = saved_autumn_and_exact_payments(tmp_path)
     other = run("reconcile", "--policy", POLICY_2021, "--period", "2022-spring", "--students", saved,
                 "--paid", paid_file)  # fmt: skip
     assert other.exit_code == 2 and "是按 2021-autumn 学期计算的结果" in other.output
