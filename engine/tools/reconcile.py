@@ -287,14 +287,16 @@ def reconcile(
     paid_programs: dict[str, set[str]] = {}  # id number → programs paid: the per-student index
     not_reconciled = 0
     unrecognised: list[Payment] = []
-    questioned: set[tuple[str, str]] = set()  # (id, program) of a payment row that could not be read
+    # (id, program) already reported as 未知 — an unreadable payment row, an unknown name it probably
+    # meant, an entitlement that cannot be decided —: never also a 漏发.
+    explained: set[tuple[str, str]] = set()
     for pay in payments:
         if pay.program is not None and pay.program not in in_scope:
             not_reconciled += 1
         elif pay.problem or not pay.id_number:
             finding = _unknown(pay, pay.problem or f"发放名单第 {pay.row} 行没有身份证号")
             if pay.id_number and pay.program is not None:  # the row names the payment: it is not also a 漏发
-                questioned.add((pay.id_number, pay.program))
+                explained.add((pay.id_number, pay.program))
                 student = students.get(pay.id_number)
                 award = _award(student, pay.program)
                 finding.entitled = award.amount if award else None
@@ -305,7 +307,6 @@ def reconcile(
         else:
             by_pair.setdefault((pay.id_number, pay.program), []).append(pay)
             paid_programs.setdefault(pay.id_number, set()).add(pay.program)
-    explained = questioned  # (id, program) an unreadable row or an unknown name probably meant: no 漏发 too
     for pay in unrecognised:
         student = students.get(pay.id_number)
         already = paid_programs.get(pay.id_number, set())
