@@ -47,6 +47,7 @@ from engine.policy.versions import is_version_root, newer_versions, pick_version
 from engine.runtime.results import PeriodNotCovered, Record, Result
 from engine.tools.diff import impact, render_diff, structural_diff, write_impact_xlsx
 from engine.tools.followup import follow_up, movement_table, window_text
+from engine.tools.followup import needs_alert as followup_needs_alert
 from engine.tools.followup import summary as followup_summary
 from engine.tools.ledger import Ledger, ledger_text, resolve_grouping, row_counts_line
 from engine.tools.parallel import write_parallel
@@ -54,13 +55,14 @@ from engine.tools.policytest import load_cases, render, run_cases
 from engine.tools.reconcile import (
     choose_programs,
     needs_alert,
-    read_payments,
+    read_payment_list,
+    read_payment_table,
     report_sheets,
     report_tables,
     summary_line,
 )
 from engine.tools.reconcile import reconcile as find_differences
-from engine.tools.saved import hash_warning, is_saved_results, saved_results
+from engine.tools.saved import hash_warning, is_saved_results, saved_results, semester_mismatch
 from engine.tools.scaffold import ScaffoldError, new_version
 from engine.vocabulary import CHECK_CATEGORY_WORDS, CLICK_WORDS, ILLUSTRATION_NOTE
 
@@ -562,7 +564,11 @@ def reconcile(
     policy_folder: str, period: str, students: str, paid: str, only: tuple[str, ...], skip: tuple[str, ...], by: str,
     output: str | None, encoding: str | None, sheet: str | None,
 ) -> None:  # fmt: skip
-    """核对发放名单与应享受名单（不漏一生）：漏发、错发、少发、多发、重复发放、互斥、未知。有漏发或少发时退出码为 1。
+    """核对发放名单与应享受名单（不漏一生）：漏发、错发、少发、多发、重复发放、互斥、姓名不符、未知。
+
+    有漏发、少发、姓名不符或未知（含被退回、无法判断是否应发的学生，不认识的项目名称）时退出码为 1。
+
+    发放名单上方的标题行自动跳过；合计行不算发放记录（会提示）。保存结果的学期须与 --period 相同。
 
     由银行发放的项目（政策中 paid_by: bank，如助学贷款）不在教育局发放名单上，默认不核对。"""
     check_output(output, [students, paid])
@@ -574,14 +580,20 @@ def reconcile(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--programs/--skip") from None
     try:
-        payments, problems = read_payments(checked, read_table(paid, encoding=encoding, sheet=sheet))
+        table = read_payment_table(paid, encoding=encoding, sheet=sheet)
+        payments, problems, notes = read_payment_list(checked, table)
     except InputError as exc:
         click.echo(f"错误：{exc}", err=True)
         sys.exit(2)
     if problems:
         click.echo("错误：" + "\n".join(problems), err=True)
         sys.exit(2)
+    for note in [*(f"{paid}：{w}" for w in table.warnings), *notes]:
+        click.echo(f"注意：{note}", err=True)
     record = DecisionRecord.of(checked.policy, period)
+    if is_saved_results(students) and (mismatch := semester_mismatch(students, _period(period))):
+        click.echo(f"错误：{mismatch}", err=True)
+        sys.exit(2)
     if is_saved_results(students):
         warning = hash_warning(checked, students)
         if warning:
@@ -639,7 +651,10 @@ def followup(
     """学期间动态管理：新辍学、新入适龄、劝返复学、超出适龄（仍未入学）、仍需跟进，名单进出，资助的开始与停止（金额、原因），按乡镇学校合计；并给出开学两周内排查的截止日。
 
     两份名单也可以是 zizhu eval --format jsonl 保存的结果（此时不按地点分组，停止享受没有原因，
-    解除标记无法区分劝返复学与超出适龄）。"""
+    解除标记无法区分劝返复学与超出适龄；保存结果的学期须与 --period 相同）。
+
+    名单中被退回的行列为「被退回」，缺少信息而无法判定的核查或资助列为「无法判断」，都不算已解除或不在名单。
+    有新辍学、新入适龄（未入学）、超出适龄（仍未入学）、无法判断或被退回时退出码为 1；无法运行时为 2。"""
     if len(periods) != 2:
         raise click.UsageError("--period 要写两次：前一份名单的学期和后一份名单的学期")
     check_output(output, [before, after])
@@ -657,7 +672,10 @@ def followup(
         counts.append((path, book))
         return book.observe(evaluator.evaluate_all(_reader(checked, path, encoding, sheet)))
 
-    for checked, path in ((first_checked, before), (second_checked, after)):
+    for checked, path, period in ((first_checked, before, periods[0]), (second_checked, after, periods[1])):
+        if is_saved_results(path) and (mismatch := semester_mismatch(path, _period(period))):
+            click.echo(f"错误：{mismatch}", err=True)
+            sys.exit(2)
         if is_saved_results(path) and (warning := hash_warning(checked, path)):
             click.echo(warning, err=True)
     movements = follow_up(
@@ -681,8 +699,12 @@ def followup(
     click.echo("\n".join(r.text() for r in records))
     click.echo(f"排查时间：{window}\n")
     click.echo(titled_tables(tables) if movements else "两个学期之间没有变化。")
-    for path, book in counts:  # a movement report: the rows' problems are counted, not an exit code
+    for path, book in counts:
         click.echo(f"{path}：{book.summary_line()}", err=True)
+    alert = followup_needs_alert(movements)
+    if alert:
+        click.echo("须跟进：有新辍学、新入适龄未入学、超出适龄仍未入学、无法判断或被退回的学生（见明细）", err=True)
+    sys.exit(1 if alert or any(book.exit_code() for _, book in counts) else 0)
 
 
 def _grouping(checked: CheckedPolicy, by: str) -> str | None:

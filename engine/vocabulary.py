@@ -57,6 +57,7 @@ RECONCILE_WORDS = {
     "wrong_amount": "金额不符",
     "duplicate": "重复发放",
     "exclusive": "互斥",
+    "name_mismatch": "姓名不符",
     "unknown": "未知",
 }
 # The columns of a reconciliation summary: 金额不符 split into 少发 and 多发, which must never net out.
@@ -67,6 +68,7 @@ RECONCILE_COLUMN_WORDS = {
     "over": "多发",
     "duplicate": "重复发放",
     "exclusive": "互斥",
+    "name_mismatch": "姓名不符",
     "unknown": "未知",
 }
 # Who disburses a program (`paid_by:`), when it is not the bureau's payment list: why reconcile leaves it out.
@@ -81,6 +83,8 @@ MOVEMENT_WORDS = {
     "aged_out": "超出适龄（仍未入学）",
     "resolved": "已解除",
     "still": "仍需跟进",
+    "undetermined": "无法判断",
+    "rejected": "被退回",
     "appeared": "本学期新出现",
     "left": "本学期不在名单",
     "started": "开始享受",

@@ -46,7 +46,8 @@ def sheet_dicts(book, title):
 
 def test_each_child_moves_to_the_right_state(tmp_path):
     result, book = follow(tmp_path)
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # 新辍学, 超出适龄 and 新入适龄 must be acted on (probe B23)
+    assert "须跟进" in result.output
     seen = {(r["姓名"], r["变化"], r["核查或资助项目"]) for r in sheet_dicts(book, "明细")}
     assert seen == {
         ("返", "劝返复学", "适龄未入学"),
@@ -55,6 +56,7 @@ def test_each_child_moves_to_the_right_state(tmp_path):
         ("辍", "停止享受", "非寄宿生生活补助"),
         ("困", "仍需跟进", "控辍保学重点对象"),
         ("龄", "停止享受", "非寄宿生生活补助"),
+        ("龄", "无法判断", "年级与学段矛盾"),  # 年级 is blank: whether it fits 初中 cannot be told
         ("去", "本学期不在名单", "名单"),
         ("来", "本学期新出现", "名单"),
         ("超", "超出适龄（仍未入学）", "适龄未入学"),
@@ -141,3 +143,42 @@ def test_a_saved_result_made_with_another_policy_is_said_to_be(tmp_path, policy_
     result = run("followup", "--policy", policy_copy, saved, "--period", "2021-autumn", spring, "--period",
                  "2022-spring")  # fmt: skip
     assert "是用另一份政策计算的" in result.output
+
+
+def test_nothing_to_act_on_exits_zero(tmp_path):
+    # Only 困 (still watched) and 去 → 来: no child out of school, no row undecidable or rejected.
+    result, _ = follow(tmp_path, [WATCHED, LEAVER], [WATCHED, NEWCOMER])
+    assert result.exit_code == 0 and "须跟进" not in result.output
+
+
+def test_a_blank_attendance_later_is_undetermined_never_resolved(tmp_path):
+    # Probe A5: 辍 was flagged 适龄未入学 in autumn (11, 未入学); in spring 就读方式 is blank, so whether
+    # the child is still out of school cannot be told — the case stays open.
+    out = {**DROPPED, "就读方式": "未入学"}
+    result, book = follow(tmp_path, [out], [{**out, "就读方式": ""}])
+    assert result.exit_code == 1
+    rows = {(r["变化"], r["核查或资助项目"]): r for r in sheet_dicts(book, "明细")}
+    assert not any(status in ("已解除", "劝返复学") for status, _ in rows)
+    case = rows[("无法判断", "适龄未入学")]
+    assert case["说明"].startswith("上学期有此标记") and "就读方式" in case["说明"]
+
+
+def test_a_rejected_row_later_is_shown_as_rejected_with_its_reason_not_as_a_leaver(tmp_path):
+    # Probe A5: a spring row with an invalid 就读方式 (辍学 is not an option) is rejected; the child
+    # was flagged in autumn, so the flag cannot be called resolved either.
+    out = {**DROPPED, "就读方式": "未入学"}
+    result, book = follow(tmp_path, [out], [{**out, "就读方式": "辍学"}])
+    assert result.exit_code == 1
+    (row,) = sheet_dicts(book, "明细")
+    assert (row["变化"], row["身份证号"]) == ("被退回", DROPPED["身份证号"])
+    assert row["说明"].startswith("本学期名单第 2 行被退回：就读方式") and "适龄未入学" in row["说明"]
+
+
+def test_a_saved_result_of_another_semester_is_refused(tmp_path):
+    students = write_csv(tmp_path / "autumn.csv", STUDENT_HEADERS, [DROPPED])
+    saved = tmp_path / "autumn.jsonl"
+    assert run("eval", students, "--policy", POLICY_2021, "--period", "2021-autumn", "-o", saved).exit_code == 0
+    result = run("followup", "--policy", POLICY_2021, saved, "--period", "2022-spring", students, "--period",
+                 "2022-spring")  # fmt: skip
+    assert result.exit_code == 2
+    assert "是按 2021-autumn 学期计算的结果" in result.output

@@ -76,7 +76,7 @@ def reconcile(tmp_path, payments, *options, students=(A, B, C, D, E)):
                  "--paid", paid_file, "-o", target, *options)  # fmt: skip
     book = openpyxl.load_workbook(target, read_only=True)
     findings = {}
-    for sheet in ("漏发", "错发", "金额不符", "重复发放", "互斥", "未知"):
+    for sheet in ("漏发", "错发", "金额不符", "重复发放", "互斥", "姓名不符", "未知"):
         for row in book[sheet].iter_rows(min_row=2, values_only=True):
             findings.setdefault(sheet, []).append(dict(zip(FINDING_HEADERS, row, strict=True)))
     return result, findings
@@ -161,8 +161,9 @@ def test_paid_less_than_entitled_alerts(tmp_path):
 
 def test_an_unknown_program_name_is_reported(tmp_path):
     result, findings = reconcile(tmp_path, [*EXACT, paid(A, "营养餐补助", "200")])
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # a row that cannot be reconciled is never "fine" (probe B11)
     assert findings["未知"][0]["说明"] == "不认识的资助项目「营养餐补助」"
+    assert "核对未完成：1 项无法核对（1 条发放记录的资助项目名称不认识）" in result.output
 
 
 # -- what is reconciled ---------------------------------------------------------------
@@ -277,8 +278,11 @@ def test_bad_amounts_are_rejected_with_row_and_column(tmp_path):
     assert problems[3].startswith("发放名单第 3 行「金额」列：「五百」不是数字")
     assert problems[4] == "发放名单第 4 行「金额」列：金额是负数（-250）：发放名单只列实际发放的金额"
     assert problems[5] == "发放名单第 5 行「金额」列：金额「624.999」不到分（最多两位小数），无法核对"
-    # An unreadable amount is not a payment: each of the four students is still owed, once.
-    assert {f["身份证号"] for f in findings["漏发"]} == {A["身份证号"], B["身份证号"], C["身份证号"], E["身份证号"]}
+    # The row names the student and the program, so the entitlement is reported there, once — never
+    # also as 漏发 (probe B13). Owed by hand: A 初中走读 312.50, B 小学寄宿 500, C 国家助学金 1500, E 初中寄宿 625.
+    assert "漏发" not in findings
+    owed = {f["发放名单行"]: (f["应发（元）"], f["涉及金额（元）"]) for f in findings["未知"]}
+    assert owed == {2: (312.5, 312.5), 3: (500, 500), 4: (1500, 1500), 5: (625, 625)}
 
 
 def test_minus_zero_is_zero_and_never_printed_as_minus_zero(tmp_path):
@@ -292,11 +296,16 @@ def test_minus_zero_is_zero_and_never_printed_as_minus_zero(tmp_path):
 # -- against a saved result -----------------------------------------------------------
 
 
-def test_reconcile_against_a_saved_result_says_when_the_policy_differs(tmp_path, policy_copy):
+def saved_autumn_and_exact_payments(tmp_path):
+    """A, B, C, D, E evaluated for 2021-autumn and saved as JSONL; the exactly matching payment list."""
     students = write_csv(tmp_path / "students.csv", STUDENT_HEADERS, [A, B, C, D, E])
     saved = tmp_path / "saved.jsonl"
     assert run("eval", students, "--policy", POLICY_2021, "--period", "2021-autumn", "-o", saved).exit_code == 0
-    paid_file = write_csv(tmp_path / "paid.csv", PAID_HEADERS, EXACT)
+    return saved, write_csv(tmp_path / "paid.csv", PAID_HEADERS, EXACT)
+
+
+def test_reconcile_against_a_saved_result_says_when_the_policy_differs(tmp_path, policy_copy):
+    saved, paid_file = saved_autumn_and_exact_payments(tmp_path)
     same = run("reconcile", "--policy", POLICY_2021, "--period", "2021-autumn", "--students", saved,
                "--paid", paid_file)  # fmt: skip
     assert same.exit_code == 0 and "完全一致" in same.output and "另一份政策" not in same.output
@@ -312,9 +321,12 @@ def test_a_payment_the_roster_cannot_decide_is_unknown_not_unentitled(tmp_path):
     blank = {**A, "就读方式": ""}
     _, findings = reconcile(tmp_path, EXACT, students=(blank, B, C, D, E))
     assert list(findings) == ["未知"]
-    (unknown,) = findings["未知"]
+    (unknown,) = [f for f in findings["未知"] if f["资助项目"] == "非寄宿生生活补助"]
     assert unknown["身份证号"] == A["身份证号"] and unknown["说明"].startswith("无法核对：")
     assert "就读方式" in unknown["说明"]
+    # Any other program the blank decides is listed too, as not paid and undecidable (probe A4).
+    for other in findings["未知"]:
+        assert other["身份证号"] == A["身份证号"] and "就读方式" in other["说明"]
 
 
 def test_a_duplicate_for_a_student_not_on_the_roster_is_still_a_duplicate(tmp_path):
@@ -335,3 +347,85 @@ def test_paid_by_accepts_only_bureau_or_bank(policy_copy):
     result = run("check", policy_copy)
     assert result.exit_code == 1
     assert f"programs.yaml:{line}:" in result.output and "bank" in result.output
+
+
+# -- probe findings: never 完全一致 while something could not be reconciled ---------------------
+
+
+def test_unpaid_rejected_and_undecidable_students_are_listed_and_alert(tmp_path):
+    # Probe A4: A's 学段 is a typo (rejected); E's 就读方式 is blank. Neither was paid; both may be
+    # owed (A 312.50, E 625), so neither may disappear behind "完全一致".
+    typo = {**A, "学段": "初仲"}
+    blank = {**E, "就读方式": ""}
+    payments = [p for p in EXACT if p["身份证号"] not in (A["身份证号"], E["身份证号"])]
+    result, findings = reconcile(tmp_path, payments, students=(typo, B, C, D, blank))
+    assert result.exit_code == 1 and "完全一致" not in result.output
+    assert list(findings) == ["未知"]
+    by_student = {}
+    for f in findings["未知"]:
+        by_student.setdefault(f["身份证号"], []).append(f)
+    (rejected,) = by_student[A["身份证号"]]
+    assert rejected["资助项目"] == "（全部项目）" and "被退回" in rejected["说明"] and "初仲" in rejected["说明"]
+    boarding = [f for f in by_student[E["身份证号"]] if f["资助项目"] == "寄宿生生活费补助"]
+    (boarding,) = boarding
+    assert boarding["说明"].startswith("无法判断是否应发（未发放）") and "就读方式" in boarding["说明"]
+    assert set(by_student) == {A["身份证号"], E["身份证号"]}
+    assert "未发放但无法判断是否应发" in result.output
+
+
+def test_a_payment_to_an_id_whose_name_differs_is_flagged(tmp_path):
+    # Probe A10: A's ID paid under the name 张三 (spaces around the ID are tolerated, spaces in a
+    # name are not a difference).
+    payments = [p if p["身份证号"] != A["身份证号"] else {**p, "身份证号": f" {A['身份证号']} ", "姓名": "张三"}
+                for p in EXACT]  # fmt: skip
+    payments = [p if p["身份证号"] != B["身份证号"] else {**p, "姓名": " 乙 "} for p in payments]
+    result, findings = reconcile(tmp_path, payments)
+    assert result.exit_code == 1
+    assert list(findings) == ["姓名不符"]
+    (wrong,) = findings["姓名不符"]
+    assert (wrong["身份证号"], wrong["姓名"], wrong["实发（元）"]) == (A["身份证号"], "甲", 312.5)
+    assert "「张三」" in wrong["说明"] and "「甲」" in wrong["说明"]
+
+
+def test_a_title_row_above_the_header_and_a_total_row_below_are_not_payments(tmp_path):
+    # Probe B12: a bureau sheet with a title row and a 合计 row (312.50 + 500 + 1500 + 800 + 400 + 625 = 4137.50),
+    # and one with an unlabelled total row of the same sum.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["2021年秋季学期资助发放名单"])
+    sheet.append(PAID_HEADERS)
+    for p in EXACT:
+        sheet.append([p[h] for h in PAID_HEADERS])
+    sheet.append(["", "合计", "", "", "4137.50"])
+    paid_file = tmp_path / "paid.xlsx"
+    book.save(paid_file)
+    students = write_csv(tmp_path / "students.csv", STUDENT_HEADERS, [A, B, C, D, E])
+    result = run("reconcile", "--policy", POLICY_2021, "--period", "2021-autumn", "--students", students,
+                 "--paid", paid_file)  # fmt: skip
+    assert result.exit_code == 0 and "完全一致" in result.output
+    assert "第 2 行是列标题" in result.output
+    assert "第 9 行是合计行" in result.output and "与其上各行之和相符" in result.output
+    assert "6 条发放记录" in result.output
+    sheet.delete_rows(9)
+    sheet.append(["", "", "", "", "4000"])  # not the sum: a row without an ID, reported
+    book.save(paid_file)
+    result = run("reconcile", "--policy", POLICY_2021, "--period", "2021-autumn", "--students", students,
+                 "--paid", paid_file)  # fmt: skip
+    assert result.exit_code == 1 and "第 9 行没有身份证号" in result.output
+    sheet.delete_rows(9)
+    sheet.append(["", "", "", "", "4137.5"])  # the sum, unlabelled
+    book.save(paid_file)
+    result = run("reconcile", "--policy", POLICY_2021, "--period", "2021-autumn", "--students", students,
+                 "--paid", paid_file)  # fmt: skip
+    assert result.exit_code == 0 and "第 9 行是合计行" in result.output
+
+
+def test_a_saved_result_of_another_semester_is_refused(tmp_path):
+    # Probe A7: a 2021-autumn result used as the 2022-spring entitlement would invent 漏发.
+    saved, paid_file = saved_autumn_and_exact_payments(tmp_path)
+    other = run("reconcile", "--policy", POLICY_2021, "--period", "2022-spring", "--students", saved,
+                "--paid", paid_file)  # fmt: skip
+    assert other.exit_code == 2 and "是按 2021-autumn 学期计算的结果" in other.output
+    same = run("reconcile", "--policy", POLICY_2021, "--period", "2021秋季", "--students", saved,
+               "--paid", paid_file)  # fmt: skip
+    assert same.exit_code == 0 and "完全一致" in same.output

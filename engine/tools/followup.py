@@ -70,8 +70,16 @@ def follow_up(
     """Movements from the first roster to the second, grouped by the fields `places` (ids).
     Yearly and one-off aid is compared only between semesters of the same season (autumn to
     autumn): in spring it is never paid."""
-    old = {r.id_number: r for r in before if isinstance(r, Result)}
-    new = {r.id_number: r for r in after if isinstance(r, Result)}
+    old: dict[str, Result] = {}
+    new: dict[str, Result] = {}
+    rejected: list[tuple[str, Rejected]] = []  # (which roster, the rejected row): never a leaver nor a newcomer
+    for roster, results, when in ((before, old, "上学期"), (after, new, "本学期")):
+        for r in roster:
+            if isinstance(r, Result):
+                results.setdefault(r.id_number, r)
+            else:
+                rejected.append((when, r))
+    rejected_ids = {row.id_number for _, row in rejected if row.id_number}
     checks = checked.policy.checks
     programs = checked.policy.programs
     compared = [pid for pid, p in programs.items() if p.per == "semester" or same_season]
@@ -87,12 +95,22 @@ def follow_up(
     def aid(r: Result) -> Decimal:
         return sum((a.amount for a in r.awards if a.program in compared), Decimal(0))
 
+    for when, row in rejected:
+        other = (old.get(row.id_number) or new.get(row.id_number)) if row.id_number else None
+        reasons = "；".join(e.message for e in row.reasons)
+        flags = "、".join(f.label for f in other.flags) if other is not None else ""
+        still = f"；另一学期核查标记：{flags}（是否解除无法判断，须继续跟进）" if flags else ""
+        reason = f"{when}名单第 {row.row} 行被退回：{reasons}{still}"
+        name = row.name or (other.name if other else "")
+        out.append(Movement("rejected", "", "名单", row.id_number, name, _place_of_rejected(row, places), reason))
     for id_number, r in new.items():
+        if id_number in rejected_ids:
+            continue
         if id_number not in old:
             flags = "、".join(f.label for f in r.flags)
             movement("appeared", "", "名单", r, f"核查标记：{flags}" if flags else "", aid(r))
     for id_number, r in old.items():
-        if id_number not in new:
+        if id_number not in new and id_number not in rejected_ids:
             flags = "、".join(f.label for f in r.flags)
             movement("left", "", "名单", r, f"上学期核查标记：{flags}" if flags else "", aid(r))
     for id_number, a in old.items():
@@ -100,9 +118,13 @@ def follow_up(
         if b is None:
             continue
         was, now = {f.check for f in a.flags}, {f.check for f in b.flags}
+        undecided = {e.program: e for e in b.errors if e.program}  # checks and programs this row cannot decide
         for cid in checks:
             label = checks[cid].label
-            if cid in now and cid not in was:
+            if cid in undecided:  # a blank fact: neither resolved nor new — still to be followed up
+                before_text = "上学期有此标记" if cid in was else "上学期无此标记"
+                movement("undetermined", cid, label, b, f"{before_text}；本学期{undecided[cid].message}")
+            elif cid in now and cid not in was:
                 movement(_newly_flagged(a, b), cid, label, b, checks[cid].message)
             elif cid in was and cid not in now:
                 status, reason = _resolved(a, b)
@@ -113,13 +135,31 @@ def follow_up(
         got_after = {x.program: x for x in b.awards}
         for pid in compared:
             p = programs[pid]
-            if pid in got_before and pid not in got_after:
+            if pid in undecided:
+                if pid in got_before:
+                    movement("undetermined", pid, p.label, b, f"上学期享受；本学期{undecided[pid].message}",
+                             got_before[pid].amount)  # fmt: skip
+            elif pid in got_before and pid not in got_after:
                 movement("stopped", pid, p.label, b, _reason(b, pid), got_before[pid].amount)
             elif pid in got_after and pid not in got_before:
                 movement("started", pid, p.label, b, _reason(a, pid, "此前："), got_after[pid].amount)
     order = {status: i for i, status in enumerate(MOVEMENT_WORDS)}
     out.sort(key=lambda m: (m.place, order[m.status], m.item, m.id_number))
     return out
+
+
+# Movements that call for action: a child out of school, a case that cannot be told, a row sent back.
+ALERT_STATUSES = ("dropped_out", "entered_age", "aged_out", "undetermined", "rejected")
+
+
+def needs_alert(movements: list[Movement]) -> bool:
+    """Whether `zizhu followup` exits 1: someone newly or still out of school must be found, or a row
+    could not be followed up."""
+    return any(m.status in ALERT_STATUSES for m in movements)
+
+
+def _place_of_rejected(row: Rejected, places: list[str]) -> tuple[str, ...]:
+    return tuple((row.cells.get(f) or "").strip() or BLANK_GROUP for f in places)
 
 
 def _has_facts(r: Result) -> bool:

@@ -21,9 +21,9 @@ from engine.check import idcard
 from engine.check.checker import CheckedPolicy
 from engine.check.types import CENT, display
 from engine.check.values import parse_number
-from engine.files.readers import RawTable
+from engine.files.readers import RawTable, read_table
 from engine.files.records import Rejected
-from engine.runtime.results import Explanation, Result
+from engine.runtime.results import Award, Explanation, Result
 from engine.vocabulary import BLANK_GROUP, PAID_BY_WORDS, RECONCILE_COLUMN_WORDS, RECONCILE_WORDS
 
 # Payment sheet columns as bureaus name them.
@@ -35,6 +35,8 @@ PAYMENT_COLUMNS = {
     "amount": ("金额", "发放金额", "资助金额", "金额（元）", "amount"),
 }
 REQUIRED = ("id_number", "program", "amount")
+# A bureau's sheet often ends with a total row (合计 1250.00): it is not a payment.
+TOTAL_WORDS = ("合计", "总计", "小计", "共计")
 ZERO = Decimal(0)
 # A student evaluated again with its reasons (denials) and its explanation.
 Recheck = Callable[[Result], tuple[Result, list[Explanation]]]
@@ -78,14 +80,16 @@ class Finding:
     @property
     def money(self) -> Decimal:
         """The money at stake: owed when omitted; the difference when the amount is wrong (always
-        positive: whether it is owed or over-paid is the column); the excess of a duplicate; what
-        was paid otherwise."""
+        positive: whether it is owed or over-paid is the column); the excess of a duplicate; for an
+        unknown without a readable amount, what was owed; what was paid otherwise."""
         if self.category == "omitted":
             return self.entitled or ZERO
         if self.category == "wrong_amount":
             return abs((self.paid or ZERO) - (self.entitled or ZERO))
         if self.category == "duplicate":
             return self.excess or ZERO
+        if self.category == "unknown" and self.paid is None:  # an unreadable amount: what was owed is at stake
+            return self.entitled or ZERO
         return self.paid or ZERO
 
 
@@ -140,9 +144,49 @@ def _near_names(text: str, names: list[str]) -> list[str]:
     return difflib.get_close_matches(text, names, n=3, cutoff=0.6)
 
 
+def is_payment_header(cells: list[str]) -> bool:
+    """Whether a row is the payment list's header: it names the ID, program and amount columns (a
+    bureau's title row above it is skipped, as `eval` skips one above a student list's header)."""
+    names = {c.strip() for c in cells}
+    return all(any(n in names for n in PAYMENT_COLUMNS[key]) for key in REQUIRED)
+
+
+def read_payment_table(path: str, encoding: str | None = None, sheet: str | None = None) -> RawTable:
+    """The payment list, its header found among the first rows (title rows above it are reported in
+    the table's warnings)."""
+    return read_table(path, encoding=encoding, sheet=sheet, is_header=is_payment_header)
+
+
+def _is_total_row(id_cell: str, program: str, others: list[str], amount: Any, above: list[Payment]) -> bool:
+    """The sheet's own sum, not a payment: no ID number (or the word itself there) and 合计/总计 in a
+    cell; or no ID number, no program, nothing but an amount that is exactly the sum of the rows above."""
+
+    def says_total(text: str) -> bool:
+        return text.replace(" ", "").replace("\u3000", "").startswith(TOTAL_WORDS)
+
+    if id_cell and not says_total(id_cell):
+        return False
+    if any(says_total(c) for c in [id_cell, program, *others]):
+        return True
+    stated, _problem = paid_amount(amount)
+    return not program and stated is not None and bool(above) and stated == _sum_above(above)
+
+
+def _sum_above(above: list[Payment]) -> Decimal:
+    return sum((p.amount for p in above if p.amount is not None), ZERO)
+
+
 def read_payments(checked: CheckedPolicy, table: RawTable) -> tuple[list[Payment], list[str]]:
     """Payment rows, and the sheet-level problems (a required column missing). A row whose amount
-    is blank, not a number, negative or finer than a fen carries its problem, located."""
+    is blank, not a number, negative or finer than a fen carries its problem, located. A 合计 row
+    is not a payment: it is left out (see `total_rows`)."""
+    payments, problems, _totals = read_payment_list(checked, table)
+    return payments, problems
+
+
+def read_payment_list(checked: CheckedPolicy, table: RawTable) -> tuple[list[Payment], list[str], list[str]]:
+    """As `read_payments`, with the notes a person must read: each 合计 row left out, with whether its
+    sum agrees with the payments above it."""
     headers = {h.strip(): h for h in table.headers}
     columns: dict[str, str] = {}
     for key, names in PAYMENT_COLUMNS.items():
@@ -152,18 +196,23 @@ def read_payments(checked: CheckedPolicy, table: RawTable) -> tuple[list[Payment
     missing = [PAYMENT_COLUMNS[k][0] for k in REQUIRED if k not in columns]
     if missing:
         return [], [f"{table.file}: 发放名单缺少列：{'、'.join(missing)}（列标题可用：" +
-                    "；".join("/".join(PAYMENT_COLUMNS[k][:3]) for k in REQUIRED) + "）"]  # fmt: skip
+                    "；".join("/".join(PAYMENT_COLUMNS[k][:3]) for k in REQUIRED) + "）"], []  # fmt: skip
     programs = {
         **{pid: pid for pid in checked.policy.programs},
         **{p.label: pid for pid, p in checked.policy.programs.items()},
     }
-    payments = []
+    payments: list[Payment] = []
+    notes: list[str] = []
     for row, raw in table.rows():
 
         def cell(key: str, raw: dict[str, Any] = raw) -> str:
             value = raw.get(columns.get(key, ""), "")
             return "" if value is None else str(value).strip()
 
+        others = ["" if v is None else str(v) for k, v in raw.items() if k != columns["amount"]]
+        if _is_total_row(cell("id_number"), cell("program"), others, raw.get(columns["amount"]), payments):
+            notes.append(_total_note(table.file, row, raw.get(columns["amount"]), payments))
+            continue
         amount, problem = paid_amount(raw.get(columns["amount"]))
         if problem:
             problem = f"发放名单第 {row} 行「{columns['amount']}」列：{problem}"
@@ -172,7 +221,19 @@ def read_payments(checked: CheckedPolicy, table: RawTable) -> tuple[list[Payment
         payment = Payment(row, id_number, cell("name"), cell("school"), programs.get(program_text), program_text,
                           amount, problem)  # fmt: skip
         payments.append(payment)
-    return payments, []
+    return payments, [], notes
+
+
+def _total_note(file: str, row: int, cell: Any, above: list[Payment]) -> str:
+    """What a 合计 row said, and whether the payments above it add up to it."""
+    stated, _problem = paid_amount(cell)
+    text = f"{file} 第 {row} 行是合计行，不是发放记录，未核对"
+    if stated is None:
+        return text
+    counted = _sum_above(above)
+    if counted == stated:
+        return f"{text}（合计 {stated} 元，与其上各行之和相符）"
+    return f"{text}（合计 {stated} 元，但其上各行金额之和为 {counted} 元，请核对）"
 
 
 def paid_amount(cell: Any) -> tuple[Decimal | None, str]:
@@ -226,17 +287,26 @@ def reconcile(
     paid_programs: dict[str, set[str]] = {}  # id number → programs paid: the per-student index
     not_reconciled = 0
     unrecognised: list[Payment] = []
+    # (id, program) already reported as 未知 — an unreadable payment row, an unknown name it probably
+    # meant, an entitlement that cannot be decided —: never also a 漏发.
+    explained: set[tuple[str, str]] = set()
     for pay in payments:
         if pay.program is not None and pay.program not in in_scope:
             not_reconciled += 1
         elif pay.problem or not pay.id_number:
-            findings.append(_unknown(pay, pay.problem or f"发放名单第 {pay.row} 行没有身份证号"))
+            finding = _unknown(pay, pay.problem or f"发放名单第 {pay.row} 行没有身份证号")
+            if pay.id_number and pay.program is not None:  # the row names the payment: it is not also a 漏发
+                explained.add((pay.id_number, pay.program))
+                student = students.get(pay.id_number)
+                award = _award(student, pay.program)
+                finding.entitled = award.amount if award else None
+                finding.student_row = student.row if student is not None else None
+            findings.append(finding)
         elif pay.program is None:
             unrecognised.append(pay)
         else:
             by_pair.setdefault((pay.id_number, pay.program), []).append(pay)
             paid_programs.setdefault(pay.id_number, set()).add(pay.program)
-    explained: set[tuple[str, str]] = set()  # (id, program) an unknown name probably meant: no 漏发 too
     for pay in unrecognised:
         student = students.get(pay.id_number)
         already = paid_programs.get(pay.id_number, set())
@@ -255,10 +325,17 @@ def reconcile(
         first = rows[0]
         student = students.get(id_number)
         common = dict(id_number=id_number, name=first.name, school=first.school, program=pid, program_label=labels[pid])
-        award = next((a for a in student.awards if a.program == pid), None) if isinstance(student, Result) else None
+        award = _award(student, pid)
         if isinstance(student, Result):
             common["name"] = student.name or first.name
             common["school"] = school_of(student, first.school)
+        if student is not None:
+            for pay in rows:
+                if _names_differ(pay.name, student.name):
+                    findings.append(Finding("name_mismatch", **{**common, "name": student.name}, paid=pay.amount,
+                                            paid_rows=[pay.row], student_row=student.row,
+                                            detail=f"发放名单写的姓名是「{pay.name}」，学生名单第 {student.row} "
+                                                   f"行是「{student.name}」：请核实是否发给了本人"))  # fmt: skip
         if len(rows) > 1:  # whoever the student is: the payments after the first are too many
             total = sum((r.amount or ZERO for r in rows), ZERO)
             excess = total - (first.amount or ZERO)
@@ -295,11 +372,21 @@ def reconcile(
             findings.append(Finding("wrong_amount", **common, entitled=award.amount, paid=first.amount, short=short,
                                     detail=("少发 " if short else "多发 ") + str(diff) + " 元",
                                     paid_rows=[first.row], student_row=student.row))  # fmt: skip
+    on_the_list = {pay.id_number for pay in payments if pay.id_number}
     for student in students.values():
         if isinstance(student, Rejected):
+            if student.id_number not in on_the_list:  # paid rows say it already, each with the rejection
+                findings.append(_rejected_unpaid(student, checked, school_field))
             continue
         paid = paid_programs.get(student.id_number, set())
         school = school_of(student)
+        for error in student.errors:  # owed or not cannot be told: never a silent 一致
+            key = (student.id_number, error.program)
+            if error.program in in_scope and error.program not in paid and key not in explained:
+                explained.add(key)
+                findings.append(Finding("unknown", student.id_number, student.name, school, error.program,
+                                        labels[error.program], detail=f"无法判断是否应发（未发放）：{error.message}",
+                                        student_row=student.row))  # fmt: skip
         for award in student.awards:
             key = (student.id_number, award.program)
             if award.program in in_scope and award.program not in paid and key not in explained:
@@ -317,6 +404,27 @@ def reconcile(
     order = {category: i for i, category in enumerate(RECONCILE_WORDS)}
     findings.sort(key=lambda f: (order[f.category], f.school, f.id_number, f.program))
     return Reconciliation(findings, scope, len(payments), not_reconciled)
+
+
+def _award(student: Result | Rejected | None, pid: str) -> Award | None:
+    return next((a for a in student.awards if a.program == pid), None) if isinstance(student, Result) else None
+
+
+def _names_differ(paid_name: str, roster_name: str) -> bool:
+    """Two names that are not the same person's, spaces aside; a blank one says nothing."""
+
+    def plain(name: str) -> str:
+        return "".join(name.split())
+
+    return bool(plain(paid_name)) and bool(plain(roster_name)) and plain(paid_name) != plain(roster_name)
+
+
+def _rejected_unpaid(student: Rejected, checked: CheckedPolicy, school_field: str | None) -> Finding:
+    """A rejected student who was paid nothing: whether anything was owed cannot be told."""
+    reasons = "；".join(r.message for r in student.reasons)
+    school = student.cells.get(school_field, "") if school_field else ""
+    return Finding("unknown", student.id_number, student.name, school, "", "（全部项目）", student_row=student.row,
+                   detail=f"学生名单第 {student.row} 行被退回，无法判断应发哪些项目（未发放）：{reasons}")  # fmt: skip
 
 
 def _unknown(pay: Payment, detail: str) -> Finding:
@@ -370,9 +478,13 @@ def _decisive_facts(checked: CheckedPolicy, pid: str, explanations: list[Explana
     return "、".join(shown) + ("等" if len(read) > MAX_FACTS else "")
 
 
+ALERT_CATEGORIES = ("omitted", "name_mismatch", "unknown")
+
+
 def needs_alert(findings: list[Finding]) -> bool:
-    """Someone entitled was not paid, or paid less: the case 不漏一生 exists to catch."""
-    return any(f.category == "omitted" or (f.category == "wrong_amount" and f.short) for f in findings)
+    """Someone entitled was not paid, or paid less (the case 不漏一生 exists to catch); a payment went
+    to an ID whose name is another's; or something could not be reconciled (未知: it may hide either)."""
+    return any(f.category in ALERT_CATEGORIES or (f.category == "wrong_amount" and f.short) for f in findings)
 
 
 def totals(findings: list[Finding]) -> dict[str, tuple[int, Decimal]]:
@@ -411,7 +523,15 @@ def summary_line(result: Reconciliation) -> str:
     """The last line a person reads: every category, 少发 and 多发 apart, with counts and money."""
     parts = [f"{RECONCILE_COLUMN_WORDS[c]} {n} 人次 {money} 元" for c, (n, money) in totals(result.findings).items()]
     skipped = f"（其中 {result.not_reconciled} 条属不核对的项目）" if result.not_reconciled else ""
-    return f"{result.payments} 条发放记录{skipped}；" + "，".join(parts)
+    line = f"{result.payments} 条发放记录{skipped}；" + "，".join(parts)
+    unknown = [f for f in result.findings if f.category == "unknown"]
+    if unknown:
+        names = sum(1 for f in unknown if f.detail.startswith("不认识的资助项目"))
+        students = sum(1 for f in unknown if not f.paid_rows)
+        why = "，".join(w for w in (f"{names} 条发放记录的资助项目名称不认识" if names else "",
+                                    f"{students} 项未发放但无法判断是否应发" if students else "") if w)  # fmt: skip
+        line += f"。核对未完成：{len(unknown)} 项无法核对" + (f"（{why}）" if why else "") + "，见「未知」"
+    return line
 
 
 FINDING_HEADERS = [

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from engine.check.checker import CheckedPolicy
 from engine.files.records import Rejected
-from engine.policy.model import DEFAULT_CHECK_CATEGORY
+from engine.policy.model import DEFAULT_CHECK_CATEGORY, Period
 from engine.policy.provenance import JSONL_HEADER_KEY, DecisionRecord, content_hash, is_jsonl_header
 from engine.runtime.results import Award, Flag, Result, RowError
 
@@ -63,6 +63,21 @@ def hash_warning(checked: CheckedPolicy, path: str) -> str:
                 f"校验值 {record.policy_hash}）；本次所用政策 {checked.manifest.id} {checked.manifest.version}"
                 f"（{checked.policy.folder}）的校验值为 {current}。两者的规则不同，比较结果可能因此不同")  # fmt: skip
     return ""
+
+
+def semester_mismatch(path: str, period: Period) -> str:
+    """Why a saved result cannot stand for `period`: it was computed for another semester (its decision
+    record says which); "" when it was made for this one or says nothing (see `hash_warning`)."""
+    record = saved_record(path)
+    if record is None or not record.semester:
+        return ""
+    try:
+        if Period.parse(record.semester) == period:
+            return ""
+    except ValueError:
+        pass  # not one semester: certainly not this one
+    return (f"{path} 是按 {record.semester} 学期计算的结果，不能当作 {period} 的结果"
+            f"（各学期享受的项目和金额不同）：请改用 {period} 的学生名单，或将 --period 写为 {record.semester}")
 
 
 def saved_results(checked: CheckedPolicy, path: str) -> Iterator[Result | Rejected]:
