@@ -162,3 +162,10 @@ def test_an_error_inside_a_folded_multi_line_expression_points_at_its_own_line(p
     (error,) = errors_of(policy_copy)
     assert (error.location.line, error.location.column) == (line, 10)
     assert error.code == "unknown-name" and "孤而" in error.message and "「孤儿」" in error.hint
+
+
+def test_an_expression_past_the_nesting_limit_is_a_located_check_error(policy_copy):
+    # 40 nested `not`s: past the documented 32 levels, refused at the 33rd, never a RecursionError later.
+    line = plant(policy_copy, "checks.yaml", "      - 学习困难 or 厌学\n", "      - " + "not " * 40 + "厌学\n")
+    (error,) = errors_of(policy_copy)
+    assert (error.code, error.location.line) == ("too-deep", line)

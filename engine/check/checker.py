@@ -316,7 +316,7 @@ class _Checker:
                 src.location_at(err.line, err.column),
                 f"表达式写法有误：{err.message}",
                 excerpt=caret_excerpt(src.text, err.line, err.column),
-                code="syntax",
+                code=err.code,  # syntax, or too-long / too-deep past the documented limits
             )
             return None
         self._src = src
