@@ -411,6 +411,7 @@ def eval_command(
     has_quota = any(p.quota for p in checked.policy.programs.values())
     if bulk is not None and fmt == "jsonl":
         with _text_output(output, "utf-8") as handle:
+            handle.write(DecisionRecord.of(checked.policy, period).jsonl_header() + "\n")
             for line in bulk.jsonl_lines(ledger):
                 handle.write(line + "\n")
     elif bulk is not None:
