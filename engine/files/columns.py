@@ -51,10 +51,9 @@ class ColumnarUnavailable(Exception):
 
 @dataclass
 class TypedColumns:
-    """The file as a query, :attr:`typed`: one row per record of the file, in file order (so a
-    table made from it without reordering numbers its rows: spreadsheet row = rowid + 2), with
-    ``blank`` (a row of nothing, which the row reader skips), ``ok``, one column per input field
-    named ``f0, f1 …`` (:attr:`field_column`) and the cells as text (:attr:`raw_columns`)."""
+    """The file as a query, :attr:`typed`: one row per record of the file with ``row`` (its
+    spreadsheet row), ``blank`` (a row of nothing, which the row reader skips), ``ok``, one column
+    per input field named ``f0, f1 …`` (:attr:`field_column`) and the cells as text (:attr:`raw_columns`)."""
 
     reader: RecordReader  # the row reader over the whole file: its columns, and rows that are not ok
     typed: str
@@ -94,7 +93,15 @@ def read_columns(
     raw_columns = [f"c{i}" for i in range(len(table.headers))]
     # With duplicate headers the row reader keeps the last cell of that header (dict order).
     column_of = {header: raw_columns[i] for i, header in enumerate(table.headers)}
-    con.view("raw_file", f"SELECT * FROM {source or csv_source(path, raw_columns)}")
+    if source is None:
+        # Stored once as read: a plain scan into a table keeps the file's order, so rowid numbers the
+        # records (a query over read_csv with joins may emit rows in any order).
+        try:
+            con.store("raw_text", f"SELECT * FROM {csv_source(path, raw_columns)}")
+        except Exception as exc:  # DuckDB's error for a file it cannot parse
+            raise ColumnarUnavailable(f"DuckDB 无法按列读取（{str(exc).splitlines()[0]}）") from None
+        source, row_column = "(SELECT rowid + 2 AS _row, * FROM raw_text)", "raw._row"
+    con.view("raw_file", f"SELECT * FROM {source}")
     # A row whose every cell is blank is skipped, as the row reader skips it.
     # (Cheap for the usual row: its first cell settles it.)
     first = raw_columns[0] if raw_columns else "NULL"

@@ -121,7 +121,7 @@ class BulkRun:
         self.evaluator = Evaluator(checked, period, reasons=False)  # raises PeriodNotCovered first
         self.session: Session = session if session is not None else DuckSession()
         self.columns: TypedColumns = read_columns(self.session, checked, path, encoding, source, row_column)
-        self.row, self.order = ("row", "row") if row_column else (self.session.row_number, self.session.order)
+        self.row = self.order = "row"
         try:
             self.session.store("result", self.result_query(values))
         except Unsupported as exc:
@@ -145,8 +145,7 @@ class BulkRun:
             keep += list(self.columns.field_column.values())
         keep += [f"CASE WHEN NOT clean THEN {c} END AS {c}" for c in self.columns.raw_columns]
         id_column = self.columns.field_column.get("id_number", "''")
-        if self.row == "row":
-            keep.append("row")
+        keep.append("row")
         return (f"SELECT blank, clean, {id_column} AS id_number, {', '.join(keep)} "
                 f"FROM (SELECT *, coalesce({clean}, FALSE) AS clean FROM ({compiled.query}))")  # fmt: skip
 

@@ -27,9 +27,6 @@ _SPARK_TYPES = {"VARCHAR": "STRING"}  # the rest (BOOLEAN, BIGINT, DATE, DECIMAL
 class SparkSession:
     """A Spark session running the back end's SQL (written for DuckDB) through sqlglot."""
 
-    row_number = "row"
-    order = "row"
-
     def __init__(self, master: str | None = None) -> None:
         try:
             from pyspark.sql import SparkSession as Builder

@@ -14,9 +14,6 @@ import duckdb
 
 
 class Session(Protocol):
-    row_number: str  # SQL numbering a stored result's rows in file order (spreadsheet row)
-    order: str  # SQL ordering a stored result's rows in file order
-
     def view(self, name: str, sql: str) -> None: ...
 
     def store(self, name: str, sql: str) -> None: ...
@@ -29,11 +26,8 @@ class Session(Protocol):
 
 
 class DuckSession:
-    """DuckDB, embedded. A stored result keeps the order rows were produced in (insertion order),
-    so its rowid numbers the file's records."""
+    """DuckDB, embedded, in memory."""
 
-    row_number = "rowid + 2"
-    order = "rowid"
     FETCH = 100_000
 
     def __init__(self, threads: int | None = None) -> None:
