@@ -53,7 +53,9 @@ class LineTemplate:
     flags: dict[str, str] = field(default_factory=dict)
 
 
-def line_template(checked: CheckedPolicy) -> LineTemplate:
+def line_template(checked: CheckedPolicy, evaluator: Evaluator) -> LineTemplate:
+    """The pieces, cut from lines of the awards and flags `evaluator` itself builds (so whatever an
+    award or flag carries — kind, clause, sample money, a check's category — is in them)."""
     def line(awards: list[Award], flags: list[Flag]) -> str:
         return jsonl_line(Result(_ROW_MARK, _ID_MARK, "", {}, awards, (), flags, ()))
 
@@ -64,23 +66,20 @@ def line_template(checked: CheckedPolicy) -> LineTemplate:
         assert base[:start] + piece + base[start:] == longer, "jsonl_line changed shape"
         return start, piece
 
-    programs = checked.policy.programs
     empty = line([], [])
     awards: dict[str, tuple[str, str]] = {}
     award_at = flag_at = 0
     separator = ", "
-    for pid in checked.program_order:
-        p = programs[pid]
-        award = Award(p.id, p.label, _AMOUNT_MARK, p.kind, p.per, p.citation.cite)
+    for index, pid in enumerate(checked.program_order):
+        award = evaluator._award(index, _AMOUNT_MARK)
         award_at, piece = inserted(empty, line([award], []))
         _, two = inserted(empty, line([award, award], []))
         separator = two[len(piece) : len(two) - len(piece)]
         before, after = piece.split(str(_AMOUNT_MARK))
         awards[pid] = (before, after)
     flags: dict[str, str] = {}
-    for cid, cc in checked.checks.items():
-        c = cc.check
-        flag_at, flags[cid] = inserted(empty, line([], [Flag(cid, c.label, c.citation.cite, c.message)]))
+    for flag in evaluator._flags:
+        flag_at, flags[flag.check] = inserted(empty, line([], [flag]))
     if not awards:
         award_at = empty.index("[]") + 1
     if not flags:
@@ -162,7 +161,7 @@ class BulkRun:
         return {o.row: o for o in outcomes}
 
     def _line_sql(self) -> str:
-        t = line_template(self.checked)
+        t = line_template(self.checked, self.evaluator)
         awards = [
             f"CASE WHEN aw{i} THEN {sql_string(t.awards[pid][0])} || CAST(CAST(amt{i} AS DECIMAL(38,2)) AS VARCHAR) "
             f"|| {sql_string(t.awards[pid][1])} END"
@@ -197,12 +196,10 @@ class BulkRun:
         A clean row's facts are SQL's values: equal to the row reader's, though a decimal comes
         back with ten places (1000.0000000000 for 1000)."""
         slow = self._slow_outcomes()
-        programs = self.checked.policy.programs
         fields = list(self.columns.field_column.items())
         columns = [c for _, c in fields] + [f"aw{i}, amt{i}" for i in range(len(self.programs))]
         columns += [f"fl{j}" for j in range(len(self.checks))]
-        flag_of = [Flag(cid, c.check.label, c.check.citation.cite, c.check.message)
-                   for cid, c in ((cid, self.checked.checks[cid]) for cid in self.checks)]  # fmt: skip
+        flag_of = self.evaluator._flags  # the evaluator's own (one per check, in the checks' order)
         query = f"SELECT {self.row}, clean, {', '.join(columns)} FROM result WHERE NOT blank ORDER BY {self.order}"
         n_fields, n_programs = len(fields), len(self.programs)
         for row, clean, *cells in self.session.stream(query):
@@ -210,12 +207,8 @@ class BulkRun:
                 yield slow[row]
                 continue
             values = {fid: cells[k] for k, (fid, _) in enumerate(fields)}
-            awards = []
-            for i, pid in enumerate(self.programs):
-                if cells[n_fields + 2 * i]:
-                    p = programs[pid]
-                    amount = cells[n_fields + 2 * i + 1]
-                    awards.append(Award(p.id, p.label, amount, p.kind, p.per, p.citation.cite))
+            awards = [self.evaluator._award(i, cells[n_fields + 2 * i + 1])
+                      for i in range(n_programs) if cells[n_fields + 2 * i]]  # fmt: skip
             flags = [flag for j, flag in enumerate(flag_of) if cells[n_fields + 2 * n_programs + j]]
             yield Result(row, values.get("id_number") or "", values.get("name") or "", values, awards, (), flags)
 
