@@ -18,10 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.backends.python.evaluator import Evaluator, period_values
+from engine.backends.python.evaluator import Evaluator
 from engine.backends.sql.compile import Unsupported, compile_policy
 from engine.backends.sql.literals import sql_string
 from engine.backends.sql.session import DuckSession, Session
+from engine.check.builtins import period_values
 from engine.check.checker import CheckedPolicy
 from engine.files.columns import ColumnarUnavailable, TypedColumns, read_columns
 from engine.files.records import RecordReader, Rejected
@@ -131,7 +132,8 @@ class BulkRun:
     def result_query(self, values: bool) -> str:
         """One row per record of the file, in file order: blank, clean, the outcome columns, the
         facts when `values`, and the raw cells of rows that are not clean (for the row reader)."""
-        compiled = compile_policy(self.checked, period_values(self.checked, self.period), self.columns.field_column,
+        semester = period_values(self.period, self.checked.manifest)
+        compiled = compile_policy(self.checked, semester, self.columns.field_column,
                                   f"({self.columns.typed})")  # fmt: skip
         self.programs, self.checks = compiled.programs, compiled.checks
         programs = self.checked.policy.programs
