@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 WHEEL_VENV := build/install-check
 
-.PHONY: demo test lint pytest policy-test install-check examples clean
+.PHONY: demo test lint pytest policy-test install-check examples clean spark-test
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,11 @@ install-check: $(STAMP)
 	$(WHEEL_VENV)/bin/pip install --quiet .
 	cd /tmp && $(CURDIR)/$(WHEEL_VENV)/bin/zizhu check $(CURDIR)/policies/2021
 	cd /tmp && $(CURDIR)/$(WHEEL_VENV)/bin/zizhu test $(CURDIR)/policies/2021 | tail -n 1
+
+# The Spark engine on 10,000 generated students in local mode (installs the spark extra: pyspark).
+spark-test: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,spark]'
+	$(BIN)/pytest -m spark
 
 examples: $(STAMP)
 	$(BIN)/python examples/generate.py

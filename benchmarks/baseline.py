@@ -118,3 +118,69 @@ def undecided(r: dict[str, Any]) -> bool:
     enrolled student past 学前 whose 年级 is blank (the roster check 年级与学段矛盾 reads it, and so
     does the book fee). Only such records are generated with a blank a rule reaches."""
     return r["attendance"] != "not_enrolled" and r["stage"] not in (None, "preschool") and r["grade"] is None
+
+
+# -- end to end: CSV → JSONL, as a person would script it -------------------------------------------
+
+COLUMNS = {  # header → (field id, how to read the cell)
+    "身份证号": ("id_number", "text"), "姓名": ("name", "text"), "出生日期": ("birth_date", "date"),
+    "本县户籍": ("hukou_in_county", "bool"), "家庭类型": ("household", "household"),
+    "家庭经济困难": ("hardship", "bool"), "孤儿": ("orphan", "bool"), "残疾": ("disabled", "bool"),
+    "烈士子女": ("martyr_child", "bool"), "残疾人子女": ("parent_disabled", "bool"), "学段": ("stage", "stage"),
+    "年级": ("grade", "int"), "学校": ("school", "text"), "县内学校": ("school_in_county", "bool"),
+    "民办": ("school_private", "bool"), "有学籍": ("has_xueji", "bool"), "就读方式": ("attendance", "attendance"),
+    "残疾安置": ("placement", "placement"), "校内住宿": ("boarding", "bool"), "已申请": ("applied", "bool"),
+    "外地就读未享受资助": ("outside_no_aid", "bool"), "已交情况说明": ("statement", "bool"),
+    "复读": ("repeating", "bool"), "本县高中毕业": ("county_graduate", "bool"), "录取方式": ("admission", "admission"),
+    "全日制": ("full_time", "bool"), "当年新生": ("new_entrant", "bool"), "省内院校": ("college_in_province", "bool"),
+    "申请贷款金额": ("loan_requested", "money"), "学习困难": ("learning_difficulty", "bool"),
+    "厌学": ("school_aversion", "bool"), "乡镇": ("township", "text"),
+}  # fmt: skip
+OPTIONS = {
+    "household": {"脱贫户": "lifted_out", "边缘易致贫户": "edge_risk", "突发严重困难户": "sudden_hardship",
+                  "低保家庭": "dibao", "特困供养": "tekun", "一般家庭": "ordinary", "": "ordinary"},
+    "stage": {"学前": "preschool", "小学": "primary", "初中": "junior", "普通高中": "senior", "中职": "vocational",
+              "专科": "junior_college", "本科": "undergraduate", "研究生": "graduate", "": None},
+    "attendance": {"在校": "in_school", "送教上门": "home_delivery", "因病不具备学习条件": "health_unable",
+                   "未入学": "not_enrolled", "": None},
+    "placement": {"随班就读": "regular_class", "特教学校": "special_school", "送教上门": "home_delivery", "无": "none",
+                  "": "none"},
+    "admission": {"高考": "gaokao", "单招": "danzhao", "无": "none", "": "none"},
+}  # fmt: skip
+READERS = {
+    "text": lambda cell: cell,
+    "bool": lambda cell: cell == "是",
+    "int": lambda cell: int(cell) if cell else None,
+    "money": lambda cell: Decimal(cell) if cell else Decimal(0),
+    "date": lambda cell: dt.date.fromisoformat(cell) if cell else None,
+}
+
+
+def main(path: str, autumn: bool = True, reference: dt.date = dt.date(2021, 9, 1)) -> None:
+    """`python -m benchmarks.baseline FILE.csv > out.jsonl`: a tidy generated file, no validation."""
+    import csv
+    import json
+    import sys
+
+    out = sys.stdout
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = csv.reader(handle)
+        plan = [(COLUMNS[h][0], OPTIONS.get(COLUMNS[h][1]) or READERS[COLUMNS[h][1]]) for h in next(rows)]
+        for number, cells in enumerate(rows, start=2):
+            record = {fid: read[cell] if isinstance(read, dict) else read(cell)
+                      for (fid, read), cell in zip(plan, cells, strict=True)}  # fmt: skip
+            if record["birth_date"] is None:
+                record["birth_date"] = dt.date.fromisoformat(
+                    f"{record['id_number'][6:10]}-{record['id_number'][10:12]}-{record['id_number'][12:14]}"
+                )
+            awards, flags = evaluate(record, autumn, reference)
+            line = {"row": number, "id_number": record["id_number"],
+                    "awards": [{"program": p, "amount": str(a.quantize(Decimal("0.01")))} for p, a in awards.items()],
+                    "flags": flags}  # fmt: skip
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1])

@@ -1,14 +1,15 @@
 """Benchmark: prints figures, asserts nothing (targets are read by people, not by CI).
 
-    python -m benchmarks.run --n 200000            # from the repository root
-    python -m benchmarks.run --n 1000000 --jobs 2  # the end-to-end target run
+    python -m benchmarks.run                        # 100,000 and 1,000,000 students (minutes)
+    python -m benchmarks.run --sizes 100000 --jobs 2
 
 Figures, in one run on this machine:
+- end-to-end CSV → JSONL for each size: `zizhu eval --engine python` (--jobs 1 and N),
+  `--engine duckdb`, and the hand-written script (`python -m benchmarks.baseline`), each with its
+  wall time, students per second and peak resident memory;
 - policy load + check, cold (first in the process) and warm;
 - evaluation throughput on one core of the engine and of the hand-written baseline
-  (benchmarks/baseline.py) over the same typed records, and their ratio;
-- end-to-end CSV → JSONL throughput of the `zizhu eval` command, with --jobs 1 and N,
-  and the peak resident memory of those runs.
+  (benchmarks/baseline.py) over the same typed records, and their ratio.
 """
 
 from __future__ import annotations
@@ -70,9 +71,13 @@ def throughput(n: int) -> tuple[float, float]:
 # (measured from outside, a forked child would count this process's pages too).
 _MEASURED = """
 import resource, sys
-from engine.cli import main
 try:
-    main(sys.argv[1:])
+    if sys.argv[1] == "baseline":
+        from benchmarks.baseline import main
+        main(sys.argv[2])
+    else:
+        from engine.cli import main
+        main(sys.argv[2:])
 except SystemExit:
     pass
 finally:
@@ -81,37 +86,55 @@ finally:
 """
 
 
-def end_to_end(csv_path: Path, rows: int, jobs: int) -> tuple[float, float]:
-    """(rows per second, peak RSS in MB of the command and its workers) of `zizhu eval --format jsonl`."""
-    arguments = ["eval", str(csv_path), "--policy", str(POLICY), "--period", PERIOD, "--format", "jsonl",
-                 "--jobs", str(jobs)]  # fmt: skip
+def end_to_end(command: list[str], rows: int) -> tuple[float, float]:
+    """(seconds, peak RSS in MB of the process and its workers) of a command writing to /dev/null."""
     start = time.perf_counter()
     with open(os.devnull, "w") as sink:
-        done = subprocess.run([sys.executable, "-c", _MEASURED, *arguments], stdout=sink, stderr=subprocess.PIPE,
+        done = subprocess.run([sys.executable, "-c", _MEASURED, *command], stdout=sink, stderr=subprocess.PIPE,
                               text=True, check=False, cwd=ROOT)  # fmt: skip
     elapsed = time.perf_counter() - start
     peak = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("peak-kib"))
-    return rows / elapsed, peak / 1024
+    return elapsed, peak / 1024
+
+
+def commands(csv_path: Path, jobs: int) -> list[tuple[str, list[str]]]:
+    def zizhu(*options: str) -> list[str]:
+        return ["zizhu", "eval", str(csv_path), "--policy", str(POLICY), "--period", PERIOD, "--format", "jsonl",
+                *options]  # fmt: skip
+
+    out = [("python --jobs 1", zizhu("--engine", "python"))]
+    if jobs > 1:
+        out.append((f"python --jobs {jobs}", zizhu("--engine", "python", "--jobs", str(jobs))))
+    out.append(("duckdb", zizhu("--engine", "duckdb")))
+    out.append(("hand-written", ["baseline", str(csv_path)]))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=200_000, help="students in the end-to-end file")
+    parser.add_argument("--sizes", default="100000,1000000", help="students in the end-to-end files, comma-separated")
     parser.add_argument("--eval-n", type=int, default=100_000, help="students in the in-process throughput run")
-    parser.add_argument("--jobs", type=int, default=2, help="processes for the second end-to-end run")
+    parser.add_argument("--jobs", type=int, default=2, help="processes for the --jobs run of the python engine")
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")  # fmt: skip
 
     # End to end first, while this process is small: a child's peak memory starts from its parent's.
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "students.csv"
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "benchmarks.students", str(path), str(args.n)], check=True, cwd=ROOT)
-        print(f"end to end, CSV → JSONL, {args.n} students ({path.stat().st_size / 1e6:.0f} MB, "
-              f"generated in {time.perf_counter() - start:.0f} s):")  # fmt: skip
-        for jobs in sorted({1, args.jobs}):
-            rate, peak = end_to_end(path, args.n, jobs)
-            print(f"  --jobs {jobs}: {rate:>10,.0f} students/s, {args.n / rate:6.1f} s, peak RSS {peak:.0f} MB")
+    for n in (int(x) for x in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "students.csv"
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "benchmarks.students", str(path), str(n)], check=True, cwd=ROOT)
+            print(f"end to end, CSV → JSONL, {n:,} students ({path.stat().st_size / 1e6:.0f} MB, "
+                  f"generated in {time.perf_counter() - start:.0f} s):")  # fmt: skip
+            timings = {}
+            for name, command in commands(path, args.jobs):
+                seconds, peak = end_to_end(command, n)
+                timings[name] = seconds
+                print(f"  {name:<16} {seconds:7.1f} s {n / seconds:>10,.0f} students/s   peak RSS {peak:5.0f} MB",
+                      flush=True)  # fmt: skip
+            print(f"  duckdb is {timings['hand-written'] / timings['duckdb']:.1f}× the hand-written script's speed, "
+                  f"{timings['python --jobs 1'] / timings['duckdb']:.1f}× the python engine's")  # fmt: skip
 
     cold, warm = load_times()
     print(f"policy load + check (policies/2021): cold {cold * 1000:.0f} ms, warm {warm * 1000:.0f} ms")

@@ -22,6 +22,7 @@ from engine.check.checker import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.texts import stale_quotes
 from engine.diagnostics import PolicyError, display_path
+from engine.files.columns import ColumnarUnavailable
 from engine.files.readers import InputError, read_table
 from engine.files.records import RecordReader, Rejected, find_student, header_test, unknown_columns_warning
 from engine.files.report import effective_yaml, explain_text, jsonl_line, rejected_text, students_table, titled_tables
@@ -45,6 +46,7 @@ from engine.policy.provenance import DecisionRecord
 from engine.policy.schema import schema_json
 from engine.policy.versions import is_version_root, newer_versions, pick_version
 from engine.runtime.results import PeriodNotCovered, Record, Result
+from engine.tools.bulk import AUTO_DUCKDB_ROWS, BulkRun, count_lines
 from engine.tools.diff import impact, render_diff, structural_diff, write_impact_xlsx
 from engine.tools.followup import follow_up, movement_table, window_text
 from engine.tools.followup import needs_alert as followup_needs_alert
@@ -179,6 +181,36 @@ def _click_in_chinese() -> Iterator[None]:
         missing.format_message = english_missing  # type: ignore[method-assign]
         for module, attr, original in saved:
             setattr(module, attr, original)
+
+
+ENGINE = click.option(
+    "--engine", type=click.Choice(["auto", "python", "duckdb", "spark"]), default="auto", show_default=True,
+    help=f"计算引擎：python 逐行；duckdb 按列（大文件快得多，结果逐字节相同）；spark 集群；"
+         f"auto 在 CSV 超过 {AUTO_DUCKDB_ROWS} 行时用 duckdb",
+)  # fmt: skip
+SPARK_MASTER = click.option("--spark-master", default=None, help="Spark 集群地址（--engine spark；默认本机 local[*]）")
+
+
+def _bulk(
+    checked: CheckedPolicy, evaluator: Evaluator, students: str, encoding: str | None, sheet: str | None, engine: str,
+    spark_master: str | None = None, values: bool = True,
+) -> BulkRun | None:  # fmt: skip
+    """The file evaluated column-wise on DuckDB or Spark, or None when the per-record engine should
+    run it: asked for, a small file under auto, or a file only the row reader takes (said on stderr)."""
+    if engine == "python" or sheet is not None:
+        return None
+    if engine == "auto" and (Path(students).suffix.lower() != ".csv" or count_lines(students) <= AUTO_DUCKDB_ROWS):
+        return None
+    try:
+        if engine == "spark":
+            from engine.tools.spark import SparkRun
+
+            return SparkRun(checked, evaluator.period, students, encoding, values=values, master=spark_master)
+        return BulkRun(checked, evaluator.period, students, encoding, values=values)
+    except ColumnarUnavailable as exc:
+        if engine != "auto":
+            click.echo(f"注意：{exc}，本次逐行计算（结果相同）", err=True)
+        return None
 
 
 class _Zizhu(click.Group):
@@ -359,9 +391,11 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "c
 @SHEET
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="用几个进程评估（大文件，jsonl 或 csv 输出）；结果与 1 个进程完全相同")  # fmt: skip
+@ENGINE
+@SPARK_MASTER
 def eval_command(
     students: str, policy_folder: str, period: str, fmt: str | None, output: str | None, encoding: str | None,
-    sheet: str | None, jobs: int,
+    sheet: str | None, jobs: int, engine: str, spark_master: str | None,
 ) -> None:  # fmt: skip
     """评估学生名单：每行输出资助、核查标记和问题；最后给出读取、计算、有问题、退回的行数。
 
@@ -369,10 +403,22 @@ def eval_command(
     check_output(output, [students])
     checked, evaluator = _for_period(policy_folder, period, reasons=False)
     fmt = _format(fmt, output)
-    reader = _reader(checked, students, encoding, sheet)
     ledger = Ledger(checked)
+    bulk = _bulk(checked, evaluator, students, encoding, sheet, engine, spark_master, values=fmt != "jsonl")
+    reader = bulk.reader if bulk is not None else _reader(checked, students, encoding, sheet)
+    if bulk is not None:
+        warning = unknown_columns_warning(checked, reader.columns)
+        if warning:
+            click.echo(f"{reader.table.file}: {warning}", err=True)
     has_quota = any(p.quota for p in checked.policy.programs.values())
-    if jobs > 1 and fmt in ("jsonl", "csv") and not has_quota:
+    if bulk is not None and fmt == "jsonl":
+        with _text_output(output, "utf-8") as handle:
+            handle.write(DecisionRecord.of(checked.policy, period).jsonl_header() + "\n")
+            for line in bulk.jsonl_lines(ledger):
+                handle.write(line + "\n")
+    elif bulk is not None:
+        _write(checked, bulk.outcomes(), ledger, fmt, output, period)
+    elif jobs > 1 and fmt in ("jsonl", "csv") and not has_quota:
         with _text_output(output, "utf-8" if fmt == "jsonl" else "utf-8-sig") as handle:
             if fmt == "jsonl":
                 handle.write(DecisionRecord.of(checked.policy, period).jsonl_header() + "\n")
@@ -396,9 +442,11 @@ def eval_command(
 @OUTPUT
 @ENCODING
 @SHEET
+@ENGINE
+@SPARK_MASTER
 def ledger(
     students: str, policy_folder: str, period: str, by: str | None, fmt: str | None, output: str | None,
-    encoding: str | None, sheet: str | None,
+    encoding: str | None, sheet: str | None, engine: str, spark_master: str | None,
 ) -> None:  # fmt: skip
     """台账：按项目（及学校、学段、乡镇等）统计人次和金额；补助减免与贷款分开合计。"""
     check_output(output, [students])
@@ -409,8 +457,13 @@ def ledger(
         raise click.BadParameter(str(exc), param_hint="--by") from None
     fmt = _format(fmt, output, ("table", "csv", "xlsx"), piped="table")
     book = Ledger(checked, group)
-    reader = _reader(checked, students, encoding, sheet)
-    for _ in book.observe(_progress(reader, evaluator.evaluate_all(reader))):
+    bulk = _bulk(checked, evaluator, students, encoding, sheet, engine, spark_master)
+    if bulk is not None:
+        outcomes = bulk.outcomes()
+    else:
+        reader = _reader(checked, students, encoding, sheet)
+        outcomes = _progress(reader, evaluator.evaluate_all(reader))
+    for _ in book.observe(outcomes):
         pass
     headers, rows = book.table()
     record = DecisionRecord.of(checked.policy, period)

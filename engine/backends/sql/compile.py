@@ -1,0 +1,179 @@
+"""The checked tree (:mod:`engine.check.ir`) → SQL, in DuckDB's dialect (sqlglot translates it for Spark).
+
+SQL's NULL is the language's *unknown*, and its three-valued ``AND``/``OR``/``NOT``, comparisons,
+``IN`` and arithmetic are the language's one meaning for blanks. Where SQL differs, the generated
+text says so itself:
+
+- ``min``/``max``: ``least``/``greatest`` skip NULLs; here any unknown argument gives unknown;
+- ``if … then … else``: ``CASE WHEN c`` takes the ``ELSE`` branch for a NULL condition; here an
+  unknown condition gives unknown;
+- money and decimals are ``DECIMAL(38,10)``, never floating point; division (which SQL engines
+  turn into a double) is not compiled: such a policy runs on the Python back end.
+
+A program is a pair of columns, in dependency order: ``aw_i`` (TRUE awarded, FALSE not, NULL could
+not be decided) and ``amt_i`` (the amount when awarded); a check is ``fl_i``. Table lookups are
+``CASE`` over the table's cells (a missing cell is NULL). Every name in the SQL is the generator's
+own (``f3``, ``aw2``); the policy's values appear only as escaped literals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.backends.sql.literals import DECIMAL_SQL, sql_value
+from engine.check import ir
+from engine.check.checker import CheckedPolicy
+
+
+class Unsupported(Exception):
+    """The policy uses something this back end does not compile (the message says what)."""
+
+
+@dataclass
+class Compiled:
+    """The SQL for one policy and semester over a table of typed fields."""
+
+    programs: list[str]  # program ids, in the order of aw0, aw1 …
+    checks: list[str]  # check ids, in the order of fl0, fl1 …
+    query: str  # SELECT row, <field columns>, aw_i, amt_i, fl_j FROM <source>
+
+
+class SqlWriter:
+    def __init__(self, checked: CheckedPolicy, period: dict[str, Any], field_column: dict[str, str]) -> None:
+        self.checked = checked
+        self.period = period
+        self.field_column = field_column
+        self.program_index = {pid: i for i, pid in enumerate(checked.program_order)}
+        self.columns: dict[tuple[str, str], str] = {}  # groups and computed fields already a column
+
+    def shared_layers(self) -> list[list[tuple[str, str]]]:
+        """Groups and computed fields as columns, computed once per row rather than at each use:
+        (column, SQL) per layer, each layer reading only earlier ones. Those reading a program's
+        outcome stay inline (they must follow the program)."""
+        items = [("computed", c) for c in self.checked.computed] + [("group", g) for g in self.checked.groups]
+        level: dict[tuple[str, str], int] = {}
+
+        def depth(item: tuple[str, str]) -> int:
+            if item not in level:
+                level[item] = 0  # no cycles: the checker refused them
+                reads = self.checked.depends.get(item, set())
+                level[item] = 1 + max((depth(r) for r in reads if r[0] in ("group", "computed")), default=-1)
+            return level[item]
+
+        shared = [i for i in items if not any(kind == "program" for kind, _ in self.checked.reads(i))]
+        layers: list[list[tuple[str, str]]] = []
+        for n in range(max((depth(i) for i in shared), default=-1) + 1):
+            members = [i for i in shared if depth(i) == n]
+            layer = [(f"s{len(self.columns) + k}", self._shared(item)) for k, item in enumerate(members)]
+            self.columns.update({item: name for item, (name, _) in zip(members, layer, strict=True)})
+            layers.append(layer)
+        return layers
+
+    def _shared(self, item: tuple[str, str]) -> str:
+        kind, name = item
+        if kind == "group":
+            return self.all_of([c.expr for c in self.checked.groups[name]])
+        return self.expr(self.checked.computed[name])
+
+    def expr(self, e: ir.Expr) -> str:
+        match e:
+            case ir.Const(value=v) | ir.ParamRef(value=v):
+                return sql_value(v, e.type.kind)
+            case ir.PeriodRef(attribute=a):
+                return sql_value(self.period[a], e.type.kind)
+            case ir.FieldRef(field=f):
+                if f not in self.field_column:
+                    return sql_value(None, e.type.kind)  # a field the file does not have: blank
+                return self.field_column[f]
+            case ir.ComputedRef(field=f):
+                return self.columns.get(("computed", f)) or self.expr(self.checked.computed[f])
+            case ir.GroupRef(group=g):
+                return self.columns.get(("group", g)) or self.all_of([c.expr for c in self.checked.groups[g]])
+            case ir.TableLookup(table=t, keys=keys):
+                return self.lookup(t, keys)
+            case ir.Awarded(program=p, want_amount=amount):
+                i = self.program_index[p]
+                if amount:
+                    zero = sql_value(0, "money")
+                    return f"(CASE WHEN aw{i} IS NULL THEN NULL WHEN aw{i} THEN amt{i} ELSE {zero} END)"
+                return f"aw{i}"
+            case ir.Function(name="age", args=(birth, day)):
+                # 周岁 (engine.runtime.facts.age_on): a year is complete from the day after the birthday.
+                b, d = self.expr(birth), self.expr(day)
+                day_of = f"month({d}) * 100 + day({d})"
+                birthday = f"month({b}) * 100 + day({b})"
+                return f"(year({d}) - year({b}) - CASE WHEN {day_of} <= {birthday} THEN 1 ELSE 0 END)"
+            case ir.Function(name=name, args=args) if name in ("min", "max"):
+                parts = [self.expr(a) for a in args]
+                any_null = " OR ".join(f"{p} IS NULL" for p in parts)
+                best = "least" if name == "min" else "greatest"
+                return f"(CASE WHEN {any_null} THEN NULL ELSE {best}({', '.join(parts)}) END)"
+            case ir.Negate(operand=x):
+                return f"(-{self.expr(x)})"
+            case ir.Arithmetic(op=op, left=a, right=b):
+                if op == "/":
+                    raise Unsupported(f"除法（{e.text}）：SQL 引擎会把小数除法算成浮点数")
+                return f"({self.expr(a)} {op} {self.expr(b)})"
+            case ir.Compare(op=op, left=a, right=b):
+                sql_op = {"==": "=", "!=": "<>"}.get(op, op)
+                return f"({self.expr(a)} {sql_op} {self.expr(b)})"
+            case ir.InList(item=x, options=opts, negated=neg):
+                word = "NOT IN" if neg else "IN"
+                return f"({self.expr(x)} {word} ({', '.join(self.expr(o) for o in opts)}))"
+            case ir.And(operands=xs):
+                return self.all_of(list(xs))
+            case ir.Or(operands=xs):
+                return "(" + " OR ".join(self.expr(x) for x in xs) + ")"
+            case ir.Not(operand=x):
+                return f"(NOT {self.expr(x)})"
+            case ir.IfElse(condition=c, then=t, otherwise=o):
+                cond = self.expr(c)
+                return f"(CASE WHEN {cond} IS NULL THEN NULL WHEN {cond} THEN {self.expr(t)} ELSE {self.expr(o)} END)"
+        raise Unsupported(f"表达式「{e.text}」")
+
+    def all_of(self, exprs: list[ir.Expr]) -> str:
+        return "(" + " AND ".join(self.expr(x) for x in exprs) + ")" if exprs else "TRUE"
+
+    def lookup(self, table_id: str, keys: tuple[ir.Expr, ...]) -> str:
+        table = self.checked.policy.tables[table_id]
+        key_kinds = [self.checked.fields[k].type.kind for k in table.keys]
+        key_sql = [self.expr(k) for k in keys]
+        value_kind = "money"
+        branches = []
+        for cell_keys, value in self.checked.tables[table_id].items():
+            test = " AND ".join(
+                f"{k} = {sql_value(v, kind)}" for k, v, kind in zip(key_sql, cell_keys, key_kinds, strict=True)
+            )
+            branches.append(f"WHEN {test} THEN {sql_value(value, value_kind)}")
+        if not branches:
+            return sql_value(None, value_kind)
+        return "(CASE " + " ".join(branches) + " END)"
+
+
+def compile_policy(
+    checked: CheckedPolicy, period: dict[str, Any], field_column: dict[str, str], source: str
+) -> Compiled:
+    """One SELECT adding, over `source`, a column per program (awarded, amount) and per check."""
+    w = SqlWriter(checked, period, field_column)
+    layers = [f"SELECT * FROM {source}"]
+    for shared in w.shared_layers():
+        columns = "".join(f", {sql} AS {name}" for name, sql in shared)
+        layers.append(f"SELECT *{columns} FROM ({layers[-1]})")
+    for i, pid in enumerate(checked.program_order):
+        cp = checked.programs[pid]
+        parts = [w.expr(c.expr) for c in cp.conditions]
+        parts += [f"(NOT {w.expr(x.expr)})" for x in cp.exclusions]
+        parts += [f"(NOT aw{w.program_index[r.program]})" for r in cp.program.not_with]
+        holds = "(" + " AND ".join(parts) + ")" if parts else "TRUE"
+        amount = f"CAST({w.expr(cp.amount)} AS {DECIMAL_SQL})"
+        layers.append(f"SELECT *, {holds} AS holds{i}, {amount} AS raw{i} FROM ({layers[-1]})")
+        # Awarded iff the conditions hold and the amount is above zero (a zero amount is no award).
+        awarded = (f"CASE WHEN holds{i} IS NULL THEN NULL WHEN NOT holds{i} THEN FALSE "
+                   f"WHEN raw{i} IS NULL THEN NULL ELSE raw{i} > 0 END")  # fmt: skip
+        layers.append(f"SELECT *, {awarded} AS aw{i}, "
+                      f"CASE WHEN holds{i} AND raw{i} > 0 THEN raw{i} END AS amt{i} FROM ({layers[-1]})")  # fmt: skip
+    checks = list(checked.checks)
+    flags = [f"{w.all_of([c.expr for c in checked.checks[cid].conditions])} AS fl{j}" for j, cid in enumerate(checks)]
+    query = f"SELECT *{''.join(', ' + f for f in flags)} FROM ({layers[-1]})"
+    return Compiled(list(checked.program_order), checks, query)

@@ -1,0 +1,298 @@
+"""A student CSV read column by column into DuckDB: typed once per *distinct* value, then joined back.
+
+The row-by-row reader (:mod:`engine.files.records`) types each cell of each row in Python. Here the
+file is loaded by DuckDB as text, and each column is typed in one of two ways:
+
+- a cell as a tidy file has it (``2012-05-01``, plain digits, a valid 18-digit ID, a name without
+  stray spaces) is converted by SQL, where the conversion is exact and cannot disagree with Python's;
+- every other distinct value of the column (是/否, 初二, ``2012/5/1``, full-width digits, a bad ID …)
+  goes once through the same converter the row reader uses (``exact_values``, ``value_parser``,
+  the field's declared blank), and the answers are joined back.
+
+The GB 11643 check digit, the birth date inside the ID and duplicate IDs are set operations.
+A row is ``ok`` when every cell typed without a problem, its birth date agrees with its ID and
+no other row shares a unique value. Rows that are not ok are not judged here: their raw cells are
+handed back (:meth:`TypedColumns.raw_rows`) to the row reader, which rejects them with exactly the
+messages and codes of the Python path.
+
+A file this reader cannot take column-wise (not UTF-8, ragged rows, blank lines that would shift
+the spreadsheet's row numbers, a missing required column) raises :class:`ColumnarUnavailable`;
+the caller then reads it row by row.
+"""
+
+from __future__ import annotations
+
+import mmap
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from engine.backends.sql.literals import DECIMAL_SCALE, DECIMAL_SQL, SQL_TYPES, exact_in_sql, sql_string, sql_value
+from engine.backends.sql.session import Session
+from engine.check import idcard
+from engine.check.checker import CheckedPolicy, FieldInfo
+from engine.check.values import exact_values, is_blank, value_parser
+from engine.files.readers import RawTable, read_table, row_dict
+from engine.files.records import RecordReader
+
+# Every character Python's str.isspace() calls white space (checked below): what str.strip() removes.
+_SPACE_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_SPACE = sql_string(_SPACE_CHARS)
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643: checked against idcard below
+
+
+SMALL_MAPPING = 64  # distinct cells typed by Python: up to this many go inline as CASE, more as a joined table
+
+
+class ColumnarUnavailable(Exception):
+    """The file cannot be read column-wise; the message says why (Chinese, for a note on stderr)."""
+
+
+@dataclass
+class TypedColumns:
+    """The file as a query, :attr:`typed`: one row per record of the file with ``row`` (its
+    spreadsheet row), ``blank`` (a row of nothing, which the row reader skips), ``ok``, one column
+    per input field named ``f0, f1 …`` (:attr:`field_column`) and the cells as text (:attr:`raw_columns`)."""
+
+    reader: RecordReader  # the row reader over the whole file: its columns, and rows that are not ok
+    typed: str
+    field_column: dict[str, str]  # field id → column of `typed`
+    raw_columns: list[str]  # column of the cells under each header, in header order
+
+    def raw_table(self, rows: list[tuple[Any, ...]]) -> RawTable:
+        """(row, cell, cell …) tuples as a raw table for the row reader."""
+        headers = self.reader.table.headers
+        found = [(row, row_dict(headers, list(cells))) for row, *cells in rows]
+        return RawTable(self.reader.table.file, headers, lambda: iter(found))
+
+
+def csv_source(path: Path, columns: list[str]) -> str:
+    """DuckDB's reader for a CSV as the row reader reads it: every cell text, no guessing."""
+    spec = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
+    return (f"read_csv({sql_string(str(path))}, columns={spec}, auto_detect=false, header=false, skip=1, "
+            "delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=true)")  # fmt: skip
+
+
+def read_columns(
+    con: Session, checked: CheckedPolicy, path: Path | str, encoding: str | None = None,
+    source: str | None = None, row_column: str | None = None,
+) -> TypedColumns:  # fmt: skip
+    """Type a student CSV column-wise in `con` (see the module's description). The file is read by
+    each query that needs it rather than stored: parsing it again is cheaper than storing it.
+    `source` replaces DuckDB's CSV reader (a view another engine made); `row_column`, a column of
+    it numbering the rows as a spreadsheet does, is kept as ``row``."""
+    path = Path(path)
+    table = read_table(path, encoding=encoding)  # the headers, and the row reader's view of the file
+    if path.suffix.lower() != ".csv":
+        raise ColumnarUnavailable("按列读取只用于 CSV 文件")
+    _require_plain_csv(path, encoding, table.headers)
+    reader = RecordReader(checked, table)
+    if reader.columns.missing_required:
+        raise ColumnarUnavailable("文件缺少必填列")
+    raw_columns = [f"c{i}" for i in range(len(table.headers))]
+    # With duplicate headers the row reader keeps the last cell of that header (dict order).
+    column_of = {header: raw_columns[i] for i, header in enumerate(table.headers)}
+    if source is None:
+        # Stored once as read: a plain scan into a table keeps the file's order, so rowid numbers the
+        # records (a query over read_csv with joins may emit rows in any order).
+        try:
+            con.store("raw_text", f"SELECT * FROM {csv_source(path, raw_columns)}")
+        except Exception as exc:  # DuckDB's error for a file it cannot parse
+            raise ColumnarUnavailable(f"DuckDB 无法按列读取（{str(exc).splitlines()[0]}）") from None
+        source, row_column = "(SELECT rowid + 2 AS _row, * FROM raw_text)", "raw._row"
+    con.view("raw_file", f"SELECT * FROM {source}")
+    # A row whose every cell is blank is skipped, as the row reader skips it.
+    # (Cheap for the usual row: its first cell settles it.)
+    first = raw_columns[0] if raw_columns else "NULL"
+    blank_row = (f"CASE WHEN trim({first}, {_SPACE}) <> '' THEN FALSE "
+                 f"ELSE trim(concat({', '.join(raw_columns) or 'NULL'}), {_SPACE}) = '' END")  # fmt: skip
+
+    extra = [f"{row_column} AS row"] if row_column else []
+    plans = []  # (field index, field, column, tidy test, value of a tidy cell, whether it is valid)
+    field_column: dict[str, str] = {}
+    constants = []
+    for i, (fid, info) in enumerate(checked.fields.items()):
+        if info.field.compute is not None:
+            continue
+        field_column[fid] = f"f{i}"
+        header = reader.columns.by_field.get(fid)
+        if header is None:
+            constants.append(f"{sql_value(info.blank, info.type.kind)} AS f{i}")
+            continue
+        column = f"raw.{column_of[header]}"
+        plans.append((i, info, column, *_tidy(info, column)))
+    # One pass over the file for every column's cells that are not tidy: these go through Python.
+    lists = [f"list(DISTINCT {column}) FILTER (WHERE {column} IS NOT NULL AND NOT ({tidy}))"
+             for _, _, column, tidy, _, _ in plans]  # fmt: skip
+    try:
+        found: Any = con.query(f"SELECT {', '.join(lists) or 'NULL'} FROM raw_file AS raw")[0]
+    except Exception as exc:  # the engine's own error for a file it cannot parse (each engine has its kind)
+        raise ColumnarUnavailable(f"DuckDB 无法按列读取（{str(exc).splitlines()[0]}）") from None
+    selects, joins, oks, tidies, keys = list(constants), [], [], [], []
+    for (i, info, column, tidy, converted, valid), distinct in zip(plans, found, strict=False):
+        tidies.append(f"{tidy} AS t{i}")  # computed once per row, read by value, ok and key
+        plan = (f"raw.t{i}", converted, valid)
+        value, ok, key = _type_column(con, info, column, plan, distinct or [], f"m{i}", joins)
+        selects.append(f"{value} AS f{i}")
+        oks.append(ok)
+        if info.field.unique:
+            keys.append(key)
+    cells = (f"SELECT {', '.join(selects)}, {' AND '.join(oks) or 'TRUE'} AS ok, ({blank_row}) AS blank"
+             f"{''.join(f', {k} AS k{j}' for j, k in enumerate(keys))}, {', '.join([*raw_columns, *extra])} "
+             f"FROM (SELECT *{''.join(', ' + t for t in tidies)} FROM raw_file AS raw) AS raw "
+             f"{' '.join(joins)}")  # fmt: skip
+    bad = _duplicates(con, cells, len(keys)) + _birth_conflicts(checked, field_column)
+    filled = _fill_from_id(checked, field_column)
+    facts = [filled.get(column, column) + f" AS {column}" for column in field_column.values()]
+    ok = f"coalesce(ok AND NOT blank AND NOT ({' OR '.join(bad) or 'FALSE'}), FALSE) AS ok"
+    typed = f"SELECT {', '.join([*facts, 'blank', ok, *raw_columns, *(['row'] if extra else [])])} FROM ({cells})"
+    return TypedColumns(reader, typed, field_column, raw_columns)
+
+
+def _require_plain_csv(path: Path, encoding: str | None, headers: list[str]) -> None:
+    """Refuse what DuckDB would read differently from the row reader."""
+    if encoding is not None and encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig"):
+        raise ColumnarUnavailable(f"按列读取只支持 UTF-8，此文件指定为 {encoding}")
+    if any("\n" in h or "\r" in h for h in headers):
+        raise ColumnarUnavailable("列标题含换行")
+    with path.open("rb") as handle:
+        if path.stat().st_size == 0:
+            return
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            # DuckDB skips empty lines; the row reader counts them, so later rows would be numbered off.
+            end = len(data)
+            while end and data[end - 1] in b"\r\n":
+                end -= 1
+            for blank_line in (b"\n\n", b"\n\r\n", b"\r\r"):
+                if data.find(blank_line, 0, end) >= 0:
+                    raise ColumnarUnavailable("文件中有空行")
+            head = data[: 1 << 16]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:
+            raise ColumnarUnavailable("文件不是 UTF-8 编码") from None
+
+
+def _type_column(
+    con: Session, info: FieldInfo, column: str, plan: tuple[str, str, str], distinct: list[str],
+    mapping: str, joins: list[str],
+) -> tuple[str, str, str]:  # fmt: skip
+    """(value, ok, unique key) as SQL over `column` (text), for one field. `plan` is (the column
+    holding whether the cell is tidy, the value of a tidy cell, whether a tidy cell is also valid);
+    `distinct` the cells that are not tidy, typed here in Python."""
+    kind = info.type.kind
+    is_tidy, converted, valid = plan
+    blank_ok = "FALSE" if info.field.required else "TRUE"
+    blank = sql_value(info.blank, kind)
+    if not distinct:
+        value = f"CASE WHEN {column} IS NULL THEN {blank} ELSE {converted} END"
+        return value, f"CASE WHEN {column} IS NULL THEN {blank_ok} ELSE {valid} END", column
+    rows = [(cell, *_convert(info, cell)) for cell in distinct]
+    if len(rows) <= SMALL_MAPPING:  # a CASE over a few values beats a join
+
+        def case(position: int, kind: str, blank_value: str, tidy_value: str) -> str:
+            whens = " ".join(f"WHEN {sql_string(r[0])} THEN {sql_value(r[position], kind)}" for r in rows)
+            return (f"CASE WHEN {column} IS NULL THEN {blank_value} WHEN {is_tidy} THEN {tidy_value} "
+                    f"ELSE (CASE {column} {whens} END) END")  # fmt: skip
+
+        return case(1, kind, blank, converted), case(2, "bool", blank_ok, valid), case(3, "text", "NULL", column)
+    con.rows(mapping, [("raw", "VARCHAR"), ("val", SQL_TYPES[kind]), ("ok", "BOOLEAN"), ("key", "VARCHAR")], rows)
+    joins.append(f"LEFT JOIN {mapping} ON {mapping}.raw = {column}")
+    value = f"CASE WHEN {column} IS NULL THEN {blank} WHEN {is_tidy} THEN {converted} ELSE {mapping}.val END"
+    ok = f"CASE WHEN {column} IS NULL THEN {blank_ok} WHEN {is_tidy} THEN {valid} ELSE {mapping}.ok END"
+    key = f"CASE WHEN {column} IS NULL THEN NULL WHEN {is_tidy} THEN {column} ELSE {mapping}.key END"
+    return value, ok, key
+
+
+def _tidy(info: FieldInfo, column: str) -> tuple[str, str, str]:
+    """(the cell is as a tidy file has it, its value, whether it is valid): cells SQL converts
+    exactly as Python would. A tidy ID is 18 characters of the right kind; whether its date and
+    check digit are right is the third part (a wrong one leaves the row to the row reader)."""
+    kind = info.type.kind
+    low, high = info.field.minimum, info.field.maximum
+    if kind == "text" and info.field.format == "resident_id":
+        digits = " + ".join(f"CAST(substr({column}, {k + 1}, 1) AS INTEGER) * {w}" for k, w in enumerate(_ID_WEIGHTS))
+        valid = (f"(substr({column}, 7, 4) <> '0000' AND {_id_birth(column)} IS NOT NULL "
+                 f"AND substr('10X98765432', (({digits}) % 11) + 1, 1) = substr({column}, 18, 1))")  # fmt: skip
+        return f"regexp_matches({column}, '^(?:[0-9]{{17}}[0-9X])$')", column, valid
+    if kind == "text":
+        return f"({column} <> '' AND trim({column}, {_SPACE}) = {column})", column, "TRUE"
+    if kind == "date":
+        value = f"TRY_CAST({column} AS DATE)"
+        shape = f"regexp_matches({column}, '^(?:[1-9][0-9]{{3}}-[0-9]{{2}}-[0-9]{{2}})$')"
+        return f"{shape} AND {value} IS NOT NULL", value, "TRUE"
+    if kind == "int":
+        value = f"TRY_CAST({column} AS BIGINT)"
+        bounds = "".join([f" AND {value} >= {low}" if low is not None else "",
+                          f" AND {value} <= {high}" if high is not None else ""])  # fmt: skip
+        return f"regexp_matches({column}, '^(?:[0-9]{{1,15}})$'){bounds}", value, "TRUE"
+    if kind in ("money", "decimal"):
+        value = f"TRY_CAST({column} AS {DECIMAL_SQL})"
+        bounds = "".join([f" AND {value} >= {sql_value(low, kind)}" if low is not None else "",
+                          f" AND {value} <= {sql_value(high, kind)}" if high is not None else ""])  # fmt: skip
+        return f"regexp_matches({column}, '^(?:[0-9]{{1,20}}(\\.[0-9]{{1,{DECIMAL_SCALE}}})?)$'){bounds}", value, "TRUE"
+    return "FALSE", "NULL", "TRUE"  # bool, enum: every distinct value through Python (there are few)
+
+
+def _convert(info: FieldInfo, cell: str) -> tuple[Any, bool, str | None]:
+    """(value, ok, unique key) of one distinct cell, by the row reader's own converters."""
+    exact = exact_values(info.type)
+    blank = is_blank(cell)
+    if info.field.format == "resident_id":
+        key = None if blank else idcard.normalise(cell)
+    else:
+        key = None if blank else cell.strip()
+    if exact is not None and cell in exact:
+        return exact[cell], True, key
+    if blank:
+        return info.blank, not info.field.required, key
+    value, problem = value_parser(info.type, info.field)(cell)
+    if problem:
+        return None, False, key
+    if isinstance(value, Decimal) and not exact_in_sql(value):
+        return None, False, key  # the row reader takes this row: SQL would round it
+    return value, True, key
+
+
+def _duplicates(con: Session, cells: str, count: int) -> list[str]:
+    """Conditions marking rows that may share a unique field's value with another row. Keys are
+    compared by a 64-bit hash (grouping a million integers is far cheaper than a million strings);
+    a collision only sends two rows to the row reader, which finds duplicates exactly."""
+    out = []
+    for j in range(count):
+        con.store(f"dup{j}", f"SELECT hash(k{j}) AS key FROM ({cells}) WHERE k{j} IS NOT NULL AND NOT blank "
+                  f"GROUP BY hash(k{j}) HAVING count(*) > 1")  # fmt: skip
+        out.append(f"(k{j} IS NOT NULL AND hash(k{j}) IN (SELECT key FROM dup{j}))")
+    return out
+
+
+def _birth_conflicts(checked: CheckedPolicy, field_column: dict[str, str]) -> list[str]:
+    out = []
+    for fid, info in checked.fields.items():
+        source = info.field.from_id
+        if source and fid in field_column and source in field_column:
+            given, number = field_column[fid], field_column[source]
+            out.append(f"({given} IS NOT NULL AND {number} IS NOT NULL AND {given} <> {_id_birth(number)})")
+    return out
+
+
+def _fill_from_id(checked: CheckedPolicy, field_column: dict[str, str]) -> dict[str, str]:
+    """Date columns filled from the ID when blank (as :func:`records.fill_from_id` does): column → SQL."""
+    filled = {}
+    for fid, info in checked.fields.items():
+        source = info.field.from_id
+        if source and fid in field_column and source in field_column:
+            column, number = field_column[fid], field_column[source]
+            filled[column] = f"coalesce({column}, {_id_birth(number)})"
+    return filled
+
+
+def _id_birth(number: str) -> str:
+    year, month, day = f"substr({number}, 7, 4)", f"substr({number}, 11, 2)", f"substr({number}, 13, 2)"
+    return f"TRY_CAST({year} || '-' || {month} || '-' || {day} AS DATE)"
+
+
+assert all(c.isspace() for c in _SPACE_CHARS) and len(_SPACE_CHARS) == sum(chr(c).isspace() for c in range(0x110000))
+assert idcard.check_digit("1" * 17) == "10X98765432"[sum(_ID_WEIGHTS) % 11]  # the weights are GB 11643's

@@ -1,0 +1,95 @@
+"""The same compiled policy on Spark SQL: local mode by default, a cluster with --spark-master.
+
+Needs the optional extra: ``pip install 'zizhu[spark]'`` (pyspark; Java 17). Spark reads the CSV
+(from any path it can reach: a local file, HDFS, S3 …), numbers its records in file order, and
+runs the SQL of :mod:`engine.backends.sql.compile` translated by sqlglot from DuckDB's dialect;
+rows SQL cannot settle go through the per-record path here, as on DuckDB
+(:mod:`engine.tools.bulk`), so the output is the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+
+from engine.check.checker import CheckedPolicy
+from engine.files.columns import ColumnarUnavailable
+from engine.files.readers import read_table
+from engine.policy.model import Period
+from engine.tools.bulk import BulkRun
+
+_SPARK_TYPES = {"VARCHAR": "STRING"}  # the rest (BOOLEAN, BIGINT, DATE, DECIMAL(p,s)) are spelled alike
+
+
+class SparkSession:
+    """A Spark session running the back end's SQL (written for DuckDB) through sqlglot."""
+
+    def __init__(self, master: str | None = None) -> None:
+        try:
+            from pyspark.sql import SparkSession as Builder
+        except ImportError:
+            raise ColumnarUnavailable("未安装 Spark：pip install 'zizhu[spark]'") from None
+        self.spark = (
+            Builder.builder.master(master or "local[*]")
+            .appName("zizhu")
+            # Exact decimals: never trade scale for precision (the default rounds instead).
+            .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .getOrCreate()
+        )
+        self.spark.sparkContext.setLogLevel("ERROR")
+
+    @staticmethod
+    def spark_sql(sql: str) -> str:
+        return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+
+    def view(self, name: str, sql: str) -> None:
+        self.spark.sql(self.spark_sql(sql)).createOrReplaceTempView(name)
+
+    def store(self, name: str, sql: str) -> None:
+        frame = self.spark.sql(self.spark_sql(sql)).cache()
+        frame.createOrReplaceTempView(name)
+
+    def rows(self, name: str, columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> None:
+        schema = ", ".join(f"{c} {_SPARK_TYPES.get(t, t)}" for c, t in columns)
+        self.spark.createDataFrame(rows, schema).createOrReplaceTempView(name)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.spark.sql(self.spark_sql(sql)).collect()]
+
+    def stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        for r in self.spark.sql(self.spark_sql(sql)).toLocalIterator():
+            yield tuple(r)
+
+    def read_csv(self, path: str, columns: list[str]) -> str:
+        """The CSV as a view numbering its records as a spreadsheet does (header = row 1)."""
+        from pyspark.sql import functions, types
+        from pyspark.sql.window import Window
+
+        schema = types.StructType([types.StructField(c, types.StringType()) for c in columns])
+        frame = self.spark.read.csv(path, schema=schema, header=True, multiLine=True, quote='"', escape='"',
+                                    mode="FAILFAST", encoding="UTF-8", ignoreLeadingWhiteSpace=False,
+                                    ignoreTrailingWhiteSpace=False, enforceSchema=True)  # fmt: skip
+        # Record order: the id grows with the file's splits and the position in each.
+        frame = frame.withColumn("_seq", functions.monotonically_increasing_id())
+        frame = frame.withColumn("_row", functions.row_number().over(Window.orderBy("_seq")) + 1).drop("_seq")
+        frame.createOrReplaceTempView("spark_file")
+        return "spark_file"
+
+
+class SparkRun(BulkRun):
+    """A file evaluated on Spark (see the module's description)."""
+
+    def __init__(
+        self, checked: CheckedPolicy, period: Period, path: Path | str, encoding: str | None = None,
+        values: bool = False, master: str | None = None,
+    ) -> None:  # fmt: skip
+        session = SparkSession(master)
+        headers = read_table(path, encoding=encoding).headers
+        source = session.read_csv(str(path), [f"c{i}" for i in range(len(headers))])
+        super().__init__(checked, period, path, encoding, values, session, source, row_column="raw._row")

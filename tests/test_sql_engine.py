@@ -1,0 +1,319 @@
+"""The SQL back end on DuckDB: its three-valued meaning, the columnar reader, and byte-identical output.
+
+The differential tests write one generated file with the mess schools send (other spellings, bad
+IDs, duplicates, contradictions, stray spaces, rows of nothing) and hold the DuckDB engine to the
+Python engine's JSONL, byte for byte, and to its ledger.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import engine
+from engine.backends.python.evaluator import Evaluator
+from engine.backends.sql.compile import SqlWriter, Unsupported
+from engine.check import ir
+from engine.check.idcard import check_digit
+from engine.check.types import BOOL, DATE, INT, MONEY
+from engine.files.columns import ColumnarUnavailable, read_columns
+from engine.files.readers import read_table
+from engine.files.records import RecordReader
+from engine.files.report import jsonl_line
+from engine.policy.model import Period
+from engine.tools.bulk import BulkRun
+from engine.tools.ledger import Ledger
+from examples.generate import HEADERS, Generator
+
+ROOT = Path(__file__).resolve().parent.parent
+VERSIONS = ["2021", "2023", "2024", "2024-autumn"]
+
+
+# -- the meaning of unknown -------------------------------------------------------------------
+
+
+def _sql(checked: engine.CheckedPolicy, e: ir.Expr) -> object:
+    """Evaluate one expression in DuckDB over a row where f_blank is NULL and f_two is 2."""
+    writer = SqlWriter(checked, {}, {})
+    con = duckdb.connect()
+    return con.execute(f"SELECT {writer.expr(e)}").fetchone()[0]  # type: ignore[index]
+
+
+UNKNOWN = ir.Const(MONEY, "空", None)
+TRUE, FALSE, MAYBE = ir.Const(BOOL, "是", True), ir.Const(BOOL, "否", False), ir.Const(BOOL, "空", None)
+
+
+def money(value: int | str) -> ir.Const:
+    return ir.Const(MONEY, str(value), Decimal(value))
+
+
+def age(birth: dt.date, day: dt.date) -> ir.Function:
+    return ir.Function(INT, "age", "age", (ir.Const(DATE, "", birth), ir.Const(DATE, "", day)))
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        # min/max with an unknown argument are unknown (DuckDB's least/greatest would give 500).
+        (ir.Function(MONEY, "min(空, 500)", "min", (UNKNOWN, money(500))), None),
+        (ir.Function(MONEY, "max(空, 500)", "max", (UNKNOWN, money(500))), None),
+        (ir.Function(MONEY, "min(800, 500)", "min", (money(800), money(500))), Decimal(500)),
+        # if-then-else on an unknown condition is unknown, not the else branch.
+        (ir.IfElse(MONEY, "if 空 then 500 else 1000", MAYBE, money(500), money(1000)), None),
+        # and: any false → false, else any unknown → unknown; or: any true → true.
+        (ir.And(BOOL, "", (MAYBE, FALSE)), False),
+        (ir.And(BOOL, "", (MAYBE, TRUE)), None),
+        (ir.Or(BOOL, "", (MAYBE, TRUE)), True),
+        (ir.Or(BOOL, "", (MAYBE, FALSE)), None),
+        (ir.Not(BOOL, "", MAYBE), None),
+        # 周岁: born 2005-09-01, on 2021-09-01 the 16th year is not yet complete (counted from the next day).
+        (age(dt.date(2005, 9, 1), dt.date(2021, 9, 1)), 15),
+        (age(dt.date(2005, 8, 31), dt.date(2021, 9, 1)), 16),
+    ],
+)
+def test_unknown_follows_the_language(checked_2021, expression, expected) -> None:
+    assert _sql(checked_2021, expression) == expected
+
+
+def test_money_stays_decimal(checked_2021) -> None:
+    # 312.5 + 0.1 + 0.2 is exactly 312.8 in decimal; a double would give 312.80000000000001.
+    total = ir.Arithmetic(MONEY, "", "+", ir.Arithmetic(MONEY, "", "+", money("312.5"), money("0.1")), money("0.2"))
+    value = _sql(checked_2021, total)
+    assert isinstance(value, Decimal) and value == Decimal("312.8")
+
+
+def test_division_is_left_to_python(checked_2021) -> None:
+    with pytest.raises(Unsupported):
+        _sql(checked_2021, ir.Arithmetic(MONEY, "1/3", "/", money(1), money(3)))
+
+
+# -- hand-computed students ------------------------------------------------------------------------
+
+
+def _id(birth: str, serial: int) -> str:
+    first17 = f"141129{birth.replace('-', '')}{serial:03d}"
+    return first17 + check_digit(first17)
+
+
+def _write(path: Path, rows: list[dict[str, object]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(HEADERS)
+        writer.writerows([[row.get(h, "") for h in HEADERS] for row in rows])
+    return path
+
+
+CORE = {"本县户籍": "是", "家庭类型": "脱贫户", "县内学校": "是", "有学籍": "是", "就读方式": "在校"}
+
+
+def test_hand_computed_students(tmp_path, checked_2021) -> None:
+    boarder = _id("2008-05-01", 1)
+    day = _id("2012-03-02", 2)
+    bad = _id("2012-03-03", 3)
+    bad = bad[:17] + ("0" if bad[17] != "0" else "1")  # a wrong check digit
+    twin = _id("2013-01-01", 4)
+    path = _write(tmp_path / "s.csv", [
+        {**CORE, "身份证号": boarder, "姓名": "甲", "学段": "初中", "年级": "初二", "校内住宿": "是"},
+        {**CORE, "身份证号": day, "姓名": "乙", "学段": "小学", "年级": "3", "校内住宿": "否"},
+        {**CORE, "身份证号": bad, "姓名": "丙", "学段": "小学", "年级": "3"},
+        {**CORE, "身份证号": twin, "姓名": "丁", "学段": "小学", "年级": "2"},
+        {**CORE, "身份证号": twin, "姓名": "戊", "学段": "小学", "年级": "2"},
+    ])  # fmt: skip
+    run = BulkRun(checked_2021, Period.parse("2021-autumn"), path)
+    ledger = Ledger(checked_2021)
+    lines = [eval_json(line) for line in run.jsonl_lines(ledger)]
+    # Row 2: 初中 boarder of a 脱贫户 family → 寄宿生生活费补助 625 (一(二)2(1): 初中 625 元/生·学期);
+    # 非寄宿生生活补助 gives way to it (not_with). Row 3: 小学 day pupil → 非寄宿生生活补助 250.
+    assert [(a["program"], a["amount"]) for a in lines[0]["awards"]] == [("boarding_subsidy", "625.00")]
+    assert [(a["program"], a["amount"]) for a in lines[1]["awards"]] == [("day_subsidy", "250.00")]
+    # Row 4: bad check digit; rows 5 and 6 share an ID: all three rejected, nothing evaluated.
+    assert [line["status"] for line in lines] == ["evaluated", "evaluated", "rejected", "rejected", "rejected"]
+    assert [line["row"] for line in lines] == [2, 3, 4, 5, 6]
+    assert "第 6 行" in lines[3]["errors"][0]["message"] and "第 5 行" in lines[4]["errors"][0]["message"]
+    assert (ledger.rows, ledger.evaluated, ledger.rejected) == (5, 2, 3)
+
+
+def eval_json(line: str) -> dict:
+    import json
+
+    return json.loads(line)
+
+
+def test_files_duckdb_cannot_number_like_a_spreadsheet_go_row_by_row(tmp_path, checked_2021) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text(",".join(HEADERS) + "\n" + _id("2012-03-02", 2) + ",乙\n\n" + _id("2012-03-02", 3) + ",丙\n",
+                    encoding="utf-8")  # fmt: skip
+    with pytest.raises(ColumnarUnavailable):
+        read_columns(duckdb.connect(), checked_2021, path)
+
+
+def test_outcomes_match_the_row_reader(tmp_path, checked_2021) -> None:
+    """The Result path (CSV, XLSX, ledgers) agrees with the per-record engine, facts included."""
+    path = write_messy(tmp_path / "students.csv", 2000, seed=11)
+    period = Period.parse("2021-autumn")
+    evaluator = Evaluator(checked_2021, period, reasons=False)
+    expected = list(evaluator.evaluate_all(RecordReader(checked_2021, read_table(path))))
+    got = list(BulkRun(checked_2021, period, path, values=True).outcomes())
+    assert [jsonl_line(o) for o in got] == [jsonl_line(o) for o in expected]
+    assert [getattr(o, "values", None) for o in got] == [getattr(o, "values", None) for o in expected]
+
+
+# -- differential: the DuckDB engine against the Python engine, byte for byte ---------------------
+
+
+def messy_rows(n: int, seed: int, blanks: bool) -> list[list[str]]:
+    """Generated students with what real files hold: other spellings of the same value, and a share
+    of bad rows (wrong check digit, duplicate ID, birth date against the ID, unknown option,
+    out-of-range grade, impossible date), and — with `blanks` — blank facts rules need."""
+    rng = random.Random(seed)
+    out: list[list[str]] = []
+    for s in Generator(seed).students(n):
+        row = {h: str(s.get(h, "")) for h in HEADERS}
+        roll = rng.random()
+        if roll < 0.02:
+            row["本县户籍"] = rng.choice(["Y", "1", " 是 ", "true", "√"])
+        elif roll < 0.04 and row["年级"]:
+            grade = int(row["年级"])
+            row["年级"] = rng.choice(["", "初", "高"]) + "一二三四五六"[grade - 1 if grade <= 6 else 0]
+        elif roll < 0.05:
+            row["出生日期"] = row["出生日期"].replace("-", "/")
+        elif roll < 0.06:
+            row["出生日期"] = ""  # read from the ID
+        elif roll < 0.07:
+            row["学段"] = {"普通高中": "高中", "学前": "幼儿园"}.get(row["学段"], row["学段"])
+            row["身份证号"] = row["身份证号"].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+        elif roll < 0.075:
+            number = row["身份证号"]
+            row["身份证号"] = number[:17] + ("0" if number[17] != "0" else "1")  # bad check digit
+        elif roll < 0.08 and out:
+            row["身份证号"] = out[rng.randrange(len(out))][0]  # a duplicate ID
+        elif roll < 0.085:
+            row["出生日期"] = "2001-01-01"  # disagrees with the ID
+        elif roll < 0.09:
+            row["学段"] = "初仲"  # not an option
+        elif roll < 0.092:
+            row["年级"] = "12"
+        elif roll < 0.094:
+            row["出生日期"] = "2012-02-30"
+        elif roll < 0.096:
+            row["姓名"] = "  "
+        elif roll < 0.097:
+            row = dict.fromkeys(HEADERS, "")  # a row of nothing: skipped, as spreadsheets have them
+        elif roll < 0.1:
+            row["申请贷款金额"] = rng.choice(["1,000", "¥500", "8000元", "6000.005", "-5"])
+        elif blanks and roll < 0.16:
+            row[rng.choice(["学段", "就读方式", "年级", "申请贷款金额", "录取方式"])] = ""
+        out.append([row[h] for h in HEADERS])
+    return out
+
+
+def write_messy(path: Path, n: int, seed: int = 7, blanks: bool = False) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(HEADERS)
+        writer.writerows(messy_rows(n, seed, blanks))
+    return path
+
+
+def both_engines(
+    path: Path, checked: engine.CheckedPolicy, period: Period
+) -> tuple[list[str], list[str], Ledger, Ledger]:
+    by_record, bulk = Ledger(checked), Ledger(checked)
+    evaluator = Evaluator(checked, period, reasons=False)
+    python = [jsonl_line(o) for o in by_record.observe(evaluator.evaluate_all(RecordReader(checked, read_table(path))))]
+    duck = list(BulkRun(checked, period, path).jsonl_lines(bulk))
+    return python, duck, by_record, bulk
+
+
+def _periods(checked: engine.CheckedPolicy) -> list[Period]:
+    """One autumn and one spring semester the version is in force for."""
+    found: dict[str, Period] = {}
+    for year in range(2021, 2027):
+        for season in ("autumn", "spring"):
+            period = Period.parse(f"{year}-{season}")
+            if checked.manifest.covers(period):
+                found.setdefault(season, period)
+    return list(found.values())
+
+
+def assert_same(python: list[str], duck: list[str], by_record: Ledger, bulk: Ledger) -> None:
+    assert len(python) == len(duck)
+    differing = [(a, b) for a, b in zip(python, duck, strict=True) if a != b]
+    assert not differing, differing[:3]
+    assert by_record.summary_line() == bulk.summary_line()
+    assert by_record.table() == bulk.table()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_duckdb_and_python_give_the_same_bytes_every_version_both_seasons(tmp_path, version) -> None:
+    checked = engine.load(ROOT / "policies" / version)
+    path = write_messy(tmp_path / "students.csv", 3000, seed=hash(version) % 1000)
+    periods = _periods(checked)
+    assert len(periods) == 2
+    for period in periods:
+        python, duck, by_record, bulk = both_engines(path, checked, period)
+        assert_same(python, duck, by_record, bulk)
+        assert any('"status": "rejected"' in line for line in duck)  # the mess did reach the engines
+
+
+@pytest.mark.slow
+def test_duckdb_and_python_agree_on_100000_students(tmp_path, checked_2021) -> None:
+    path = write_messy(tmp_path / "students.csv", 100_000, seed=2021)
+    python, duck, by_record, bulk = both_engines(path, checked_2021, Period.parse("2021-autumn"))
+    assert_same(python, duck, by_record, bulk)
+
+
+@pytest.mark.spark
+def test_spark_and_python_give_the_same_bytes_on_10000_students(tmp_path, checked_2021) -> None:
+    pytest.importorskip("pyspark")
+    from engine.tools.spark import SparkRun
+
+    path = write_messy(tmp_path / "students.csv", 10_000, seed=2022)
+    period = Period.parse("2021-autumn")
+    by_record, bulk = Ledger(checked_2021), Ledger(checked_2021)
+    evaluator = Evaluator(checked_2021, period, reasons=False)
+    outcomes = evaluator.evaluate_all(RecordReader(checked_2021, read_table(path)))
+    python = [jsonl_line(o) for o in by_record.observe(outcomes)]
+    spark = list(SparkRun(checked_2021, period, path).jsonl_lines(bulk))
+    assert_same(python, spark, by_record, bulk)
+
+
+# -- the command ---------------------------------------------------------------------------------------
+
+
+def _zizhu(*arguments: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    done = CliRunner().invoke(main, list(arguments))
+    return done.exit_code, done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("command", [["eval", "--format", "jsonl"], ["eval", "--format", "csv"],
+                                     ["ledger", "--by", "school", "--format", "csv"]])  # fmt: skip
+def test_every_engine_prints_the_same(tmp_path, command) -> None:
+    path = write_messy(tmp_path / "students.csv", 1500, seed=9)
+    policy = ["--policy", str(ROOT / "policies" / "2021"), "--period", "2021-autumn"]
+    python = _zizhu(command[0], str(path), *policy, *command[1:], "--engine", "python")
+    duck = _zizhu(command[0], str(path), *policy, *command[1:], "--engine", "duckdb")
+    assert python == duck
+    assert python[0] == 1  # the mess includes rejected rows: exit code 1
+
+
+def test_a_file_duckdb_would_misnumber_runs_per_record_and_says_so(tmp_path) -> None:
+    path = tmp_path / "s.csv"
+    rows = messy_rows(20, seed=1, blanks=False)
+    path.write_text(",".join(HEADERS) + "\n" + ",".join(rows[0]) + "\n\n" + ",".join(rows[1]) + "\n", encoding="utf-8")
+    policy = ["--policy", str(ROOT / "policies" / "2021"), "--period", "2021-autumn", "--format", "jsonl"]
+    _code, out, err = _zizhu("eval", str(path), *policy, "--engine", "duckdb")
+    assert "文件中有空行" in err and "逐行计算" in err
+    # The blank line is spreadsheet row 3: the second student is row 4.
+    rows = [eval_json(line) for line in out.splitlines()]
+    assert [row["row"] for row in rows if "row" in row] == [2, 4]
