@@ -16,6 +16,9 @@ so that:
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -70,10 +73,11 @@ class SourceDocument:
         return start.shifted(line - 1, column)
 
 
-def _block_lines(text: str, node: yaml.ScalarNode) -> tuple[int, tuple[int, ...]]:
-    """The indentation of a block scalar's text, and the length of each of its lines."""
+def _block_lines(text_lines: list[str], node: yaml.ScalarNode) -> tuple[int, tuple[int, ...]]:
+    """The indentation of a block scalar's text, and the length of each of its lines
+    (`text_lines`: the file split at "\n" once, not once per block scalar)."""
     end = node.end_mark.line + (1 if node.end_mark.column > 0 else 0)  # the end mark may open the next line
-    lines = text.split("\n")[node.start_mark.line + 1 : end]
+    lines = text_lines[node.start_mark.line + 1 : end]
     content = [line for line in lines if line.strip()]
     indent = min((len(line) - len(line.lstrip(" ")) for line in content), default=0)
     return indent, tuple(len(line[indent:].rstrip()) for line in content)
@@ -136,7 +140,27 @@ def load_yaml(path: Path | str, display_name: str | None = None) -> SourceDocume
     return load_yaml_text(text, name)
 
 
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a file is composed and built: the hundreds of
+    thousands of nodes a large policy makes triggered full collections, each walking every live
+    object (10,000 programs: seconds). The data built holds no reference cycles; any garbage cycle
+    (a self-containing alias that is refused) is collected once the collector runs again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_yaml_text(text: str, file: str) -> SourceDocument:
+    with _cycle_collection_paused():
+        return _load_yaml_text(text, file)
+
+
+def _load_yaml_text(text: str, file: str) -> SourceDocument:
     try:
         root = yaml.compose(text, Loader=_SAFE)
     except RecursionError:
@@ -173,6 +197,7 @@ class _Expansion:
     open: set[int] = field(default_factory=set)
     repeated: int = 0
     alias_use: Location | None = None  # where the outermost alias being expanded is used
+    text_lines: list[str] | None = None  # the file's lines, split when a block scalar first needs them
 
 
 def _yaml_hint(exc: yaml.MarkedYAMLError) -> str:
@@ -187,6 +212,10 @@ def _yaml_hint(exc: yaml.MarkedYAMLError) -> str:
 
 
 _constructor = yaml.constructor.SafeConstructor()
+_PLAIN_CONSTRUCTORS = {
+    f"tag:yaml.org,2002:{name}": yaml.constructor.SafeConstructor.yaml_constructors[f"tag:yaml.org,2002:{name}"]
+    for name in ("null", "bool", "int", "timestamp")
+}
 
 
 def _build(node: yaml.Node, path: PathKey, doc: SourceDocument, expansion: _Expansion) -> Any:
@@ -218,8 +247,14 @@ def _build(node: yaml.Node, path: PathKey, doc: SourceDocument, expansion: _Expa
             finally:
                 expansion.open.discard(key)
         doc.positions[path] = loc
-        indent, lengths = _block_lines(doc.text, node) if node.style in ("|", ">") else (0, ())
-        doc.scalar_starts[path] = (loc, node.style, indent, lengths)
+        style = node.style
+        if style == "|" or style == ">":
+            if expansion.text_lines is None:
+                expansion.text_lines = doc.text.split("\n")
+            indent, lengths = _block_lines(expansion.text_lines, node)
+            doc.scalar_starts[path] = (loc, style, indent, lengths)
+        else:
+            doc.scalar_starts[path] = (loc, style, 0, ())
         return _scalar(node)
     finally:
         if outermost_alias:
@@ -258,14 +293,12 @@ def _scalar(node: yaml.Node) -> Any:
             return Decimal(node.value.replace("_", ""))
         except InvalidOperation:
             return node.value  # .inf, .nan: left as text, the schema says what is wanted
-    if tag in (
-        "tag:yaml.org,2002:str",
-        "tag:yaml.org,2002:null",
-        "tag:yaml.org,2002:bool",
-        "tag:yaml.org,2002:int",
-        "tag:yaml.org,2002:timestamp",
-    ):
-        value = _constructor.construct_object(node)
+    if tag == "tag:yaml.org,2002:str":
+        return node.value  # what SafeConstructor.construct_yaml_str gives
+    if tag in _PLAIN_CONSTRUCTORS:
+        # The safe constructor's own function for the tag, called directly: construct_object would
+        # also remember every node in the shared constructor (memory kept for the life of the process).
+        value = _PLAIN_CONSTRUCTORS[tag](_constructor, node)
         if isinstance(value, dt.datetime):
             return value.date() if value.time() == dt.time() else value
         return value
