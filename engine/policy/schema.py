@@ -376,7 +376,10 @@ def _all(checks: list[Check]) -> Check:
         return checks[0]
 
     def every(value: Any) -> bool:
-        return all(check(value) for check in checks)
+        for check in checks:  # noqa: SIM110 — a plain loop: this runs for every node of a file
+            if not check(value):
+                return False
+        return True
 
     return every
 
@@ -402,16 +405,50 @@ def _when(kind: type, check: Check) -> Check:
 
 def _type_keyword(types: Any, _schema: dict) -> Check:
     names = [types] if isinstance(types, str) else list(types)
-    return lambda value: any(_TYPES.is_type(value, name) for name in names)
+    # The common types are Python classes (jsonschema's own definitions: str, dict, list, None;
+    # "number" and "integer" are not bool, which Python counts as int); others ask the type checker.
+    classes: list[type] = []
+    for name in names:
+        if name not in _PLAIN_TYPES:
+            return lambda value: any(_TYPES.is_type(value, name) for name in names)
+        classes.append(_PLAIN_TYPES[name])
+    exact = tuple(classes)
+    numeric = [name for name in names if name in ("number", "integer")]
+    plain_bool = "boolean" in names
+
+    def fits(value: Any) -> bool:
+        if isinstance(value, bool):
+            return plain_bool
+        if isinstance(value, exact):
+            return True
+        return any(_TYPES.is_type(value, name) for name in numeric)  # Decimal; a float 2.0 is an integer
+
+    return fits
+
+
+_PLAIN_TYPES: dict[str, type] = {
+    "string": str,
+    "object": dict,
+    "array": list,
+    "null": type(None),
+    "boolean": bool,
+    "integer": int,
+    "number": int,
+}
 
 
 def _properties_keyword(properties: dict, _schema: dict) -> Check:
     compiled = [(key, _compile(sub)) for key, sub in properties.items()]
 
-    def fits(value: dict) -> bool:
-        return all(check(value[key]) for key, check in compiled if key in value)
+    def fits(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return True
+        for key, check in compiled:  # noqa: SIM110 — a plain loop: this runs for every node of a file
+            if key in value and not check(value[key]):
+                return False
+        return True
 
-    return _when(dict, fits)
+    return fits
 
 
 def _pattern_properties_keyword(patterns: dict, _schema: dict) -> Check:
@@ -451,7 +488,16 @@ def _items_keyword(items: Any, schema: dict) -> Check:
     if "prefixItems" in schema or items is False:
         raise NotImplementedError("prefixItems")
     check = _compile(items)
-    return _when(list, lambda value: all(check(item) for item in value))
+
+    def fits(value: Any) -> bool:
+        if not isinstance(value, list):
+            return True
+        for item in value:  # noqa: SIM110 — a plain loop: this runs for every item of a file
+            if not check(item):
+                return False
+        return True
+
+    return fits
 
 
 def _if_keyword(condition: Any, schema: dict) -> Check:
@@ -469,7 +515,17 @@ def _if_keyword(condition: Any, schema: dict) -> Check:
 
 def _one_of_keyword(options: list, _schema: dict) -> Check:
     compiled = [_compile(sub) for sub in options]
-    return lambda value: sum(1 for check in compiled if check(value)) == 1
+
+    def fits(value: Any) -> bool:
+        valid = 0
+        for check in compiled:
+            if check(value):
+                valid += 1
+                if valid > 1:
+                    return False
+        return valid == 1
+
+    return fits
 
 
 def _all_of_keyword(options: list, _schema: dict) -> Check:
