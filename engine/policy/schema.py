@@ -747,12 +747,18 @@ def _hint(error: ValidationError) -> str:
     return ""
 
 
+# Values the schema sees as they are (most of a file): not copied, not looked at again.
+_AS_IS = frozenset({str, int, bool, Decimal, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
     """Dates are strings to the schema, keys are strings (YAML allows 1: as a key)."""
     if isinstance(value, dict):
-        return {str(k) if not isinstance(k, str) else k: _jsonable(v) for k, v in value.items()}
+        return {
+            (k if isinstance(k, str) else str(k)): (v if type(v) in _AS_IS else _jsonable(v)) for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [v if type(v) in _AS_IS else _jsonable(v) for v in value]
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value

@@ -218,8 +218,12 @@ _PLAIN_CONSTRUCTORS = {
 }
 
 
+def _node_location(doc: SourceDocument, node: yaml.Node) -> Location:
+    return Location(doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
 def _build(node: yaml.Node, path: PathKey, doc: SourceDocument, expansion: _Expansion) -> Any:
-    loc = Location(doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
+    loc = _node_location(doc, node)
     key = id(node)
     if key in expansion.open:
         raise YamlError(Diagnostic(loc, "YAML 别名引用了包含它自己的内容（无限循环）", code="alias-loop"))
@@ -265,21 +269,21 @@ def _build_collection(node: yaml.Node, path: PathKey, doc: SourceDocument, expan
     doc.positions[path] = loc
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
-        seen: dict[Any, Location] = {}
+        seen: dict[Any, yaml.Node] = {}  # key → its node; a key's Location is made only for an error
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise YamlError(Diagnostic(loc, "不支持 YAML 合并键 <<，请直接写出各项", code="merge-key"))
             key = _scalar(key_node)
-            key_loc = Location(doc.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            if isinstance(key, (dict, list)):
-                raise YamlError(Diagnostic(key_loc, "键必须是简单的文字或数字", code="complex-key"))
-            if key in seen:
-                raise YamlError(
-                    Diagnostic(key_loc, f"键「{key}」重复出现", f"第一次出现在 {seen[key]}", code="duplicate-key")
-                )
-            seen[key] = key_loc
+            if isinstance(key, (dict, list)) or key in seen:
+                key_loc = _node_location(doc, key_node)
+                if isinstance(key, (dict, list)):
+                    raise YamlError(Diagnostic(key_loc, "键必须是简单的文字或数字", code="complex-key"))
+                first = _node_location(doc, seen[key])
+                message = f"键「{key}」重复出现"
+                raise YamlError(Diagnostic(key_loc, message, f"第一次出现在 {first}", code="duplicate-key"))
+            seen[key] = key_node
+            # _build records the value's own position under (*path, key), whatever its kind.
             result[key] = _build(value_node, (*path, key), doc, expansion)
-            doc.positions.setdefault((*path, key), key_loc)
         return result
     return [_build(item, (*path, i), doc, expansion) for i, item in enumerate(node.value)]
 
