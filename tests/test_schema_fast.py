@@ -58,7 +58,8 @@ def _mutate(data, rng: random.Random):
     elif action == 2 and isinstance(parent, dict):  # renamed (a typo, a section indented)
         parent[rng.choice(["lable", "when", "programs", "x", "cite", "id", "note"])] = parent.pop(key)
     elif isinstance(parent[key], dict):  # a key added
-        parent[key][rng.choice(["amount", "kind", "bogus", "sample", "values"])] = copy.deepcopy(rng.choice(_REPLACEMENTS))
+        added = rng.choice(["amount", "kind", "bogus", "sample", "values"])
+        parent[key][added] = copy.deepcopy(rng.choice(_REPLACEMENTS))
     else:
         parent[key] = copy.deepcopy(rng.choice(_REPLACEMENTS))
     return data
