@@ -141,11 +141,12 @@ def load_yaml(path: Path | str, display_name: str | None = None) -> SourceDocume
 
 
 @contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
+def cycle_collection_paused() -> Iterator[None]:
     """Python's cycle collector paused while a file is composed and built: the hundreds of
     thousands of nodes a large policy makes triggered full collections, each walking every live
     object (10,000 programs: seconds). The data built holds no reference cycles; any garbage cycle
-    (a self-containing alias that is refused) is collected once the collector runs again."""
+    (a self-containing alias that is refused) is collected once the collector runs again. Also
+    worth using around a whole load + check of a large policy (see the README, Performance)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -156,7 +157,7 @@ def _cycle_collection_paused() -> Iterator[None]:
 
 
 def load_yaml_text(text: str, file: str) -> SourceDocument:
-    with _cycle_collection_paused():
+    with cycle_collection_paused():
         return _load_yaml_text(text, file)
 
 
