@@ -6,7 +6,8 @@
 Each run copies policies/2021 and adds N programs (each with two conditions, an exclusion and a
 table lookup), once as a first version and once in a version that extends 2021 and overrides them
 all, so both the reading of a folder and the merging of versions are measured. Target: 10,000
-programs checked in under 5 s.
+programs checked in under 5 s. CPU time is printed beside wall time: on the shared machine the wall
+time depends on what else is running.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 import engine
+from engine.language.parse import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "2021"
@@ -71,11 +73,15 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             first, later = build(Path(tmp), n)
             for label, folder in (("first version", first), ("extends + overrides all", later)):
-                start = time.perf_counter()
+                parse.cache_clear()  # each measurement parses its expressions afresh
+                start, cpu_start = time.perf_counter(), time.process_time()
                 checked = engine.load(folder)
-                seconds = time.perf_counter() - start
+                seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
                 total = len(checked.programs)
-                print(f"check, {n:>6,} extra programs, {label:<24} {seconds:7.2f} s  ({total} programs)")
+                print(
+                    f"check, {n:>6,} extra programs, {label:<24} {seconds:7.2f} s wall, {cpu:6.2f} s CPU"
+                    f"  ({total} programs)"
+                )
 
 
 if __name__ == "__main__":

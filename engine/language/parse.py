@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -175,6 +175,13 @@ class _Build(Transformer_NonRecursive):  # a long `and` chain is a deep tree
         return s.If(condition, then, otherwise, span=_span(meta))
 
 
+# Policies repeat the same condition text across many items (已入学, 学段 in [...]); a syntax tree is
+# immutable (frozen nodes, spans relative to its own text), so one parse serves every repetition.
+# Errors are not cached (an exception is raised afresh, each with the text it belongs to).
+PARSE_CACHE_SIZE = 65_536
+
+
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
 def parse(text: str) -> s.Node:
     """Parse one expression; raises :class:`ExpressionSyntaxError` with a Chinese message."""
     if not text.strip():

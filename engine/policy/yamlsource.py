@@ -16,6 +16,9 @@ so that:
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -70,10 +73,11 @@ class SourceDocument:
         return start.shifted(line - 1, column)
 
 
-def _block_lines(text: str, node: yaml.ScalarNode) -> tuple[int, tuple[int, ...]]:
-    """The indentation of a block scalar's text, and the length of each of its lines."""
+def _block_lines(text_lines: list[str], node: yaml.ScalarNode) -> tuple[int, tuple[int, ...]]:
+    """The indentation of a block scalar's text, and the length of each of its lines
+    (`text_lines`: the file split at "\n" once, not once per block scalar)."""
     end = node.end_mark.line + (1 if node.end_mark.column > 0 else 0)  # the end mark may open the next line
-    lines = text.split("\n")[node.start_mark.line + 1 : end]
+    lines = text_lines[node.start_mark.line + 1 : end]
     content = [line for line in lines if line.strip()]
     indent = min((len(line) - len(line.lstrip(" ")) for line in content), default=0)
     return indent, tuple(len(line[indent:].rstrip()) for line in content)
@@ -136,7 +140,28 @@ def load_yaml(path: Path | str, display_name: str | None = None) -> SourceDocume
     return load_yaml_text(text, name)
 
 
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a file is composed and built: the hundreds of
+    thousands of nodes a large policy makes triggered full collections, each walking every live
+    object (10,000 programs: seconds). The data built holds no reference cycles; any garbage cycle
+    (a self-containing alias that is refused) is collected once the collector runs again. Also
+    worth using around a whole load + check of a large policy (see the README, Performance)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_yaml_text(text: str, file: str) -> SourceDocument:
+    with cycle_collection_paused():
+        return _load_yaml_text(text, file)
+
+
+def _load_yaml_text(text: str, file: str) -> SourceDocument:
     try:
         root = yaml.compose(text, Loader=_SAFE)
     except RecursionError:
@@ -173,6 +198,7 @@ class _Expansion:
     open: set[int] = field(default_factory=set)
     repeated: int = 0
     alias_use: Location | None = None  # where the outermost alias being expanded is used
+    text_lines: list[str] | None = None  # the file's lines, split when a block scalar first needs them
 
 
 def _yaml_hint(exc: yaml.MarkedYAMLError) -> str:
@@ -187,10 +213,18 @@ def _yaml_hint(exc: yaml.MarkedYAMLError) -> str:
 
 
 _constructor = yaml.constructor.SafeConstructor()
+_PLAIN_CONSTRUCTORS = {
+    f"tag:yaml.org,2002:{name}": yaml.constructor.SafeConstructor.yaml_constructors[f"tag:yaml.org,2002:{name}"]
+    for name in ("null", "bool", "int", "timestamp")
+}
+
+
+def _node_location(doc: SourceDocument, node: yaml.Node) -> Location:
+    return Location(doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 def _build(node: yaml.Node, path: PathKey, doc: SourceDocument, expansion: _Expansion) -> Any:
-    loc = Location(doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
+    loc = _node_location(doc, node)
     key = id(node)
     if key in expansion.open:
         raise YamlError(Diagnostic(loc, "YAML 别名引用了包含它自己的内容（无限循环）", code="alias-loop"))
@@ -218,8 +252,14 @@ def _build(node: yaml.Node, path: PathKey, doc: SourceDocument, expansion: _Expa
             finally:
                 expansion.open.discard(key)
         doc.positions[path] = loc
-        indent, lengths = _block_lines(doc.text, node) if node.style in ("|", ">") else (0, ())
-        doc.scalar_starts[path] = (loc, node.style, indent, lengths)
+        style = node.style
+        if style == "|" or style == ">":
+            if expansion.text_lines is None:
+                expansion.text_lines = doc.text.split("\n")
+            indent, lengths = _block_lines(expansion.text_lines, node)
+            doc.scalar_starts[path] = (loc, style, indent, lengths)
+        else:
+            doc.scalar_starts[path] = (loc, style, 0, ())
         return _scalar(node)
     finally:
         if outermost_alias:
@@ -230,21 +270,21 @@ def _build_collection(node: yaml.Node, path: PathKey, doc: SourceDocument, expan
     doc.positions[path] = loc
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
-        seen: dict[Any, Location] = {}
+        seen: dict[Any, yaml.Node] = {}  # key → its node; a key's Location is made only for an error
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise YamlError(Diagnostic(loc, "不支持 YAML 合并键 <<，请直接写出各项", code="merge-key"))
             key = _scalar(key_node)
-            key_loc = Location(doc.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            if isinstance(key, (dict, list)):
-                raise YamlError(Diagnostic(key_loc, "键必须是简单的文字或数字", code="complex-key"))
-            if key in seen:
-                raise YamlError(
-                    Diagnostic(key_loc, f"键「{key}」重复出现", f"第一次出现在 {seen[key]}", code="duplicate-key")
-                )
-            seen[key] = key_loc
+            if isinstance(key, (dict, list)) or key in seen:
+                key_loc = _node_location(doc, key_node)
+                if isinstance(key, (dict, list)):
+                    raise YamlError(Diagnostic(key_loc, "键必须是简单的文字或数字", code="complex-key"))
+                first = _node_location(doc, seen[key])
+                message = f"键「{key}」重复出现"
+                raise YamlError(Diagnostic(key_loc, message, f"第一次出现在 {first}", code="duplicate-key"))
+            seen[key] = key_node
+            # _build records the value's own position under (*path, key), whatever its kind.
             result[key] = _build(value_node, (*path, key), doc, expansion)
-            doc.positions.setdefault((*path, key), key_loc)
         return result
     return [_build(item, (*path, i), doc, expansion) for i, item in enumerate(node.value)]
 
@@ -258,14 +298,12 @@ def _scalar(node: yaml.Node) -> Any:
             return Decimal(node.value.replace("_", ""))
         except InvalidOperation:
             return node.value  # .inf, .nan: left as text, the schema says what is wanted
-    if tag in (
-        "tag:yaml.org,2002:str",
-        "tag:yaml.org,2002:null",
-        "tag:yaml.org,2002:bool",
-        "tag:yaml.org,2002:int",
-        "tag:yaml.org,2002:timestamp",
-    ):
-        value = _constructor.construct_object(node)
+    if tag == "tag:yaml.org,2002:str":
+        return node.value  # what SafeConstructor.construct_yaml_str gives
+    if tag in _PLAIN_CONSTRUCTORS:
+        # The safe constructor's own function for the tag, called directly: construct_object would
+        # also remember every node in the shared constructor (memory kept for the life of the process).
+        value = _PLAIN_CONSTRUCTORS[tag](_constructor, node)
         if isinstance(value, dt.datetime):
             return value.date() if value.time() == dt.time() else value
         return value
