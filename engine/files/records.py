@@ -170,19 +170,21 @@ class RecordReader:
         self.row_count = 0  # data rows, known after the first pass
         # One step per input field, worked out once:
         # (field, header, cells taken as they are, parser for the rest, blank value, required).
-        self._plan = [
-            (
-                fid,
-                self.columns.by_field.get(fid),
-                exact_values(info.type),
-                value_parser(info.type, info.field),
-                info.blank if fid in self.columns.by_field else _absent_value(info, table.file),
-                info.field.required,
-            )
-            for fid, info in checked.fields.items()
-            if info.field.compute is None
-        ]
+        self._plan = []
+        for fid, info in checked.fields.items():
+            if info.field.compute is not None:
+                continue
+            blank = info.blank if fid in self.columns.by_field else _absent_value(info, table.file)
+            exact = dict(exact_values(info.type) or {})
+            if not info.field.required:
+                # A blank cell of an optional field is its declared blank: looked up like 是/否, the
+                # commonest cell of a school's sheet costs one dict probe (a required blank is a problem).
+                exact[""] = exact[None] = blank
+            header = self.columns.by_field.get(fid)
+            parse = value_parser(info.type, info.field)
+            self._plan.append((fid, header, exact or None, parse, blank, info.field.required))
         self._from_id_fields = from_id_fields(checked)
+        self._today = dt.date.today()  # birth dates after it are impossible; read once, not per row
 
     def __iter__(self) -> Iterator[Record | Rejected]:
         duplicates = self.duplicates()
@@ -277,9 +279,9 @@ class RecordReader:
             )
         for fid, _source in self._from_id_fields:
             born = values.get(fid)
-            if isinstance(born, dt.date) and not EARLIEST_BIRTH <= born <= dt.date.today():
+            if isinstance(born, dt.date) and not EARLIEST_BIRTH <= born <= self._today:
                 label = fields[fid].field.label
-                when = "在今天之后" if born > dt.date.today() else f"早于 {EARLIEST_BIRTH.year} 年"
+                when = "在今天之后" if born > self._today else f"早于 {EARLIEST_BIRTH.year} 年"
                 problems.append(
                     RowError(
                         f"{label} {born} {when}，不可能是学生的出生日期；请核对（身份证号中的出生日期也一样）",
