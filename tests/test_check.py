@@ -169,3 +169,10 @@ def test_an_expression_past_the_nesting_limit_is_a_located_check_error(policy_co
     line = plant(policy_copy, "checks.yaml", "      - 学习困难 or 厌学\n", "      - " + "not " * 40 + "厌学\n")
     (error,) = errors_of(policy_copy)
     assert (error.code, error.location.line) == ("too-deep", line)
+
+
+def test_a_condition_that_yaml_reads_as_a_date_is_a_located_error_not_a_crash(policy_copy):
+    # `when: 2021-09-01` is a date to YAML; as a condition it is not 是/否.
+    line = plant(policy_copy, "groups.yaml", '    when: 家庭类型 == "脱贫户"', "    when: 2021-09-01")
+    errors = errors_of(policy_copy)
+    assert [(e.code, e.location.line) for e in errors][:1] == [("type-mismatch", line)]

@@ -152,12 +152,14 @@ def _source(doc: SourceDocument, path: tuple, value: Any) -> m.Source:
 
 
 def _conditions(raw_list: Any, doc: SourceDocument, path: tuple) -> tuple[m.Condition, ...]:
-    if isinstance(raw_list, str):
-        return (m.Condition(_source(doc, path, raw_list)),)
+    # A scalar YAML reads as a date or a number (`when: 2021-09-01`) is still a condition's text: the
+    # schema saw it as text, and the checker reports it, located, as a condition that is not 是/否.
+    if not isinstance(raw_list, list):
+        return (m.Condition(_source(doc, path, str(raw_list))),)
     out = []
     for i, item in enumerate(raw_list):
-        if isinstance(item, str):
-            out.append(m.Condition(_source(doc, (*path, i), item)))
+        if not isinstance(item, dict):
+            out.append(m.Condition(_source(doc, (*path, i), str(item))))
         else:
             out.append(m.Condition(_source(doc, (*path, i, "if"), item["if"]), item.get("label", ""), citation(item)))
     return tuple(out)
