@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.check import idcard
-from engine.check.types import Type
+from engine.check.types import EnumDef, Type
 from engine.diagnostics import suggest
 from engine.policy import model as m
 
@@ -27,8 +27,19 @@ _TRUE = {"是", "y", "yes", "1", "true", "t", "√", "✓", "有"}
 _FALSE = {"否", "n", "no", "0", "false", "f", "×", "无", "不是"}
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９．－／", "0123456789.-/")
 _CN_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-# 三年级, 初二, 高一, 大一, 一年级, 3年级
-_GRADE = re.compile(r"^(?:[初高大小]|职)?([一二三四五六七八九十]|\d+)(?:年级)?$")
+# 三年级, 初二, 高一, 大一, 一年级, 3年级, 八年级, 十一年级
+_GRADE = re.compile(r"^([初高大小职])?([一二三四五六七八九]|十[一二]?|\d+)(年级)?$")
+# The stage a grade word names, as the words a stage enum may know it by (label or alias): 初二 is
+# a 初中 grade, 高二 a senior-secondary one (普通高中, or 中职 where schools say 高二 too). Counted
+# from 小学 1, 七–九年级 are 初中 1–3 and 十–十二年级 高中 1–3. 三年级 or 3 names no stage.
+_PREFIX_STAGES = {
+    "小": ("小学",),
+    "初": ("初中",),
+    "高": ("普通高中", "高中", "中职", "中等职业学校", "职高"),
+    "职": ("中职", "中等职业学校", "职高", "高职"),
+    "大": ("大学", "专科", "大专", "高职", "本科"),
+}
+_COUNTED_FROM_PRIMARY = ((7, 9, _PREFIX_STAGES["初"]), (10, 12, _PREFIX_STAGES["高"]))
 
 
 class CellProblem(str):
@@ -74,11 +85,9 @@ def parse_value(type_: Type, cell: Any, field: m.Field | None = None) -> Parsed:
         if isinstance(cell, int) and not isinstance(cell, bool):
             return _in_range(field, cell, cell)
         grade = field is not None and field.role == "grade"
-        text = _text(cell)
-        match = _GRADE.match(text) if grade else None
-        if match is not None:
-            digits = match.group(1)
-            return _in_range(field, int(digits) if digits.isdigit() else _CN_NUMBERS[digits], cell)
+        written = read_grade(cell) if grade else None
+        if written is not None:
+            return _in_range(field, written[0], cell)
         number, _ = parse_number(cell)
         if number is not None and number == number.to_integral_value():
             # 80.0 (Excel writes whole numbers so) is 80; -3 is a number, refused by the range.
@@ -108,6 +117,36 @@ def parse_value(type_: Type, cell: Any, field: m.Field | None = None) -> Parsed:
             return None, CellProblem(problem, code)
         return text, ""
     return str(cell).strip(), ""
+
+
+def read_grade(cell: Any) -> tuple[int, tuple[str, ...]] | None:
+    """A grade as schools write it: (the grade within its stage, the words of the stage it names —
+    empty when it names none), or None when the text is not a grade word. 初二 → (2, 初中 words),
+    八年级 → (2, 初中 words), 十年级 → (1, 高中 words), 三年级 and 3 → (3, ())."""
+    match = _GRADE.match(_text(cell))
+    if match is None:
+        return None
+    prefix, number, suffix = match.groups()
+    if number.isdigit():
+        grade = int(number)
+    else:
+        grade = _CN_NUMBERS[number[0]] + (_CN_NUMBERS[number[1]] if len(number) == 2 else 0)
+    if prefix:
+        return grade, _PREFIX_STAGES[prefix]
+    if suffix:
+        for first, last, stage_words in _COUNTED_FROM_PRIMARY:
+            if first <= grade <= last:
+                return grade - first + 1, stage_words
+    return grade, ()
+
+
+def grade_stages(cell: Any, stage: EnumDef) -> set[str]:
+    """The values of `stage` (a stage field's options) that a written grade names — {junior} for
+    初二 or 八年级; empty when the grade names no stage, or none this policy knows by those words."""
+    written = read_grade(cell) if isinstance(cell, str) else None
+    if written is None:
+        return set()
+    return {value for word in written[1] if (value := stage.resolve(word)) is not None}
 
 
 def exact_values(type_: Type) -> dict[str, Any] | None:

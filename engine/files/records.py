@@ -14,7 +14,8 @@ from typing import Any
 
 from engine.check import idcard
 from engine.check.checker import CheckedPolicy, FieldInfo
-from engine.check.values import exact_values, is_blank, parse_value, problem_code, value_parser
+from engine.check.types import EnumDef
+from engine.check.values import exact_values, grade_stages, is_blank, parse_value, problem_code, value_parser
 from engine.diagnostics import suggest
 from engine.files.readers import EXTRA_CELLS, FORMULA_WITHOUT_VALUE, HeaderTest, InputError, RawTable
 from engine.runtime.results import Record, RowError
@@ -185,6 +186,7 @@ class RecordReader:
             self._plan.append((fid, header, exact or None, parse, blank, info.field.required))
         self._from_id_fields = from_id_fields(checked)
         self._today = dt.date.today()  # birth dates after it are impossible; read once, not per row
+        self._grade_and_stage = _grade_and_stage(checked, self.columns)
 
     def __iter__(self) -> Iterator[Record | Rejected]:
         duplicates = self.duplicates()
@@ -266,6 +268,8 @@ class RecordReader:
                 message = problem if problem.startswith(column) else f"{column}：{problem}"
                 problems.append(RowError(message, fid, column=column, code=problem_code(problem)))
             values[fid] = value
+        if self._grade_and_stage is not None:
+            problems.extend(_grade_stage_contradiction(self._grade_and_stage, raw, values))
         for fid, given, from_id in fill_from_id(self._from_id_fields, values):
             label = fields[fid].field.label
             column = self.columns.by_field.get(fid, label)
@@ -305,6 +309,50 @@ class RecordReader:
                 {fid: _cell_text(raw, self.columns, fid) for fid in self.columns.by_field},
             )
         return Record(row_number, values)
+
+
+@dataclass(frozen=True)
+class _GradeAndStage:
+    grade: str  # field ids
+    stage: str
+    grade_header: str
+    stage_header: str
+    stage_options: EnumDef
+
+
+def _grade_and_stage(checked: CheckedPolicy, columns: Columns) -> _GradeAndStage | None:
+    """The fields with roles grade and stage, when the file has both columns and the stage is an enum."""
+    grade, stage = checked.role_field("grade"), checked.role_field("stage")
+    if grade is None or stage is None or grade not in columns.by_field or stage not in columns.by_field:
+        return None
+    options = checked.fields[stage].type.enum
+    if options is None:
+        return None
+    return _GradeAndStage(grade, stage, columns.by_field[grade], columns.by_field[stage], options)
+
+
+def _grade_stage_contradiction(fields: _GradeAndStage, raw: dict[str, Any], values: dict[str, Any]) -> list[RowError]:
+    """A grade word naming another stage than the row's (初三 on 普通高中, 高二 on 小学): which of the
+    two columns is wrong cannot be told, and the grade within the stage is not known either."""
+    stage = values.get(fields.stage)
+    if stage is None or values.get(fields.grade) is None:
+        return []
+    cell = raw.get(fields.grade_header)
+    named = grade_stages(cell, fields.stage_options)
+    if not named or stage in named:
+        return []
+    options = fields.stage_options
+    named_labels = "或".join(v.label for v in options.values if v.id in named)
+    return [
+        RowError(
+            f"「{fields.grade_header}」写的是「{str(cell).strip()}」，是{named_labels}的年级，"
+            f"与「{fields.stage_header}」「{options.label_of(stage)}」矛盾；请核对这两列"
+            f"（{fields.grade_header}也可以只写本学段内的数字，如 2）",
+            fields.grade,
+            column=fields.grade_header,
+            code="grade-stage-mismatch",
+        )
+    ]
 
 
 def _absent_value(info: FieldInfo, file: str) -> Any:

@@ -1,0 +1,55 @@
+"""Findings of the user probe on reading student files (A8, B15–B17, B20) and on policy messages
+(B18, B19, B24): each case is the probe's repro, the outcome worked out from the reading."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.files.readers import read_table
+from engine.files.records import RecordReader, Rejected
+from engine.runtime.results import Record
+from tests.test_records import HEADER, valid_id
+
+
+def read_one(checked, tmp_path, stage: str, grade: str):
+    path = tmp_path / "s.csv"
+    path.write_text(HEADER + f"{valid_id('20080501')},李明,脱贫户,是,是,是,在校,{stage},{grade},否\n", encoding="utf-8")
+    (item,) = list(RecordReader(checked, read_table(path)))
+    return item
+
+
+# Reading §6: 年级 is "1, 2, 3 … within the stage". 七–九年级 count from 小学 1: 八年级 = 8 − 6 = 初中 2;
+# 十年级 = 10 − 9 = 高中 1, 十二年级 = 12 − 9 = 高中 3; a prefix names the stage (初三 = 初中 3).
+@pytest.mark.parametrize(
+    ("stage", "grade", "stage_id", "expected"),
+    [
+        ("初中", "八年级", "junior", 2),
+        ("初中", "7年级", "junior", 1),
+        ("初中", "初三", "junior", 3),
+        ("普通高中", "十年级", "senior", 1),
+        ("普通高中", "十二年级", "senior", 3),
+        ("普通高中", "高二", "senior", 2),
+        ("中职", "高三", "vocational", 3),  # schools call 中职 years 高一–高三 too
+        ("小学", "三年级", "primary", 3),  # names no stage: the row's 学段 says which
+        ("初中", "2", "junior", 2),
+    ],
+)
+def test_a_grade_word_is_read_within_its_stage(checked_2021, tmp_path, stage, grade, stage_id, expected):
+    record = read_one(checked_2021, tmp_path, stage, grade)
+    assert isinstance(record, Record), record
+    assert record.values["stage"] == stage_id
+    assert record.values["grade"] == expected
+
+
+@pytest.mark.parametrize(
+    ("stage", "grade"),
+    [("普通高中", "初三"), ("小学", "初二"), ("小学", "高二"), ("小学", "八年级"), ("初中", "十年级"), ("本科", "高一")],
+)
+def test_a_grade_naming_another_stage_rejects_the_row_naming_both_columns(checked_2021, tmp_path, stage, grade):
+    rejected = read_one(checked_2021, tmp_path, stage, grade)
+    assert isinstance(rejected, Rejected)
+    (reason,) = rejected.reasons
+    assert reason.code == "grade-stage-mismatch"
+    assert reason.field == "grade"
+    assert "「年级」" in reason.message and "「学段」" in reason.message
+    assert grade in reason.message and stage in reason.message
