@@ -53,3 +53,13 @@ def test_a_grade_naming_another_stage_rejects_the_row_naming_both_columns(checke
     assert reason.field == "grade"
     assert "「年级」" in reason.message and "「学段」" in reason.message
     assert grade in reason.message and stage in reason.message
+
+
+def test_excel_text_apostrophe_before_an_id_is_not_part_of_it(checked_2021, tmp_path):
+    # B15: Excel users type '141129… to keep the ID as text; the apostrophe is a marker, not a digit.
+    number = valid_id("20080501")
+    path = tmp_path / "s.csv"
+    path.write_text(HEADER + f"'{number},李明,脱贫户,是,是,是,在校,初中,2,否\n", encoding="utf-8")
+    (record,) = list(RecordReader(checked_2021, read_table(path)))
+    assert isinstance(record, Record), record
+    assert record.values["id_number"] == number

@@ -59,8 +59,9 @@ def birth_date(number: str) -> dt.date | None:
 
 
 def normalise(text: str) -> str:
-    """Spaces removed, full-width digits and a lower-case x as schools type them."""
-    return text.strip().translate(_FULL_WIDTH).replace(" ", "").upper()
+    """Spaces removed, full-width digits and a lower-case x as schools type them, and the
+    apostrophe Excel users type before a number to keep it text ('141129…)."""
+    return text.strip().lstrip("'‘’`").translate(_FULL_WIDTH).replace(" ", "").upper()
 
 
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")
