@@ -63,3 +63,19 @@ def test_excel_text_apostrophe_before_an_id_is_not_part_of_it(checked_2021, tmp_
     (record,) = list(RecordReader(checked_2021, read_table(path)))
     assert isinstance(record, Record), record
     assert record.values["id_number"] == number
+
+
+def test_a_rejected_rows_reasons_name_their_column_once(checked_2021, tmp_path):
+    # B20: "年级 年级：「12」…" and "身份证号 身份证号 … 重复" named the column twice.
+    from engine.files.report import rejected_text
+    from engine.runtime.results import RowError
+
+    rejected = read_one(checked_2021, tmp_path, "初中", "12")  # 12 > max 9
+    assert isinstance(rejected, Rejected)
+    (line,) = rejected_text(rejected).splitlines()[1:]
+    assert line.strip().startswith("年级：") and line.count("年级") == 1
+    duplicate = RowError("身份证号 141129200805010011 重复：与第 3 行相同", "id_number", column="身份证号")
+    bare = RowError("不是日期", "birth_date", column="出生日期")
+    lines = rejected_text(Rejected(2, "", "", [duplicate, bare])).splitlines()
+    assert lines[1].count("身份证号") == 1
+    assert lines[2].strip() == "出生日期：不是日期"  # a message without its column gets it once

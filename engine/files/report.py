@@ -140,10 +140,16 @@ def students_table(checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> str:
     return tabulate(rows, headers=headers, disable_numparse=True)
 
 
+def reason_text(e: RowError) -> str:
+    """A row's problem in words, naming its column once: messages name their column already (年级：…,
+    身份证号 … 重复); the column is prefixed only where one does not."""
+    return f"{e.column}：{e.message}" if e.column and e.column not in e.message else e.message
+
+
 def rejected_text(rejected: Rejected) -> str:
     """Why a row was not evaluated (what `zizhu explain` says of a rejected student)."""
     lines = [f"第 {rejected.row} 行被退回，未评估："]
-    lines += [f"  {e.column or ''} {e.message}" for e in rejected.reasons]
+    lines += [f"  {reason_text(e)}" for e in rejected.reasons]
     return "\n".join(lines)
 
 

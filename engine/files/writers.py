@@ -28,7 +28,7 @@ from engine.check.checker import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
-from engine.files.report import flags_text
+from engine.files.report import flags_text, reason_text
 from engine.files.workbook import OfficeWorkbook, append_table
 from engine.policy.provenance import DecisionRecord
 from engine.runtime.results import Result
@@ -149,7 +149,7 @@ class StudentRows:
             facts = _raw_places(o, self.context)
             money = [""] * (len(self.programs) + 3)
             return [o.row, o.id_number, o.name, *facts, ROW_STATUS_WORDS["rejected"], *money,
-                    "；".join(_reason(e) for e in o.reasons)]  # fmt: skip
+                    "；".join(reason_text(e) for e in o.reasons)]  # fmt: skip
         amounts = {a.program: a.amount for a in o.awards}
         given = sum((a.amount for a in o.awards if a.kind != "loan"), start=type(o.total)(0))
         loans = sum((a.amount for a in o.awards if a.kind == "loan"), start=type(o.total)(0))
@@ -175,11 +175,6 @@ def _fact(checked: CheckedPolicy, values: dict[str, Any], field_id: str) -> Any:
 def csv_text(value: Any) -> Any:
     """A cell for CSV: money with two decimals, as every report writes it."""
     return money_text(value) if isinstance(value, Decimal) else value
-
-
-def _reason(e) -> str:
-    # Messages name their column already; the column is prefixed only where one does not.
-    return f"{e.column}：{e.message}" if e.column and e.column not in e.message else e.message
 
 
 def write_csv(handle: TextIO, checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> None:
