@@ -79,3 +79,28 @@ def test_a_rejected_rows_reasons_name_their_column_once(checked_2021, tmp_path):
     lines = rejected_text(Rejected(2, "", "", [duplicate, bare])).splitlines()
     assert lines[1].count("身份证号") == 1
     assert lines[2].strip() == "出生日期：不是日期"  # a message without its column gets it once
+
+
+def test_a_failing_policy_test_does_not_show_a_blank_student_line(policy_copy):
+    # B24: a case has no ID and its row is a line of YAML: "学生：（身份证号 ，第 16 行）" said nothing.
+    import engine
+    from engine.tools.policytest import load_cases, run_cases
+
+    for old in (policy_copy / "tests").glob("*.yaml"):
+        old.unlink()
+    # 初中 day student of a 脱贫户 in school: 非寄宿生生活补助 312.50 (一(二)2(2)), so expecting 300 fails.
+    (policy_copy / "tests" / "one.yaml").write_text(
+        "period: 2021秋季\n"
+        "defaults: {家庭类型: 脱贫户, 本县户籍: 是, 县内学校: 是, 有学籍: 是, 就读方式: 在校}\n"
+        "cases:\n"
+        "  - name: 金额写错\n"
+        "    student: {学段: 初中, 年级: 2, 出生日期: 2008-01-01}\n"
+        "    expect:\n"
+        "      awards: {day_subsidy: 300}\n",
+        encoding="utf-8",
+    )
+    checked = engine.load(policy_copy)
+    run = run_cases(checked, load_cases(checked, policy_copy))
+    (failed,) = [o for o in run.outcomes if not o.passed]
+    assert "312.50" in failed.detail
+    assert "学生：" not in failed.detail and "身份证号" not in failed.detail

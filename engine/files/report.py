@@ -159,13 +159,17 @@ def explain_text(
     explanations: list[Explanation],
     period: str,
     reference_date: dt.date | None = None,
+    student_line: bool = True,
 ) -> str:
     """What `zizhu explain` prints: conditions as Chinese sentences (engine/files/wording.py), a
-    denial's deciding facts first, the plan's sentence (原文) for every program, totals with loans apart."""
+    denial's deciding facts first, the plan's sentence (原文) for every program, totals with loans apart.
+    A policy test's case is no file's student (no ID, its row a line of YAML): its failure names the
+    case and the semester itself (`student_line=False`)."""
     head = f"学生：{result.name}（身份证号 {result.id_number}，第 {result.row} 行）  学期：{period}"
     if reference_date is not None:  # ages (周岁) are counted on this day
         head += f"  年龄计算基准日：{reference_date.isoformat()}"
-    lines = [head, f"政策：{checked.manifest.heading()}"]
+    lines = [head] if student_line else []
+    lines.append(f"政策：{checked.manifest.heading()}")
     sample = [a for a in result.awards if a.sample] if isinstance(result, Result) else []
     if isinstance(result, Result) and result.awards:
         lines.append(totals_text(result.awards))

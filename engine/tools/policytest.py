@@ -232,7 +232,7 @@ def run_cases(checked: CheckedPolicy, cases: list[Case]) -> TestRun:
         detail = ""
         if problems:
             explanations = [e for e in evaluator.explain(case.record) if e.item in differing]
-            detail = explain_text(checked, result, explanations, str(case.period))
+            detail = explain_text(checked, result, explanations, str(case.period), student_line=False)
         run.outcomes.append(CaseOutcome(case, problems, detail))
     run.uncovered = uncovered(checked, seen)
     return run
