@@ -104,3 +104,21 @@ def test_a_failing_policy_test_does_not_show_a_blank_student_line(policy_copy):
     (failed,) = [o for o in run.outcomes if not o.passed]
     assert "312.50" in failed.detail
     assert "学生：" not in failed.detail and "身份证号" not in failed.detail
+
+
+def test_a_misnamed_header_is_named_in_the_missing_column_error(checked_2021, tmp_path):
+    # B17: 是否住校 written for 校内住宿 (read by 寄宿生生活费补助): the error names it as the likely column,
+    # and an unrelated unknown header (备注) is listed as unrecognised but suggested for nothing.
+    from engine.files.readers import InputError
+
+    assert HEADER.count("校内住宿") == 1
+    path = tmp_path / "s.csv"
+    header = HEADER.replace("校内住宿", "是否住校").rstrip("\n") + ",备注\n"
+    path.write_text(header + f"{valid_id('20080501')},李明,脱贫户,是,是,是,在校,初中,2,是,\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        RecordReader(checked_2021, read_table(path))
+    message = str(caught.value)
+    assert caught.value.code == "missing-column"
+    assert "「是否住校」是否就是这一列？是的话请把列标题改为「校内住宿」" in message
+    assert "「备注」是否就是" not in message
+    assert "本政策不认识：「是否住校」、「备注」" in message

@@ -7,6 +7,7 @@ or a :class:`Rejected` naming each problem (row, column, what would be valid).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from engine.check.types import EnumDef
 from engine.check.values import exact_values, grade_stages, is_blank, parse_value, problem_code, value_parser
 from engine.diagnostics import suggest
 from engine.files.readers import EXTRA_CELLS, FORMULA_WITHOUT_VALUE, HeaderTest, InputError, RawTable
+from engine.policy import model as m
 from engine.runtime.results import Record, RowError
 
 
@@ -132,14 +134,41 @@ def check_columns(checked: CheckedPolicy, columns: Columns, file: str, tabular: 
         if info.field.has_absent:
             warnings.append(f"文件没有「{info.field.label}」列；按政策规定，缺少该列时每人取「{info.field.absent}」")
             continue
-        missing.append(f"「{info.field.label}」（{'、'.join(read_by[fid])}要用到）")
+        likely = _likely_header(info.field, columns.unknown)
+        guess = f"；文件中的「{likely}」是否就是这一列？是的话请把列标题改为「{info.field.label}」" if likely else ""
+        missing.append(f"「{info.field.label}」（{'、'.join(read_by[fid])}要用到{guess}）")
     if missing:
+        unknown = (
+            f"文件中这些列标题本政策不认识：{'、'.join(f'「{h}」' for h in columns.unknown)}。"
+            if columns.unknown
+            else ""
+        )
         raise InputError(
-            f"{file}: 文件缺少以下列，无法评估任何一行：{'；'.join(missing)}。"
+            f"{file}: 文件缺少以下列，无法评估任何一行：{'；'.join(missing)}。{unknown}"
             "缺少一列不等于这一列空白——请补上这些列（不知道的格子可以留空）",
             "missing-column",
         )
     return warnings
+
+
+# Words of a yes/no header that say nothing of what it asks (是否住校 asks the same as 校内住宿).
+_FILLER = set("是否的有")
+
+
+def _likely_header(wanted: m.Field, unknown: list[str]) -> str:
+    """The unrecognised header most likely meant for `wanted` (是否住校 for 校内住宿): close as
+    spelled, or sharing at least two of its telling characters; "" when none is."""
+    names = [wanted.label, *wanted.aliases]
+    best, best_score = "", 0.0
+    for header in unknown:
+        chars = set(_norm(header)) - _FILLER
+        for name in names:
+            shared = len(chars & (set(_norm(name)) - _FILLER))
+            close = difflib.SequenceMatcher(None, _norm(header), _norm(name)).ratio()
+            score = max(close if close >= 0.5 else 0.0, shared / max(len(set(name)), 1) if shared >= 2 else 0.0)
+            if score > best_score:
+                best, best_score = header, score
+    return best
 
 
 def unknown_columns_warning(checked: CheckedPolicy, columns: Columns) -> str:
