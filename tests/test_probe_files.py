@@ -122,3 +122,56 @@ def test_a_misnamed_header_is_named_in_the_missing_column_error(checked_2021, tm
     assert "「是否住校」是否就是这一列？是的话请把列标题改为「校内住宿」" in message
     assert "「备注」是否就是" not in message
     assert "本政策不认识：「是否住校」、「备注」" in message
+
+
+def _filled_template(checked, tmp_path, active: str, second_list: bool = False):
+    """`zizhu template` filled with one 初中 student, saved with `active` in front."""
+    import openpyxl
+
+    from engine.files.template import write_template
+
+    target = tmp_path / "模板.xlsx"
+    write_template(checked, target)
+    book = openpyxl.load_workbook(target)
+    sheet = book["学生名单"]
+    headers = [c.value for c in sheet[1]]
+    row = {"身份证号": valid_id("20080501"), "姓名": "李明", "家庭类型": "脱贫户", "本县户籍": "是", "县内学校": "是"}
+    row |= {"有学籍": "是", "就读方式": "在校", "学段": "初中", "年级": "2"}
+    for col, header in enumerate(headers, start=1):
+        sheet.cell(2, col).value = row.get(header)
+    if second_list:
+        copy = book.copy_worksheet(sheet)
+        copy.title = "学生名单(2)"
+    book.active = book.sheetnames.index(active)
+    book.save(target)
+    return target
+
+
+def test_a_template_saved_with_its_instructions_in_front_is_read_from_its_list(checked_2021, tmp_path):
+    # B16: the 填表说明 sheet has no header row naming the policy's columns; the 学生名单 sheet has.
+    from engine.files.records import header_test
+
+    target = _filled_template(checked_2021, tmp_path, "填表说明")
+    table = read_table(target, is_header=header_test(checked_2021))
+    (record,) = list(RecordReader(checked_2021, table))
+    assert isinstance(record, Record) and record.values["grade"] == 2
+    (warning,) = table.warnings
+    assert "「填表说明」" in warning and "读取的是工作表「学生名单」" in warning
+
+
+def test_a_filled_template_does_not_warn_about_its_own_instructions(checked_2021, tmp_path):
+    from engine.files.records import header_test
+
+    target = _filled_template(checked_2021, tmp_path, "学生名单")
+    table = read_table(target, is_header=header_test(checked_2021))
+    assert table.warnings == []
+    assert len(list(RecordReader(checked_2021, table))) == 1
+
+
+def test_two_sheets_that_both_look_like_lists_are_named_in_a_warning(checked_2021, tmp_path):
+    from engine.files.records import header_test
+
+    target = _filled_template(checked_2021, tmp_path, "填表说明", second_list=True)
+    table = read_table(target, is_header=header_test(checked_2021))
+    (warning,) = table.warnings
+    assert "读取的是工作表「学生名单」" in warning and "「学生名单(2)」也像学生名单，可用 --sheet 指定" in warning

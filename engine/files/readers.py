@@ -269,6 +269,15 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
             raise InputError(f"{path}: 没有名为「{sheet}」的工作表；有：{'、'.join(names)}", "no-sheet")
         visible = [m.name for m in metadata if m.visible == SheetVisibleEnum.Visible]
         chosen = sheet or (facts.active_sheet if facts.active_sheet in visible else None) or (visible or names)[0]
+        shown = chosen
+        # Sheets that look like a student list (a header row naming the policy's columns): a workbook
+        # saved with its 填表说明 sheet in front is read from its list, and a sheet of notes beside
+        # the list is no reason to warn.
+        lists = [n for n in visible if _has_header(book, n, is_header)] if sheet is None and is_header else []
+        if lists and chosen not in lists:
+            chosen = lists[0]
+            if fmt == "xlsx":
+                facts = _inspect_xlsx(path, chosen)
         ws = book.get_sheet_by_name(chosen)
         if ws.height * max(ws.width, 1) > MAX_XLSX_CELLS:
             raise InputError(
@@ -289,7 +298,18 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
             "bad-file",
         ) from None
     warnings = []
-    if sheet is None and len(names) > 1:
+    if lists:
+        others = "、".join(f"「{n}」" for n in lists if n != chosen)
+        if chosen != shown:
+            warnings.append(
+                f"打开文件时显示的工作表「{shown}」没有学生名单的列标题，读取的是工作表「{chosen}」"
+                + (f"；另有{others}也像学生名单，可用 --sheet 指定" if others else "")
+            )
+        elif others:
+            warnings.append(
+                f"有 {len(lists)} 个工作表像学生名单，读取的是当前显示的「{chosen}」；另有{others}；可用 --sheet 指定"
+            )
+    elif sheet is None and len(names) > 1:
         others = "、".join(f"「{n}」" + ("（隐藏）" if n not in visible else "") for n in names if n != chosen)
         warnings.append(
             f"工作簿有 {len(names)} 个工作表，读取的是当前显示的「{chosen}」；另有 {others}；可用 --sheet 指定"
@@ -320,6 +340,17 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
             yield row_number, row_dict(headers, cells)
 
     return RawTable(str(path), headers, rows, None, cell_rows, warnings, header_index + 1)
+
+
+def _has_header(book: Any, name: str, is_header: HeaderTest | None) -> bool:
+    """Whether one of a sheet's first rows names the policy's columns."""
+    if is_header is None:
+        return False
+    try:
+        first = itertools.islice(book.get_sheet_by_name(name).iter_rows(), HEADER_SEARCH_ROWS)
+        return any(is_header([_header_text(c) for c in cells]) for cells in first)
+    except Exception:  # a damaged sheet is not the list; the chosen one reports its own damage
+        return False
 
 
 def _as_shown(
