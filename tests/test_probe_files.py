@@ -175,3 +175,34 @@ def test_two_sheets_that_both_look_like_lists_are_named_in_a_warning(checked_202
     table = read_table(target, is_header=header_test(checked_2021))
     (warning,) = table.warnings
     assert "读取的是工作表「学生名单」" in warning and "「学生名单(2)」也像学生名单，可用 --sheet 指定" in warning
+
+
+def _policy_problems(folder):
+    import engine
+
+    with pytest.raises(engine.PolicyError) as caught:
+        engine.load(folder)
+    return caught.value.diagnostics
+
+
+def test_a_full_width_colon_in_a_policy_mapping_says_so_at_the_colon(tmp_path):
+    # B18, block style: `rows:` then `初中：400` is one string to YAML where a mapping belongs.
+    from tests.test_versions import version
+
+    text = "override:\n  tables:\n    - id: day_rate\n      rows:\n        初中：400\n"
+    folder = version(tmp_path, text)
+    (problem,) = _policy_problems(folder)
+    assert problem.code == "full-width-colon"
+    lines = (folder / "policy.yaml").read_text(encoding="utf-8").splitlines()
+    assert lines[problem.location.line - 1] == "        初中：400"
+    assert problem.location.column == 11  # 8 spaces, 初, 中, then the colon: the 11th character
+    assert "「初中: 400」" in problem.hint
+
+
+def test_a_full_width_colon_in_a_flow_mapping_key_says_so(tmp_path):
+    # B18, flow style: {初中：400} is a key 初中：400 (no value); a table key must be a 学段.
+    from tests.test_versions import version
+
+    folder = version(tmp_path, "override: {tables: [{id: day_rate, rows: {初中：400}}]}\n")
+    (problem,) = _policy_problems(folder)
+    assert "「初中: 400」" in problem.hint and "全角冒号" in problem.hint

@@ -20,6 +20,7 @@ from engine.check import idcard
 from engine.check.types import EnumDef, Type
 from engine.diagnostics import suggest
 from engine.policy import model as m
+from engine.policy.schema import full_width_colon_hint
 
 Parsed = tuple[Any, str]  # (value, "") or (None, what would be valid)
 
@@ -103,6 +104,10 @@ def parse_value(type_: Type, cell: Any, field: m.Field | None = None) -> Parsed:
         assert enum is not None
         value = enum.resolve(_text(cell))
         if value is None:
+            key, colon, _ = str(cell).strip().partition("：")
+            # 初中：400 in a policy (no field: a table key), a YAML key written with a full-width colon
+            if colon and field is None and enum.resolve(key) is not None:
+                return None, CellProblem(full_width_colon_hint(str(cell)), "full-width-colon")
             hint = suggest(str(cell).strip(), enum.labels)
             return None, f"「{cell}」不是「{enum.label}」的选项；可填：{'、'.join(enum.labels)}" + (
                 f"（{hint}）" if hint else ""

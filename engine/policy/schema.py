@@ -606,15 +606,35 @@ def validate(doc: SourceDocument, validator=POLICY_VALIDATOR, labels=None) -> li
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         error = _most_specific(error)
         path = tuple(error.absolute_path)
+        location = _key_location(doc, path, error)
+        if _full_width_colon(error):
+            location = _colon_location(doc, location)
+            code = "full-width-colon"
+        else:
+            code = _CODES.get(str(error.validator), "schema")
         found.append(
             Diagnostic(
-                _key_location(doc, path, error),
+                location,
                 _message(error).replace(_where(error), where_in_words(data, path), 1),
                 _label_hint(error, labels) or _hint(error),
-                code=_CODES.get(str(error.validator), "schema"),
+                code=code,
             )
         )
     return found
+
+
+def _full_width_colon(error: ValidationError) -> bool:
+    """Text where a mapping or list belongs, with a full-width colon in it: `初中：400` is one
+    string to YAML, which knows only the half-width `: ` as the colon of a key."""
+    return error.validator == "type" and isinstance(error.instance, str) and "：" in error.instance
+
+
+def _colon_location(doc: SourceDocument, at: Location) -> Location:
+    """The full-width colon itself, when it is on the line the value starts on."""
+    lines = doc.text.splitlines()
+    line = lines[at.line - 1] if at.line and 0 < at.line <= len(lines) else ""
+    column = line.find("：")
+    return Location(at.file, at.line, column + 1) if column >= 0 else at
 
 
 def _key_location(doc: SourceDocument, path: tuple, error: ValidationError) -> Location:
@@ -728,8 +748,38 @@ def _message(error: ValidationError) -> str:
         desc = error.schema.get("description", "")
         return f"{where} 的值 {error.instance!r} 格式不对" + (f"（应为{desc}）" if desc else "")
     if error.validator == "type":
-        return f"{where} 类型不对：应为 {error.validator_value}，实际是 {type(error.instance).__name__}"
+        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        expected = "或".join(_JSON_TYPE_WORDS.get(str(t), str(t)) for t in wanted)
+        return f"{where} 类型不对：应为{expected}，实际是{_value_kind(error.instance)}"
     return f"{where}：{error.message}"
+
+
+# What a schema type is to a person writing YAML.
+_JSON_TYPE_WORDS = {
+    "object": "若干「键: 值」（映射）",
+    "array": "列表（每项以「- 」开头）",
+    "string": "文字",
+    "number": "数字",
+    "integer": "整数",
+    "boolean": "是/否（true/false）",
+    "null": "空",
+}
+
+
+def _value_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return _JSON_TYPE_WORDS["boolean"]
+    if isinstance(value, dict):
+        return _JSON_TYPE_WORDS["object"]
+    if isinstance(value, list):
+        return _JSON_TYPE_WORDS["array"]
+    if isinstance(value, int):
+        return _JSON_TYPE_WORDS["integer"]
+    if isinstance(value, (float, Decimal)):
+        return _JSON_TYPE_WORDS["number"]
+    if value is None:
+        return _JSON_TYPE_WORDS["null"]
+    return f"文字「{value}」" if isinstance(value, str) and len(value) <= 40 else _JSON_TYPE_WORDS["string"]
 
 
 def _hint(error: ValidationError) -> str:
@@ -744,7 +794,18 @@ def _hint(error: ValidationError) -> str:
         return (hint + " " if hint else "") + "可用的项：" + ", ".join(allowed)
     if error.validator == "enum":
         return "可选：" + "、".join(map(str, error.validator_value))
+    if _full_width_colon(error):
+        return full_width_colon_hint(str(error.instance))
     return ""
+
+
+def full_width_colon_hint(text: str) -> str:
+    """What to say of `初中：400` read from a policy: one string, not a key and its value."""
+    key, _, value = text.strip().partition("：")
+    return (
+        f"「{text}」用了全角冒号「：」，YAML 把它读成了一段文字；键和值之间要用半角冒号加一个空格，"
+        f"如「{key.strip()}: {value.strip()}」"
+    )
 
 
 # Values the schema sees as they are (most of a file): not copied, not looked at again.
