@@ -206,3 +206,15 @@ def test_a_full_width_colon_in_a_flow_mapping_key_says_so(tmp_path):
     folder = version(tmp_path, "override: {tables: [{id: day_rate, rows: {初中：400}}]}\n")
     (problem,) = _policy_problems(folder)
     assert "「初中: 400」" in problem.hint and "全角冒号" in problem.hint
+
+
+def test_an_unless_item_missing_cite_and_text_is_reported_once(policy_copy):
+    # B19: two missing keys are two schema errors, each message naming both: one diagnostic.
+    path = policy_copy / "programs.yaml"
+    text = path.read_text(encoding="utf-8")
+    cited = "        cite: 一(二)2(2)\n        decision: A1\n        text: （已超过 16 周岁的不再发放）\n"
+    assert text.count(cited) == 1
+    path.write_text(text.replace(cited, "        decision: A1\n"), encoding="utf-8")
+    (problem,) = _policy_problems(policy_copy)
+    assert problem.code == "missing-key"
+    assert "cite" in problem.message and "text" in problem.message

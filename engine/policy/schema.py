@@ -603,9 +603,15 @@ def validate(doc: SourceDocument, validator=POLICY_VALIDATOR, labels=None) -> li
     if fits_schema(validator, data):
         return []
     found: list[Diagnostic] = []
+    said: set[tuple[tuple, str]] = set()
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         error = _most_specific(error)
         path = tuple(error.absolute_path)
+        # Each missing key is an error of its own, and each message names all of them: say it once.
+        said_before = (tuple(map(str, path)), _message(error))
+        if said_before in said:
+            continue
+        said.add(said_before)
         location = _key_location(doc, path, error)
         if _full_width_colon(error):
             location = _colon_location(doc, location)
