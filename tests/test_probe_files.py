@@ -43,7 +43,14 @@ def test_a_grade_word_is_read_within_its_stage(checked_2021, tmp_path, stage, gr
 
 @pytest.mark.parametrize(
     ("stage", "grade"),
-    [("普通高中", "初三"), ("小学", "初二"), ("小学", "高二"), ("小学", "八年级"), ("初中", "十年级"), ("本科", "高一")],
+    [
+        ("普通高中", "初三"),
+        ("小学", "初二"),
+        ("小学", "高二"),
+        ("小学", "八年级"),
+        ("初中", "十年级"),
+        ("本科", "高一"),
+    ],
 )
 def test_a_grade_naming_another_stage_rejects_the_row_naming_both_columns(checked_2021, tmp_path, stage, grade):
     rejected = read_one(checked_2021, tmp_path, stage, grade)
@@ -218,3 +225,25 @@ def test_an_unless_item_missing_cite_and_text_is_reported_once(policy_copy):
     (problem,) = _policy_problems(policy_copy)
     assert problem.code == "missing-key"
     assert "cite" in problem.message and "text" in problem.message
+
+
+def test_a_policy_test_case_whose_grade_names_another_stage_is_an_error(policy_copy):
+    # A8 in a policy test: 初三 is a 初中 grade, not one of 普通高中.
+    import engine
+    from engine.tools.policytest import load_cases
+
+    (policy_copy / "tests" / "grade.yaml").write_text(
+        "period: 2021秋季\n"
+        "cases:\n"
+        "  - name: 初三写在高中\n"
+        "    student: {学段: 普通高中, 年级: 初三, 出生日期: 2005-01-01}\n"
+        "    expect:\n"
+        "      awards: {}\n",
+        encoding="utf-8",
+    )
+    checked = engine.load(policy_copy)
+    with pytest.raises(engine.PolicyError) as caught:
+        load_cases(checked, policy_copy)
+    (problem,) = caught.value.diagnostics
+    assert problem.code == "grade-stage-mismatch"
+    assert problem.location.file.endswith("grade.yaml")

@@ -145,13 +145,17 @@ def read_grade(cell: Any) -> tuple[int, tuple[str, ...]] | None:
     return grade, ()
 
 
-def grade_stages(cell: Any, stage: EnumDef) -> set[str]:
-    """The values of `stage` (a stage field's options) that a written grade names — {junior} for
-    初二 or 八年级; empty when the grade names no stage, or none this policy knows by those words."""
+def grade_names_other_stage(cell: Any, stage_value: str, stage: EnumDef) -> str:
+    """The stage (its label, "普通高中或中职" for 高二) a written grade names when that is not the
+    row's `stage_value` — 初三 on 普通高中; "" when it agrees, names no stage (三年级, 3), or names
+    one this policy does not know by those words. `stage` is the options of the field of role stage."""
     written = read_grade(cell) if isinstance(cell, str) else None
     if written is None:
-        return set()
-    return {value for word in written[1] if (value := stage.resolve(word)) is not None}
+        return ""
+    named = {value for word in written[1] if (value := stage.resolve(word)) is not None}
+    if not named or stage_value in named:
+        return ""
+    return "或".join(v.label for v in stage.values if v.id in named)
 
 
 def exact_values(type_: Type) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from typing import Any
 from engine.check import idcard
 from engine.check.checker import CheckedPolicy, FieldInfo
 from engine.check.types import EnumDef
-from engine.check.values import exact_values, grade_stages, is_blank, parse_value, problem_code, value_parser
+from engine.check.values import exact_values, grade_names_other_stage, is_blank, parse_value, problem_code, value_parser
 from engine.diagnostics import suggest
 from engine.files.readers import EXTRA_CELLS, FORMULA_WITHOUT_VALUE, HeaderTest, InputError, RawTable
 from engine.policy import model as m
@@ -367,11 +367,10 @@ def _grade_stage_contradiction(fields: _GradeAndStage, raw: dict[str, Any], valu
     if stage is None or values.get(fields.grade) is None:
         return []
     cell = raw.get(fields.grade_header)
-    named = grade_stages(cell, fields.stage_options)
-    if not named or stage in named:
-        return []
     options = fields.stage_options
-    named_labels = "或".join(v.label for v in options.values if v.id in named)
+    named_labels = grade_names_other_stage(cell, stage, options)
+    if not named_labels:
+        return []
     return [
         RowError(
             f"「{fields.grade_header}」写的是「{str(cell).strip()}」，是{named_labels}的年级，"

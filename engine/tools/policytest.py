@@ -17,7 +17,7 @@ from typing import Any
 from engine.backends.python.evaluator import Evaluator
 from engine.check.checker import CheckedPolicy
 from engine.check.types import money_text
-from engine.check.values import is_blank, parse_value
+from engine.check.values import grade_names_other_stage, is_blank, parse_value
 from engine.diagnostics import DiagnosticSink, Location, display_path, suggest
 from engine.files.records import fill_from_id, from_id_fields
 from engine.files.report import explain_text
@@ -175,6 +175,18 @@ def _facts(
         if problem:
             sink.error(doc.locate((*path, key)), f"字段「{key}」的值不对：{problem}")
         values[fid] = value
+    grade, stage = checked.role_field("grade"), checked.role_field("stage")
+    options = checked.fields[stage].type.enum if stage else None
+    grade_cell = next((cell for key, cell in facts.items() if by_name.get(str(key)) == grade), None)
+    if grade and options is not None and values.get(stage) is not None and values.get(grade) is not None:
+        named = grade_names_other_stage(grade_cell, values[stage], options)
+        if named:
+            sink.error(
+                doc.locate(path),
+                f"「{checked.fields[grade].field.label}」写的是「{grade_cell}」，是{named}的年级，"
+                f"与「{checked.fields[stage].field.label}」「{options.label_of(values[stage])}」矛盾",
+                code="grade-stage-mismatch",
+            )
     for fid, given, from_id in fill_from_id(from_id_fields(checked), values):
         sink.error(
             doc.locate(path), f"「{checked.fields[fid].field.label}」{given} 与身份证号中的出生日期 {from_id} 不一致"
