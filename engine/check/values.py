@@ -149,7 +149,9 @@ def grade_names_other_stage(cell: Any, stage_value: str, stage: EnumDef) -> str:
     """The stage (its label, "普通高中或中职" for 高二) a written grade names when that is not the
     row's `stage_value` — 初三 on 普通高中; "" when it agrees, names no stage (三年级, 3), or names
     one this policy does not know by those words. `stage` is the options of the field of role stage."""
-    written = read_grade(cell) if isinstance(cell, str) else None
+    if not isinstance(cell, str) or cell.isdigit():  # 2, as most files write it, names no stage
+        return ""
+    written = read_grade(cell)
     if written is None:
         return ""
     named = {value for word in written[1] if (value := stage.resolve(word)) is not None}
