@@ -32,7 +32,7 @@ from engine.backends.sql.literals import DECIMAL_SCALE, DECIMAL_SQL, SQL_TYPES, 
 from engine.backends.sql.session import Session
 from engine.check import idcard
 from engine.check.checker import CheckedPolicy, FieldInfo
-from engine.check.values import exact_values, is_blank, value_parser
+from engine.check.values import exact_values, is_blank, read_grade, value_parser
 from engine.files.readers import RawTable, read_table, row_dict
 from engine.files.records import RecordReader
 
@@ -130,7 +130,15 @@ def read_columns(
     except Exception as exc:  # the engine's own error for a file it cannot parse (each engine has its kind)
         raise ColumnarUnavailable(f"DuckDB 无法按列读取（{str(exc).splitlines()[0]}）") from None
     selects, joins, oks, tidies, keys = list(constants), [], [], [], []
+    # A grade word naming a stage (初二, 八年级) may contradict the row's 学段: the row reader judges
+    # those rows (grade-stage-mismatch). Plain digits, the tidy cells, name none.
+    grade_field = checked.role_field("grade") if checked.role_field("stage") else None
+    naming_stage: list[str] = []
     for (i, info, column, tidy, converted, valid), distinct in zip(plans, found, strict=False):
+        if info.field.id == grade_field:
+            words = [c for c in distinct or [] if (written := read_grade(c)) is not None and written[1]]
+            cell = column.removeprefix("raw.")  # the cell as the outer query sees it
+            naming_stage += [f"{cell} IN ({', '.join(sql_string(c) for c in words)})"] if words else []
         tidies.append(f"{tidy} AS t{i}")  # computed once per row, read by value, ok and key
         plan = (f"raw.t{i}", converted, valid)
         value, ok, key = _type_column(con, info, column, plan, distinct or [], f"m{i}", joins)
@@ -142,7 +150,7 @@ def read_columns(
              f"{''.join(f', {k} AS k{j}' for j, k in enumerate(keys))}, {', '.join([*raw_columns, *extra])} "
              f"FROM (SELECT *{''.join(', ' + t for t in tidies)} FROM raw_file AS raw) AS raw "
              f"{' '.join(joins)}")  # fmt: skip
-    bad = _duplicates(con, cells, len(keys)) + _birth_conflicts(checked, field_column)
+    bad = _duplicates(con, cells, len(keys)) + _birth_conflicts(checked, field_column) + naming_stage
     filled = _fill_from_id(checked, field_column)
     facts = [filled.get(column, column) + f" AS {column}" for column in field_column.values()]
     ok = f"coalesce(ok AND NOT blank AND NOT ({' OR '.join(bad) or 'FALSE'}), FALSE) AS ok"
