@@ -6,7 +6,7 @@ import csv
 import random
 from pathlib import Path
 
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.files.readers import RawTable
 from engine.files.records import RecordReader
 from engine.runtime.results import Record

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from engine.api import Explained, Policy
 from engine.backends.python.evaluator import Evaluator
-from engine.check.checker import CheckedPolicy, check_policy
+from engine.check.checked import CheckedPolicy
+from engine.check.stages import check_policy
 from engine.diagnostics import PolicyError
 from engine.files.records import Rejected
 from engine.policy.loader import load_policy

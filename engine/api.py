@@ -6,7 +6,7 @@
         ...                                                          # Result, or Rejected with reasons
     print(policy.explain({"身份证号": "…", "学段": "小学", …}, "2021-autumn").text)
 
-The loaded policy IS the checked policy (:class:`~engine.check.checker.CheckedPolicy`: fields,
+The loaded policy IS the checked policy (:class:`~engine.check.checked.CheckedPolicy`: fields,
 programs, tables, roles …) with these two methods added, so code written against the checked policy
 keeps working. It sits at the top of the flow beside the CLI: it reads files, evaluates and renders.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.backends.python.evaluator import Evaluator
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.files.readers import RawTable, read_table
 from engine.files.records import RecordReader, Rejected, header_test
 from engine.files.report import explain_text, rejected_text

@@ -18,7 +18,7 @@ import click
 
 from engine import load
 from engine.backends.python.evaluator import Evaluator
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.texts import stale_quotes
 from engine.diagnostics import PolicyError, display_path

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import engine
 from engine.check import idcard
-from engine.check.checker import check_policy
+from engine.check.stages import check_policy
 from engine.cli import main
 from engine.policy import model as m
 from engine.policy.loader import load_policy

@@ -109,7 +109,7 @@ remove:
     p = checked.policy
     assert {"pilot_aid", "preschool_aid"} <= set(p.programs) and "zihui" not in p.programs
     assert "pilot_check" in p.checks and "disabled_unplaced" not in p.checks
-    assert p.parameters["day_subsidy_age_limit"].value == 17 and p.parameters["pilot_limit"].value == 3
+    assert checked.parameters["day_subsidy_age_limit"] == 17 and checked.parameters["pilot_limit"] == 3
     assert p.fields["township"].aliases == ("所在乡镇",) and "pilot_school" in p.fields
     assert p.programs["preschool_aid"].amount.text == "1200"
     assert p.checks["key_watch"].message == "新提示"

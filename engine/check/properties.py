@@ -1,7 +1,7 @@
 """The ``properties:`` section: statements staff expect to hold for every student, typed like any
 rule so ``zizhu verify`` (:mod:`engine.tools.verify`) can prove them.
 
-Called from the checker once programs are typed and ordered; a property reads programs
+Stage ``properties`` of :mod:`engine.check.stages`, run once programs are typed and ordered; a property reads programs
 (``awarded``, ``amount``) but nothing reads a property.
 """
 
@@ -15,7 +15,7 @@ from engine.diagnostics import Diagnostic
 from engine.policy import model as m
 
 if TYPE_CHECKING:
-    from engine.check.checker import _Checker
+    from engine.check.context import CheckContext
 
 
 @dataclass
@@ -25,7 +25,7 @@ class CheckedProperty:
     expect: ir.Expr
 
 
-def check_properties(checker: _Checker) -> list[CheckedProperty]:
+def check_properties(checker: CheckContext) -> list[CheckedProperty]:
     """Every property with its `for` and `expect` typed as conditions; problems go to the checker's sink.
     Call it after the programs are ordered: nothing depends on a property, so its reads are dropped."""
     out = []
@@ -39,7 +39,7 @@ def check_properties(checker: _Checker) -> list[CheckedProperty]:
     return out
 
 
-def _condition(checker: _Checker, prop: m.Property, source: m.Source, owner: tuple[str, str]) -> ir.Expr | None:
+def _condition(checker: CheckContext, prop: m.Property, source: m.Source, owner: tuple[str, str]) -> ir.Expr | None:
     expr = checker.expression(source, owner)
     if expr is not None and expr.type.kind != "bool":
         checker.sink.items.append(

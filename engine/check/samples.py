@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import fields
 
 from engine.check import ir
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 
 SAMPLE_MARK = "※"  # beside every amount computed from a table marked `sample: true`
 

@@ -45,10 +45,11 @@ def render_texts(
     tables: dict[str, dict[tuple[Any, ...], Decimal]],
     field_types: dict[str, Type],
     sink: DiagnosticSink,
+    parameters: dict[str, Any],
 ) -> None:
     """Check every placeholder of every reason, label and message, and replace it by its value
     (in place: the checked policy speaks the figures of its own version)."""
-    renderer = _Renderer(policy, symbols, tables, field_types, sink)
+    renderer = _Renderer(policy, symbols, tables, field_types, sink, parameters)
     for text, doc, path, put in _templated_texts(policy):
         if "{" in text:
             put(renderer.render(text, doc, path))
@@ -88,8 +89,9 @@ def _templated_texts(policy: m.Policy) -> Iterator[tuple[str, SourceDocument, Pa
 
 
 class _Renderer:
-    def __init__(self, policy, symbols, tables, field_types, sink) -> None:
+    def __init__(self, policy, symbols, tables, field_types, sink, parameters) -> None:
         self.policy = policy
+        self.parameters = parameters  # id → typed value
         self.symbols = symbols
         self.tables = tables
         self.field_types = field_types
@@ -123,7 +125,7 @@ class _Renderer:
                 hint = suggest(node.text, parameters) or "可用的参数：" + "、".join(parameters)
                 self._fail(f"{what}「{node.text}」", hint, text, column, doc, path, "unknown-name")
                 return None
-            return self.policy.parameters[symbol.id].value
+            return self.parameters[symbol.id]
         if isinstance(node, s.Lookup):
             return self._cell(node, text, column, doc, path)
         self._fail(
@@ -246,7 +248,8 @@ def _numbers_used(checked: Any, section: str, item: Any) -> list[Any]:
     if section == "tables":
         return list(checked.tables.get(item.id, {}).values())
     if section == "parameters":
-        return [item.value] if isinstance(item.value, (int, Decimal)) and not isinstance(item.value, bool) else []
+        value = checked.parameters.get(item.id)
+        return [value] if isinstance(value, (int, Decimal)) and not isinstance(value, bool) else []
     numbers: list[Any] = []
     kind = {"programs": "program", "groups": "group", "checks": "check"}.get(section)
     if kind is None:

@@ -31,7 +31,7 @@ from typing import Any
 from engine.backends.sql.literals import DECIMAL_SCALE, DECIMAL_SQL, SQL_TYPES, exact_in_sql, sql_string, sql_value
 from engine.backends.sql.session import Session
 from engine.check import idcard
-from engine.check.checker import CheckedPolicy, FieldInfo
+from engine.check.checked import CheckedPolicy, FieldInfo
 from engine.check.values import exact_values, is_blank, read_grade, value_parser
 from engine.files.readers import RawTable, read_table, row_dict
 from engine.files.records import RecordReader

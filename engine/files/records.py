@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.check import idcard
-from engine.check.checker import CheckedPolicy, FieldInfo
+from engine.check.checked import CheckedPolicy, FieldInfo
 from engine.check.types import EnumDef
 from engine.check.values import exact_values, grade_names_other_stage, is_blank, parse_value, problem_code, value_parser
 from engine.diagnostics import suggest

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from tabulate import tabulate
 
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote
 from engine.check.types import display, money_text
 from engine.files.records import Rejected

@@ -6,7 +6,7 @@ drop-down; date columns show their format; a second sheet explains each column.
 
 from __future__ import annotations
 
-from engine.check.checker import CheckedPolicy, FieldInfo
+from engine.check.checked import CheckedPolicy, FieldInfo
 from engine.check.types import display
 from engine.vocabulary import TYPE_WORDS
 

@@ -9,7 +9,7 @@ as a person writes it (是/否, an option's label, money with two decimals).
 from __future__ import annotations
 
 from engine.check import ir
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.check.types import display
 
 _COMPARE = {"==": "为", "!=": "不是", "<": "小于", "<=": "不大于", ">": "大于", ">=": "不小于"}

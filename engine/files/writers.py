@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected

@@ -23,7 +23,7 @@ from engine.backends.sql.compile import Unsupported, compile_policy
 from engine.backends.sql.literals import sql_string
 from engine.backends.sql.session import DuckSession, Session
 from engine.check.builtins import period_values
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.files.columns import ColumnarUnavailable, TypedColumns, read_columns
 from engine.files.records import RecordReader, Rejected
 from engine.files.report import jsonl_line

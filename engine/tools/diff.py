@@ -17,7 +17,7 @@ from typing import Any
 from tabulate import tabulate
 
 from engine.backends.python.evaluator import Evaluator
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.check.samples import sample_footnote, sample_programs
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
@@ -128,7 +128,8 @@ class _Differ:
     def _parameters(self, item: str, a: m.Parameter, b: m.Parameter) -> None:
         self.compare("parameters", item, b.label, "名称", a.label, b.label)
         self.compare("parameters", item, b.label, "类型", a.type, b.type)
-        self.compare("parameters", item, b.label, "取值", a.value, b.value)
+        # The typed values (the checked policy's), not the YAML's spelling of them.
+        self.compare("parameters", item, b.label, "取值", self.old.parameters[item], self.new.parameters[item])
         self.citation("parameters", item, b.label, a.citation, b.citation)
 
     def _fields(self, item: str, a: m.Field, b: m.Field) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.check.types import CENT, display
 from engine.files.records import Rejected
 from engine.policy.model import Period

@@ -13,7 +13,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.types import CENT, display
 from engine.files.records import Rejected

@@ -18,7 +18,7 @@ from itertools import islice
 from typing import Any, TextIO
 
 from engine.backends.python.evaluator import Evaluator
-from engine.check.checker import check_policy
+from engine.check.stages import check_policy
 from engine.files.readers import RawTable, row_dict
 from engine.files.records import RecordReader, Rejected
 from engine.files.report import jsonl_line

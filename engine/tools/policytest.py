@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.backends.python.evaluator import Evaluator
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.check.types import money_text
 from engine.check.values import grade_names_other_stage, is_blank, parse_value
 from engine.diagnostics import DiagnosticSink, Location, display_path, suggest

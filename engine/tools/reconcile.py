@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.check import idcard
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.check.types import CENT, display
 from engine.check.values import parse_number
 from engine.files.readers import RawTable, read_table

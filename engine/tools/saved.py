@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.files.records import Rejected
 from engine.policy.model import DEFAULT_CHECK_CATEGORY, Period
 from engine.policy.provenance import JSONL_HEADER_KEY, DecisionRecord, content_hash, is_jsonl_header

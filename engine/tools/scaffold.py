@@ -17,7 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.check.checker import CheckedPolicy, check_policy
+from engine.check.checked import CheckedPolicy
+from engine.check.stages import check_policy
 from engine.check.texts import number_text
 from engine.diagnostics import display_path
 from engine.policy.loader import load_policy
@@ -97,7 +98,7 @@ def _examples(base: CheckedPolicy) -> list[str]:
         override += [
             "  parameters:",
             f"    - id: {parameter.id}          # {parameter.label}：改一个参数",
-            f"      value: {number_text(parameter.value)}",
+            f"      value: {number_text(base.parameters[parameter.id])}",
             "      text: 新文件的原文（改了数就同时改原文，check 会提醒）",
         ]
     table = next((t for t in p.tables.values() if len(t.keys) == 1 and not t.sample), None)

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlglot
 
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.files.columns import ColumnarUnavailable
 from engine.files.readers import read_table
 from engine.policy.model import Period

@@ -22,7 +22,7 @@ import z3
 from engine.backends.python.evaluator import Evaluator
 from engine.backends.smt.encode import PolicyEncoding, Student, Unsupported
 from engine.check import idcard
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.check.types import display, money_text
 from engine.files.readers import RawTable
 from engine.files.records import RecordReader

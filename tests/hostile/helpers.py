@@ -11,7 +11,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from engine.backends.python.evaluator import Evaluator
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.cli import main
 from engine.files.readers import read_table
 from engine.files.records import RecordReader, header_test

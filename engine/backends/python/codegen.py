@@ -40,7 +40,7 @@ from typing import Any
 
 from engine.check import ir
 from engine.check.builtins import BY_ID
-from engine.check.checker import CheckedCondition, CheckedExclusion, CheckedPolicy, CheckedProgram
+from engine.check.checked import CheckedCondition, CheckedExclusion, CheckedPolicy, CheckedProgram
 from engine.check.types import BOOL
 from engine.language.parse import canonical
 from engine.policy import model as m

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from engine.backends.python.codegen import Hooks, canonical_order, canonical_parts, generate
 from engine.check.builtins import PERIOD_ATTRIBUTES, period_values
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.check.samples import sample_programs
 from engine.check.types import Type, display, plain
 from engine.policy.model import Period

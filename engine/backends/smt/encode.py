@@ -30,7 +30,7 @@ from typing import Any
 import z3
 
 from engine.check import ir
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 from engine.policy.model import Period
 
 MAX_AGE = 120  # dates range over the 120 years before the reference date

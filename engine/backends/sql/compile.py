@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.backends.sql.literals import DECIMAL_SQL, sql_value
 from engine.check import ir
-from engine.check.checker import CheckedPolicy
+from engine.check.checked import CheckedPolicy
 
 
 class Unsupported(Exception):

@@ -1,0 +1,109 @@
+"""Stage ``data``: the policy's own values typed — parameters, each field's blank value and
+identity-number links, every table cell. Typed values go to the context, never back into the model."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from engine.check.checked import FieldInfo, Symbol
+from engine.check.context import CheckContext
+from engine.check.types import BY_NAME, Type
+from engine.check.values import parse_value
+from engine.diagnostics import suggest
+from engine.policy import model as m
+
+
+def type_data(ctx: CheckContext) -> None:
+    p = ctx.policy
+    for prm in p.parameters.values():
+        value, problem = parse_value(BY_NAME[prm.type], prm.value)
+        if problem:
+            ctx.sink.error(prm.location, f"参数「{prm.label}」的值 {prm.value!r} 不对：{problem}", code="bad-value")
+        ctx.symbols[prm.id] = Symbol("parameter", prm.id, prm.label, BY_NAME[prm.type], prm.location)
+        ctx.parameters[prm.id] = value if not problem else prm.value
+    for f in p.fields.values():
+        ctx.fields[f.id] = _field(ctx, f)
+    ctx.tables = {t.id: _table(ctx, t) for t in p.tables.values()}
+
+
+def _field(ctx: CheckContext, f: m.Field) -> FieldInfo:
+    p = ctx.policy
+    type_ = ctx.field_types[f.id]
+    blank = None
+    if f.has_blank and f.blank is not None:
+        blank, problem = parse_value(type_, f.blank)
+        if problem:
+            ctx.sink.error(f.location, f"字段「{f.label}」的空白值 {f.blank!r} 不对：{problem}", code="bad-value")
+    if f.from_id:
+        src = p.fields.get(f.from_id)
+        if src is None or src.format != "resident_id":
+            ctx.sink.error(
+                f.location,
+                f"字段「{f.label}」的 from_id 应指向格式为 resident_id 的字段",
+                suggest(f.from_id, list(p.fields)),
+                code="unknown-name",
+            )
+        if type_.kind != "date":
+            ctx.sink.error(f.location, f"只有日期字段能从身份证号读出（「{f.label}」是{type_}）", code="type-mismatch")
+    if f.format == "resident_id" and type_.kind != "text":
+        ctx.sink.error(f.location, f"身份证号字段「{f.label}」应为 text 类型", code="type-mismatch")
+    return FieldInfo(f, type_, blank)
+
+
+def _table(ctx: CheckContext, t: m.Table) -> dict[tuple[Any, ...], Decimal]:
+    policy = ctx.policy
+    key_types: list[Type] = []
+    for key in t.keys:
+        f = policy.fields.get(key)
+        if f is None:
+            ctx.sink.error(
+                t.location,
+                f"表「{t.label}」的查表字段「{key}」不存在",
+                suggest(key, list(policy.fields)),
+                code="unknown-name",
+            )
+            return {}
+        key_types.append(ctx.field_types[key])
+    cells: dict[tuple[Any, ...], Decimal] = {}
+    value_type = BY_NAME[t.value_type]
+
+    def visit(node: Any, depth: int, prefix: tuple[Any, ...], path: tuple[Any, ...]) -> None:
+        if depth == len(key_types):
+            value, problem = parse_value(value_type, node)
+            if problem or isinstance(node, (dict, list)):
+                ctx.sink.error(
+                    t.doc.locate(path),
+                    f"表「{t.label}」{_cells_text(prefix)} 的值 {node!r} 不对：{problem or '应为一个数'}",
+                    code="bad-value",
+                )
+                return
+            cells[prefix] = value
+            return
+        if not isinstance(node, dict):
+            ctx.sink.error(
+                t.doc.locate(path),
+                f"表「{t.label}」按 {'、'.join(t.keys)} 查，共 {len(key_types)} 层；{_cells_text(prefix)} 这里少了一层",
+                code="table-keys",
+            )
+            return
+        key_type = key_types[depth]
+        for raw_key, child in node.items():
+            key, problem = parse_value(key_type, raw_key)
+            if problem:
+                field_label = policy.fields[t.keys[depth]].label
+                ctx.sink.error(
+                    t.doc.locate((*path, raw_key)),
+                    f"表「{t.label}」的键「{raw_key}」不是「{field_label}」的有效值",
+                    problem,
+                    code="table-keys",
+                )
+                continue
+            visit(child, depth + 1, (*prefix, key), (*path, raw_key))
+
+    visit(t.rows, 0, (), t.path)
+    return cells
+
+
+def _cells_text(prefix: tuple[Any, ...]) -> str:
+    return "[" + ", ".join(map(str, prefix)) + "]" if prefix else ""
