@@ -54,3 +54,11 @@ def test_the_reference_date_of_ages_is_shown():
 def test_an_illustration_version_says_so_in_the_heading():
     assert "【示例版本，不是县里发布的文件】" in explain(GAO_JIAN, ROOT / "policies" / "2023", "2023-autumn")
     assert "示例版本" not in explain(GAO_JIAN)
+
+
+def test_the_reading_decisions_a_program_rests_on_are_shown_with_their_wording():
+    # day_subsidy's over-16 exclusion is Decision A1 and its no-学籍 exclusion W1a (reading §2 R2, §3a);
+    # the manifest (policies/2021/policy.yaml, decisions:) words each in one line.
+    block = explain(GAO_JIAN).split("【非寄宿生生活补助】")[1].split("\n\n")[0]
+    (line,) = [ln for ln in block.splitlines() if ln.startswith("  解读决定：")]
+    assert "A1（年龄按学期基准日" in line and "W1a（因病不具备学习条件须有学籍才发放" in line

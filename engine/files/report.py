@@ -185,6 +185,9 @@ def explain_text(
         lines.extend(worded.reason(ex))
         if ex.text and (ex.kind == "program" or ex.outcome == "flagged"):  # a clear check needs no quote
             lines.append(f"  原文：{ex.text}")
+        decisions = _decisions_applied(checked, ex.item)
+        if decisions:
+            lines.append("  解读决定：" + "；".join(decisions))
         for step in ex.steps:
             lines.extend(worded.step(ex.item, step))
     return "\n".join(lines)
@@ -200,6 +203,17 @@ def totals_text(awards: Iterable[Award]) -> str:
             each = "；".join(f"{a.label} {money_text(a.amount)}{SAMPLE_MARK if a.sample else ''}" for a in chosen)
             parts.append(f"{word} {money_text(total)} 元（{each}）")
     return "合计：" + "；".join(parts)
+
+
+def _decisions_applied(checked: CheckedPolicy, item: str) -> list[str]:
+    """The reading's decisions a program or check rests on (its own, its conditions', its exclusions'),
+    each with the manifest's one-line wording: an auditor sees which reading of the plan applied."""
+    owner = checked.policy.programs.get(item) or checked.policy.checks.get(item)
+    if owner is None:
+        return []
+    citations = [owner.citation, *(c.citation for c in owner.conditions)]
+    citations += [x.citation for x in getattr(owner, "exclusions", ())]
+    return checked.manifest.decisions_of(*citations)
 
 
 class _ExplainWording:

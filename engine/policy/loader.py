@@ -144,6 +144,7 @@ def _manifest(doc: SourceDocument, raw: dict[str, Any], sink: DiagnosticSink) ->
         location=loc,
         note=raw.get("note", ""),
         illustration=bool(raw.get("illustration", False)),
+        decisions={str(k): str(v) for k, v in (raw.get("decisions") or {}).items()},
     )
 
 

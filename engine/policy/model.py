@@ -270,6 +270,13 @@ class Manifest:
     location: Location
     note: str = ""
     illustration: bool = False  # an example version, not a document the county issued
+    # The reading's decisions in one line each (A1: …), for explanations; items name them by `decision:`.
+    decisions: dict[str, str] = field(default_factory=dict)
+
+    def decisions_of(self, *citations: Citation) -> list[str]:
+        """The decisions these citations apply, each with its wording when the manifest gives one."""
+        named = dict.fromkeys(c.decision for c in citations if c.decision)
+        return [f"{d}（{self.decisions[d]}）" if d in self.decisions else d for d in named]
 
     def covers(self, period: Period) -> bool:
         if period.key < self.effective_from.key:

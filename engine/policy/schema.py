@@ -269,6 +269,12 @@ _MANIFEST = {
             "type": "boolean",
             "description": "true：示例版本，不是县里发布的文件（报表和解释的标题会注明）",
         },
+        "decisions": {
+            "type": "object",
+            "patternProperties": {_DECISION["pattern"]: {"type": "string", "minLength": 1}},
+            "additionalProperties": False,
+            "description": "解读中每个决定的一句话说明（如 A1: 年龄按基准日的周岁计算…），解释时与用到它的规则一起显示",
+        },
     },
 }
 
