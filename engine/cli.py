@@ -864,5 +864,43 @@ def schema(output: str | None) -> None:
         click.echo(text)
 
 
+# What `--help` shows for each kind of value and each argument, in the words of the people who run
+# zizhu (click would print TEXT, DIRECTORY, FILE, INTEGER RANGE and STUDENTS).
+_ARGUMENT_WORDS = {
+    "students": "学生名单",
+    "policy_folder": "政策文件夹",
+    "old_folder": "原版本文件夹",
+    "new_folder": "新版本文件夹",
+    "before": "前一学期名单",
+    "after": "后一学期名单",
+    "target": "新版本文件夹",
+}
+
+
+def _metavar(param: click.Parameter) -> str | None:
+    if isinstance(param, click.Argument):
+        return _ARGUMENT_WORDS.get(param.name or "")
+    kind = param.type
+    if isinstance(kind, click.Path):
+        return "文件夹" if not kind.file_okay else "文件" if not kind.dir_okay else "路径"
+    if isinstance(kind, click.IntRange | click.types.IntParamType):
+        return "整数"
+    if kind is click.STRING:
+        return "文字"
+    return None  # a choice shows its choices
+
+
+def _chinese_metavars(group: click.Group) -> None:
+    group.options_metavar = "[选项]"
+    group.subcommand_metavar = "命令 [参数]..."
+    for command in group.commands.values():
+        command.options_metavar = "[选项]"
+        for param in command.params:
+            if param.metavar is None and not getattr(param, "is_flag", False):
+                param.metavar = _metavar(param)
+
+
+_chinese_metavars(main)
+
 if __name__ == "__main__":
     main()

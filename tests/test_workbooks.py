@@ -219,3 +219,12 @@ def test_rejected_and_problem_rows_keep_their_school_and_township(tmp_path, thre
                                                           column(returned, "乡镇"), strict=True)] == [
         ("bad-check-digit", "车鸣峪乡初级中学", "车鸣峪乡")
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["eval", "diff", "followup", "template", "verify", "check"])
+def test_help_names_every_value_in_chinese(command):
+    text = CliRunner().invoke(main, [command, "--help"], prog_name="zizhu").output
+    # click would print these English placeholders for options and arguments.
+    for english in ("TEXT", "DIRECTORY", "FILE", "INTEGER", "PATH", "[OPTIONS]", "STUDENTS", "POLICY_FOLDER"):
+        assert english not in text, (command, english)
+    assert text.startswith("用法: zizhu " + command + " [选项]")
