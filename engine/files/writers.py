@@ -29,7 +29,6 @@ from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
 from engine.files.report import flags_text, reason_text
-from engine.files.workbook import OfficeWorkbook, append_table
 from engine.policy.provenance import DecisionRecord
 from engine.runtime.results import Result
 from engine.vocabulary import CHECK_CATEGORY_WORDS, FREQUENCY_WORDS, PROGRAM_KIND_WORDS, ROW_STATUS_WORDS
@@ -205,6 +204,8 @@ def write_xlsx(
 
     `ledger_table` is called once every outcome has been written (a ledger counting the same
     stream, e.g. ``Ledger.table``): the 台账 sheet goes third but is filled last."""
+    from engine.files.workbook import OfficeWorkbook, append_table  # openpyxl only when a workbook is written
+
     book = OfficeWorkbook()
     awards = book.create_sheet("资助明细")
     students = book.create_sheet("学生")
@@ -263,6 +264,8 @@ def _raw_places(rejected: Rejected, places: list[str]) -> list[str]:
 
 def write_sheets_xlsx(path: str, sheets: dict[str, tuple[list[str], list[list[Any]]]]) -> None:
     """A workbook of plain tables, one sheet per (title: (headers, rows))."""
+    from engine.files.workbook import OfficeWorkbook, append_table  # openpyxl only when a workbook is written
+
     book = OfficeWorkbook()
     for title, (headers, rows) in sheets.items():
         append_table(book.create_sheet(title), headers, rows)
