@@ -531,14 +531,17 @@ def explain(
 @main.command()
 @click.argument("policy_folder", type=click.Path(exists=True, file_okay=False))
 def test(policy_folder: str) -> None:
-    """运行政策自带的测试用例（tests/*.yaml），并检查每条规则都有用例覆盖。"""
+    """运行政策自带的测试用例（tests/*.yaml），并检查每条规则都有用例覆盖。
+
+    继承（extends）上一版本的，也运行上一版本的用例（按用例 id 合并：同 id 的用例覆盖，
+    remove: {cases: [...]} 删除），按本版本的规则判定。"""
     checked = _policy(policy_folder)
     try:
-        cases = load_cases(checked, Path(policy_folder))
+        suite = load_cases(checked, Path(policy_folder))
     except PolicyError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
-    run = run_cases(checked, cases)
+    run = run_cases(checked, suite)
     click.echo(render(run))
     sys.exit(0 if run.ok else 1)
 
