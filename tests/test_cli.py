@@ -96,7 +96,10 @@ def test_explain_shows_clause_reason_and_facts_read():
 def test_policy_tests_pass_and_cover_every_rule():
     result = run("test", POLICY_2021)
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines()[-1].endswith(" passed, 0 failed")
+    # 2021 extends nothing: its own 121 cases (grep -c "name:" policies/2021/tests/*.yaml), none inherited
+    assert result.output.strip().splitlines()[-1] == (
+        "运行 121 个用例：通过 121，失败 0；其中继承 0 个，本版本覆盖 0 个、删除 0 个继承的用例，跳过 0 个"
+    )
     assert "覆盖不全" not in result.output
 
 
@@ -107,9 +110,9 @@ def test_a_wrong_expectation_fails_with_location_and_trace(policy_copy):
     result = run("test", policy_copy)
     assert result.exit_code == 1
     assert "compulsory.yaml:" in result.output
-    assert "day_subsidy: 应为 260.00，实际 250.00" in result.output
+    assert "「非寄宿生生活补助」(day_subsidy)：应为 260.00，实际 250.00" in result.output
     assert "【非寄宿生生活补助】享受 250.00 元" in result.output
-    assert result.output.strip().splitlines()[-1].endswith(" passed, 1 failed")
+    assert "运行 121 个用例：通过 120，失败 1；" in result.output.strip().splitlines()[-1]
 
 
 def test_a_rule_without_a_case_fails_coverage(policy_copy):
