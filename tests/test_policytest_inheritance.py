@@ -208,3 +208,27 @@ def test_without_the_year_inherited_cases_run_in_their_own_semester(tmp_path):
     assert (run.skipped, run.inherited, run.outside_range, run.passed, run.failed) == (0, 121, 121, 122, 0)
     result = CliRunner().invoke(main, ["test", str(folder)])
     assert "注：121 个用例的学期不在本版本的生效学期内" in result.output
+
+
+def test_zizhu_new_tests_skeleton_explains_inheritance_and_its_remove_example_works(tmp_path):
+    for name in ("2021", "2023", "2024", "2024-autumn"):
+        shutil.copytree(POLICIES / name, tmp_path / name)
+    target = tmp_path / "2025"
+    made = CliRunner().invoke(
+        main, ["new", str(target), "--from", str(tmp_path / "2024-autumn"), "--effective", "2025秋"]
+    )
+    assert made.exit_code == 0, made.output
+    skeleton = target / "tests" / "2025.yaml"
+    text = skeleton.read_text(encoding="utf-8")
+    assert "全部继承" in text and "id 相同的用例" in text
+    # The commented example names a real inherited case (2021's first, checks.yaml): uncommented, it removes it.
+    example = '#     - "10 岁未入学：标记适龄未入学"  # 原因：……'
+    assert example in text
+    uncommented = text.replace("# remove:\n#   cases:\n", "remove:\n  cases:\n").replace(example, example[1:])
+    skeleton.write_text(uncommented, encoding="utf-8")
+    tested = CliRunner().invoke(main, ["test", str(target)])
+    assert tested.exit_code == 0, tested.output
+    # 140 (test_authoring's scaffold count) less the one removed
+    assert tested.output.strip().splitlines()[-1] == (
+        "运行 139 个用例：通过 139，失败 0；其中继承 135 个，本版本覆盖 0 个、删除 1 个继承的用例，跳过 0 个"
+    )

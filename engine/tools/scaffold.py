@@ -3,7 +3,8 @@
 It writes a manifest that extends the version it starts from, commented examples of each
 kind of change (written with that version's own ids, so uncommenting one works), and a tests
 file with a few of the earlier version's students and what they get in the new semester — a
-starting point that ``zizhu check`` and ``zizhu test`` pass before anything is changed.
+starting point that ``zizhu check`` and ``zizhu test`` pass before anything is changed. The tests
+file says that the earlier versions' cases are inherited, and how to replace or remove one.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def new_version(target: Path, source: Path, effective: Period) -> Scaffold:
     checked = check_policy(load_policy(target))
     tests = target / "tests" / f"{target.name}.yaml"
     tests.parent.mkdir(exist_ok=True)
-    text, count = _tests_text(checked, source, effective)
+    text, count = _tests_text(checked, source, effective, _first_inherited_case(base, source))
     tests.write_text(text, encoding="utf-8")
     return Scaffold(manifest, tests, count)
 
@@ -159,7 +160,7 @@ def _examples(base: CheckedPolicy) -> list[str]:
     return out
 
 
-def _tests_text(checked: CheckedPolicy, source: Path, effective: Period) -> tuple[str, int]:
+def _tests_text(checked: CheckedPolicy, source: Path, effective: Period, inherited: str | None) -> tuple[str, int]:
     """A few students of the earlier version's tests, with what the new version gives them now."""
     from engine.backends.python.evaluator import Evaluator
 
@@ -191,6 +192,12 @@ def _tests_text(checked: CheckedPolicy, source: Path, effective: Period) -> tupl
         f"# {effective}的用例。下面几个学生取自上一版本的测试，expect 是按上一版本的规则在",
         "# 本学期算出的结果，作为起点：改了政策以后，请按新规则手算每个学生应得的金额并改写 expect，",
         "# 再为每个新增或改动的项目、排除情形各加一个用例（zizhu test 会列出没有用例覆盖的规则）。",
+        "#",
+        "# 上一版本（及它继承的版本）的用例本版本全部继承，zizhu test 按本版本的规则运行它们。改了政策后，",
+        "# 预期不再成立的继承用例会失败，并写明它来自哪个文件哪一行。对每一个：",
+        "#   - 按新规则手算，在这里写一个 id 相同的用例（没写 id 的用例，名称就是它的 id）来覆盖它；",
+        "#     名称里有金额而金额变了的，写 id: 原名称，name: 新名称；",
+        "#   - 不再适用的（如删除了的项目），写在下面的 remove: 里删除它，并注明原因。",
         f"period: {effective}",
         "cases:",
     ]
@@ -206,7 +213,21 @@ def _tests_text(checked: CheckedPolicy, source: Path, effective: Period) -> tupl
         errors = sorted({e.program for e in result.errors if e.program})
         if errors:
             lines.append(f"      errors: [{', '.join(errors)}]")
+    if inherited:
+        lines += ["", "# remove:", "#   cases:", f"#     - {json.dumps(inherited, ensure_ascii=False)}  # 原因：……"]
     return "\n".join(lines) + "\n", len(chosen)
+
+
+def _first_inherited_case(base: CheckedPolicy, source: Path) -> str | None:
+    """The id of one case the new version inherits from `source` (for the commented remove: example)."""
+    from engine.diagnostics import PolicyError
+    from engine.tools.policytest import load_cases
+
+    try:
+        suite = load_cases(base, source)
+    except PolicyError:
+        return None  # the earlier version's tests have problems: its own `zizhu test` names them
+    return suite.cases[0].id if suite.cases else None
 
 
 def _evaluate(checked: CheckedPolicy, evaluator: Any, facts: dict[str, Any]) -> Result | None:
