@@ -7,6 +7,7 @@ rejected, tests failed); 2 the command could not run (bad option, file missing).
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from engine.backends.python.evaluator import Evaluator
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.texts import stale_quotes
-from engine.diagnostics import PolicyError, display_path
+from engine.diagnostics import PolicyError, display_path, display_width
 from engine.files.columns import ColumnarUnavailable
 from engine.files.readers import InputError, read_table
 from engine.files.records import RecordReader, Rejected, find_student, header_test, unknown_columns_warning
@@ -893,10 +894,101 @@ def _metavar(param: click.Parameter) -> str | None:
     return None  # a choice shows its choices
 
 
+# A line of --help may not start with these (they close what comes before them), nor end with
+# the opening ones.
+_NO_LINE_START = set("，。、；：？！）」』》”’】,.;:!?)]")
+_NO_LINE_END = set("（「『《“‘【([")
+
+
+def _unwrapped(text: str) -> str:
+    """A paragraph's lines joined: with a space between words, with none where Chinese meets a line end."""
+    out = ""
+    for line in (part.strip() for part in text.splitlines()):
+        if line:
+            joint = "" if not out or display_width(out[-1]) == 2 or display_width(line[0]) == 2 else " "
+            out += joint + line
+    return out
+
+
+def _wrap_cells(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` terminal cells: a Chinese character is a unit (and takes two
+    cells), a run of other characters is a word. Closing punctuation never starts a line (the
+    character it closes moves down with it; after a word it overhangs) and an opening bracket never
+    ends one (it moves down with what it opens)."""
+    lines: list[str] = []
+    line = ""
+    # click's [必填] / [默认：…] notes are one unit each
+    for token in re.findall(r"\[[^\[\]]*\]|[^\s㄀-鿿＀-￯　-〿]+|[㄀-鿿＀-￯　-〿]|\s+", _unwrapped(text)):
+        if token.isspace():
+            line += " " if line else ""
+            continue
+        if not line or display_width(line + token) <= width:
+            line += token
+            continue
+        cut = len(line)  # where the line breaks: what follows moves down with the token
+        if set(token) <= _NO_LINE_START:
+            cut -= 1
+            while cut > 0 and line[cut] in _NO_LINE_START:
+                cut -= 1
+            if display_width(line[cut]) != 2:
+                cut = 0
+        while cut > 0 and line[cut - 1] in _NO_LINE_END:
+            cut -= 1
+        if line[:cut].strip():
+            lines.append(line[:cut].rstrip())
+            line = line[cut:] + token
+        else:
+            line += token
+    return [*lines, line.rstrip()] if line.strip() else lines
+
+
+class _CellFormatter(click.HelpFormatter):
+    """--help laid out by terminal cells, not characters: click measures len(), so a Chinese
+    placeholder (文件夹) or description counted half its width and the columns drifted."""
+
+    def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = list(rows)
+        first_width = min(max((display_width(first) for first, _ in rows), default=0), col_max)
+        first_col = first_width + col_spacing
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if display_width(first) <= first_width:
+                self.write(" " * (first_col - display_width(first)))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            lines = _wrap_cells(second, max(self.width - first_col - self.current_indent, 10)) or [""]
+            self.write(lines[0] + "\n")
+            for line in lines[1:]:
+                self.write(" " * (first_col + self.current_indent) + line + "\n")
+
+    def write_text(self, text: str) -> None:
+        indent = " " * self.current_indent
+        for number, paragraph in enumerate(text.split("\n\n")):
+            if number:
+                self.write("\n")
+            if paragraph.startswith("\b"):  # click's mark for a paragraph kept as written
+                self.write("".join(f"{indent}{line}\n" for line in paragraph.splitlines()[1:]))
+                continue
+            for line in _wrap_cells(paragraph, max(self.width - self.current_indent, 10)):
+                self.write(f"{indent}{line}\n")
+
+
+class _CellContext(click.Context):
+    formatter_class = _CellFormatter
+
+
 def _chinese_metavars(group: click.Group) -> None:
     group.options_metavar = "[选项]"
     group.subcommand_metavar = "命令 [参数]..."
+    group.context_class = _CellContext
     for command in group.commands.values():
+        command.context_class = _CellContext
+        if command.help and not command.short_help:
+            # click shortens a help text by spaces: Chinese has none, and a long first sentence became "..."
+            command.short_help = _unwrapped(command.help.split("\n\n")[0])
         command.options_metavar = "[选项]"
         for param in command.params:
             if param.metavar is None and not getattr(param, "is_flag", False):

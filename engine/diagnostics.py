@@ -118,6 +118,11 @@ def _is_wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
+def display_width(text: str) -> int:
+    """How many terminal cells a text takes: a Chinese character (or a full-width sign) takes two."""
+    return sum(2 if _is_wide(ch) else 1 for ch in text)
+
+
 def display_path(path: Path) -> str:
     """Paths in messages are relative to the working folder when they can be."""
     try:
