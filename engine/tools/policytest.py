@@ -577,7 +577,7 @@ def render(run: TestRun) -> str:
         lines.append(f"失败：{o.case.name}  ({o.case.location})  学期 {o.case.period}")
         lines.extend("  " + p.replace("\n", "\n  ") for p in o.problems)
         if o.case.inherited_from:
-            lines.append("  " + _inherited_hint(o.case, run.folder))
+            lines.append("  " + _inherited_hint(o.case, run.folder).replace("\n", "\n  "))
         if o.detail:
             lines.append("  " + o.detail.replace("\n", "\n  "))
         lines.append("")
@@ -594,9 +594,10 @@ def render(run: TestRun) -> str:
 def _inherited_hint(case: Case, folder: str) -> str:
     quoted = '"' + case.id.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return (
-        f"此用例继承自 {case.inherited_from}（{case.location}），它的预期由本版本负责："
-        f"若本版本的结果是对的，在 {folder}/tests/ 中写一个 id 相同的用例（id: {quoted}）并写上新的 expect 来覆盖它；"
-        f"若它不再适用，写 remove: {{cases: [{quoted}]}} 删除它（注明原因）"
+        f"此用例继承自 {case.inherited_from}（{case.location}），它的预期由本版本负责：\n"
+        f"  若本版本的结果是对的：在 {folder}/tests/ 中写一个 id 相同的用例（id: {quoted}），"
+        "写上按新规则手算的 expect，覆盖它；\n"
+        f"  若它不再适用：写 remove: {{cases: [{quoted}]}} 删除它，并注明原因"
     )
 
 
