@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from openpyxl.utils import get_column_letter
 
 from engine.cli import main
-from engine.files.workbook import text_width
+from engine.diagnostics import display_width
 from tests.conftest import POLICY_2021, ROOT
 
 EXAMPLE_CSV = ROOT / "examples" / "students-2021.csv"
@@ -48,7 +48,7 @@ def assert_office_sheet(sheet) -> None:
     assert all(c.font.bold for c in sheet[1]), sheet.title
     for index, header in enumerate(headers, start=1):
         width = sheet.column_dimensions[get_column_letter(index)].width
-        assert width >= text_width(header), (sheet.title, header, width)
+        assert width >= display_width(header), (sheet.title, header, width)
 
 
 def column(sheet, header: str) -> list:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -23,6 +22,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from engine.check.types import CENT
+from engine.diagnostics import display_width
 
 MONEY_FORMAT = "0.00"
 WHOLE_FORMAT = "0"
@@ -45,11 +45,6 @@ _PLAIN_WHOLE = re.compile(r"-?[0-9]{1,15}")
 # Typical widths (in Excel character units) of columns a header alone does not size well.
 _KNOWN_WIDTHS = {"身份证号": 21, "学校": 26, "乡镇": 14, "姓名": 10, "资助项目": 22, "核查": 24, "标识": 18, "条款": 14,
                  "类别": 8, "频次": 8, "状态": 10, "列": 14, "问题": 50, "说明": 50, "内容": 60}  # fmt: skip
-
-
-def text_width(text: str) -> int:
-    """How many Excel character units a text takes: a Chinese character is two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 class OfficeSheet(WriteOnlyWorksheet):
@@ -92,12 +87,12 @@ class OfficeSheet(WriteOnlyWorksheet):
         self._number = [bool(_NUMBER_HEADER.search(h)) for h in self.headers]
         self.freeze_panes = "A2"  # must be set before the first row: write-only sheets write views first
         for index, header in enumerate(self.headers):
-            width = max(text_width(header), _KNOWN_WIDTHS.get(header, 0))
+            width = max(display_width(header), _KNOWN_WIDTHS.get(header, 0))
             if self._money[index]:
                 width = max(width, 12)
             for row in self._sample_rows:
                 if index < len(row):
-                    width = max(width, text_width(_shown(_value_of(row[index]))))
+                    width = max(width, display_width(_shown(_value_of(row[index]))))
             letter = get_column_letter(index + 1)
             self.column_dimensions[letter].width = min(max(width + 2, NARROWEST), WIDEST)
         self._sample_rows = ()
