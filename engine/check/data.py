@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.check.checked import FieldInfo, Symbol
 from engine.check.context import CheckContext
+from engine.check.tables import OTHER
 from engine.check.types import BY_NAME, Type
 from engine.check.values import parse_value
 from engine.diagnostics import suggest
@@ -65,6 +66,7 @@ def _table(ctx: CheckContext, t: m.Table) -> dict[tuple[Any, ...], Decimal]:
             )
             return {}
         key_types.append(ctx.field_types[key])
+    position, word = _fallback(ctx, t, key_types)
     cells: dict[tuple[Any, ...], Decimal] = {}
     value_type = BY_NAME[t.value_type]
 
@@ -78,6 +80,14 @@ def _table(ctx: CheckContext, t: m.Table) -> dict[tuple[Any, ...], Decimal]:
                     code="bad-value",
                 )
                 return
+            if prefix in cells:  # two spellings of one value (普通高中 and 高中): which figure is meant?
+                ctx.sink.error(
+                    t.doc.locate(path),
+                    f"表「{t.label}」{_cells_text(prefix)} 写了两次",
+                    "同一个值的不同写法（如名称和别名）算同一行，只保留一行",
+                    code="duplicate-row",
+                )
+                return
             cells[prefix] = value
             return
         if not isinstance(node, dict):
@@ -89,6 +99,17 @@ def _table(ctx: CheckContext, t: m.Table) -> dict[tuple[Any, ...], Decimal]:
             return
         key_type = key_types[depth]
         for raw_key, child in node.items():
+            if word is not None and str(raw_key).strip() == word:
+                if depth != position:
+                    ctx.sink.error(
+                        t.doc.locate((*path, raw_key)),
+                        f"表「{t.label}」的兜底词「{word}」只能写在「{policy.fields[t.keys[position]].label}」这一层，"
+                        f"这里是「{policy.fields[t.keys[depth]].label}」",
+                        code="table-fallback",
+                    )
+                    continue
+                visit(child, depth + 1, (*prefix, OTHER), (*path, raw_key))
+                continue
             key, problem = parse_value(key_type, raw_key)
             if problem:
                 field_label = policy.fields[t.keys[depth]].label
@@ -103,6 +124,36 @@ def _table(ctx: CheckContext, t: m.Table) -> dict[tuple[Any, ...], Decimal]:
 
     visit(t.rows, 0, (), t.path)
     return cells
+
+
+def _fallback(ctx: CheckContext, t: m.Table, key_types: list[Type]) -> tuple[int | None, str | None]:
+    """(position of the fallback key, its word), or (None, None) when the table declares none or
+    the declaration is wrong (then said)."""
+    if t.fallback is None:
+        return None, None
+    key, word = t.fallback
+    if key not in t.keys:
+        ctx.sink.error(
+            t.location,
+            f"表「{t.label}」的兜底行写在「{key}」上，但它不是这张表的查表字段",
+            "可用：" + "、".join(t.keys),
+            code="table-fallback",
+        )
+        return None, None
+    position = t.keys.index(key)
+    word = word.strip()
+    _value, problem = parse_value(key_types[position], word)
+    if not problem and key_types[position].kind != "text":
+        # A word that is also one of the key's values (an option's label or alias) would be both.
+        label = ctx.policy.fields[key].label
+        ctx.sink.error(
+            t.location,
+            f"表「{t.label}」的兜底词「{word}」本身是「{label}」的一个值，分不清是哪一行",
+            "换一个不是选项的词，如「其他」",
+            code="table-fallback",
+        )
+        return None, None
+    return position, word
 
 
 def _cells_text(prefix: tuple[Any, ...]) -> str:

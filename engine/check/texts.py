@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from engine.check.tables import OTHER
 from engine.check.types import Type
 from engine.diagnostics import DiagnosticSink, caret_excerpt, suggest
 from engine.language import syntax as s
@@ -149,7 +150,9 @@ class _Renderer:
         table = self.policy.tables[symbol.id]
         key: list[Any] = []
         for key_node, key_field in zip(node.keys, table.keys, strict=False):
-            if isinstance(key_node, s.String) and (enum := self.field_types[key_field].enum) is not None:
+            if isinstance(key_node, s.String) and table.fallback == (key_field, key_node.value.strip()):
+                key.append(OTHER)  # the fallback row, by its word: {学费标准["普通高中", "其他学校"]}
+            elif isinstance(key_node, s.String) and (enum := self.field_types[key_field].enum) is not None:
                 key.append(enum.resolve(key_node.value))
             elif isinstance(key_node, (s.Number, s.String)):
                 key.append(key_node.value)

@@ -198,6 +198,13 @@ def _parameter(raw, doc, path, loc, sink) -> m.Parameter:
 
 
 def _table(raw, doc, path, loc, sink) -> m.Table:
+    if len(raw.get("fallback") or {}) > 1:
+        sink.error(
+            doc.locate((*path, "fallback")),
+            f"表「{raw['label']}」只能有一个兜底字段（写了 {'、'.join(raw['fallback'])}）",
+            "兜底行只对一个查表字段成立，如 {school: 其他学校}",
+            code="table-fallback",
+        )
     return m.Table(
         id=raw["id"],
         label=raw["label"],
@@ -209,6 +216,7 @@ def _table(raw, doc, path, loc, sink) -> m.Table:
         path=(*path, "rows"),
         sample=raw.get("sample", False),
         citation=citation(raw),
+        fallback=next(iter(raw["fallback"].items())) if raw.get("fallback") else None,
     )
 
 

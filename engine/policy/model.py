@@ -101,6 +101,9 @@ class Table:
     path: PathKey = ()
     sample: bool = False
     citation: Citation = Citation()
+    # The fallback row, when declared (`fallback: {school: 其他学校}`): the key field and the word
+    # standing in its place for every value the table does not list for the same other keys.
+    fallback: tuple[str, str] | None = None
 
 
 @dataclass

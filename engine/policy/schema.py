@@ -114,6 +114,14 @@ _TABLE = {
         "keys": {"type": "array", "minItems": 1, "items": _ID, "description": "按哪些字段查表"},
         "value": {"enum": ["money", "int", "decimal"]},
         "sample": {"type": "boolean", "description": "示例数据，须由主管部门替换"},
+        "fallback": {
+            # One key (the checker says so when there are more): keywords the compiled check knows.
+            "type": "object",
+            "minProperties": 1,
+            "patternProperties": {"^[a-z][a-z0-9_]*$": {"type": "string", "minLength": 1}},
+            "additionalProperties": False,
+            "description": "兜底行：某一查表字段写这个词的行，适用于表中未列出的其他值，如 {school: 其他学校}",
+        },
         "rows": {"type": "object", "minProperties": 1},
         **_CITED,
     },

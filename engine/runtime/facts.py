@@ -16,6 +16,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from engine.check.tables import FallbackTable
+
 
 class FactFailure(Exception):
     """Something the fast path cannot decide: the item is evaluated again three-valued."""
@@ -134,6 +136,35 @@ def apply3(function: Callable[..., Any], *args: Any) -> Any:
         return Unknown(failures=frozenset({("no-table-entry", exc.table, exc.keys)}))
     except ArithmeticError as exc:
         return Unknown(failures=frozenset({("arithmetic", arithmetic_problem(exc))}))
+
+
+def lookup_fallback(table: FallbackTable, keys: tuple[Any, ...]) -> Decimal:
+    """A table with a fallback row, every key known (the fast path): the exact row, else the
+    fallback row (engine.check.tables); no cell raises."""
+    row = table.row(keys)
+    if row is None:
+        raise NoTableEntry(table.table_id, keys)
+    return table.cells[row]
+
+
+def lookup_fallback3(table: FallbackTable, keys: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...] | None]:
+    """A table with a fallback row, three-valued: (the value or an Unknown, the row read or None).
+    A blank fallback key is unknown only where the table lists values of it for the other keys."""
+    position = table.position
+    if any(k.__class__ is Unknown for i, k in enumerate(keys) if i != position):
+        return merged(keys), None
+    key = keys[position]
+    if key.__class__ is Unknown:
+        others = (*keys[:position], *keys[position + 1 :])
+        row = table.row_without_fallback_key(others)
+        if row == "listed":
+            return key, None  # which row applies depends on the blank
+        keys = (*keys[:position], None, *keys[position + 1 :])  # shown as blank if no row applies
+    else:
+        row = table.row(keys)
+    if row is None:
+        return Unknown(failures=frozenset({("no-table-entry", table.table_id, keys)})), None
+    return table.cells[row], row  # type: ignore[index]
 
 
 def arithmetic_problem(exc: ArithmeticError) -> str:

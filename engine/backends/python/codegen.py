@@ -41,6 +41,7 @@ from typing import Any
 from engine.check import ir
 from engine.check.builtins import BY_ID
 from engine.check.checked import CheckedCondition, CheckedExclusion, CheckedPolicy, CheckedProgram
+from engine.check.tables import fallback_tables
 from engine.check.types import BOOL
 from engine.language.parse import canonical
 from engine.policy import model as m
@@ -52,6 +53,8 @@ from engine.runtime.facts import (
     Unknown,
     and3,
     apply3,
+    lookup_fallback,
+    lookup_fallback3,
     not3,
     or3,
     rounder,
@@ -85,6 +88,14 @@ def _lookup(table: dict[Any, Decimal], table_id: str, *keys: Any) -> Decimal:
         return table[key]
     except KeyError:
         raise NoTableEntry(table_id, keys) from None
+
+
+def _traced_row(read: Callable[[str, str, Any], Any], table_id: str, found: tuple[Any, Any]) -> Any:
+    """The trace flavour's read of a table with a fallback row: which row was read, then the value."""
+    value, row = found
+    if row is not None:
+        read("table-row", table_id, row)
+    return value
 
 
 def _decimal_operation(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -160,6 +171,10 @@ class _Writer:
             "_miss": _missing,
             "_undecided": _undecided,
             "_lookup": _lookup,
+            "_lookup_fb": lookup_fallback,
+            "_lookup_fb3": lambda table, *keys: lookup_fallback3(table, keys)[0],
+            "_row_fb3": lookup_fallback3,
+            "_traced_row": _traced_row,
             "_Fallback": FALLBACK,
             "_and3": and3,
             "_or3": or3,
@@ -176,6 +191,7 @@ class _Writer:
         self.group3_var = {gid: f"h{i}" for i, gid in enumerate(checked.groups)}
         self.computed3_var = {fid: f"d{i}" for i, fid in enumerate(checked.computed)}
         self.program_var = {pid: f"a{i}" for i, pid in enumerate(checked.program_order)}
+        self.fallbacks = fallback_tables(checked.policy, checked.tables)
         self.field_uses: dict[str, int] = {}  # reads per field in the fast path proper (eager ones)
         self.fields_read: set[str] = set()  # every field with a placeholder to resolve
         self.counting = True  # off while writing the fallback, which rarely runs
@@ -212,7 +228,7 @@ class _Writer:
 
     def table(self, table_id: str) -> dict[Any, Decimal]:
         cells = self.checked.tables[table_id]
-        if len(self.checked.policy.tables[table_id].keys) == 1:
+        if len(self.checked.policy.tables[table_id].keys) == 1 and table_id not in self.fallbacks:
             return {key[0]: value for key, value in cells.items()}
         return cells
 
@@ -244,6 +260,10 @@ class _Writer:
                 cells = self.table(t)
                 table = self.const(cells)
                 tid = self.const(t)
+                if t in self.fallbacks:  # an exact row at once; else the fallback row, through a call
+                    key = "(" + "".join(self.expr(k) + ", " for k in keys) + ")"
+                    fallback = self.const(self.fallbacks[t])
+                    return f"({table}[_t] if (_t := {key}) in {table} else _lookup_fb({fallback}, _t))"
                 key = self.expr(keys[0]) if len(keys) == 1 else "(" + ", ".join(self.expr(k) for k in keys) + ",)"
                 return f"({table}[_t] if (_t := {key}) in {table} else _lookup({table}, {tid}, _t))"
             case ir.Awarded(program=p, want_amount=amount):
@@ -309,6 +329,12 @@ class _Writer:
             case ir.TableLookup(table=t, keys=keys):
                 table, tid = self.const(self.table(t)), self.const(t)
                 args = "".join(", " + self.expr3(k) for k in keys)
+                if t in self.fallbacks:
+                    fallback = self.const(self.fallbacks[t])
+                    if self.trace:  # the row read (exact or fallback) is shown by explain
+                        found = f"_row_fb3({fallback}, ({args[2:]},))"
+                        return self.traced("table", t, f"_traced_row(_read, {tid}, {found})")
+                    return f"_lookup_fb3({fallback}{args})"
                 return self.traced("table", t, f"_apply3(_lookup, {table}, {tid}{args})")
             case ir.Awarded(program=p, want_amount=amount):
                 var = self.program_var[p]

@@ -16,6 +16,7 @@ from engine.backends.python.codegen import Hooks, canonical_order, canonical_par
 from engine.check.builtins import PERIOD_ATTRIBUTES, period_values
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import sample_programs
+from engine.check.tables import OTHER, fallback_position
 from engine.check.types import Type, display, plain
 from engine.policy.model import Period
 from engine.runtime.facts import Unknown
@@ -284,7 +285,11 @@ def _readable(checked: CheckedPolicy, reads: list[tuple[str, str, Any]]) -> list
     """(label, value, type) of each fact read, first read of each kept, in the order read."""
     out: dict[str, tuple[str, Any, Type | None]] = {}
     policy = checked.policy
+    row_read: dict[str, str] = {}  # table id → which row its next read took, in words
     for kind, name, value in reads:
+        if kind == "table-row":
+            row_read[name] = row_wording(checked, name, value)
+            continue
         if kind == "field" or kind == "computed":
             info = checked.fields[name]
             label, type_ = info.field.label, info.type
@@ -298,12 +303,26 @@ def _readable(checked: CheckedPolicy, reads: list[tuple[str, str, Any]]) -> list
             label, type_ = attribute.label, attribute.type
         elif kind == "table":
             label, type_ = policy.tables[name].label, None
+            if name in row_read and not isinstance(value, Unknown):
+                value = f"{display(value)}（{row_read.pop(name)}）"
         else:
             label, type_ = "已享受「" + policy.programs[name].label + "」", None
         if isinstance(value, Unknown):
             value = None
         out.setdefault(label, (label, value, type_))
     return list(out.values())
+
+
+def row_wording(checked: CheckedPolicy, table_id: str, row: tuple[Any, ...]) -> str:
+    """Which row of a table with a fallback row was read, as explain says it: 按学校「中阳县第二中学」
+    一行的标准, or 表中未列出该学校，按「其他学校」一行的标准."""
+    table = checked.policy.tables[table_id]
+    position = fallback_position(table)
+    assert position is not None and table.fallback is not None
+    info = checked.fields[table.keys[position]]
+    if row[position] is OTHER:
+        return f"表中未列出该{info.field.label}，按「{table.fallback[1]}」一行的标准"
+    return f"按{info.field.label}「{display(row[position], info.type)}」一行的标准"
 
 
 def apply_quota(results: list[Result], program) -> None:
