@@ -19,6 +19,7 @@ from tabulate import tabulate
 from engine.backends.python.evaluator import Evaluator
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import sample_footnote, sample_programs
+from engine.check.tables import key_text
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
 from engine.files.writers import write_sheets_xlsx
@@ -155,7 +156,7 @@ class _Differ:
         old_cells, new_cells = self.old.tables[item], self.new.tables[item]
         key_types = [self.new.fields[k].type for k in b.keys] if b.keys == a.keys else []
         for key in list(old_cells) + [k for k in new_cells if k not in old_cells]:
-            shown = "[" + ", ".join(display(k, t) for k, t in zip(key, key_types, strict=False)) + "]"
+            shown = "[" + ", ".join(key_text(b, k, display(k, t)) for k, t in zip(key, key_types, strict=False)) + "]"
             before, after = old_cells.get(key), new_cells.get(key)
             if before == after:
                 continue

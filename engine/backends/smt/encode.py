@@ -31,6 +31,7 @@ import z3
 
 from engine.check import ir
 from engine.check.checked import CheckedPolicy
+from engine.check.tables import OTHER, fallback_position
 from engine.policy.model import Period
 
 MAX_AGE = 120  # dates range over the 120 years before the reference date
@@ -381,9 +382,14 @@ class PolicyEncoding:
         key_types = [self.checked.fields[k].type for k in self.checked.policy.tables[table].keys]
         value: Any = z3.RealVal(0)  # arbitrary: the lookup is unknown there
         found = []
-        for cell_keys, amount in cells.items():
-            match = z3.And(*[k.value == self._const(ir.Const(t, "", None), c)
-                             for k, t, c in zip(keys, key_types, cell_keys, strict=True)])  # fmt: skip
+        # A fallback row (engine.check.tables) matches on the other keys; the exact rows are
+        # tested before it (outermost in the chain), so an exact row always wins.
+        position = fallback_position(self.checked.policy.tables[table])
+        fallback_first = sorted(cells.items(), key=lambda cell: position is None or cell[0][position] is not OTHER)
+        for cell_keys, amount in fallback_first:
+            tests = [k.value == self._const(ir.Const(t, "", None), c)
+                     for k, t, c in zip(keys, key_types, cell_keys, strict=True) if c is not OTHER]  # fmt: skip
+            match = z3.And(*tests) if tests else z3.BoolVal(True)
             value = z3.If(match, _real(amount), value)
             found.append(match)
         keys_unknown = _any(keys)

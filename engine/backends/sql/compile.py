@@ -12,7 +12,8 @@ text says so itself:
 
 A program is a pair of columns, in dependency order: ``aw_i`` (TRUE awarded, FALSE not, NULL could
 not be decided) and ``amt_i`` (the amount when awarded); a check is ``fl_i``. Table lookups are
-``CASE`` over the table's cells (a missing cell is NULL). Every name in the SQL is the generator's
+``CASE`` over the table's cells (a missing cell is NULL; a fallback row comes after the exact rows,
+as :mod:`engine.check.tables` says). Every name in the SQL is the generator's
 own (``f3``, ``aw2``); the policy's values appear only as escaped literals.
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 from engine.backends.sql.literals import DECIMAL_SQL, sql_value
 from engine.check import ir
 from engine.check.checked import CheckedPolicy
+from engine.check.tables import OTHER, FallbackTable, fallback_position
 
 
 class Unsupported(Exception):
@@ -141,11 +143,26 @@ class SqlWriter:
         key_sql = [self.expr(k) for k in keys]
         value_kind = "money"
         branches = []
-        for cell_keys, value in self.checked.tables[table_id].items():
-            test = " AND ".join(
-                f"{k} = {sql_value(v, kind)}" for k, v, kind in zip(key_sql, cell_keys, key_kinds, strict=True)
-            )
-            branches.append(f"WHEN {test} THEN {sql_value(value, value_kind)}")
+        cells = self.checked.tables[table_id]
+        position = fallback_position(table)
+
+        def matches(values: tuple[Any, ...], skip: int | None = None) -> str:
+            pairs = enumerate(zip(key_sql, values, key_kinds, strict=True))
+            tests = [f"{k} = {sql_value(v, kind)}" for i, (k, v, kind) in pairs if i != skip]
+            return " AND ".join(tests) or "TRUE"
+
+        for cell_keys, value in cells.items():
+            if position is None or cell_keys[position] is not OTHER:
+                branches.append(f"WHEN {matches(cell_keys)} THEN {sql_value(value, value_kind)}")
+        if position is not None:  # engine.check.tables: exact rows first, then the fallback rows
+            fallback = FallbackTable.of(table_id, cells, position)
+            blank = f"{key_sql[position]} IS NULL"
+            for others in sorted(fallback.listed, key=repr):  # which row applies depends on the blank
+                listed = (*others[:position], None, *others[position:])
+                branches.append(f"WHEN {matches(listed, position)} AND {blank} THEN NULL")
+            for cell_keys, value in cells.items():
+                if cell_keys[position] is OTHER:
+                    branches.append(f"WHEN {matches(cell_keys, position)} THEN {sql_value(value, value_kind)}")
         if not branches:
             return sql_value(None, value_kind)
         return "(CASE " + " ".join(branches) + " END)"
