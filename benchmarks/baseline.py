@@ -15,10 +15,17 @@ from typing import Any
 SPECIAL_HOUSEHOLDS = frozenset({"edge_risk", "sudden_hardship", "dibao", "tekun"})
 BOARDING = {"primary": Decimal(500), "junior": Decimal(625)}
 DAY = {"primary": Decimal(250), "junior": Decimal("312.5")}
+# Fees by 学段 for schools the tables do not list (their 其他学校 rows), and by 学段 and 学校 for
+# those they do (the sample 中阳县第二中学); books also by 年级.
 TUITION = {"senior": Decimal(800), "vocational": Decimal(1000)}
+TUITION_BY_SCHOOL = {("senior", "中阳县第二中学"): Decimal(950)}
 BOOKS = {("senior", 1): Decimal(400), ("senior", 2): Decimal(350), ("senior", 3): Decimal(300),
          ("vocational", 1): Decimal(300), ("vocational", 2): Decimal(300), ("vocational", 3): Decimal(200)}  # fmt: skip
+BOOKS_BY_SCHOOL = {("senior", "中阳县第二中学", 1): Decimal(420), ("senior", "中阳县第二中学", 2): Decimal(380),
+                   ("senior", "中阳县第二中学", 3): Decimal(320)}  # fmt: skip
 LODGING = {"senior": Decimal(300), "vocational": Decimal(250)}
+LODGING_BY_SCHOOL = {("senior", "中阳县第二中学"): Decimal(360)}
+STAGES_LISTING_SCHOOLS = frozenset({"senior"})  # where a blank 学校 leaves the fee undecided
 LOAN_CAP = {"junior_college": Decimal(12000), "undergraduate": Decimal(12000), "graduate": Decimal(16000)}
 PRESCHOOL = Decimal(1000)
 OUTSIDE_STAGES = frozenset({"preschool", "primary", "junior", "senior", "vocational"})  # 二(三)
@@ -35,17 +42,23 @@ def age_on(birth: dt.date, day: dt.date) -> int:
     return years
 
 
-def evaluate(r: dict[str, Any], autumn: bool, reference: dt.date) -> tuple[dict[str, Decimal], list[str]]:
-    """(awards by program id, flagged check ids) for one record."""
-    awards: dict[str, Decimal] = {}
-    household = r["household"]
-    core = household == "lifted_out"
+def population(r: dict[str, Any]) -> tuple[bool, bool, bool]:
+    """(core population, special group, covered in the county) of a record."""
+    core = r["household"] == "lifted_out"
     special = (
-        household in SPECIAL_HOUSEHOLDS or r["orphan"] or r["martyr_child"] or r["parent_disabled"]
+        r["household"] in SPECIAL_HOUSEHOLDS or r["orphan"] or r["martyr_child"] or r["parent_disabled"]
         or (r["disabled"] and r["hardship"])
     )  # fmt: skip
     county, xueji, hukou = r["school_in_county"], r["has_xueji"], r["hukou_in_county"]
     covered = county and ((core and (xueji or hukou)) or (special and xueji and r["applied"]))
+    return core, special, covered
+
+
+def evaluate(r: dict[str, Any], autumn: bool, reference: dt.date) -> tuple[dict[str, Decimal], list[str]]:
+    """(awards by program id, flagged check ids) for one record."""
+    awards: dict[str, Decimal] = {}
+    core, special, covered = population(r)
+    county, xueji, hukou = r["school_in_county"], r["has_xueji"], r["hukou_in_county"]
     outside = core and hukou and not county and r["outside_no_aid"] and r["statement"]
     attendance = r["attendance"]
     stage = r["stage"]
@@ -67,10 +80,11 @@ def evaluate(r: dict[str, Any], autumn: bool, reference: dt.date) -> tuple[dict[
         if senior and ((covered and in_school) or outside) and not year_3_vocational:
             awards["national_grant"] = GRANT
         if covered and in_school and (stage == "senior" or stage == "vocational"):
-            awards["tuition_waiver"] = TUITION[stage]
-            awards["textbook_waiver"] = BOOKS[(stage, r["grade"])]
+            school, grade = r["school"], r["grade"]  # a listed school's own row, else the 学段's
+            awards["tuition_waiver"] = TUITION_BY_SCHOOL.get((stage, school)) or TUITION[stage]
+            awards["textbook_waiver"] = BOOKS_BY_SCHOOL.get((stage, school, grade)) or BOOKS[(stage, grade)]
             if r["boarding"]:
-                awards["lodging_waiver"] = LODGING[stage]
+                awards["lodging_waiver"] = LODGING_BY_SCHOOL.get((stage, school)) or LODGING[stage]
     requested = r["loan_requested"]
     if core and hukou and requested > 0 and r["full_time"] and stage in LOAN_CAP and autumn:
         awards["student_loan"] = min(requested, LOAN_CAP[stage])
@@ -114,10 +128,19 @@ def evaluate(r: dict[str, Any], autumn: bool, reference: dt.date) -> tuple[dict[
 
 
 def undecided(r: dict[str, Any]) -> bool:
-    """Whether the engine must report a problem for the record rather than decide it: here, an
-    enrolled student past 学前 whose 年级 is blank (the roster check 年级与学段矛盾 reads it, and so
-    does the book fee). Only such records are generated with a blank a rule reaches."""
-    return r["attendance"] != "not_enrolled" and r["stage"] not in (None, "preschool") and r["grade"] is None
+    """Whether the engine must report a problem for the record rather than decide it: an enrolled
+    student past 学前 whose 年级 is blank (the roster check 年级与学段矛盾 reads it, and so does the
+    book fee), or a fee-waived student whose 学校 is blank in a 学段 whose fees the tables list by
+    school. Only such records have a blank a rule reaches."""
+    if r["attendance"] != "not_enrolled" and r["stage"] not in (None, "preschool") and r["grade"] is None:
+        return True
+    return r["school"] is None and r["stage"] in STAGES_LISTING_SCHOOLS and fees_waived(r)
+
+
+def fees_waived(r: dict[str, Any]) -> bool:
+    """Whether the record reaches the fee waivers' amounts (their conditions all hold)."""
+    covered = population(r)[2]
+    return covered and r["attendance"] == "in_school" and r["stage"] in ("senior", "vocational")
 
 
 # -- end to end: CSV → JSONL, as a person would script it -------------------------------------------

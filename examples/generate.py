@@ -98,6 +98,9 @@ class Generator:
     def __init__(self, seed: int = 2021) -> None:
         self.rng = random.Random(seed)
         self.edge_rng = random.Random(seed * 7919 + 1)
+        # Which county senior high school (one has its own fee row, the other takes the table's
+        # 其他学校 row): a third stream, so the students the others draw stay as they were.
+        self.school_rng = random.Random(seed * 104_729 + 3)
         self.used_ids: set[str] = set()
 
     def edge_case(self, s: dict[str, object]) -> None:
@@ -155,11 +158,12 @@ class Generator:
                 "学前": "幼儿园",
                 "小学": "实验小学",
             }.get(stage, "中学")
+        if stage == "普通高中":
+            return "中阳县第二中学" if self.school_rng.random() < 0.25 else "中阳县第一中学"
         return {
             "学前": f"{township}中心幼儿园",
             "小学": f"{township}第一小学",
             "初中": f"{township}初级中学",
-            "普通高中": "中阳县第一中学",
             "中职": "中阳县职业中学",
         }.get(stage, "")
 
