@@ -1,8 +1,8 @@
 """Arithmetic never kills a run, and money is rounded to the fen once, by the policy's declared rule.
 
-Each case changes tuition_waiver's amount (学费标准: 普通高中 800) in a copy of policies/2021 and
-evaluates a 普通高中 student who meets its conditions (申请贷款金额 serves as a money fact a test can
-set to any figure); figures are worked by hand."""
+Each case changes tuition_waiver's amount (学费标准: 普通高中 其他学校 800) in a copy of policies/2021 and
+evaluates a 普通高中 student of a school the table does not list who meets its conditions
+(申请贷款金额 serves as a money fact a test can set to any figure); figures are worked by hand."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from engine.diagnostics import PolicyError
 from engine.runtime.results import Record
 
 AUTUMN = engine.Period.parse("2021-autumn")
-TUITION = "    amount: 学费标准[学段]\n"
+TUITION = "    amount: 学费标准[学段, 学校]\n"
 
 
 def senior(checked, **facts):
@@ -33,6 +33,7 @@ def senior(checked, **facts):
         attendance="in_school",
         stage="senior",
         grade=2,
+        school="中阳县第一中学",  # not listed in the fee tables: their 其他学校 rows
     )
     values.update(facts)
     return Record(2, values)
@@ -73,7 +74,7 @@ def test_int_literals_in_if_then_else_give_a_decimal_amount(policy_copy):
 
 
 def test_division_by_zero_is_a_problem_on_that_row_and_the_run_goes_on(policy_copy):
-    checked = with_amount(policy_copy, "学费标准[学段] / (年级 - 年级)")  # 800 / 0 for every 年级
+    checked = with_amount(policy_copy, "学费标准[学段, 学校] / (年级 - 年级)")  # 800 / 0 for every 年级
     result, amount, (problem,) = tuition(checked, grade=1)
     assert amount is None and problem.code == "arithmetic"
     assert {a.program for a in result.awards} >= {"national_grant"}  # the rest of the row is evaluated
@@ -115,7 +116,7 @@ def test_a_negative_constant_amount_is_a_check_error(policy_copy):
 def test_a_parameter_that_is_not_a_finite_number_is_a_check_error(policy_copy, value):
     path = policy_copy / "tables.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("      普通高中: 800\n", f"      普通高中: {value}\n", 1), encoding="utf-8")
+    path.write_text(text.replace("        其他学校: 800\n", f"        其他学校: {value}\n", 1), encoding="utf-8")
     with pytest.raises(PolicyError) as info:
         engine.load(policy_copy)
     assert [d.code for d in info.value.diagnostics] == ["bad-value"]

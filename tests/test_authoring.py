@@ -111,7 +111,7 @@ cases:
       awards: {}
       denied: {day_subsidy: over_age_home_or_health}
   - name: 复读不享受国家助学金（新的排除情形）
-    student: {学段: 普通高中, 年级: 3, 复读: 是, 出生日期: 2006-05-01}
+    student: {学段: 普通高中, 年级: 3, 复读: 是, 出生日期: 2006-05-01, 学校: 中阳县第一中学}
     expect:
       denied: {national_grant: repeating_no_grant}
   - name: 中职三年级仍无国家助学金（上一版本的排除情形 vocational_year_3 没有被覆盖掉）
@@ -231,12 +231,11 @@ def test_an_unknown_name_in_a_reason_is_a_located_error(policy_copy):
 def test_a_reason_may_quote_a_table_cell(policy_copy):
     programs = policy_copy / "programs.yaml"
     text = programs.read_text(encoding="utf-8")
-    text = text.replace(
-        "reason: 中职学校三年级无国家助学金资助", 'reason: 中职三年级无助学金（学费 {学费标准["中职"]} 元照免）'
-    )
+    quoting = 'reason: 中职三年级无助学金（学费 {学费标准["中职", "其他学校"]} 元照免）'
+    text = text.replace("reason: 中职学校三年级无国家助学金资助", quoting)
     programs.write_text(text, encoding="utf-8")
     checked = engine.load(policy_copy)
-    # 学费标准 中职 is 1000 in policies/2021/tables.yaml
+    # 学费标准 中职 其他学校 (the fallback row, by its word) is 1000 in policies/2021/tables.yaml
     assert checked.policy.programs["national_grant"].exclusions[0].reason == "中职三年级无助学金（学费 1000 元照免）"
 
 

@@ -52,9 +52,7 @@ def test_typo_in_an_enum_value_is_an_error_not_a_rule_that_never_matches(policy_
 
 
 def test_typo_in_a_table_key_is_located_with_a_suggestion(policy_copy):
-    line = plant(
-        policy_copy, "tables.yaml", "      中职: {1: 300, 2: 300, 3: 200}", "      中织: {1: 300, 2: 300, 3: 200}"
-    )
+    line = plant(policy_copy, "tables.yaml", "      中职:\n        其他学校: 1000\n", "      中织: {其他学校: 1000}\n")
     (error,) = errors_of(policy_copy)
     assert (error.location.file.endswith("tables.yaml"), error.location.line) == (True, line)
     assert error.code == "table-keys" and "中织" in error.message
@@ -74,7 +72,7 @@ def test_a_condition_that_is_not_boolean_is_refused(policy_copy):
 
 
 def test_a_lookup_with_the_wrong_number_of_keys(policy_copy):
-    plant(policy_copy, "programs.yaml", "书本费标准[学段, 年级]", "书本费标准[学段]")
+    plant(policy_copy, "programs.yaml", "书本费标准[学段, 学校, 年级]", "书本费标准[学段, 年级]")
     (error,) = errors_of(policy_copy)
     assert error.code == "table-keys" and error.location.file.endswith("programs.yaml")
 
@@ -89,8 +87,8 @@ def test_a_program_that_refers_to_itself_through_others(policy_copy):
     plant(
         policy_copy,
         "programs.yaml",
-        "    amount: 学费标准[学段]",
-        "    amount: 学费标准[学段] + amount(national_grant)",
+        "    amount: 学费标准[学段, 学校]",
+        "    amount: 学费标准[学段, 学校] + amount(national_grant)",
     )
     errors = errors_of(policy_copy)
     assert any(e.code == "cycle" and "国家助学金" in e.message and "免学费" in e.message for e in errors)

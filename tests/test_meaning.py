@@ -51,10 +51,10 @@ def test_a_false_condition_decides_whatever_is_blank_and_wherever_it_is_listed(c
     text = path.read_text(encoding="utf-8")
     listed_last = '''      - 就读方式 == "在校"
       - 学段 in ["普通高中", "中职"]
-    amount: 学费标准[学段]'''
+    amount: 学费标准[学段, 学校]'''
     listed_first = '''      - 学段 in ["普通高中", "中职"]
       - 就读方式 == "在校"
-    amount: 学费标准[学段]'''
+    amount: 学费标准[学段, 学校]'''
     assert listed_last in text
     path.write_text(text.replace(listed_last, listed_first), encoding="utf-8")
     moved = engine.load(policy_copy)

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 import engine
 from benchmarks.students import write_csv
+from engine.check.tables import OTHER
 from engine.cli import main
 from engine.diagnostics import PolicyError
 from engine.policy.loader import declared_effective
@@ -77,11 +78,13 @@ def test_every_shipped_version_passes_its_own_policy_tests(folder):
 
 
 def test_override_a_table_cell_only_changes_that_cell(tmp_path):
-    folder = version(tmp_path, "override:\n  tables:\n    - id: book_fee\n      rows: {普通高中: {2: 360}}\n")
+    override = "override:\n  tables:\n    - id: book_fee\n      rows: {普通高中: {其他学校: {2: 360}}}\n"
+    folder = version(tmp_path, override)
     checked = engine.load(folder)
-    assert checked.tables["book_fee"][("senior", 2)] == Decimal(360)
-    assert checked.tables["book_fee"][("senior", 1)] == Decimal(400)  # untouched
-    assert checked.tables["book_fee"][("vocational", 3)] == Decimal(200)
+    assert checked.tables["book_fee"][("senior", OTHER, 2)] == Decimal(360)
+    assert checked.tables["book_fee"][("senior", OTHER, 1)] == Decimal(400)  # untouched
+    assert checked.tables["book_fee"][("senior", "中阳县第二中学", 2)] == Decimal(380)  # untouched
+    assert checked.tables["book_fee"][("vocational", OTHER, 3)] == Decimal(200)
 
 
 def test_add_override_and_remove_every_kind_of_item(tmp_path):

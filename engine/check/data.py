@@ -157,4 +157,4 @@ def _fallback(ctx: CheckContext, t: m.Table, key_types: list[Type]) -> tuple[int
 
 
 def _cells_text(prefix: tuple[Any, ...]) -> str:
-    return "[" + ", ".join(map(str, prefix)) + "]" if prefix else ""
+    return "[" + ", ".join("其他" if k is OTHER else str(k) for k in prefix) + "]" if prefix else ""

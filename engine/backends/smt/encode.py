@@ -22,6 +22,7 @@ Python back end's), for a student whose every fact is present:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -130,7 +131,11 @@ class Student:
             return got.as_long()
         if kind == "date":
             return dt.date.fromordinal(got.as_long())
-        return got.as_string()
+        # z3 writes every character outside printable ASCII as \u{hex} (中 as \u{4e2d}): a school's name back.
+        return _Z3_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), got.as_string())
+
+
+_Z3_ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]{1,5})\}")
 
 
 @dataclass
