@@ -191,7 +191,7 @@ def test_consistency_checks_are_assumptions():
     without = _with_consistency_removed()
     report = v.verify_policy(without, [AUTUMN_2021])
     assert [f.statement for f in failed(report, "lookup-total")] == [
-        "「免书本费」查「书本费标准[学段, 年级]」总能查到（表「书本费标准」）"
+        "「免书本费」查「书本费标准[学段, 学校, 年级]」总能查到（表「书本费标准」）"
     ]
     policy = load_policy(POLICY_2021)
     for check_id in [c for c, check in policy.checks.items() if getattr(check, "category", "") == v.CONSISTENCY]:
