@@ -133,6 +133,7 @@ def test_explain_says_which_row_was_used(checked_2021):
     assert "书本费标准 = 350（表中未列出该学校，按「其他学校」一行的标准）" in unlisted
     blank = policy.explain(student(checked_2021, stage="senior", grade=2, school=None), AUTUMN).text
     assert "无法判定：缺少「学校」" in blank
+    assert "学费标准 = （空）（表中按学校列出了标准，学校空白时无法确定用哪一行）" in blank
 
 
 def test_the_fallback_key_survives_pickling_as_the_one_object():

@@ -147,9 +147,10 @@ def lookup_fallback(table: FallbackTable, keys: tuple[Any, ...]) -> Decimal:
     return table.cells[row]
 
 
-def lookup_fallback3(table: FallbackTable, keys: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...] | None]:
-    """A table with a fallback row, three-valued: (the value or an Unknown, the row read or None).
-    A blank fallback key is unknown only where the table lists values of it for the other keys."""
+def lookup_fallback3(table: FallbackTable, keys: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...] | str | None]:
+    """A table with a fallback row, three-valued: (the value or an Unknown, the row read — or
+    ``"listed"`` when a blank fallback key leaves it open — or None). A blank fallback key is
+    unknown only where the table lists values of it for the other keys."""
     position = table.position
     if any(k.__class__ is Unknown for i, k in enumerate(keys) if i != position):
         return merged(keys), None
@@ -158,7 +159,7 @@ def lookup_fallback3(table: FallbackTable, keys: tuple[Any, ...]) -> tuple[Any, 
         others = (*keys[:position], *keys[position + 1 :])
         row = table.row_without_fallback_key(others)
         if row == "listed":
-            return key, None  # which row applies depends on the blank
+            return key, row  # which row applies depends on the blank
         keys = (*keys[:position], None, *keys[position + 1 :])  # shown as blank if no row applies
     else:
         row = table.row(keys)

@@ -303,8 +303,8 @@ def _readable(checked: CheckedPolicy, reads: list[tuple[str, str, Any]]) -> list
             label, type_ = attribute.label, attribute.type
         elif kind == "table":
             label, type_ = policy.tables[name].label, None
-            if name in row_read and not isinstance(value, Unknown):
-                value = f"{display(value)}（{row_read.pop(name)}）"
+            if name in row_read:
+                value = f"{'（空）' if isinstance(value, Unknown) else display(value)}（{row_read.pop(name)}）"
         else:
             label, type_ = "已享受「" + policy.programs[name].label + "」", None
         if isinstance(value, Unknown):
@@ -313,13 +313,17 @@ def _readable(checked: CheckedPolicy, reads: list[tuple[str, str, Any]]) -> list
     return list(out.values())
 
 
-def row_wording(checked: CheckedPolicy, table_id: str, row: tuple[Any, ...]) -> str:
+def row_wording(checked: CheckedPolicy, table_id: str, row: tuple[Any, ...] | str) -> str:
     """Which row of a table with a fallback row was read, as explain says it: 按学校「中阳县第二中学」
-    一行的标准, or 表中未列出该学校，按「其他学校」一行的标准."""
+    一行的标准, 表中未列出该学校，按「其他学校」一行的标准, or (the key blank where the table lists
+    values of it) why none could be chosen."""
     table = checked.policy.tables[table_id]
     position = fallback_position(table)
     assert position is not None and table.fallback is not None
     info = checked.fields[table.keys[position]]
+    if isinstance(row, str):
+        label = info.field.label
+        return f"表中按{label}列出了标准，{label}空白时无法确定用哪一行"
     if row[position] is OTHER:
         return f"表中未列出该{info.field.label}，按「{table.fallback[1]}」一行的标准"
     return f"按{info.field.label}「{display(row[position], info.type)}」一行的标准"
