@@ -259,3 +259,14 @@ def test_cli_explain_on_the_examples_names_the_row(tmp_path: Path):
     shown = CliRunner().invoke(main, ["explain", str(EXAMPLE_CSV), "--policy", str(POLICY_2021),
                                       "--period", "2021-autumn", "--id", listed])  # fmt: skip
     assert "按学校「中阳县第二中学」一行的标准" in shown.output
+
+
+def test_the_template_tells_schools_how_to_write_the_column_fees_are_looked_up_by(tmp_path):
+    import openpyxl
+
+    target = tmp_path / "模板.xlsx"
+    made = CliRunner().invoke(main, ["template", "--policy", str(POLICY_2021), "-o", str(target)])
+    assert made.exit_code == 0, made.output
+    guide = openpyxl.load_workbook(target)["填表说明"]
+    (school,) = [row for row in guide.iter_rows(values_only=True) if row and row[0] == "学校"]
+    assert "按此列查学费标准、书本费标准、住宿费标准" in school[5] and "「其他学校」一行" in school[5]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from engine.check.checked import CheckedPolicy, FieldInfo
 from engine.check.types import display
+from engine.policy.model import Table
 from engine.vocabulary import TYPE_WORDS
 
 
@@ -84,6 +85,11 @@ def write_template(checked: CheckedPolicy, path: str) -> None:
     for cell in guide[1]:
         cell.font = Font(bold=True)
         cell.fill = header_fill
+    # Tables looked up by a column with a fallback row (fees by 学校): how to write that column.
+    listed_by: dict[str, list[Table]] = {}
+    for table in checked.policy.tables.values():
+        if table.fallback is not None:
+            listed_by.setdefault(table.fallback[0], []).append(table)
     for info in fields:
         f = info.field
         values = "、".join(allowed_values(info))
@@ -94,6 +100,10 @@ def write_template(checked: CheckedPolicy, path: str) -> None:
         notes = [f.description] if f.description else []
         if f.aliases:
             notes.append(f"也可用列名：{'、'.join(f.aliases)}")
+        if f.id in listed_by:
+            tables = listed_by[f.id]
+            words = "或".join(dict.fromkeys(f"「{t.fallback[1]}」" for t in tables))
+            notes.append(f"按此列查{'、'.join(t.label for t in tables)}：写法须与表中一致，表中未列出的按{words}一行")
         guide.append([f.label, f.id, _type_word(info), values, blank_meaning(info), "；".join(notes)])
     for letter, width in zip("ABCDEF", (16, 20, 10, 48, 30, 40), strict=True):
         guide.column_dimensions[letter].width = width
