@@ -76,14 +76,14 @@ def _table(ctx: CheckContext, t: m.Table) -> dict[tuple[Any, ...], Decimal]:
             if problem or isinstance(node, (dict, list)):
                 ctx.sink.error(
                     t.doc.locate(path),
-                    f"表「{t.label}」{_cells_text(prefix)} 的值 {node!r} 不对：{problem or '应为一个数'}",
+                    f"表「{t.label}」{_cells_text(prefix, word)} 的值 {node!r} 不对：{problem or '应为一个数'}",
                     code="bad-value",
                 )
                 return
             if prefix in cells:  # two spellings of one value (普通高中 and 高中): which figure is meant?
                 ctx.sink.error(
                     t.doc.locate(path),
-                    f"表「{t.label}」{_cells_text(prefix)} 写了两次",
+                    f"表「{t.label}」{_cells_text(prefix, word)} 写了两次",
                     "同一个值的不同写法（如名称和别名）算同一行，只保留一行",
                     code="duplicate-row",
                 )
@@ -93,7 +93,8 @@ def _table(ctx: CheckContext, t: m.Table) -> dict[tuple[Any, ...], Decimal]:
         if not isinstance(node, dict):
             ctx.sink.error(
                 t.doc.locate(path),
-                f"表「{t.label}」按 {'、'.join(t.keys)} 查，共 {len(key_types)} 层；{_cells_text(prefix)} 这里少了一层",
+                f"表「{t.label}」按 {'、'.join(t.keys)} 查，共 {len(key_types)} 层；"
+                f"{_cells_text(prefix, word)} 这里少了一层",
                 code="table-keys",
             )
             return
@@ -156,5 +157,6 @@ def _fallback(ctx: CheckContext, t: m.Table, key_types: list[Type]) -> tuple[int
     return position, word
 
 
-def _cells_text(prefix: tuple[Any, ...]) -> str:
-    return "[" + ", ".join("其他" if k is OTHER else str(k) for k in prefix) + "]" if prefix else ""
+def _cells_text(prefix: tuple[Any, ...], word: str | None = None) -> str:
+    """A row's keys as written in an error (the fallback row by its word)."""
+    return "[" + ", ".join(str(word) if k is OTHER else str(k) for k in prefix) + "]" if prefix else ""
