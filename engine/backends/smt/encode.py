@@ -96,6 +96,10 @@ class Student:
         else:  # text
             var = z3.String(name)
             self.domain.append(z3.Length(var) > 0)  # every fact present: a blank is a row problem
+            # …and as a file holds it: the reader strips spaces (a text of spaces is blank), and a
+            # name must match a table row (fees by school) exactly as read.
+            ends = (z3.SubString(var, 0, 1), z3.SubString(var, z3.Length(var) - 1, 1))
+            self.domain += [end != z3.StringVal(space) for end in ends for space in _SPACES]
         self.vars[fid] = var
 
     def plain(self) -> list[tuple[Any, int]]:
@@ -135,6 +139,7 @@ class Student:
         return _Z3_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), got.as_string())
 
 
+_SPACES = (" ", "\t", "\n", "\r", "\u3000")
 _Z3_ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]{1,5})\}")
 
 
