@@ -99,17 +99,54 @@ def test_amounts_are_rounded_once_to_the_fen_by_the_declared_rule(policy_copy, r
     assert amount == Decimal(expected) and str(amount) == expected
 
 
-def test_an_amount_that_rounds_to_nothing_is_refused_without_exponent_notation(policy_copy):
+def test_an_amount_that_rounds_to_nothing_is_a_row_problem_without_exponent_notation(policy_copy):
     checked = with_amount(policy_copy, "申请贷款金额")
-    result, amount, _ = tuition(checked, loan_requested=Decimal("0.00000008"))  # → 0.00
+    result, amount, (problem,) = tuition(checked, loan_requested=Decimal("0.00000008"))  # → 0.00, not 0
+    assert amount is None and problem.code == "amount-below-fen"
+    assert "0.00000008" in problem.message and "E" not in problem.message
+    assert not [d for d in result.denials if d.program == "tuition_waiver"]  # never a quiet "不享受"
+
+
+def test_a_computed_negative_amount_is_a_row_problem_not_a_denial(policy_copy):
+    checked = with_amount(policy_copy, "申请贷款金额 - 1000")
+    result, amount, (problem,) = tuition(checked, loan_requested=Decimal(200))  # 200 - 1000 = -800
+    assert amount is None and problem.code == "negative-amount" and "-800.00" in problem.message
+    assert problem.program == "tuition_waiver" and not [d for d in result.denials if d.program == "tuition_waiver"]
+
+
+def test_an_amount_of_exactly_zero_is_a_denial_with_its_reason(policy_copy):
+    # A loan of min(申请贷款金额, 12000) with 0 asked: nothing to pay — decided, not a problem.
+    checked = with_amount(policy_copy, "min(申请贷款金额, 12000)")
+    result, amount, problems = tuition(checked, loan_requested=Decimal(0))
     (denial,) = [d for d in result.denials if d.program == "tuition_waiver"]
-    assert amount is None and denial.cause == "zero" and "E" not in denial.reason and "0.00" in denial.reason
+    assert (amount, problems, denial.cause) == (None, [], "zero")
+    assert denial.reason == "按规则计算的金额为 0.00，无需发放"
 
 
 def test_a_negative_constant_amount_is_a_check_error(policy_copy):
     with pytest.raises(PolicyError) as info:
         with_amount(policy_copy, "-100")
     assert [d.code for d in info.value.diagnostics] == ["negative-amount"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [("0 - 5", "negative-amount"), ("0", "zero-amount"), ("100 * 0 + 0", "zero-amount"), ("312.5 * 0.001", "sub-fen")],
+)  # 0 - 5 = -5; 100 × 0 + 0 = 0; 312.5 × 0.001 = 0.3125 (finer than the fen)
+def test_an_amount_the_policy_alone_fixes_must_be_whole_fen_above_zero(policy_copy, amount, code):
+    with pytest.raises(PolicyError) as info:
+        with_amount(policy_copy, amount)
+    assert [d.code for d in info.value.diagnostics] == [code]
+
+
+@pytest.mark.parametrize(("cell", "code"), [("0.001", "sub-fen"), ("312.555", "sub-fen"), ("-5", "negative-amount")])
+def test_a_money_table_cell_that_is_not_whole_fen_or_negative_is_a_check_error(policy_copy, cell, code):
+    path = policy_copy / "tables.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("      普通高中: 800\n", f"      普通高中: {cell}\n", 1), encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        engine.load(policy_copy)
+    assert [d.code for d in info.value.diagnostics] == [code]
 
 
 @pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])

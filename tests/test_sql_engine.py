@@ -206,7 +206,9 @@ def messy_rows(n: int, seed: int, blanks: bool) -> list[list[str]]:
         elif roll < 0.097:
             row = dict.fromkeys(HEADERS, "")  # a row of nothing: skipped, as spreadsheets have them
         elif roll < 0.1:
-            row["申请贷款金额"] = rng.choice(["1,000", "¥500", "8000元", "6000.005", "-5"])
+            row["申请贷款金额"] = rng.choice(
+                ["1,000", "¥500", "8000元", "6000.005", "-5", "0.005", "11999.995", "1e20", "0"]
+            )
         elif blanks and roll < 0.16:
             row[rng.choice(["学段", "就读方式", "年级", "申请贷款金额", "录取方式"])] = ""
         out.append([row[h] for h in HEADERS])
@@ -318,3 +320,18 @@ def test_a_file_duckdb_would_misnumber_runs_per_record_and_says_so(tmp_path) -> 
     # The blank line is spreadsheet row 3: the second student is row 4.
     rows = [eval_json(line) for line in out.splitlines()]
     assert [row["row"] for row in rows if "row" in row] == [2, 4]
+
+
+def test_a_negative_or_sub_fen_computed_amount_is_the_same_row_problem_on_both_engines(tmp_path, policy_copy) -> None:
+    # The loan asked minus 5000: 1,000 asked → -4000 (a problem), 8000 → 3000 (awarded); a row
+    # SQL would call settled by "not awarded" must reach the per-record engine and its wording.
+    programs = policy_copy / "programs.yaml"
+    loan = "    amount: min(申请贷款金额, 生源地信用助学贷款最高额度[学段])\n"
+    text = programs.read_text(encoding="utf-8")
+    assert loan in text
+    programs.write_text(text.replace(loan, "    amount: 申请贷款金额 - 5000\n"), encoding="utf-8")
+    checked = engine.load(policy_copy)
+    path = write_messy(tmp_path / "students.csv", 3000, seed=15)
+    python, duck, by_record, bulk = both_engines(path, checked, Period.parse("2021-autumn"))
+    assert_same(python, duck, by_record, bulk)
+    assert any('"code": "negative-amount"' in line for line in duck)

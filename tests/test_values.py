@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from engine.check.types import BOOL, DATE, INT, MONEY, TEXT, Type
-from engine.check.values import is_blank, parse_value
+from engine.check.values import is_blank, parse_value, problem_code, value_parser
 from engine.diagnostics import Location
 from engine.policy.model import Field
 
@@ -46,7 +46,22 @@ def test_values_as_people_write_them(type_: Type, cell, value):
 
 def test_a_negative_amount_is_refused():
     value, problem = parse_value(MONEY, "-5")
-    assert value is None and "负数" in problem
+    assert value is None and problem_code(problem) == "negative-amount"
+
+
+@pytest.mark.parametrize(
+    ("cell", "code"),
+    [("0.005", "sub-fen"), ("11999.995", "sub-fen"), ("1e20", "bad-value"), ("1E+20", "bad-value")],
+)  # half a fen and 11999 yuan 99.5 fen are finer than the fen; 1e20 is how Excel shows a lost figure
+def test_a_money_cell_is_whole_fen_as_written_by_every_way_in(cell, code):
+    for parse in (lambda c: parse_value(MONEY, c), value_parser(MONEY)):  # the fast path too
+        value, problem = parse(cell)
+        assert value is None and problem_code(problem) == code
+
+
+@pytest.mark.parametrize(("cell", "value"), [("312.50", "312.5"), ("312.500", "312.5"), ("1,000.00", "1000")])
+def test_a_money_cell_with_trailing_zeros_is_whole_fen(cell, value):
+    assert value_parser(MONEY)(cell) == (Decimal(value), "")
 
 
 def test_an_impossible_date_says_so():

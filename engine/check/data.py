@@ -10,7 +10,7 @@ from engine.check.checked import FieldInfo, Symbol
 from engine.check.context import CheckContext
 from engine.check.tables import OTHER
 from engine.check.types import BY_NAME, Type
-from engine.check.values import parse_value
+from engine.check.values import parse_value, problem_code
 from engine.diagnostics import suggest
 from engine.policy import model as m
 
@@ -20,7 +20,8 @@ def type_data(ctx: CheckContext) -> None:
     for prm in p.parameters.values():
         value, problem = parse_value(BY_NAME[prm.type], prm.value)
         if problem:
-            ctx.sink.error(prm.location, f"参数「{prm.label}」的值 {prm.value!r} 不对：{problem}", code="bad-value")
+            message = f"参数「{prm.label}」的值 {prm.value!r} 不对：{problem}"
+            ctx.sink.error(prm.location, message, code=problem_code(problem))
         ctx.symbols[prm.id] = Symbol("parameter", prm.id, prm.label, BY_NAME[prm.type], prm.location)
         ctx.parameters[prm.id] = value if not problem else prm.value
     for f in p.fields.values():
@@ -76,8 +77,8 @@ def _table(ctx: CheckContext, t: m.Table) -> dict[tuple[Any, ...], Decimal]:
             if problem or isinstance(node, (dict, list)):
                 ctx.sink.error(
                     t.doc.locate(path),
-                    f"表「{t.label}」{_cells_text(prefix, word)} 的值 {node!r} 不对：{problem or '应为一个数'}",
-                    code="bad-value",
+                    f"表「{t.label}」{_cells_text(prefix, word)} 的值不对：{problem or f'{node!r} 应为一个数'}",
+                    code=problem_code(problem) if problem else "bad-value",
                 )
                 return
             if prefix in cells:  # two spellings of one value (普通高中 and 高中): which figure is meant?

@@ -14,6 +14,7 @@ from engine.check.texts import HALF_WIDTH, full_width_symbols
 from engine.check.types import (
     BOOL,
     BY_NAME,
+    CENT,
     DATE,
     DECIMAL_LITERAL,
     INT_LITERAL,
@@ -64,13 +65,19 @@ def type_expression(
 
 
 def _constant(e: ir.Expr | None) -> Decimal | None:
-    """The value of an expression the policy alone fixes (a number, a parameter, their negation)."""
+    """The value of an expression the policy alone fixes (numbers and parameters, their negation,
+    sums, differences and products: `0 - 5`, `补助标准 * 2`); None when a record decides it."""
     match e:
         case ir.Const(value=v) | ir.ParamRef(value=v) if isinstance(v, int | Decimal) and not isinstance(v, bool):
             return Decimal(v)
         case ir.Negate(operand=x):
             inner = _constant(x)
             return None if inner is None else -inner
+        case ir.Arithmetic(op="+" | "-" | "*" as op, left=a, right=b):
+            left, right = _constant(a), _constant(b)
+            if left is None or right is None:
+                return None
+            return left + right if op == "+" else left - right if op == "-" else left * right
     return None
 
 
@@ -348,11 +355,19 @@ def _program(ctx: CheckContext, pr: m.Program) -> CheckedProgram | None:
             f"项目「{pr.label}」的金额应为金额，「{amount.text}」是{amount.type}",
             code="type-mismatch",
         )
-    elif (fixed := _constant(amount)) is not None and fixed < 0:
+    elif (fixed := _constant(amount)) is not None and fixed <= 0:
+        # The policy alone fixes it: every student would be refused, or paid a negative sum.
+        what = "负数" if fixed < 0 else "零"
         ctx.sink.error(
             pr.amount.location,
-            f"项目「{pr.label}」的金额是负数（{plain(fixed)}），资助金额不能为负",
-            code="negative-amount",
+            f"项目「{pr.label}」的金额「{amount.text}」是{what}（{plain(fixed)}），资助金额应大于 0",
+            code="negative-amount" if fixed < 0 else "zero-amount",
+        )
+    elif fixed is not None and fixed != fixed.quantize(CENT):
+        ctx.sink.error(
+            pr.amount.location,
+            f"项目「{pr.label}」的金额「{amount.text}」是 {plain(fixed)}，不到分（金额最多两位小数）",
+            code="sub-fen",
         )
     priority = ctx.expression(pr.priority, owner) if pr.priority else None
     if priority is not None and priority.type.kind != "int":

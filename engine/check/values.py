@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.check import idcard
-from engine.check.types import EnumDef, Type
+from engine.check.types import CENT, EnumDef, Type
 from engine.diagnostics import suggest
 from engine.policy import model as m
 from engine.policy.schema import full_width_colon_hint
@@ -41,6 +41,7 @@ _PREFIX_STAGES = {
     "大": ("大学", "专科", "大专", "高职", "本科"),
 }
 _COUNTED_FROM_PRIMARY = ((7, 9, _PREFIX_STAGES["初"]), (10, 12, _PREFIX_STAGES["高"]))
+_PLAIN_MONEY = re.compile(r"^\d{1,20}(\.\d{1,2})?$")  # 312.5, 1000.00: whole fen as written
 
 
 class CellProblem(str):
@@ -201,9 +202,11 @@ def value_parser(type_: Type, field: m.Field | None = None) -> Callable[[Any], P
 
         return integer
     if kind in ("money", "decimal") and low is None and high is None:
+        # A money cell takes the fast path only when plainly whole fen (no exponent, ≤ 2 decimals).
+        plain_figure = _PLAIN_MONEY.match if kind == "money" else str.isascii
 
         def number(cell: Any) -> Parsed:
-            if cell.__class__ is str and cell.isascii() and cell[:1].isdigit():
+            if cell.__class__ is str and cell.isascii() and cell[:1].isdigit() and plain_figure(cell):
                 try:
                     value = Decimal(cell)
                 except InvalidOperation:
@@ -230,8 +233,26 @@ def parse_number(cell: Any, money: bool = False) -> tuple[Decimal | None, str]:
             return None, f"「{cell}」不是数字（如 312.5）"
         if not value.is_finite():
             return None, f"「{cell}」不是数字（如 312.5）"
-    if money and value < 0:
-        return None, f"金额不能为负数（{cell}）"
+    if money:
+        return _money(value, cell)
+    return value, ""
+
+
+def _money(value: Decimal, cell: Any) -> tuple[Decimal | None, str]:
+    """The one rule for a money cell (student list, payment list, policy parameter, table figure):
+    yuan, not negative, whole fen, written as a plain figure. A cell finer than the fen (0.005,
+    11999.995) or in exponent notation (1e20, as Excel shows a figure it has lost) is refused,
+    never rounded or capped quietly."""
+    if value < 0:
+        return None, CellProblem(f"金额不能为负数（{cell}）", "negative-amount")
+    if "e" in str(cell).lower() and not isinstance(cell, (int, Decimal)):
+        return None, CellProblem(f"「{cell}」是科学计数法，不是金额；金额应写成如 312.50 的数字", "bad-value")
+    try:
+        whole_fen = value == value.quantize(CENT)
+    except InvalidOperation:  # more digits than any amount has
+        return None, CellProblem(f"「{cell}」位数过多，不是有效的金额", "bad-value")
+    if not whole_fen:
+        return None, CellProblem(f"「{cell}」不到分（金额最多两位小数）", "sub-fen")
     return value, ""
 
 

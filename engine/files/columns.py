@@ -240,7 +240,8 @@ def _tidy(info: FieldInfo, column: str) -> tuple[str, str, str]:
         value = f"TRY_CAST({column} AS {DECIMAL_SQL})"
         bounds = "".join([f" AND {value} >= {sql_value(low, kind)}" if low is not None else "",
                           f" AND {value} <= {sql_value(high, kind)}" if high is not None else ""])  # fmt: skip
-        return f"regexp_matches({column}, '^(?:[0-9]{{1,20}}(\\.[0-9]{{1,{DECIMAL_SCALE}}})?)$'){bounds}", value, "TRUE"
+        places = 2 if kind == "money" else DECIMAL_SCALE  # money is whole fen (values.py); finer → row reader
+        return f"regexp_matches({column}, '^(?:[0-9]{{1,20}}(\\.[0-9]{{1,{places}}})?)$'){bounds}", value, "TRUE"
     return "FALSE", "NULL", "TRUE"  # bool, enum: every distinct value through Python (there are few)
 
 

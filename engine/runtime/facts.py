@@ -134,6 +134,8 @@ def apply3(function: Callable[..., Any], *args: Any) -> Any:
         return function(*args)
     except NoTableEntry as exc:
         return Unknown(failures=frozenset({("no-table-entry", exc.table, exc.keys)}))
+    except AmountProblem as exc:
+        return Unknown(failures=frozenset({(exc.code, exc.message)}))
     except ArithmeticError as exc:
         return Unknown(failures=frozenset({("arithmetic", arithmetic_problem(exc))}))
 
@@ -195,6 +197,28 @@ def rounder(rule: str) -> Callable[[Any], Decimal]:
         amount = value if value.__class__ is Decimal else Decimal(value)
         if not amount.is_finite():
             raise decimal.InvalidOperation(str(amount))
-        return amount.quantize(FEN, rounding=mode, context=context)
+        rounded = amount.quantize(FEN, rounding=mode, context=context)
+        if rounded > 0:
+            return rounded
+        if amount == 0:
+            return NO_AMOUNT  # exactly nothing to pay (a loan of 0 asked): not awarded, with that reason
+        written = format(rounded if rounded == amount else amount, "f")  # -87.50; 0.001 as computed
+        if amount < 0:
+            raise AmountProblem("negative-amount", f"按规则计算的金额为 {written}，是负数（资助金额不能为负）")
+        raise AmountProblem("amount-below-fen", f"按规则计算的金额为 {written}，不到 1 分，舍入到分后为 0.00")
 
     return to_fen
+
+
+NO_AMOUNT = Decimal("0.00")
+AMOUNT_PROBLEMS = ("negative-amount", "amount-below-fen")  # the codes of AmountProblem
+
+
+class AmountProblem(ArithmeticError):
+    """A computed amount no student can be paid (negative, or above zero but below the fen): a row
+    problem with its own code — never a quiet "not awarded"."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

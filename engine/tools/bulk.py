@@ -137,7 +137,10 @@ class BulkRun:
                                   f"({self.columns.typed})")  # fmt: skip
         self.programs, self.checks = compiled.programs, compiled.checks
         programs = self.checked.policy.programs
-        settled = [f"aw{i} IS NOT NULL AND (NOT aw{i} OR amt{i} = round(amt{i}, 2))" for i in range(len(self.programs))]
+        # Settled: decided, an amount exact to the fen, and never negative where the conditions hold
+        # (a negative amount is a row problem the per-record engine words).
+        settled = [f"aw{i} IS NOT NULL AND (NOT aw{i} OR amt{i} = round(amt{i}, 2)) AND NOT (holds{i} AND raw{i} < 0)"
+                   for i in range(len(self.programs))]  # fmt: skip
         settled += [f"fl{j} IS NOT NULL" for j in range(len(self.checks))]
         settled += [f"NOT aw{i}" for i, pid in enumerate(self.programs) if programs[pid].quota is not None]
         clean = " AND ".join(["ok", *(f"({s})" for s in settled)])

@@ -20,7 +20,7 @@ from typing import Any
 from engine.check import idcard
 from engine.check.checked import CheckedPolicy
 from engine.check.types import CENT, display
-from engine.check.values import parse_number
+from engine.check.values import parse_number, problem_code
 from engine.files.readers import RawTable, read_table
 from engine.files.records import Rejected
 from engine.runtime.results import Award, Explanation, Result
@@ -242,11 +242,11 @@ def paid_amount(cell: Any) -> tuple[Decimal | None, str]:
         return None, "金额是空的（应填发放金额，如 312.50）"
     value, problem = parse_number(cell, money=True)
     if value is None:
-        if problem.startswith("金额不能为负数"):
+        if problem_code(problem) == "negative-amount":
             return None, f"金额是负数（{cell}）：发放名单只列实际发放的金额"
+        if problem_code(problem) == "sub-fen":
+            return None, f"金额「{cell}」不到分（最多两位小数），无法核对"
         return None, f"{problem}；金额应写如 312.50、1,000.00 或 ￥500"
-    if value != value.quantize(CENT):
-        return None, f"金额「{cell}」不到分（最多两位小数），无法核对"
     return value.quantize(CENT) + ZERO, ""  # + 0 turns -0.00 into 0.00
 
 

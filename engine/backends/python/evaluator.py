@@ -19,7 +19,7 @@ from engine.check.samples import sample_programs
 from engine.check.tables import OTHER, fallback_position
 from engine.check.types import Type, display, plain
 from engine.policy.model import Period
-from engine.runtime.facts import Unknown
+from engine.runtime.facts import AMOUNT_PROBLEMS, Unknown
 from engine.runtime.results import (
     Award,
     Denial,
@@ -112,7 +112,8 @@ class Evaluator:
             programs = self.checked.policy.programs
             for i, amount in zero:
                 p = programs[self._order[i]]
-                denials.append(Denial(p.id, p.label, f"按规则计算的金额为 {plain(amount)}", p.citation.cite, "zero"))
+                reason = f"按规则计算的金额为 {plain(amount)}，无需发放"  # exactly 0: decided, nothing to pay
+                denials.append(Denial(p.id, p.label, reason, p.citation.cite, "zero"))
         errors = [self.problem(unknown, self._items[i]) for i, unknown in errors or ()]
         checked = self.checked
         id_number = values.get(checked.role_field("identity_number") or "") or ""
@@ -134,6 +135,8 @@ class Evaluator:
                 key_types = [self.checked.fields[k].type for k in table.keys]
                 shown = "、".join(display(k, t) for k, t in zip(failure[2], key_types, strict=True))
                 parts.append(f"「{table.label}」中没有 {shown} 这一项，无法计算「{label}」")
+            elif failure[0] in AMOUNT_PROBLEMS:
+                parts.append(f"「{label}」{failure[1]}，无法发放；请核对政策的金额公式和这一行的数据")
             else:
                 parts.append(f"计算「{label}」时出错：{failure[1]}")
         if not parts:
