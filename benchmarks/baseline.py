@@ -86,12 +86,13 @@ def evaluate(r: dict[str, Any], autumn: bool, reference: dt.date) -> tuple[dict[
             if r["boarding"]:
                 awards["lodging_waiver"] = LODGING_BY_SCHOOL.get((stage, school)) or LODGING[stage]
     requested = r["loan_requested"]
-    if core and hukou and requested > 0 and r["full_time"] and stage in LOAN_CAP and autumn:
+    # Decision C1: a college student who is 未入学 gets neither the loan nor 滋蕙, and is no 在读 visit.
+    if core and hukou and requested > 0 and r["full_time"] and stage in LOAN_CAP and enrolled and autumn:
         awards["student_loan"] = min(requested, LOAN_CAP[stage])
     if (
         r["new_entrant"] and r["full_time"] and (stage == "junior_college" or stage == "undergraduate")
         and r["county_graduate"] and (r["admission"] == "gaokao" or r["admission"] == "danzhao")
-        and (core or special or r["hardship"]) and autumn
+        and enrolled and (core or special or r["hardship"]) and autumn
     ):  # fmt: skip
         awards["zihui"] = ZIHUI_IN if r["college_in_province"] else ZIHUI_OUT
     flags = []
@@ -108,7 +109,7 @@ def evaluate(r: dict[str, Any], autumn: bool, reference: dt.date) -> tuple[dict[
     # 跟进告知 (outreach)
     if core and hukou and not county and enrolled and stage in OUTSIDE_STAGES and not outside:
         flags.append("outside_county_apply_there")
-    if core and hukou and r["full_time"] and stage in LOAN_CAP and not requested > 0 and autumn:
+    if core and hukou and r["full_time"] and stage in LOAN_CAP and enrolled and not requested > 0 and autumn:
         flags.append("loan_not_requested")
     placed = attendance == "home_delivery" or placement != "none"
     if school_age and enrolled and placed and not xueji:
@@ -124,6 +125,8 @@ def evaluate(r: dict[str, Any], autumn: bool, reference: dt.date) -> tuple[dict[
         flags.append("grade_not_in_stage")
     if r["boarding"] and attendance == "not_enrolled":
         flags.append("boarding_not_enrolled")
+    if r["full_time"] and stage in LOAN_CAP and attendance == "not_enrolled":  # C1
+        flags.append("college_not_enrolled")
     return awards, flags
 
 

@@ -30,7 +30,7 @@ def errors_of(folder: Path) -> list:
 
 def test_the_2021_policy_checks_clean(checked_2021):
     assert len(checked_2021.programs) == 9
-    assert len(checked_2021.checks) == 11  # 3 控辍保学, 3 跟进告知, 5 数据核对
+    assert len(checked_2021.checks) == 12  # 3 控辍保学, 3 跟进告知, 6 数据核对 (C1 added one)
 
 
 def test_typo_in_a_field_name_is_located_with_a_suggestion(policy_copy):
