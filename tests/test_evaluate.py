@@ -78,7 +78,10 @@ def test_a_period_outside_the_policy_is_refused_naming_its_periods(checked_2021)
 
 def test_quota_is_filled_in_priority_order_then_input_order(checked_2021):
     evaluator = engine.Evaluator(checked_2021, engine.Period.parse("2021-autumn"))
-    freshman = dict(stage="undergraduate", new_entrant=True, full_time=True, county_graduate=True, admission="gaokao")
+    freshman = dict(
+        stage="undergraduate", new_entrant=True, full_time=True, county_graduate=True, admission="gaokao",
+        attendance="in_school",
+    )  # fmt: skip
     records = [
         Record(2, student(checked_2021, household="ordinary", hardship=True, **freshman).values),  # priority 2, 1000
         Record(3, student(checked_2021, household="lifted_out", **freshman).values),  # priority 1, 1000
@@ -102,11 +105,85 @@ def test_budget_quota_stops_at_the_first_award_that_does_not_fit(checked_2021):
         county_graduate=True,
         admission="gaokao",
         household="lifted_out",
+        attendance="in_school",
     )
     results = [evaluator.evaluate(Record(n, student(checked_2021, **freshman).values)) for n in (2, 3, 4)]
     program = checked_2021.policy.programs["zihui"]
     apply_quota(results, type(program)(**{**program.__dict__, "quota": Quota(budget=Decimal(2500))}))
     assert [r.total for r in results] == [Decimal(1000), Decimal(1000), Decimal(0)]
+
+
+FRESHMAN = dict(
+    stage="undergraduate", new_entrant=True, full_time=True, county_graduate=True, admission="gaokao",
+    attendance="in_school", hukou_in_county=True,
+)  # fmt: skip
+
+
+def _zihui_with_places(policy_copy, count: int) -> engine.Evaluator:
+    programs = policy_copy / "programs.yaml"
+    text = programs.read_text(encoding="utf-8")
+    assert text.count("      count: null\n") == 1
+    programs.write_text(text.replace("      count: null\n", f"      count: {count}\n"), encoding="utf-8")
+    return engine.Evaluator(engine.load(policy_copy), engine.Period.parse("2021-autumn"))
+
+
+def _quota_run(evaluator: engine.Evaluator, with_rejected_row: bool) -> dict[int, tuple[list, list[str]]]:
+    from engine.files.records import Rejected
+    from engine.runtime.results import RowError
+
+    checked = evaluator.checked
+    items: list = [
+        Record(2, student(checked, household="ordinary", hardship=True, **FRESHMAN).values),  # eligible, priority 2
+        Record(3, student(checked, household="ordinary", **FRESHMAN).values),  # no hardship: not eligible (Z1)
+    ]
+    if with_rejected_row:  # a 脱贫户 freshman (priority 1 once read) whose 全日制 cell was "X"
+        items.append(Rejected(4, "141129200309012031", "张三", [RowError("全日制：「X」不是 是/否", code="bad-value")]))
+    out = list(evaluator.evaluate_all(items))
+    return {
+        r.row: ([a.amount for a in r.awards if a.program == "zihui"], [e.code for e in r.errors if e.program == p])
+        for r in out
+        for p in ("zihui",)
+        if hasattr(r, "awards")
+    }
+
+
+def test_a_quota_place_is_a_problem_while_a_rejected_row_could_outrank_its_holder(policy_copy):
+    evaluator = _zihui_with_places(policy_copy, 1)
+    # One place, one holder (row 2, priority 2, out of province: 1000): alone, the place is hers.
+    assert _quota_run(evaluator, with_rejected_row=False) == {2: ([Decimal(1000)], []), 3: ([], [])}
+    # Row 4 is rejected: its priority is unknown (a 脱贫户 row is priority 1), so 1 holder + 1 claimant
+    # > 1 place — row 2's place depends on row 4 and is a problem, never a final award.
+    outcomes = _quota_run(evaluator, with_rejected_row=True)
+    assert outcomes == {2: ([], ["quota-undecided"]), 3: ([], [])}
+
+
+def test_a_quota_with_room_for_every_claimant_is_final_despite_a_rejected_row(policy_copy):
+    evaluator = _zihui_with_places(policy_copy, 2)
+    # 2 places: row 2 (holder) + row 4 (rejected, could claim one) = 2 ≤ 2: nobody can push row 2 out.
+    assert _quota_run(evaluator, with_rejected_row=True) == {2: ([Decimal(1000)], []), 3: ([], [])}
+
+
+def test_a_quota_place_is_a_problem_while_a_row_with_the_program_undecided_could_outrank_it(policy_copy):
+    evaluator = _zihui_with_places(policy_copy, 1)
+    checked = evaluator.checked
+    undecided = {**FRESHMAN, "stage": None}  # 学段 blank: 滋蕙 is a problem (missing-fact) on row 3
+    items = [
+        Record(2, student(checked, household="ordinary", hardship=True, **FRESHMAN).values),
+        Record(3, student(checked, household="lifted_out", **undecided).values),
+    ]
+    codes = {r.row: [e.code for e in r.errors if e.program == "zihui"] for r in evaluator.evaluate_all(items)}
+    assert codes == {2: ["quota-undecided"], 3: ["missing-fact"]}  # 1 holder + 1 undecided > 1 place
+
+
+def test_the_quota_problem_names_the_rows_it_waits_for(policy_copy):
+    evaluator = _zihui_with_places(policy_copy, 1)
+    from engine.files.records import Rejected
+
+    checked = evaluator.checked
+    items = [Record(2, student(checked, household="ordinary", hardship=True, **FRESHMAN).values), Rejected(4, "", "")]
+    result = next(iter(evaluator.evaluate_all(items)))
+    (error,) = [e for e in result.errors if e.program == "zihui"]
+    assert error.code == "quota-undecided" and "第 4 行（被退回）" in error.message
 
 
 @pytest.mark.parametrize("period", ["2021-autumn", "2022-spring"])

@@ -159,8 +159,10 @@ class Evaluator:
             return
         out = [self.evaluate(item) if isinstance(item, Record) else item for item in items]
         results = [r for r in out if isinstance(r, Result)]
+        rejected = {item.row: "被退回" for item in out if not isinstance(item, Result) and hasattr(item, "row")}
         for program in quota_programs:
-            apply_quota(results, program)
+            undecided = {r.row: "有问题" for r in results if any(e.program == program.id for e in r.errors)}
+            apply_quota(results, program, {**rejected, **undecided})
         yield from out
 
     # -- explain -------------------------------------------------------------------
@@ -332,12 +334,18 @@ def row_wording(checked: CheckedPolicy, table_id: str, row: tuple[Any, ...] | st
     return f"按{info.field.label}「{display(row[position], info.type)}」一行的标准"
 
 
-def apply_quota(results: list[Result], program) -> None:
-    """Fill a program's quota (a count, a budget, or both) in priority order, then input order."""
+def apply_quota(results: list[Result], program, pending: dict[int, str] | None = None) -> None:
+    """Fill a program's quota (a count, a budget, or both) in priority order, then input order.
+
+    `pending`: rows (row → 被退回 / 有问题) that may yet claim the program — rejected, or with the
+    program undecided — and whose priority is therefore unknown: any of them could outrank a
+    holder. While they could take a place (more claimants than places, or any budget), the places
+    given are not final: each holder's award is a problem (`quota-undecided`) naming those rows."""
     quota = program.quota
     holders = [r for r in results if any(a.program == program.id for a in r.awards)]
     holders.sort(key=lambda r: (r.priorities.get(program.id, 0), r.row))
     count, spent = 0, ZERO
+    kept = []
     for r in holders:
         award = next(a for a in r.awards if a.program == program.id)
         fits = (quota.count is None or count < quota.count) and (
@@ -346,7 +354,24 @@ def apply_quota(results: list[Result], program) -> None:
         if fits:
             count += 1
             spent += award.amount
+            kept.append((r, award))
             continue
         r.awards = [a for a in r.awards if a is not award]
         reason = f"名额或预算已满（按优先级 {r.priorities.get(program.id, 0)} 排序）"
         r.denials = [*r.denials, Denial(program.id, program.label, reason, program.citation.cite, "quota")]
+    if not pending or not kept:
+        return
+    over_count = quota.count is not None and len(holders) + len(pending) > quota.count
+    if not (over_count or quota.budget is not None):
+        return  # every claimant still to be decided would fit beside the holders
+    rows = sorted(pending)
+    named = "、".join(f"第 {row} 行（{pending[row]}）" for row in rows[:5])
+    if len(rows) > 5:
+        named += f"等 {len(rows)} 行"
+    message = (
+        f"「{program.label}」有名额限制，名额取决于{named}：这些行的优先级尚不能确定，可能排在前面；"
+        "请先改正这些行，再重新计算"
+    )
+    for r, award in kept:
+        r.awards = [a for a in r.awards if a is not award]
+        r.errors = [*r.errors, RowError(message, program=program.id, code="quota-undecided")]
