@@ -166,3 +166,35 @@ def test_the_manifest_must_declare_its_rounding_rule(policy_copy):
         engine.load(policy_copy)
     (error,) = info.value.diagnostics
     assert error.code == "missing-key" and "rounding" in error.message
+
+
+@pytest.mark.parametrize(
+    ("amount", "grade", "expected"),
+    [
+        ("学费标准[学段] * 2", 2, Decimal(1600)),  # double the 普通高中 sample rate: 800 × 2
+        ("学费标准[学段] / 2", 2, Decimal(400)),  # half of it: 800 ÷ 2
+        ("(年级 - 1) * 100", 2, Decimal(100)),  # a count times yuan: (2 − 1) × 100
+        ("年级 * 100 - 100", 3, Decimal(200)),  # 3 × 100 − 100
+    ],
+)
+def test_a_written_number_in_an_amount_is_yuan_or_a_factor_as_it_meets(policy_copy, amount, grade, expected):
+    checked = with_amount(policy_copy, amount)
+    _, awarded, problems = tuition(checked, grade=grade)
+    assert (awarded, problems) == (expected, [])
+
+
+@pytest.mark.parametrize("amount", ["年级 - 2", "年龄 - 6"])
+def test_a_count_minus_a_written_number_is_a_count_and_not_an_amount(policy_copy, amount):
+    with pytest.raises(PolicyError) as info:
+        with_amount(policy_copy, amount)
+    (error,) = info.value.diagnostics
+    # Named in a staff member's words, with how to write it as money.
+    assert error.code == "type-mismatch" and "是整数" in error.message and "数字" not in error.message
+    assert "(年级 - 2) * 100" in error.hint
+
+
+def test_money_times_money_is_refused_with_how_to_double_a_rate(policy_copy):
+    with pytest.raises(PolicyError) as info:
+        with_amount(policy_copy, "学费标准[学段] * 学费标准[学段]")
+    (error,) = info.value.diagnostics
+    assert error.code == "type-mismatch" and "（金额）*" in error.message and "* 2" in error.hint

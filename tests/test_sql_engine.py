@@ -322,16 +322,22 @@ def test_a_file_duckdb_would_misnumber_runs_per_record_and_says_so(tmp_path) -> 
     assert [row["row"] for row in rows if "row" in row] == [2, 4]
 
 
-def test_a_negative_or_sub_fen_computed_amount_is_the_same_row_problem_on_both_engines(tmp_path, policy_copy) -> None:
-    # The loan asked minus 5000: 1,000 asked → -4000 (a problem), 8000 → 3000 (awarded); a row
-    # SQL would call settled by "not awarded" must reach the per-record engine and its wording.
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [
+        ("申请贷款金额 - 5000", "negative-amount"),  # 1,000 asked → -4000 (a problem), 8000 → 3000
+        ("(年级 - 2) * 5000 + 生源地信用助学贷款最高额度[学段] * 0.25", "negative-amount"),  # 年级 1: -5000 + 3000
+    ],
+)
+def test_a_negative_computed_amount_is_the_same_row_problem_on_both_engines(tmp_path, policy_copy, amount, code):
+    # A row SQL would call settled by "not awarded" must reach the per-record engine and its wording.
     programs = policy_copy / "programs.yaml"
     loan = "    amount: min(申请贷款金额, 生源地信用助学贷款最高额度[学段])\n"
     text = programs.read_text(encoding="utf-8")
     assert loan in text
-    programs.write_text(text.replace(loan, "    amount: 申请贷款金额 - 5000\n"), encoding="utf-8")
+    programs.write_text(text.replace(loan, f"    amount: {amount}\n"), encoding="utf-8")
     checked = engine.load(policy_copy)
     path = write_messy(tmp_path / "students.csv", 3000, seed=15)
     python, duck, by_record, bulk = both_engines(path, checked, Period.parse("2021-autumn"))
     assert_same(python, duck, by_record, bulk)
-    assert any('"code": "negative-amount"' in line for line in duck)
+    assert any(f'"code": "{code}"' in line for line in duck)

@@ -19,7 +19,9 @@ from engine.check.types import (
     DECIMAL_LITERAL,
     INT_LITERAL,
     MONEY_LITERAL,
+    NOT_MONEY_HINT,
     Type,
+    arithmetic_hint,
     arithmetic_result,
     comparable,
     plain,
@@ -79,6 +81,17 @@ def _constant(e: ir.Expr | None) -> Decimal | None:
                 return None
             return left + right if op == "+" else left - right if op == "-" else left * right
     return None
+
+
+def _as_count(number: ir.Expr, other: ir.Expr) -> ir.Expr:
+    """A number written in an amount (yuan) that meets a count or a measure in `+`/`-` is a plain
+    number of that kind: `年级 - 2` is 年级 minus two, an integer."""
+    if number.type is MONEY_LITERAL and isinstance(number, ir.Const) and other.type.kind in ("int", "decimal"):
+        value = number.value
+        if value == value.to_integral_value():
+            return ir.Const(INT_LITERAL, number.text, int(value))
+        return ir.Const(DECIMAL_LITERAL, number.text, value)
+    return number
 
 
 class _TypeProblem(Exception):
@@ -149,9 +162,17 @@ class _Typer:
                 return self._compare(node, op, a, b, text)
             case s.Binary(op=op, left=a, right=b):
                 left, right = self._expr(a), self._expr(b)
+                if op in ("+", "-"):
+                    # In an amount a written number is yuan, except beside a count or a measure in a
+                    # sum or difference: `年级 - 2` is a count (int − int is int), not money.
+                    left, right = _as_count(left, right), _as_count(right, left)
                 result = arithmetic_result(op, left.type, right.type)
                 if result is None:
-                    self._fail(node, f"不能计算「{left.text}」（{left.type}）{op}「{right.text}」（{right.type}）")
+                    self._fail(
+                        node,
+                        f"不能计算「{left.text}」（{left.type}）{op}「{right.text}」（{right.type}）",
+                        arithmetic_hint(op, left.type, right.type),
+                    )
                 return ir.Arithmetic(result, text, op, left, right)
             case s.If(condition=c, then=t, otherwise=o):
                 cond = self._bool(c, "if 后面")
@@ -353,6 +374,7 @@ def _program(ctx: CheckContext, pr: m.Program) -> CheckedProgram | None:
         ctx.sink.error(
             pr.amount.location,
             f"项目「{pr.label}」的金额应为金额，「{amount.text}」是{amount.type}",
+            NOT_MONEY_HINT if amount.type.kind in ("int", "decimal") else "",
             code="type-mismatch",
         )
     elif (fixed := _constant(amount)) is not None and fixed <= 0:

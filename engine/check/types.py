@@ -55,10 +55,9 @@ class Type:
         return self.kind in ("int", "decimal", "money")
 
     def __str__(self) -> str:
+        # A written number is named by what it means here: 金额 in an amount (yuan), else 整数/小数.
         if self.kind == "enum" and self.enum:
             return f"选项（{self.enum.label}）"
-        if self.literal and self.numeric:
-            return "数字"
         return TYPE_WORDS[self.kind]
 
     def same_kind(self, other: Type) -> bool:
@@ -98,13 +97,34 @@ def arithmetic_result(op: str, left: Type, right: Type) -> Type | None:
         return DECIMAL if "decimal" in (left.kind, right.kind) else INT
     if op == "*":
         if len(money) == 2:
-            return None
+            # 标准 * 2: a written number is a factor here (double the rate); money × money is nothing.
+            return MONEY if left.literal or right.literal else None
         return MONEY if money else (DECIMAL if "decimal" in (left.kind, right.kind) else INT)
     if op == "/":
         if left.kind == "money":
-            return DECIMAL if right.kind == "money" else MONEY
+            # 标准 / 2 is money (half the rate); money / money is a ratio.
+            return DECIMAL if right.kind == "money" and not right.literal else MONEY
         return None if right.kind == "money" else DECIMAL
     return None
+
+
+NOT_MONEY_HINT = (
+    "整数或小数（如 年级、年龄、天数）本身不是金额；乘以每单位的元数才是金额，如 (年级 - 2) * 100、5 * 在校就餐天数"
+)
+
+
+def arithmetic_hint(op: str, left: Type, right: Type) -> str:
+    """How to write what a refused calculation most likely meant, in a staff member's words."""
+    if not (left.numeric and right.numeric):
+        return "只有数（整数、小数、金额）能做加减乘除"
+    kinds = {left.kind, right.kind}
+    if op in ("+", "-") and "money" in kinds:
+        return "金额只能与金额或写在规则里的数相加减；" + NOT_MONEY_HINT
+    if op == "*" and kinds == {"money"}:
+        return "金额乘金额没有意义；金额可以乘以整数（人数、天数）或一个数，如 非寄宿生生活补助标准[学段] * 2"
+    if op == "/" and right.kind == "money":
+        return "只能用金额除以金额（得到比例）或除以一个数，如 标准 / 2"
+    return ""
 
 
 def comparable(left: Type, right: Type) -> bool:
