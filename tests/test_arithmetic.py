@@ -143,7 +143,8 @@ def test_an_amount_the_policy_alone_fixes_must_be_whole_fen_above_zero(policy_co
 def test_a_money_table_cell_that_is_not_whole_fen_or_negative_is_a_check_error(policy_copy, cell, code):
     path = policy_copy / "tables.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("      普通高中: 800\n", f"      普通高中: {cell}\n", 1), encoding="utf-8")
+    assert "        其他学校: 800\n" in text
+    path.write_text(text.replace("        其他学校: 800\n", f"        其他学校: {cell}\n", 1), encoding="utf-8")
     with pytest.raises(PolicyError) as info:
         engine.load(policy_copy)
     assert [d.code for d in info.value.diagnostics] == [code]
@@ -171,8 +172,8 @@ def test_the_manifest_must_declare_its_rounding_rule(policy_copy):
 @pytest.mark.parametrize(
     ("amount", "grade", "expected"),
     [
-        ("学费标准[学段] * 2", 2, Decimal(1600)),  # double the 普通高中 sample rate: 800 × 2
-        ("学费标准[学段] / 2", 2, Decimal(400)),  # half of it: 800 ÷ 2
+        ("学费标准[学段, 学校] * 2", 2, Decimal(1600)),  # double the 普通高中 其他学校 sample rate: 800 × 2
+        ("学费标准[学段, 学校] / 2", 2, Decimal(400)),  # half of it: 800 ÷ 2
         ("(年级 - 1) * 100", 2, Decimal(100)),  # a count times yuan: (2 − 1) × 100
         ("年级 * 100 - 100", 3, Decimal(200)),  # 3 × 100 − 100
     ],
@@ -195,6 +196,6 @@ def test_a_count_minus_a_written_number_is_a_count_and_not_an_amount(policy_copy
 
 def test_money_times_money_is_refused_with_how_to_double_a_rate(policy_copy):
     with pytest.raises(PolicyError) as info:
-        with_amount(policy_copy, "学费标准[学段] * 学费标准[学段]")
+        with_amount(policy_copy, "学费标准[学段, 学校] * 学费标准[学段, 学校]")
     (error,) = info.value.diagnostics
     assert error.code == "type-mismatch" and "（金额）*" in error.message and "* 2" in error.hint

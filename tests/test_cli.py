@@ -21,8 +21,8 @@ def run(*args: str):
 def test_check_summarises_the_2021_policy():
     result = run("check", POLICY_2021)
     assert result.exit_code == 0
-    assert "9 个资助项目" in result.output and "11 项核查" in result.output
-    assert "核查：控辍保学 3 项，跟进告知 3 项，数据核对 5 项" in result.output
+    assert "9 个资助项目" in result.output and "12 项核查" in result.output
+    assert "核查：控辍保学 3 项，跟进告知 3 项，数据核对 6 项" in result.output
     assert "用到示例数据的资助项目（金额标 ※）：免学费、免书本费、免住宿费" in result.output
     assert "示例数据" in result.output  # the sample fee tables are called out
 
