@@ -22,6 +22,7 @@ the caller then reads it row by row.
 
 from __future__ import annotations
 
+import codecs
 import mmap
 from dataclasses import dataclass
 from decimal import Decimal
@@ -72,6 +73,7 @@ class TypedColumns:
     typed: str
     field_column: dict[str, str]  # field id → column of `typed`
     raw_columns: list[str]  # column of the cells under each header, in header order
+    stored: list[str]  # tables made here that `typed` reads: to drop once its rows are stored elsewhere
 
     def raw_table(self, rows: list[tuple[Any, ...]]) -> RawTable:
         """(row, cell, cell …) tuples as a raw table for the row reader."""
@@ -96,17 +98,26 @@ def read_columns(
     `source` replaces DuckDB's CSV reader (a view another engine made); `row_column`, a column of
     it numbering the rows as a spreadsheet does, is kept as ``row``."""
     path = Path(path)
-    table = read_table(path, encoding=encoding)  # the headers, and the row reader's view of the file
     if path.suffix.lower() != ".csv":
         raise ColumnarUnavailable("按列读取只用于 CSV 文件")
-    _require_plain_csv(path, encoding, table.headers)
+    _require_plain_csv(path, encoding)
+    if encoding is None and source is None:
+        # DuckDB's reader refuses any byte that is not UTF-8 (then the row reader takes the file and
+        # finds the encoding itself): no need to decode the whole file here first to learn it.
+        with path.open("rb") as handle:
+            encoding = "utf-8-sig" if handle.read(3) == codecs.BOM_UTF8 else "utf-8"
+    table = read_table(path, encoding=encoding)  # the headers, and the row reader's view of the file
+    if any("\n" in h or "\r" in h for h in table.headers):
+        raise ColumnarUnavailable("列标题含换行")
     reader = RecordReader(checked, table)
     if reader.columns.missing_required:
         raise ColumnarUnavailable("文件缺少必填列")
     raw_columns = [f"c{i}" for i in range(len(table.headers))]
     # With duplicate headers the row reader keeps the last cell of that header (dict order).
     column_of = {header: raw_columns[i] for i, header in enumerate(table.headers)}
+    stored = []
     if source is None:
+        stored.append("raw_text")
         # Stored once as read: a plain scan into a table keeps the file's order, so rowid numbers the
         # records (a query over read_csv with joins may emit rows in any order).
         try:
@@ -170,15 +181,14 @@ def read_columns(
     facts = [filled.get(column, column) + f" AS {column}" for column in field_column.values()]
     ok = f"coalesce(ok AND NOT blank AND NOT ({' OR '.join(bad) or 'FALSE'}), FALSE) AS ok"
     typed = f"SELECT {', '.join([*facts, 'blank', ok, *raw_columns, *(['row'] if extra else [])])} FROM ({cells})"
-    return TypedColumns(reader, typed, field_column, raw_columns)
+    stored += [f"dup{j}" for j in range(len(keys))]
+    return TypedColumns(reader, typed, field_column, raw_columns, stored)
 
 
-def _require_plain_csv(path: Path, encoding: str | None, headers: list[str]) -> None:
+def _require_plain_csv(path: Path, encoding: str | None) -> None:
     """Refuse what DuckDB would read differently from the row reader."""
     if encoding is not None and encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig"):
         raise ColumnarUnavailable(f"按列读取只支持 UTF-8，此文件指定为 {encoding}")
-    if any("\n" in h or "\r" in h for h in headers):
-        raise ColumnarUnavailable("列标题含换行")
     with path.open("rb") as handle:
         if path.stat().st_size == 0:
             return

@@ -73,6 +73,9 @@ class BulkRun:
             raise ColumnarUnavailable(f"SQL 引擎不支持本政策的{exc}") from None
         except Exception as exc:  # the engine's own error (an overflow …): the per-record engine decides
             raise ColumnarUnavailable(f"SQL 引擎无法计算（{str(exc).splitlines()[0]}）") from None
+        if isinstance(self.session, DuckSession):
+            for name in self.columns.stored:  # `result` holds all that is read from here on
+                self.session.drop(name)
 
     def result_query(self, values: bool) -> str:
         """One row per record of the file, in file order: blank, clean, the outcome columns, the
