@@ -85,6 +85,9 @@ try:
         main(sys.argv[2:])
 except SystemExit:
     pass
+except BaseException:
+    print("measured-command-failed", file=sys.stderr)
+    raise
 finally:
     peak = max(resource.getrusage(r).ru_maxrss for r in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     print(f"peak-kib {peak}", file=sys.stderr)
@@ -105,6 +108,8 @@ def end_to_end(command: list[str], rows: int) -> tuple[float, float, float]:
         done = subprocess.run([sys.executable, "-c", _MEASURED, *command], stdout=sink, stderr=subprocess.PIPE,
                               text=True, check=False, cwd=ROOT)  # fmt: skip
     elapsed, used = time.perf_counter() - start, _children_cpu() - cpu
+    if "measured-command-failed" in done.stderr:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
     peak = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("peak-kib"))
     return elapsed, used, peak / 1024
 
