@@ -34,6 +34,8 @@ class DuckSession:
 
     def __init__(self, threads: int | None = None) -> None:
         self.con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
+        # No progress bar: DuckDB draws one on the terminal for a long query, among our output.
+        self.con.execute("SET enable_progress_bar = false")
 
     def view(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
