@@ -130,10 +130,11 @@ class BulkRun:
         """(row, line) of every clean row. Each shape's text is jsonl_line's own, cut at the row
         number and the ID: stored once per shape in the table `shapes`, joined back by the outcome
         columns (an amount not awarded, NULL, compares as 0: no clean row awards 0)."""
-        n = len(self.programs)
-        keys = [f"aw{i}" for i in range(n)] + [f"coalesce(amt{i}, 0)" for i in range(n)]
-        keys += [f"fl{j}" for j in range(len(self.checks))]
-        found = self.session.query(f"SELECT DISTINCT {', '.join(self._outcome_columns())} FROM result WHERE clean")
+        n, n_checks = len(self.programs), len(self.checks)
+        outcome_columns = self._outcome_columns()
+        found = [()]  # no program and no check: one shape, the empty one
+        if outcome_columns:
+            found = self.session.query(f"SELECT DISTINCT {', '.join(outcome_columns)} FROM result WHERE clean")
         head = after_row = ""
         shapes = []
         for outcome in found:
@@ -145,13 +146,14 @@ class BulkRun:
             amounts = [outcome[2 * i + 1] if outcome[2 * i] else Decimal(0) for i in range(n)]
             shapes.append((*(outcome[2 * i] for i in range(n)), *amounts, *outcome[2 * n :],
                            line[id_at + len(_ID_MARK) :]))  # fmt: skip
-        columns = [(f"k{k}", "BOOLEAN") for k in range(n)] + [(f"k{n + i}", "DECIMAL(38,10)") for i in range(n)]
-        columns += [(f"k{2 * n + j}", "BOOLEAN") for j in range(len(self.checks))] + [("rest", "VARCHAR")]
-        self.session.rows("shapes", columns, shapes)
-        on = " AND ".join([f"r.{key} = s.k{k}".replace("r.coalesce(", "coalesce(r.") for k, key in enumerate(keys)])
+        table = [(f"k{k}", "BOOLEAN") for k in range(n)] + [(f"k{n + i}", "DECIMAL(38,10)") for i in range(n)]
+        table += [(f"k{2 * n + j}", "BOOLEAN") for j in range(n_checks)] + [("rest", "VARCHAR")]
+        self.session.rows("shapes", table, shapes)
+        on = [f"r.aw{i} = s.k{i}" for i in range(n)] + [f"coalesce(r.amt{i}, 0) = s.k{n + i}" for i in range(n)]
+        on += [f"r.fl{j} = s.k{2 * n + j}" for j in range(n_checks)]
         return (f"SELECT r.{self.row} AS row, {sql_string(head)} || CAST(r.{self.row} AS VARCHAR) || "
                 f"{sql_string(after_row)} || r.id_number || s.rest AS line "
-                f"FROM result AS r JOIN shapes AS s ON {on or 'TRUE'} WHERE r.clean")  # fmt: skip
+                f"FROM result AS r JOIN shapes AS s ON {' AND '.join(on) or 'TRUE'} WHERE r.clean")  # fmt: skip
 
     def _lines_sql(self, ledger: Ledger) -> str:
         """(row, line) of every row that is not blank, ordered as the file; counts every row into `ledger`."""
