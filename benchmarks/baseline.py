@@ -195,6 +195,9 @@ def main(path: str, autumn: bool = True, reference: dt.date = dt.date(2021, 9, 1
         for number, cells in enumerate(rows, start=2):
             record = {fid: read[cell] if isinstance(read, dict) else read(cell)
                       for (fid, read), cell in zip(plan, cells, strict=True)}  # fmt: skip
+            if record["grade"] is None:  # the rules need 年级 (the generator leaves some blank): a problem line
+                out.write(json.dumps({"row": number, "id_number": record["id_number"], "status": "problem"}) + "\n")
+                continue
             if record["birth_date"] is None:
                 record["birth_date"] = dt.date.fromisoformat(
                     f"{record['id_number'][6:10]}-{record['id_number'][10:12]}-{record['id_number'][12:14]}"

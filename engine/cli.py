@@ -415,8 +415,7 @@ def eval_command(
     if bulk is not None and fmt == "jsonl":
         with _text_output(output, "utf-8") as handle:
             handle.write(DecisionRecord.of(checked.policy, period).jsonl_header() + "\n")
-            for line in bulk.jsonl_lines(ledger):
-                handle.write(line + "\n")
+            bulk.write_jsonl(handle, ledger)
     elif bulk is not None:
         _write(checked, bulk.outcomes(), ledger, fmt, output, period)
     elif jobs > 1 and fmt in ("jsonl", "csv") and not has_quota:

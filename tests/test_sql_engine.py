@@ -341,3 +341,53 @@ def test_a_negative_computed_amount_is_the_same_row_problem_on_both_engines(tmp_
     python, duck, by_record, bulk = both_engines(path, checked, Period.parse("2021-autumn"))
     assert_same(python, duck, by_record, bulk)
     assert any(f'"code": "{code}"' in line for line in duck)
+
+
+# -- the Result of a row SQL settled, and the file DuckDB writes ----------------------------------------
+
+
+def test_settled_result_is_the_result_evaluate_gives(tmp_path, checked_2021) -> None:
+    """Evaluator.settled_result (the public builder bulk runs use) against evaluate() on one student."""
+    boarder = _id("2008-05-01", 1)
+    path = _write(tmp_path / "s.csv", [
+        {**CORE, "身份证号": boarder, "姓名": "甲", "学段": "初中", "年级": "初二", "校内住宿": "是"},
+    ])  # fmt: skip
+    period = Period.parse("2021-autumn")
+    evaluator = Evaluator(checked_2021, period, reasons=False)
+    [record] = list(RecordReader(checked_2021, read_table(path)))
+    # 初中 boarder of a 脱贫户 family → 寄宿生生活费补助 625 (一(二)2(1): 初中 625 元/生·学期), no flag.
+    settled = evaluator.settled_result(2, record.values, {"boarding_subsidy": Decimal("625.0000000000")}, set())
+    assert jsonl_line(settled) == jsonl_line(evaluator.evaluate(record))
+    assert (settled.id_number, settled.name) == (boarder, "甲")
+    award = evaluator.award("boarding_subsidy", Decimal(625))
+    assert (award.program, award.amount) == ("boarding_subsidy", Decimal(625))
+    assert award.label == checked_2021.policy.programs["boarding_subsidy"].label
+    check = next(iter(checked_2021.checks))
+    assert evaluator.flag(check).check == check
+
+
+def test_write_jsonl_writes_the_lines_of_the_python_engine(tmp_path, checked_2021) -> None:
+    """DuckDB writes the file itself (COPY): the same text as the per-record engine, line for line,
+    odd first cells included (a white-space-only row is skipped, a padded ID typed by Python)."""
+    import io
+
+    path = write_messy(tmp_path / "students.csv", 1500, seed=5, blanks=True)
+    with path.open("a", encoding="utf-8") as handle:
+        spaced = ["　"] + [""] * (len(HEADERS) - 1)  # only a full-width space: a row of nothing
+        padded = [" " + _id("2012-03-02", 7), "乙", *[""] * (len(HEADERS) - 2)]  # an ID with a space before it
+        handle.write(",".join(spaced) + "\n" + ",".join(padded) + "\n")
+    period = Period.parse("2021-autumn")
+    by_record, bulk = Ledger(checked_2021), Ledger(checked_2021)
+    evaluator = Evaluator(checked_2021, period, reasons=False)
+    outcomes = evaluator.evaluate_all(RecordReader(checked_2021, read_table(path)))
+    python = "".join(jsonl_line(o) + "\n" for o in by_record.observe(outcomes))
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
+    BulkRun(checked_2021, period, path).write_jsonl(out, bulk)
+    out.flush()
+    written = out.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+    assert written == python
+    assert by_record.summary_line() == bulk.summary_line()
+    # The two rows added last are spreadsheet rows 1502 and 1503 (a header and 1,500 rows before them):
+    # the spaced one is skipped, the padded ID comes out.
+    rows = [eval_json(line)["row"] for line in written.splitlines()]
+    assert rows[-1] == 1503 and 1502 not in rows

@@ -3,20 +3,26 @@
 The file is read column-wise (:mod:`engine.files.columns`), the policy compiled to SQL
 (:mod:`engine.backends.sql.compile`) and evaluated over every typed row at once. A row whose
 outcome SQL settles completely — typed without a problem, every program and check decided, each
-amount exact to the fen, holding no program with a quota — is *clean*: its JSONL line is assembled
-in SQL from a template cut out of :func:`engine.files.report.jsonl_line` itself. Every other row
-(rejected, with problems, or in a quota's queue) is handed, with its raw cells, to the per-record
-path — the same reader and evaluator ``--engine python`` uses — so its messages, codes and quota
-order are that path's by construction. The two streams are merged in input order.
+amount exact to the fen, holding no program with a quota — is *clean*. Clean rows share a few
+hundred *shapes* (which programs, which amounts, which flags): each shape's JSONL text is made once
+by :func:`engine.files.report.jsonl_line` itself, from the Result the evaluator builds for it
+(:meth:`Evaluator.settled_result`), and joined back, so a clean row's line is that text with its
+row number and ID put in. Every other row (rejected, with problems, or in a quota's queue) is
+handed, with its raw cells, to the per-record path — the same reader and evaluator
+``--engine python`` uses — so its messages, codes and quota order are that path's by construction.
+The two are merged in input order; on DuckDB, DuckDB writes the merged lines to the file itself.
 """
 
 from __future__ import annotations
 
+import codecs
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from engine.backends.python.evaluator import Evaluator
 from engine.backends.sql.compile import Unsupported, compile_policy
@@ -28,75 +34,14 @@ from engine.files.columns import ColumnarUnavailable, TypedColumns, read_columns
 from engine.files.records import RecordReader, Rejected
 from engine.files.report import jsonl_line
 from engine.policy.model import Period
-from engine.runtime.results import Award, Flag, Result
+from engine.runtime.results import Result
 from engine.tools.ledger import Ledger
 from engine.tools.parallel import BatchCounts
 
 AUTO_DUCKDB_ROWS = 20_000  # `--engine auto` reads a CSV with more lines than this on DuckDB
-# Marks that cannot occur in a real line, cut out of jsonl_line's output to leave the template.
+# Marks that cannot occur in a real line, cut out of jsonl_line's output to leave the parts around them.
 _ROW_MARK = 987_650_123_456_789
 _ID_MARK = "ZIZHUIDMARK"
-_AMOUNT_MARK = Decimal("987650123456.78")
-
-
-@dataclass
-class LineTemplate:
-    """jsonl_line's layout as pieces: head + row + after_row + id + after_id + awards + between
-    + flags + tail, each award as before + amount text + after, joined by `separator`."""
-
-    head: str
-    after_row: str
-    after_id: str
-    between: str
-    tail: str
-    separator: str
-    awards: dict[str, tuple[str, str]] = field(default_factory=dict)
-    flags: dict[str, str] = field(default_factory=dict)
-
-
-def line_template(checked: CheckedPolicy, evaluator: Evaluator) -> LineTemplate:
-    """The pieces, cut from lines of the awards and flags `evaluator` itself builds (so whatever an
-    award or flag carries — kind, clause, sample money, a check's category — is in them)."""
-    def line(awards: list[Award], flags: list[Flag]) -> str:
-        return jsonl_line(Result(_ROW_MARK, _ID_MARK, "", {}, awards, (), flags, ()))
-
-    def inserted(base: str, longer: str) -> tuple[int, str]:
-        """Where `longer` differs from `base` by one inserted piece, and the piece."""
-        start = next((i for i, (a, b) in enumerate(zip(base, longer, strict=False)) if a != b), len(base))
-        piece = longer[start : start + len(longer) - len(base)]
-        assert base[:start] + piece + base[start:] == longer, "jsonl_line changed shape"
-        return start, piece
-
-    empty = line([], [])
-    awards: dict[str, tuple[str, str]] = {}
-    award_at = flag_at = 0
-    separator = ", "
-    for index, pid in enumerate(checked.program_order):
-        award = evaluator._award(index, _AMOUNT_MARK)
-        award_at, piece = inserted(empty, line([award], []))
-        _, two = inserted(empty, line([award, award], []))
-        separator = two[len(piece) : len(two) - len(piece)]
-        before, after = piece.split(str(_AMOUNT_MARK))
-        awards[pid] = (before, after)
-    flags: dict[str, str] = {}
-    for flag in evaluator._flags:
-        flag_at, flags[flag.check] = inserted(empty, line([], [flag]))
-    if not awards:
-        award_at = empty.index("[]") + 1
-    if not flags:
-        flag_at = empty.index("[]", award_at + 1) + 1
-    row_at = empty.index(str(_ROW_MARK))
-    id_at = empty.index(_ID_MARK)
-    return LineTemplate(
-        head=empty[:row_at],
-        after_row=empty[row_at + len(str(_ROW_MARK)) : id_at],
-        after_id=empty[id_at + len(_ID_MARK) : award_at],
-        between=empty[award_at:flag_at],
-        tail=empty[flag_at:],
-        separator=separator,
-        awards=awards,
-        flags=flags,
-    )
 
 
 def count_lines(path: Path | str) -> int:
@@ -128,6 +73,9 @@ class BulkRun:
             raise ColumnarUnavailable(f"SQL 引擎不支持本政策的{exc}") from None
         except Exception as exc:  # the engine's own error (an overflow …): the per-record engine decides
             raise ColumnarUnavailable(f"SQL 引擎无法计算（{str(exc).splitlines()[0]}）") from None
+        if isinstance(self.session, DuckSession):
+            for name in self.columns.stored:  # `result` holds all that is read from here on
+                self.session.drop(name)
 
     def result_query(self, values: bool) -> str:
         """One row per record of the file, in file order: blank, clean, the outcome columns, the
@@ -143,14 +91,18 @@ class BulkRun:
                    for i in range(len(self.programs))]  # fmt: skip
         settled += [f"fl{j} IS NOT NULL" for j in range(len(self.checks))]
         settled += [f"NOT aw{i}" for i, pid in enumerate(self.programs) if programs[pid].quota is not None]
+        identity = self.checked.role_field("identity_number")
+        id_column = self.columns.field_column.get(identity or "", "''")
+        if identity is not None and self.checked.fields[identity].field.format != "resident_id":
+            # A clean line puts the ID in as it is: one JSON would escape goes to the per-record path.
+            settled.append(f"NOT regexp_matches(coalesce({id_column}, ''), '[\\x00-\\x1f\"\\\\]')")
         clean = " AND ".join(["ok", *(f"({s})" for s in settled)])
         keep = [f"aw{i}, amt{i}" for i in range(len(self.programs))] + [f"fl{j}" for j in range(len(self.checks))]
         if values:
             keep += list(self.columns.field_column.values())
         keep += [f"CASE WHEN NOT clean THEN {c} END AS {c}" for c in self.columns.raw_columns]
-        id_column = self.columns.field_column.get("id_number", "''")
         keep.append("row")
-        return (f"SELECT blank, clean, {id_column} AS id_number, {', '.join(keep)} "
+        return (f"SELECT blank, clean, coalesce({id_column}, '') AS id_number, {', '.join(keep)} "
                 f"FROM (SELECT *, coalesce({clean}, FALSE) AS clean FROM ({compiled.query}))")  # fmt: skip
 
     @property
@@ -165,35 +117,85 @@ class BulkRun:
         outcomes = self.evaluator.evaluate_all(RecordReader(self.checked, self.columns.raw_table(rows)))
         return {o.row: o for o in outcomes}
 
-    def _line_sql(self) -> str:
-        t = line_template(self.checked, self.evaluator)
-        awards = [
-            f"CASE WHEN aw{i} THEN {sql_string(t.awards[pid][0])} || CAST(CAST(amt{i} AS DECIMAL(38,2)) AS VARCHAR) "
-            f"|| {sql_string(t.awards[pid][1])} END"
-            for i, pid in enumerate(self.programs)
+    def _settled(self, row: int, values: dict[str, Any], outcome: tuple[Any, ...]) -> Result:
+        """The Result of a clean row from its outcome columns (aw0, amt0, aw1, amt1 …, fl0, fl1 …)."""
+        n = len(self.programs)
+        awarded = {pid: outcome[2 * i + 1] for i, pid in enumerate(self.programs) if outcome[2 * i]}
+        flagged = {cid for j, cid in enumerate(self.checks) if outcome[2 * n + j]}
+        return self.evaluator.settled_result(row, values, awarded, flagged)
+
+    def _outcome_columns(self, prefix: str = "") -> list[str]:
+        return [f"{prefix}aw{i}, {prefix}amt{i}" for i in range(len(self.programs))] + [
+            f"{prefix}fl{j}" for j in range(len(self.checks))
         ]
-        flags = [f"CASE WHEN fl{j} THEN {sql_string(t.flags[cid])} END" for j, cid in enumerate(self.checks)]
 
-        def joined(parts: list[str]) -> str:
-            return f"concat_ws({sql_string(t.separator)}, {', '.join(parts)})" if parts else "''"
+    def _clean_lines_sql(self) -> str:
+        """(row, line) of every clean row. Each shape's text is jsonl_line's own, cut at the row
+        number and the ID: stored once per shape in the table `shapes`, joined back by the outcome
+        columns (an amount not awarded, NULL, compares as 0: no clean row awards 0)."""
+        n, n_checks = len(self.programs), len(self.checks)
+        outcome_columns = self._outcome_columns()
+        found = [()]  # no program and no check: one shape, the empty one
+        if outcome_columns:
+            found = self.session.query(f"SELECT DISTINCT {', '.join(outcome_columns)} FROM result WHERE clean")
+        head = after_row = ""
+        shapes = []
+        for outcome in found:
+            result = self._settled(0, {}, outcome)
+            result.row, result.id_number = _ROW_MARK, _ID_MARK
+            line = jsonl_line(result)
+            row_at, id_at = line.index(str(_ROW_MARK)), line.index(_ID_MARK)
+            head, after_row = line[:row_at], line[row_at + len(str(_ROW_MARK)) : id_at]
+            amounts = [outcome[2 * i + 1] if outcome[2 * i] else Decimal(0) for i in range(n)]
+            shapes.append((*(outcome[2 * i] for i in range(n)), *amounts, *outcome[2 * n :],
+                           line[id_at + len(_ID_MARK) :]))  # fmt: skip
+        table = [(f"k{k}", "BOOLEAN") for k in range(n)] + [(f"k{n + i}", "DECIMAL(38,10)") for i in range(n)]
+        table += [(f"k{2 * n + j}", "BOOLEAN") for j in range(n_checks)] + [("rest", "VARCHAR")]
+        self.session.rows("shapes", table, shapes)
+        on = [f"r.aw{i} = s.k{i}" for i in range(n)] + [f"coalesce(r.amt{i}, 0) = s.k{n + i}" for i in range(n)]
+        on += [f"r.fl{j} = s.k{2 * n + j}" for j in range(n_checks)]
+        return (f"SELECT r.{self.row} AS row, {sql_string(head)} || CAST(r.{self.row} AS VARCHAR) || "
+                f"{sql_string(after_row)} || r.id_number || s.rest AS line "
+                f"FROM result AS r JOIN shapes AS s ON {' AND '.join(on) or 'TRUE'} WHERE r.clean")  # fmt: skip
 
-        return (f"{sql_string(t.head)} || CAST({self.row} AS VARCHAR) || {sql_string(t.after_row)} || id_number || "
-                f"{sql_string(t.after_id)} || {joined(awards)} || {sql_string(t.between)} || {joined(flags)} || "
-                f"{sql_string(t.tail)}")  # fmt: skip
+    def _lines_sql(self, ledger: Ledger) -> str:
+        """(row, line) of every row that is not blank, ordered as the file; counts every row into `ledger`."""
+        slow = self._slow_outcomes()
+        self._count_clean(ledger)
+        for outcome in slow.values():  # in input order
+            ledger.add(outcome)
+        self.session.rows("slow_lines", [("row", "BIGINT"), ("line", "VARCHAR")],
+                          [(row, jsonl_line(outcome)) for row, outcome in slow.items()])  # fmt: skip
+        clean = self._clean_lines_sql()
+        return f"SELECT row, line FROM ({clean} UNION ALL SELECT row, line FROM slow_lines) ORDER BY row"
 
     def jsonl_lines(self, ledger: Ledger) -> Iterator[str]:
         """Every input row's JSONL line (without newline), in input order, counted into `ledger`."""
-        slow = self._slow_outcomes()
-        self._count_clean(ledger)
-        query = (f"SELECT {self.row}, CASE WHEN clean THEN {self._line_sql()} END FROM result "
-                 f"WHERE NOT blank ORDER BY {self.order}")  # fmt: skip
-        for row, line in self.session.stream(query):
-            if line is None:
-                outcome = slow[row]
-                ledger.add(outcome)
-                yield jsonl_line(outcome)
-            else:
-                yield line
+        for _row, line in self.session.stream(self._lines_sql(ledger)):
+            yield line
+
+    def write_jsonl(self, handle: TextIO, ledger: Ledger) -> None:
+        """:meth:`jsonl_lines` written to `handle`, each line ended by a newline: the same text. On
+        DuckDB the lines never pass through Python one by one: DuckDB writes them, in input order,
+        to a temporary file, which is then copied to `handle` (as bytes when it is UTF-8)."""
+        if not isinstance(self.session, DuckSession):
+            for line in self.jsonl_lines(ledger):
+                handle.write(line + "\n")
+            return
+        query = self._lines_sql(ledger)
+        with tempfile.TemporaryDirectory(prefix="zizhu-") as folder:
+            path = os.path.join(folder, "lines.jsonl")
+            self.session.write_lines(f"SELECT line FROM ({query})", path)
+            binary = getattr(handle, "buffer", None)
+            if binary is not None and codecs.lookup(handle.encoding or "ascii").name == "utf-8":
+                handle.flush()
+                with open(path, "rb") as lines:
+                    shutil.copyfileobj(lines, binary, 1 << 22)
+                binary.flush()
+                return
+            with open(path, encoding="utf-8", newline="") as text:
+                while chunk := text.read(1 << 20):
+                    handle.write(chunk)
 
     def outcomes(self) -> Iterator[Result | Rejected]:
         """Every input row's Result or Rejected, in input order (for CSV, XLSX, tables, ledgers).
@@ -202,20 +204,15 @@ class BulkRun:
         back with ten places (1000.0000000000 for 1000)."""
         slow = self._slow_outcomes()
         fields = list(self.columns.field_column.items())
-        columns = [c for _, c in fields] + [f"aw{i}, amt{i}" for i in range(len(self.programs))]
-        columns += [f"fl{j}" for j in range(len(self.checks))]
-        flag_of = self.evaluator._flags  # the evaluator's own (one per check, in the checks' order)
+        columns = [c for _, c in fields] + self._outcome_columns()
         query = f"SELECT {self.row}, clean, {', '.join(columns)} FROM result WHERE NOT blank ORDER BY {self.order}"
-        n_fields, n_programs = len(fields), len(self.programs)
+        n_fields = len(fields)
         for row, clean, *cells in self.session.stream(query):
             if not clean:
                 yield slow[row]
                 continue
             values = {fid: cells[k] for k, (fid, _) in enumerate(fields)}
-            awards = [self.evaluator._award(i, cells[n_fields + 2 * i + 1])
-                      for i in range(n_programs) if cells[n_fields + 2 * i]]  # fmt: skip
-            flags = [flag for j, flag in enumerate(flag_of) if cells[n_fields + 2 * n_programs + j]]
-            yield Result(row, values.get("id_number") or "", values.get("name") or "", values, awards, (), flags)
+            yield self._settled(row, values, tuple(cells[n_fields:]))
 
     def _count_clean(self, ledger: Ledger) -> None:
         """The clean rows' part of the ledger, summed in SQL."""

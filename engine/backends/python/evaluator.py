@@ -8,7 +8,7 @@ every fact each rule read: one evaluator, one meaning.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -57,6 +57,7 @@ class Evaluator:
             Flag(cid, c.check.label, c.check.citation.cite, c.check.message, c.check.category)
             for cid, c in checked.checks.items()
         ]
+        self._check_index = {cid: j for j, cid in enumerate(checked.checks)}
         self._sample = sample_programs(checked)
         self._items = [*self._order, *checked.checks]  # error index → program or check id
         self._award_cache: list[dict[Decimal, Award]] = [{} for _ in self._order]
@@ -105,6 +106,31 @@ class Evaluator:
         if len(cache) < 1000:
             cache[amount] = award
         return award
+
+    # -- results another engine decided ---------------------------------------------
+    def award(self, program: str, amount: Decimal) -> Award:
+        """The award of `program` for `amount`, as evaluation itself makes it (label, kind, frequency,
+        clause, whether its amount read sample money)."""
+        return self._award(self._order.index(program), amount)
+
+    def flag(self, check: str) -> Flag:
+        """The flag of `check`, as evaluation itself raises it."""
+        return self._flags[self._check_index[check]]
+
+    def settled_result(
+        self, row: int, values: dict[str, Any], awarded: Mapping[str, Decimal], flagged: Collection[str]
+    ) -> Result:
+        """The Result of a record whose every program and check another engine decided without a
+        problem (the SQL back end, :mod:`engine.tools.bulk`): `awarded` maps each program awarded
+        to its amount (above zero), `flagged` holds the checks raised. Awards and flags come in the
+        evaluator's order and form, the ID and name from the fields of those roles: the Result
+        :meth:`evaluate` gives that record with ``reasons=False``."""
+        awards = [self._award(i, awarded[pid]) for i, pid in enumerate(self._order) if pid in awarded]
+        flags = [flag for flag in self._flags if flag.check in flagged]
+        checked = self.checked
+        id_number = values.get(checked.role_field("identity_number") or "") or ""
+        name = values.get(checked.role_field("name") or "") or ""
+        return Result(row, id_number, name, values, awards or (), (), flags or ())
 
     def _finish(self, values, row, awards, denials, flags, errors, zero, priorities, groups) -> Result:
         """The result of a record with row errors or a zero amount (the rare path)."""

@@ -168,6 +168,23 @@ class SqlWriter:
         return "(CASE " + " ".join(branches) + " END)"
 
 
+def program_levels(checked: CheckedPolicy) -> list[list[str]]:
+    """The programs in layers, each (in program order) reading only the outcomes of earlier layers'
+    programs: through `awarded(…)` in its rules, or a `not_with` relation."""
+    level: dict[str, int] = {}
+
+    def depth(pid: str) -> int:
+        if pid not in level:
+            level[pid] = 0  # no cycles: the checker refused them
+            read = {p for kind, p in checked.reads(("program", pid)) if kind == "program"}
+            read |= {r.program for r in checked.programs[pid].program.not_with}
+            level[pid] = 1 + max((depth(p) for p in read), default=-1)
+        return level[pid]
+
+    order = checked.program_order
+    return [[p for p in order if depth(p) == n] for n in range(max((depth(p) for p in order), default=-1) + 1)]
+
+
 def compile_policy(
     checked: CheckedPolicy, period: dict[str, Any], field_column: dict[str, str], source: str
 ) -> Compiled:
@@ -177,19 +194,23 @@ def compile_policy(
     for shared in w.shared_layers():
         columns = "".join(f", {sql} AS {name}" for name, sql in shared)
         layers.append(f"SELECT *{columns} FROM ({layers[-1]})")
-    for i, pid in enumerate(checked.program_order):
-        cp = checked.programs[pid]
-        parts = [w.expr(c.expr) for c in cp.conditions]
-        parts += [f"(NOT {w.expr(x.expr)})" for x in cp.exclusions]
-        parts += [f"(NOT aw{w.program_index[r.program]})" for r in cp.program.not_with]
-        holds = "(" + " AND ".join(parts) + ")" if parts else "TRUE"
-        amount = f"CAST({w.expr(cp.amount)} AS {DECIMAL_SQL})"
-        layers.append(f"SELECT *, {holds} AS holds{i}, {amount} AS raw{i} FROM ({layers[-1]})")
-        # Awarded iff the conditions hold and the amount is above zero (a zero amount is no award).
-        awarded = (f"CASE WHEN holds{i} IS NULL THEN NULL WHEN NOT holds{i} THEN FALSE "
-                   f"WHEN raw{i} IS NULL THEN NULL ELSE raw{i} > 0 END")  # fmt: skip
-        layers.append(f"SELECT *, {awarded} AS aw{i}, "
-                      f"CASE WHEN holds{i} AND raw{i} > 0 THEN raw{i} END AS amt{i} FROM ({layers[-1]})")  # fmt: skip
+    # Programs reading no other program's outcome are one layer (two projections: whether the rules
+    # hold and the amount, then awarded and the amount awarded); those reading them the next, and so on.
+    for level in program_levels(checked):
+        raw, awarded = [], []
+        for pid in level:
+            i, cp = w.program_index[pid], checked.programs[pid]
+            parts = [w.expr(c.expr) for c in cp.conditions]
+            parts += [f"(NOT {w.expr(x.expr)})" for x in cp.exclusions]
+            parts += [f"(NOT aw{w.program_index[r.program]})" for r in cp.program.not_with]
+            holds = "(" + " AND ".join(parts) + ")" if parts else "TRUE"
+            raw.append(f"{holds} AS holds{i}, CAST({w.expr(cp.amount)} AS {DECIMAL_SQL}) AS raw{i}")
+            # Awarded iff the conditions hold and the amount is above zero (a zero amount is no award).
+            awarded.append(f"CASE WHEN holds{i} IS NULL THEN NULL WHEN NOT holds{i} THEN FALSE "
+                           f"WHEN raw{i} IS NULL THEN NULL ELSE raw{i} > 0 END AS aw{i}, "
+                           f"CASE WHEN holds{i} AND raw{i} > 0 THEN raw{i} END AS amt{i}")  # fmt: skip
+        layers.append(f"SELECT *, {', '.join(raw)} FROM ({layers[-1]})")
+        layers.append(f"SELECT *, {', '.join(awarded)} FROM ({layers[-1]})")
     checks = list(checked.checks)
     flags = [f"{w.all_of([c.expr for c in checked.checks[cid].conditions])} AS fl{j}" for j, cid in enumerate(checks)]
     query = f"SELECT *{''.join(', ' + f for f in flags)} FROM ({layers[-1]})"
