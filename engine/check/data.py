@@ -125,6 +125,7 @@ def _table(ctx: CheckContext, t: m.Table) -> dict[tuple[Any, ...], Decimal]:
             visit(child, depth + 1, (*prefix, key), (*path, raw_key))
 
     visit(t.rows, 0, (), t.path)
+    visit = None  # type: ignore[assignment]  # else the recursive inner function is a reference cycle (with ctx)
     return cells
 
 

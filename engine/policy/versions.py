@@ -54,8 +54,11 @@ class Assembly:
 
 
 def _subtree(doc: SourceDocument, prefix: PathKey) -> _Node:
+    """The item at `prefix`, its data not copied: nothing changes a document's data in place once
+    it is read (:func:`_merge` builds new mappings and lists where it changes something), so the
+    item may share it with the document (a deep copy of every item cost seconds for 10,000)."""
     positions, scalars = _grouped(doc, len(prefix)).get(tuple(prefix), ({}, {}))
-    return _Node(copy.deepcopy(_get(doc.data, prefix)), dict(positions), dict(scalars))
+    return _Node(_get(doc.data, prefix), dict(positions), dict(scalars))
 
 
 # A document's positions and scalar starts grouped by their first n keys, built once per document
@@ -89,47 +92,68 @@ def _get(data: Any, path: PathKey) -> Any:
 def _merge(base: _Node, patch: _Node, notes: list[str] | None = None) -> _Node:
     """Mappings merge key by key (so a table can change one cell); lists whose items have ids merge
     by id (see :func:`_merge_list_by_id`); anything else is replaced, and a replaced list without
-    ids (a `when` list) is noted in `notes`, so `check` and `show` can say so."""
-    data = copy.deepcopy(base.data)
+    ids (a `when` list) is noted in `notes`, so `check` and `show` can say so.
+
+    Neither `base` nor `patch` is changed: each mapping and list the patch changes is a new one, and
+    what it leaves alone is shared with `base` (copy on write; data is never changed in place)."""
     positions = dict(base.positions)
     scalars = dict(base.scalars)
-
-    def take(sub: PathKey, into: PathKey | None = None) -> None:
-        """Forget what was under `into` (default `sub`) and take the patch's nodes under `sub` there."""
-        into = sub if into is None else into
-        for table in (positions, scalars):
-            for p in [p for p in table if p[: len(into)] == into]:
-                del table[p]
-        n = len(sub)
-        positions.update({(*into, *p[n:]): loc for p, loc in patch.positions.items() if p[:n] == sub})
-        scalars.update({(*into, *p[n:]): s for p, s in patch.scalars.items() if p[:n] == sub})
-
-    def apply(target: dict, value: dict, path: PathKey) -> None:
-        for key, new in value.items():
-            sub = (*path, key)
-            old = target.get(key)
-            if isinstance(new, dict) and isinstance(old, dict):
-                apply(old, new, sub)
-                if sub in patch.positions:
-                    positions[sub] = patch.positions[sub]
-                continue
-            id_key = list_id_key(old, new)
-            if id_key is not None:
-                for index, new_index in _merge_list_by_id(old, new, id_key).items():
-                    take((*sub, index), (*sub, new_index))
-                continue
-            if notes is not None and old is not None and (isinstance(old, list) or key == "when"):
-                lost = "条件" if key == "when" else "项"
-                notes.append(
-                    f"{'.'.join(map(str, sub))} 没有逐项的标识，已整体替换上一版本的"
-                    + (f" {len(old)} 项" if isinstance(old, list) else "写法")
-                    + f"（上一版本中没有重写的{lost}不再适用）"
-                )
-            target[key] = copy.deepcopy(new)
-            take(sub)
-
-    apply(data, patch.data, ())
+    data = _merged(base.data, patch.data, patch, (), positions, scalars, notes)
     return _Node(data, positions, scalars)
+
+
+def _merged(
+    target: dict,
+    value: dict,
+    patch: _Node,
+    path: PathKey,
+    positions: dict[PathKey, Location],
+    scalars: dict[PathKey, ScalarStart],
+    notes: list[str] | None,
+) -> dict:
+    """A new mapping: `target` with `value`, the patch's mapping at `path`, merged in (see
+    :func:`_merge`); `positions` and `scalars` are updated to match."""
+    result = dict(target)
+    for key, new in value.items():
+        sub = (*path, key)
+        old = result.get(key)
+        if isinstance(new, dict) and isinstance(old, dict):
+            result[key] = _merged(old, new, patch, sub, positions, scalars, notes)
+            if sub in patch.positions:
+                positions[sub] = patch.positions[sub]
+            continue
+        id_key = list_id_key(old, new)
+        if id_key is not None:
+            result[key] = merged_list = list(old)
+            for index, new_index in _merge_list_by_id(merged_list, new, id_key).items():
+                _take(patch, (*sub, index), (*sub, new_index), positions, scalars)
+            continue
+        if notes is not None and old is not None and (isinstance(old, list) or key == "when"):
+            lost = "条件" if key == "when" else "项"
+            notes.append(
+                f"{'.'.join(map(str, sub))} 没有逐项的标识，已整体替换上一版本的"
+                + (f" {len(old)} 项" if isinstance(old, list) else "写法")
+                + f"（上一版本中没有重写的{lost}不再适用）"
+            )
+        result[key] = new
+        _take(patch, sub, sub, positions, scalars)
+    return result
+
+
+def _take(
+    patch: _Node,
+    sub: PathKey,
+    into: PathKey,
+    positions: dict[PathKey, Location],
+    scalars: dict[PathKey, ScalarStart],
+) -> None:
+    """Forget what was under `into` and take the patch's nodes under `sub` there."""
+    for table in (positions, scalars):
+        for p in [p for p in table if p[: len(into)] == into]:
+            del table[p]
+    n = len(sub)
+    positions.update({(*into, *p[n:]): loc for p, loc in patch.positions.items() if p[:n] == sub})
+    scalars.update({(*into, *p[n:]): s for p, s in patch.scalars.items() if p[:n] == sub})
 
 
 # What names an item of a list, by the list's key: most items have an `id`; a `not_with`
@@ -156,9 +180,9 @@ def _merge_list_by_id(target: list, patch: list, id_key: str) -> dict[int, int]:
         new_index = index_of.get(item[id_key])
         if new_index is None:
             new_index = index_of[item[id_key]] = len(target)
-            target.append(copy.deepcopy(item))
+            target.append(item)
         else:
-            target[new_index] = copy.deepcopy(item)
+            target[new_index] = item
         placed[index] = new_index
     return placed
 
@@ -275,29 +299,33 @@ def _cite_rule(
 def check_citations(doc: SourceDocument, rule: tuple[str, str], sink: DiagnosticSink) -> None:
     """Every `cite` written in this file follows its document's clause numbering."""
     style, pattern = rule
-    matcher = re.compile(pattern)
+    found: list[tuple[PathKey, str]] = []
+    _bad_cites(doc.data, (), re.compile(pattern), found)
+    example = CITE_EXAMPLES.get(style, "")
+    for path, value in found:
+        sink.error(
+            doc.locate(path),
+            f"条款编号「{value}」不符合本文件条款的写法（{style}" + (f"，如 {example}）" if example else "）"),
+            "引用另一份文件的条款时，在 policy: 的 source: 下写明该文件和它的 cite_style"
+            "（方案条目 如 一(二)2(2)；条款 如 第三条第（二）款）",
+            code="bad-cite",
+        )
 
-    def visit(node: Any, path: PathKey) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "cite" and isinstance(value, str):
-                    if not matcher.fullmatch(value.strip()):
-                        example = CITE_EXAMPLES.get(style, "")
-                        sink.error(
-                            doc.locate((*path, key)),
-                            f"条款编号「{value}」不符合本文件条款的写法（{style}"
-                            + (f"，如 {example}）" if example else "）"),
-                            "引用另一份文件的条款时，在 policy: 的 source: 下写明该文件和它的 cite_style"
-                            "（方案条目 如 一(二)2(2)；条款 如 第三条第（二）款）",
-                            code="bad-cite",
-                        )
-                else:
-                    visit(value, (*path, key))
-        elif isinstance(node, list):
-            for index, item in enumerate(node):
-                visit(item, (*path, index))
 
-    visit(doc.data, ())
+def _bad_cites(node: Any, path: PathKey, matcher: re.Pattern[str], found: list[tuple[PathKey, str]]) -> None:
+    """Each `cite` under `node` that `matcher` does not fit, in the file's order. (A function of its
+    own: a recursive inner function would be a reference cycle holding the document until the
+    cycle collector runs; see yamlsource.cycle_collection_paused.)"""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "cite" and isinstance(value, str):
+                if not matcher.fullmatch(value.strip()):
+                    found.append(((*path, key), value))
+            else:
+                _bad_cites(value, (*path, key), matcher, found)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            _bad_cites(item, (*path, index), matcher, found)
 
 
 def _find(items: dict[str, dict[str, Entry]], item_id: str) -> tuple[str, Entry] | None:
