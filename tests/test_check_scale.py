@@ -138,3 +138,26 @@ def test_the_benchmark_policy_checks_and_every_error_is_still_located(tmp_path: 
     # extra_0's exclusion: line 13 `        if: 年龄 >= 未知参数`, the value at column 13, the name 6 further.
     assert problem.location.file.endswith("extra.yaml")
     assert (problem.location.line, problem.location.column) == (13, 19)
+
+
+def test_every_section_of_the_policy_schema_is_a_list_of_items_valid_one_by_one():
+    # validate(known_valid=…) skips items already found valid: sound only while no section schema
+    # says anything about its list as a whole (minItems, uniqueItems, contains …).
+    from engine.policy.schema import _ITEMS, POLICY_FILE_SCHEMA
+
+    for section, item in _ITEMS.items():
+        schema = POLICY_FILE_SCHEMA["properties"][section]
+        assert set(schema) <= {"type", "items", "description"} and schema["type"] == "array", section
+        assert schema["items"] is item
+
+
+def test_an_item_an_override_leaves_invalid_is_still_found(tmp_path):
+    # household is an enum with values; overridden to text it must lose its values (schema allOf),
+    # which the override alone cannot show: only the merged item does.
+    folder = version(tmp_path, "override:\n  fields:\n    - id: household\n      type: text\n")
+    with pytest.raises(engine.PolicyError) as caught:
+        engine.load(folder)
+    [problem] = caught.value.diagnostics
+    # Located at the item as first written: policies/2021/fields.yaml line 31, `  - id: household`.
+    assert problem.code == "schema" and problem.location.file.endswith("2021/fields.yaml")
+    assert (problem.location.line, problem.location.column) == (31, 5)

@@ -7,6 +7,7 @@ error messages but take no part in equality, so ``parse(print(tree)) == tree``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from decimal import Decimal
 
@@ -26,6 +27,12 @@ NO_SPAN = Span(1, 1, 1)
 @dataclass(frozen=True)
 class Node:
     span: Span = field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+
+    @cached_property
+    def canonical_text(self) -> str:
+        """:func:`to_text` of this node, worked out once (trees are immutable, and the parser's
+        cache shares one tree among all the items that write the same expression)."""
+        return _render(self)
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,11 @@ def _precedence(node: Node) -> int:
 
 def to_text(node: Node) -> str:
     """The canonical text of a tree: one space around operators, minimal parentheses."""
+    return node.canonical_text
+
+
+def _render(node: Node) -> str:
+    """The canonical text of `node`, from that of its children (each worked out once)."""
 
     def wrap(child: Node, minimum: int) -> str:
         text = to_text(child)

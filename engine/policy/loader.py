@@ -75,11 +75,22 @@ def load_policy(folder: Path | str) -> m.Policy:
     Names and types are the checker's job."""
     folder = Path(folder)
     sink = DiagnosticSink()
-    assembly = assemble(folder, lambda f: _folder_documents(f, sink), sink)
+    # Items the schema passed in their own files, by identity (kept here, so no id is reused): the
+    # effective document shares them (merged items are new), and they need not be checked again.
+    valid_items: dict[int, Any] = {}
+
+    def documents(f: Path) -> list[SourceDocument]:
+        docs = _folder_documents(f, sink)
+        for doc in docs:
+            for section in SECTIONS:
+                valid_items.update((id(item), item) for item in doc.data.get(section) or [])
+        return docs
+
+    assembly = assemble(folder, documents, sink)
     sink.raise_if_any()
     assert assembly is not None
     doc, provenance = effective_document(assembly)
-    sink.extend(validate(doc))  # an override may leave an item incomplete
+    sink.extend(validate(doc, known_valid=valid_items))  # an override may leave an item incomplete
     sink.raise_if_any()
     policy = build_policy(display_path(folder), doc)
     policy.lineage = assembly.lineage

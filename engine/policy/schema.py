@@ -609,10 +609,26 @@ def fits_schema(validator, data: Any) -> bool:
         return False
 
 
-def validate(doc: SourceDocument, validator=POLICY_VALIDATOR, labels=None) -> list[Diagnostic]:
+def validate(
+    doc: SourceDocument, validator=POLICY_VALIDATOR, labels=None, known_valid: dict[int, Any] | None = None
+) -> list[Diagnostic]:
     """Every schema violation of one file, each at the YAML node it concerns. `labels()`, when
     given, maps the Chinese labels of the policy's items to their ids: a label written where an id
-    is needed gets "是否想写 preschool_aid"."""
+    is needed gets "是否想写 preschool_aid".
+
+    `known_valid` (the policy schema only): id → item of section items this validator already
+    passed, unchanged since (data is never changed in place); the quick check skips them. Each
+    section is a list of items valid one by one (tests/test_check_scale.py holds the schema to
+    that), so the others decide. When the quick check fails, the whole file is validated again."""
+    if known_valid and validator is POLICY_VALIDATOR and isinstance(doc.data, dict):
+        unseen = {
+            key: [item for item in value if id(item) not in known_valid]
+            if key in _ITEMS and isinstance(value, list)
+            else value
+            for key, value in doc.data.items()
+        }
+        if fits_schema(validator, _jsonable(unseen)):
+            return []
     data = _jsonable(doc.data)
     if fits_schema(validator, data):
         return []
