@@ -7,9 +7,9 @@ error messages but take no part in equality, so ``parse(print(tree)) == tree``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 
 @dataclass(frozen=True)

@@ -408,8 +408,64 @@ def _compile(schema: Any) -> Check:
     unknown = set(schema) - _ANNOTATIONS - set(_KEYWORD_COMPILERS) - {"then", "else"}
     if unknown:
         raise NotImplementedError(f"schema keywords {sorted(unknown)}")
-    checks = [_KEYWORD_COMPILERS[k](schema[k], schema) for k in schema if k in _KEYWORD_COMPILERS]
+    # The shapes most nodes of a file meet, each as one function (a call per keyword per node was
+    # most of the time); every other keyword beside them as usual.
+    combined: tuple[Check, set[str]] | None = None
+    if schema.get("type") == "object" and "properties" in schema and "patternProperties" not in schema:
+        combined = _object(schema), {"type", "properties", "required", "additionalProperties"}
+    elif schema.get("type") == "string" and set(schema) - _ANNOTATIONS <= {"type", "minLength", "pattern"}:
+        combined = _string(schema), {"type", "minLength", "pattern"}
+    elif set(schema) - _ANNOTATIONS == {"enum"} and all(isinstance(o, str) for o in schema["enum"]):
+        options = frozenset(schema["enum"])  # equal to a string option only if a string (jsonschema's equal)
+        combined = (lambda value: isinstance(value, str) and value in options), {"enum"}
+    done = combined[1] if combined else set()
+    checks = [_KEYWORD_COMPILERS[k](schema[k], schema) for k in schema if k in _KEYWORD_COMPILERS and k not in done]
+    if combined:
+        checks.insert(0, combined[0])
     return _all([c for c in checks if c is not None]) if checks else (lambda _value: True)
+
+
+def _object(schema: dict) -> Check:
+    """`type: object` with its `properties`, `required` and `additionalProperties`, in one pass."""
+    properties = {key: _compile(sub) for key, sub in schema["properties"].items()}
+    required = tuple(schema.get("required", ()))
+    additional = schema.get("additionalProperties", True)
+    extra = _compile(additional) if isinstance(additional, dict) else None
+
+    def fits(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return False
+        for name in required:
+            if name not in value:
+                return False
+        for key, item in value.items():
+            check = properties.get(key)
+            if check is not None:
+                if not check(item):
+                    return False
+            elif extra is not None:
+                if not extra(item):
+                    return False
+            elif not additional:
+                return False
+        return True
+
+    return fits
+
+
+def _string(schema: dict) -> Check:
+    """`type: string` with its `minLength` and (full-match) `pattern`."""
+    shortest = schema.get("minLength", 0)
+    pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
+
+    def fits(value: Any) -> bool:
+        return (
+            isinstance(value, str)
+            and len(value) >= shortest
+            and (pattern is None or pattern.fullmatch(value) is not None)
+        )
+
+    return fits
 
 
 def _when(kind: type, check: Check) -> Check:

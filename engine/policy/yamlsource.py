@@ -94,6 +94,25 @@ class YamlError(Exception):
 _SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _Loader(_SAFE):  # type: ignore[misc,valid-type]
+    """The safe loader, working out the tag of each distinct plain scalar of a file once: its
+    implicit resolvers try a regular expression or more on every scalar (is it a number, a date,
+    true?), and a policy repeats the same words thousands of times. Without path resolvers (which
+    the safe loader has none of) a plain scalar's tag depends on its text alone."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._plain_tags: dict[str, str] = {}
+
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0] and not self.yaml_path_resolvers:
+            tag = self._plain_tags.get(value)
+            if tag is None:
+                tag = self._plain_tags[value] = super().resolve(kind, value, implicit)
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
 # How many nodes aliases may add by repetition (a policy uses a handful, if any; a "billion laughs"
 # file adds billions).
 MAX_ALIAS_NODES = 10_000
@@ -179,7 +198,7 @@ def load_yaml_text(text: str, file: str) -> SourceDocument:
 
 def _load_yaml_text(text: str, file: str) -> SourceDocument:
     try:
-        root = yaml.compose(text, Loader=_SAFE)
+        root = yaml.compose(text, Loader=_Loader)
     except RecursionError:
         raise YamlError(
             Diagnostic(Location(file), "YAML 嵌套层数太深，无法读取", "请减少列表和映射的嵌套层数。", code="too-deep")
@@ -267,19 +286,33 @@ def _build(node: yaml.Node, path: PathKey, doc: SourceDocument, expansion: _Expa
                 return _build_collection(node, path, doc, expansion, loc)
             finally:
                 expansion.open.discard(key)
-        doc.positions[path] = loc
-        style = node.style
-        if style == "|" or style == ">":
-            if expansion.text_lines is None:
-                expansion.text_lines = doc.text.split("\n")
-            indent, lengths = _block_lines(expansion.text_lines, node)
-            doc.scalar_starts[path] = (loc, style, indent, lengths)
-        else:
-            doc.scalar_starts[path] = (loc, style, 0, ())
-        return _scalar(node)
+        return _build_scalar(node, path, doc, expansion, loc)
     finally:
         if outermost_alias:
             expansion.alias_use = None
+
+
+def _build_scalar(node: yaml.Node, path: PathKey, doc: SourceDocument, expansion: _Expansion, loc: Location) -> Any:
+    doc.positions[path] = loc
+    style = node.style
+    if style == "|" or style == ">":
+        if expansion.text_lines is None:
+            expansion.text_lines = doc.text.split("\n")
+        indent, lengths = _block_lines(expansion.text_lines, node)
+        doc.scalar_starts[path] = (loc, style, indent, lengths)
+    else:
+        doc.scalar_starts[path] = (loc, style, 0, ())
+    return node.value if node.tag == _STR else _scalar(node)
+
+
+def _build_child(node: yaml.Node, path: PathKey, doc: SourceDocument, expansion: _Expansion) -> Any:
+    """A value or list item: a scalar met for the first time (most nodes of a file) is built here
+    directly; anything else, and a scalar met again through an alias, by :func:`_build`."""
+    if type(node) is yaml.ScalarNode and id(node) not in expansion.built:
+        expansion.built.add(id(node))
+        mark = node.start_mark
+        return _build_scalar(node, path, doc, expansion, Location(doc.file, mark.line + 1, mark.column + 1))
+    return _build(node, path, doc, expansion)
 
 
 def _build_collection(node: yaml.Node, path: PathKey, doc: SourceDocument, expansion: _Expansion, loc: Location) -> Any:
@@ -299,10 +332,13 @@ def _build_collection(node: yaml.Node, path: PathKey, doc: SourceDocument, expan
                 message = f"键「{key}」重复出现"
                 raise YamlError(Diagnostic(key_loc, message, f"第一次出现在 {first}", code="duplicate-key"))
             seen[key] = key_node
-            # _build records the value's own position under (*path, key), whatever its kind.
-            result[key] = _build(value_node, (*path, key), doc, expansion)
+            # The value's own position is recorded under (*path, key), whatever its kind.
+            result[key] = _build_child(value_node, (*path, key), doc, expansion)
         return result
-    return [_build(item, (*path, i), doc, expansion) for i, item in enumerate(node.value)]
+    return [_build_child(item, (*path, i), doc, expansion) for i, item in enumerate(node.value)]
+
+
+_STR = "tag:yaml.org,2002:str"
 
 
 def _scalar(node: yaml.Node) -> Any:
@@ -314,7 +350,7 @@ def _scalar(node: yaml.Node) -> Any:
             return Decimal(node.value.replace("_", ""))
         except InvalidOperation:
             return node.value  # .inf, .nan: left as text, the schema says what is wanted
-    if tag == "tag:yaml.org,2002:str":
+    if tag == _STR:
         return node.value  # what SafeConstructor.construct_yaml_str gives
     if tag in _PLAIN_CONSTRUCTORS:
         # The safe constructor's own function for the tag, called directly: construct_object would
