@@ -124,7 +124,13 @@ class _Typer:
 
     def _expr(self, node: s.Node) -> ir.Expr:
         text = s.to_text(node)
-        match node:
+        match node:  # the kinds most expressions are made of first: each case tried is a test
+            case s.Name():
+                return self._name(node)
+            case s.Binary(op=op, left=a, right=b) if op in s.COMPARISON_OPS:
+                return self._compare(node, op, a, b, text)
+            case s.Lookup():
+                return self._lookup(node)
             case s.Number(value=v) if self._numbers_are_money:
                 return ir.Const(MONEY_LITERAL, text, Decimal(v))
             case s.Number(value=v):
@@ -135,10 +141,6 @@ class _Typer:
                 return ir.Const(DATE, text, v)
             case s.String(value=v):
                 return ir.Const(Type("text"), text, v)
-            case s.Name():
-                return self._name(node)
-            case s.Lookup():
-                return self._lookup(node)
             case s.Call():
                 return self._call(node)
             case s.ListLit():
@@ -158,9 +160,7 @@ class _Typer:
                 item = self._expr(x)
                 options = tuple(self._against(item, o) for o in opts.items)
                 return ir.InList(BOOL, text, item, options, neg)
-            case s.Binary(op=op, left=a, right=b) if op in s.COMPARISON_OPS:
-                return self._compare(node, op, a, b, text)
-            case s.Binary(op=op, left=a, right=b):
+            case s.Binary(op=op, left=a, right=b):  # arithmetic (comparisons are matched above)
                 left, right = self._expr(a), self._expr(b)
                 if op in ("+", "-"):
                     # In an amount a written number is yuan, except beside a count or a measure in a
