@@ -73,12 +73,14 @@ def _grouped(doc: SourceDocument, n: int) -> _Groups:
     if cached is not None and cached[0] is doc:
         return cached[1]
     groups: _Groups = {}
-    for path, loc in doc.positions.items():
-        if len(path) >= n:
-            groups.setdefault(path[:n], ({}, {}))[0][path[n:]] = loc
-    for path, start in doc.scalar_starts.items():
-        if len(path) >= n:
-            groups.setdefault(path[:n], ({}, {}))[1][path[n:]] = start
+    for table, kind in ((doc.positions, 0), (doc.scalar_starts, 1)):
+        for path, value in table.items():
+            if len(path) >= n:
+                head = path[:n]
+                group = groups.get(head)
+                if group is None:  # (not setdefault: that would make two dicts for every node)
+                    group = groups[head] = ({}, {})
+                group[kind][path[n:]] = value
     _grouping[(id(doc), n)] = (doc, groups)
     return groups
 
@@ -148,8 +150,9 @@ def _take(
     scalars: dict[PathKey, ScalarStart],
 ) -> None:
     """Forget what was under `into` and take the patch's nodes under `sub` there."""
+    first, k = into[0], len(into)
     for table in (positions, scalars):
-        for p in [p for p in table if p[: len(into)] == into]:
+        for p in [p for p in table if p and p[0] == first and p[:k] == into]:
             del table[p]
     n = len(sub)
     positions.update({(*into, *p[n:]): loc for p, loc in patch.positions.items() if p[:n] == sub})

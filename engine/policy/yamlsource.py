@@ -94,24 +94,6 @@ class YamlError(Exception):
 _SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_SAFE):  # type: ignore[misc,valid-type]
-    """The safe loader, working out the tag of each distinct plain scalar of a file once: its
-    implicit resolvers try a regular expression or more on every scalar (is it a number, a date,
-    true?), and a policy repeats the same words thousands of times. Without path resolvers (which
-    the safe loader has none of) a plain scalar's tag depends on its text alone."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._plain_tags: dict[str, str] = {}
-
-    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode and implicit[0] and not self.yaml_path_resolvers:
-            tag = self._plain_tags.get(value)
-            if tag is None:
-                tag = self._plain_tags[value] = super().resolve(kind, value, implicit)
-            return tag
-        return super().resolve(kind, value, implicit)
-
 
 # How many nodes aliases may add by repetition (a policy uses a handful, if any; a "billion laughs"
 # file adds billions).
@@ -198,7 +180,7 @@ def load_yaml_text(text: str, file: str) -> SourceDocument:
 
 def _load_yaml_text(text: str, file: str) -> SourceDocument:
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=_SAFE)
     except RecursionError:
         raise YamlError(
             Diagnostic(Location(file), "YAML 嵌套层数太深，无法读取", "请减少列表和映射的嵌套层数。", code="too-deep")
