@@ -109,7 +109,7 @@ class _Renderer:
         return "".join(out)
 
     def _fail(self, message: str, hint: str, text: str, column: int, doc, path, code: str) -> None:
-        where = doc.expression_location(path, 1, column) if doc.scalar_starts.get(tuple(path)) else doc.locate(path)
+        where = doc.expression_location(path, 1, column) if tuple(path) in doc.positions else doc.locate(path)
         self.sink.error(where, message, hint, caret_excerpt(text, 1, column), code=code)
 
     def _value(self, inner: str, text: str, column: int, doc: SourceDocument, path: PathKey) -> Any:

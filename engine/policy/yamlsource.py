@@ -42,9 +42,10 @@ class SourceDocument:
     text: str
     data: Any
     positions: dict[PathKey, Location] = field(default_factory=dict)
-    # Where each string scalar starts, its style, and (block scalars) the indentation of its text,
-    # to place an error inside an expression string. Locations carry their file, so a document
-    # merged from several files (a policy that extends another) still points at the right one.
+    # Where each quoted or block string scalar starts, its style, and (block scalars) the
+    # indentation of its text, to place an error inside an expression string; a plain scalar (most
+    # of a file) starts at its position. Locations carry their file, so a document merged from
+    # several files (a policy that extends another) still points at the right one.
     scalar_starts: dict[PathKey, ScalarStart] = field(default_factory=dict)
 
     def locate(self, path: PathKey) -> Location:
@@ -55,7 +56,8 @@ class SourceDocument:
         return self.positions.get(path, Location(self.file, 1, 1))
 
     def expression_location(self, path: PathKey, line: int, column: int) -> Location:
-        """The file location of (line, column) inside the string scalar at path."""
+        """The file location of (line, column) inside the string scalar at path (plain, unless
+        `scalar_starts` says otherwise)."""
         start, style, indent, lengths = self.scalar_starts.get(tuple(path), (self.locate(path), None, 0, ()))
         if style in ('"', "'"):
             start = Location(start.file, start.line, (start.column or 1) + 1)
@@ -282,7 +284,7 @@ def _build_scalar(node: yaml.Node, path: PathKey, doc: SourceDocument, expansion
             expansion.text_lines = doc.text.split("\n")
         indent, lengths = _block_lines(expansion.text_lines, node)
         doc.scalar_starts[path] = (loc, style, indent, lengths)
-    else:
+    elif style == '"' or style == "'":
         doc.scalar_starts[path] = (loc, style, 0, ())
     return node.value if node.tag == _STR else _scalar(node)
 
