@@ -905,13 +905,29 @@ _AS_IS = frozenset({str, int, bool, Decimal, type(None)})
 
 
 def _jsonable(value: Any) -> Any:
-    """Dates are strings to the schema, keys are strings (YAML allows 1: as a key)."""
+    """Dates are strings to the schema, keys are strings (YAML allows 1: as a key). Data with
+    neither (nearly every file) is given as it is, not copied."""
+    return _converted(value) if _needs_converting(value) else value
+
+
+def _needs_converting(value: Any) -> bool:
+    if isinstance(value, dict):
+        for k, v in value.items():  # noqa: SIM110 — a plain loop: this runs for every node of a file
+            if not isinstance(k, str) or (type(v) not in _AS_IS and _needs_converting(v)):
+                return True
+        return False
+    if isinstance(value, list):
+        return any(type(v) not in _AS_IS and _needs_converting(v) for v in value)
+    return isinstance(value, (dt.date, dt.datetime))
+
+
+def _converted(value: Any) -> Any:
     if isinstance(value, dict):
         return {
-            (k if isinstance(k, str) else str(k)): (v if type(v) in _AS_IS else _jsonable(v)) for k, v in value.items()
+            (k if isinstance(k, str) else str(k)): (v if type(v) in _AS_IS else _converted(v)) for k, v in value.items()
         }
     if isinstance(value, list):
-        return [v if type(v) in _AS_IS else _jsonable(v) for v in value]
+        return [v if type(v) in _AS_IS else _converted(v) for v in value]
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value

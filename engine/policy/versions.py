@@ -56,9 +56,10 @@ class Assembly:
 def _subtree(doc: SourceDocument, prefix: PathKey) -> _Node:
     """The item at `prefix`, its data not copied: nothing changes a document's data in place once
     it is read (:func:`_merge` builds new mappings and lists where it changes something), so the
-    item may share it with the document (a deep copy of every item cost seconds for 10,000)."""
+    item may share it with the document (a deep copy of every item cost seconds for 10,000). Its
+    positions are the grouping's own dicts, likewise never changed (a merge makes new ones)."""
     positions, scalars = _grouped(doc, len(prefix)).get(tuple(prefix), ({}, {}))
-    return _Node(_get(doc.data, prefix), dict(positions), dict(scalars))
+    return _Node(_get(doc.data, prefix), positions, scalars)
 
 
 # A document's positions and scalar starts grouped by their first n keys, built once per document
