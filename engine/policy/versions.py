@@ -325,11 +325,12 @@ def _bad_cites(node: Any, path: PathKey, matcher: re.Pattern[str], found: list[t
             if key == "cite" and isinstance(value, str):
                 if not matcher.fullmatch(value.strip()):
                     found.append(((*path, key), value))
-            else:
+            elif isinstance(value, (dict, list)):
                 _bad_cites(value, (*path, key), matcher, found)
     elif isinstance(node, list):
         for index, item in enumerate(node):
-            _bad_cites(item, (*path, index), matcher, found)
+            if isinstance(item, (dict, list)):
+                _bad_cites(item, (*path, index), matcher, found)
 
 
 def _find(items: dict[str, dict[str, Entry]], item_id: str) -> tuple[str, Entry] | None:
@@ -475,8 +476,9 @@ def effective_document(assembly: Assembly) -> tuple[SourceDocument, dict[tuple[s
 
 
 def _place(doc: SourceDocument, prefix: PathKey, node: _Node) -> None:
-    doc.positions.update({(*prefix, *p): loc for p, loc in node.positions.items()})
-    doc.scalar_starts.update({(*prefix, *p): s for p, s in node.scalars.items()})
+    prefix = tuple(prefix)  # (`prefix + p`: tuples joined directly, for every node of the policy)
+    doc.positions.update({prefix + p: loc for p, loc in node.positions.items()})
+    doc.scalar_starts.update({prefix + p: s for p, s in node.scalars.items()})
 
 
 # -- choosing the version in force ------------------------------------------------------
