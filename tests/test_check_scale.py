@@ -23,8 +23,8 @@ POLICY_2021 = ROOT / "policies" / "2021"
 
 OVERRIDES = """override:
   tables:
-    - id: book_fee
-      rows: {普通高中: {2: 360}}
+    - id: day_rate
+      rows: {小学: 260}
   programs:
     - id: national_grant
       unless:
