@@ -26,11 +26,15 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from engine.check.values import SheetNumber
 from engine.policy.provenance import is_jsonl_header
 from engine.policy.yamlsource import YamlError, guess_encoding, load_yaml_text
 
 # Key under which a row keeps cells that stand beyond the last header.
 EXTRA_CELLS = "\0extra"
+# Key under which a row shorter than the header keeps how many named columns it lacks: a missing
+# cell is not a blank one (a lost quote or a hand edit cut the row).
+MISSING_CELLS = "\0missing"
 # The header is looked for in the first rows (a title row, often merged, may stand above it).
 HEADER_SEARCH_ROWS = 10
 # The longest CSV cell we read (Python's csv default): a longer one is a quote that never closed.
@@ -64,6 +68,26 @@ class _FormulaWithoutValue:
 
 
 FORMULA_WITHOUT_VALUE = _FormulaWithoutValue()
+
+
+@dataclass(frozen=True)
+class NotOneValue:
+    """A list or an object where a record (JSON, YAML) should hold one value: kept, hashable, for
+    the row to be rejected with what it held (never a traceback, never read as text)."""
+
+    kind: str  # 一个列表 / 一个对象, as the message says it
+    shown: str  # the value as written, cut short
+
+
+def _one_value(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        shown = json.dumps(value, ensure_ascii=False, default=str)
+        return NotOneValue("一个列表" if isinstance(value, list) else "一个对象", shown[:60])
+    return value
+
+
+def _record_cells(record: dict[Any, Any]) -> dict[str, Any]:
+    return {str(k): _one_value(v) for k, v in record.items()}
 
 
 @dataclass
@@ -239,7 +263,11 @@ def row_dict(headers: list[str], cells: list[Any]) -> dict[str, Any]:
     if len(cells) == len(headers):
         return dict(zip(headers, cells, strict=True))  # the common case, at C speed
     row = {h: (cells[i] if i < len(cells) else None) for i, h in enumerate(headers) if h}
-    if len(cells) > len(headers):
+    if len(cells) < len(headers):
+        missing = sum(1 for h in headers[len(cells) :] if h)  # a column without a header is nothing lost
+        if missing:
+            row[MISSING_CELLS] = missing
+    elif len(cells) > len(headers):
         extra = [c for c in cells[len(headers) :] if c not in (None, "")]
         if extra:
             row[EXTRA_CELLS] = extra
@@ -510,7 +538,7 @@ def _excel_cell(value: Any) -> Any:
     # Excel stores numbers as binary floats; the shortest text that round-trips is
     # what the officer typed (312.5), and that is what becomes the Decimal.
     if isinstance(value, float):
-        return Decimal(repr(value)) if not value.is_integer() else int(value)
+        return Decimal(repr(value)) if not value.is_integer() else SheetNumber(value)
     if isinstance(value, dt.datetime) and value.time() == dt.time():
         return value.date()
     return value
@@ -542,7 +570,7 @@ def _read_records(path: Path, fmt: str) -> RawTable:
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         # A list has no header row: record n is "row" n + 1, as if a header stood above it.
         for index, record in enumerate(data, start=2):
-            yield index, {str(k): v for k, v in record.items()}
+            yield index, _record_cells(record)
 
     return RawTable(str(path), headers, rows, tabular=False)
 
@@ -567,7 +595,7 @@ def _read_jsonl(path: Path) -> RawTable:
                         raise InputError(f"{path}:{line_number}: 每行应为一个学生记录（JSON 对象）", "bad-records")
                     if is_jsonl_header(record):  # a result file's decision record, not a student
                         continue
-                    yield line_number + 1, {str(k): v for k, v in record.items()}
+                    yield line_number + 1, _record_cells(record)
         except UnicodeDecodeError:
             raise InputError(f"{path}:{line_number + 1}: 不是 UTF-8；请另存为 UTF-8", "bad-encoding") from None
 
