@@ -283,12 +283,40 @@ class _XlsxFacts:
 
     active_sheet: str | None = None
     formulas_without_value: set[tuple[int, int]] = field(default_factory=set)  # (row, column), 0-based
+    parts: dict[str, str] = field(default_factory=dict)  # sheet name → its part in the zip
+
+
+Merged = list[tuple[tuple[int, int], tuple[int, int]]]  # ((top, left), (bottom, right)), 0-based
+
+
+@dataclass
+class _OdsSheet:
+    """What calamine does not tell us about an ODS sheet: how far its cells with content reach once
+    repeated rows and columns are expanded, and its merged ranges (calamine gives none for ODS)."""
+
+    rows: int = 0
+    columns: int = 0
+    merged: Merged = field(default_factory=list)
 
 
 def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: HeaderTest | None) -> RawTable:
     from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     facts = _inspect_xlsx(path, sheet) if fmt == "xlsx" else _XlsxFacts()
+    ods = _inspect_ods(path) if fmt == "ods" else {}
+    # calamine expands every sheet of an .ods when it opens it: any sheet too large stops the file here.
+    for name, found in ods.items():
+        if found.rows * found.columns > MAX_XLSX_CELLS:
+            raise _too_large(path, name, found.rows, found.columns)
+
+    extents: dict[str, tuple[int, int]] = {}
+
+    def extent(name: str) -> tuple[int, int]:
+        """(rows, columns) a sheet expands to, known before calamine expands it; (0, 0): not known."""
+        if name not in extents:  # (.ods: bounded above; .xls: at most 65,536 × 256 cells by its format)
+            extents[name] = _xlsx_extent(path, facts.parts[name]) if name in facts.parts else (0, 0)
+        return extents[name]
+
     try:
         book = CalamineWorkbook.from_path(str(path))
         metadata = book.sheets_metadata
@@ -301,7 +329,9 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
         # Sheets that look like a student list (a header row naming the policy's columns): a workbook
         # saved with its 填表说明 sheet in front is read from its list, and a sheet of notes beside
         # the list is no reason to warn.
-        lists = [n for n in visible if _has_header(book, n, is_header)] if sheet is None and is_header else []
+        # A sheet too large to read is not loaded to look at (one stray far cell would expand it).
+        searched = [n for n in visible if _cells(extent(n)) <= MAX_XLSX_CELLS]
+        lists = [n for n in searched if _has_header(book, n, is_header)] if sheet is None and is_header else []
         if lists and chosen not in lists:
             chosen = lists[0]
             if fmt == "xlsx":
@@ -313,7 +343,7 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
                 f"超过可读上限 {MAX_XLSX_CELLS:,} 个单元格",
                 "file-too-large",
             )
-        merged = ws.merged_cell_ranges or []
+        merged = ods[chosen].merged if chosen in ods else (ws.merged_cell_ranges or [])
         # Rows stream from calamine's compact copy of the sheet, a few Python objects at a time; a
         # sheet that does not start at A1 (rare) is taken whole, with its empty area, to keep
         # every cell at its own row and column.
@@ -326,6 +356,13 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
             "bad-file",
         ) from None
     warnings = []
+    skipped = [n for n in visible if n not in searched]
+    if skipped and sheet is None and is_header:
+        warnings.append(
+            "工作表"
+            + "、".join(f"「{n}」（延伸到第 {extent(n)[0]:,} 行、第 {extent(n)[1]:,} 列）" for n in skipped)
+            + f"超过可读上限 {MAX_XLSX_CELLS:,} 个单元格，未查看是否学生名单；如要读取，请删掉其中远处的内容"
+        )
     if lists:
         others = "、".join(f"「{n}」" for n in lists if n != chosen)
         if chosen != shown:
@@ -337,6 +374,9 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
             warnings.append(
                 f"有 {len(lists)} 个工作表像学生名单，读取的是当前显示的「{chosen}」；另有{others}；可用 --sheet 指定"
             )
+        hidden = "、".join(f"「{n}」" for n in names if n not in visible)
+        if hidden:  # a hidden sheet may be the list someone meant: never skipped without a word
+            warnings.append(f"另有工作表{hidden}（隐藏），未读取；可用 --sheet 指定")
     elif sheet is None and len(names) > 1:
         others = "、".join(f"「{n}」" + ("（隐藏）" if n not in visible else "") for n in names if n != chosen)
         warnings.append(
@@ -370,6 +410,18 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
     return RawTable(str(path), headers, rows, None, cell_rows, warnings, header_index + 1)
 
 
+def _too_large(path: Path, sheet: str, rows: int, columns: int) -> InputError:
+    return InputError(
+        f"{path}: 工作表「{sheet}」的单元格延伸到第 {rows:,} 行、第 {columns:,} 列（含重复的行或列），"
+        f"超过可读上限 {MAX_XLSX_CELLS:,} 个单元格；请删掉远处的内容或多余的重复行，或另存一份只含名单的文件",
+        "file-too-large",
+    )
+
+
+def _cells(extent: tuple[int, int]) -> int:
+    return extent[0] * extent[1]
+
+
 def _has_header(book: Any, name: str, is_header: HeaderTest | None) -> bool:
     """Whether one of a sheet's first rows names the policy's columns."""
     if is_header is None:
@@ -383,7 +435,7 @@ def _has_header(book: Any, name: str, is_header: HeaderTest | None) -> bool:
 
 def _as_shown(
     source: Iterator[list[Any]],
-    merged: list[tuple[tuple[int, int], tuple[int, int]]],
+    merged: Merged,
     formulas_without_value: set[tuple[int, int]],
 ) -> Iterator[list[Any]]:
     """Rows as the sheet shows them: a merged range's value in every cell it covers (its top-left
@@ -431,16 +483,7 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> _XlsxFacts:
         message = f"{path}: 不是有效的 Excel（.xlsx）文件（{exc}）；请用 Excel/WPS 打开后另存"
         raise InputError(message, "bad-file") from None
     with archive:
-        for info in archive.infolist():
-            shared = info.filename.endswith("sharedStrings.xml")
-            limit = MAX_XLSX_SHARED_STRINGS_BYTES if shared else MAX_XLSX_PART_BYTES
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > limit or (info.file_size > (1 << 20) and ratio > MAX_XLSX_COMPRESSION_RATIO):
-                raise InputError(
-                    f"{path}: 文件中的 {info.filename} 解压后有 {info.file_size:,} 字节（压缩比 {ratio:.0f}:1），"
-                    f"超过可读上限（{limit:,} 字节，压缩比 {MAX_XLSX_COMPRESSION_RATIO}:1）；这不像学生名单，拒绝读取",
-                    "file-too-large",
-                )
+        _bound_parts(archive, path)
         try:
             workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
             rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
@@ -450,18 +493,43 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> _XlsxFacts:
         view = workbook.find("m:bookViews/m:workbookView", _NS)
         active_tab = int(view.get("activeTab", "0")) if view is not None else 0
         active = sheets[active_tab].get("name") if 0 <= active_tab < len(sheets) else None
-        chosen = next((s for s in sheets if s.get("name") == (sheet or active)), None)
-        facts = _XlsxFacts(active)
-        if chosen is None:
+        targets = {r.get("Id"): r.get("Target", "") for r in rels.findall("rel:Relationship", _NS)}
+        parts = {}
+        for element in sheets:
+            target = targets.get(element.get(f"{{{_NS['r']}}}id"), "")
+            parts[element.get("name", "")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        facts = _XlsxFacts(active, parts=parts)
+        part = parts.get(sheet or active or "")
+        if part is None:
             return facts
-        target = {r.get("Id"): r.get("Target", "") for r in rels.findall("rel:Relationship", _NS)}.get(
-            chosen.get(f"{{{_NS['r']}}}id"), ""
-        )
-        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
         # A damaged sheet: calamine reports it in its own words.
         with contextlib.suppress(KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError):
             facts.formulas_without_value = _formulas_without_value(archive, part, path)
         return facts
+
+
+def _bound_parts(archive: zipfile.ZipFile, path: Path) -> None:
+    """Refuse a zip (XLSX, ODS) whose parts expand far beyond any real student list."""
+    for info in archive.infolist():
+        shared = info.filename.endswith("sharedStrings.xml")
+        limit = MAX_XLSX_SHARED_STRINGS_BYTES if shared else MAX_XLSX_PART_BYTES
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > limit or (info.file_size > (1 << 20) and ratio > MAX_XLSX_COMPRESSION_RATIO):
+            raise InputError(
+                f"{path}: 文件中的 {info.filename} 解压后有 {info.file_size:,} 字节（压缩比 {ratio:.0f}:1），"
+                f"超过可读上限（{limit:,} 字节，压缩比 {MAX_XLSX_COMPRESSION_RATIO}:1）；这不像学生名单，拒绝读取",
+                "file-too-large",
+            )
+
+
+def _xlsx_extent(path: Path, part: str) -> tuple[int, int]:
+    """(last row, last column) the cells of an XLSX sheet claim, from its XML; (0, 0) if unreadable."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            last_row, last_column, _ = _scan_sheet(archive, part)
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError):
+        return 0, 0  # calamine reports a damaged sheet in its own words
+    return last_row, last_column
 
 
 def _sheet_patterns(prefix: bytes) -> tuple[re.Pattern[bytes], ...]:
@@ -484,26 +552,7 @@ _TAG_PREFIX = re.compile(rb"<(\w+:)?sheetData[ >/]")
 def _formulas_without_value(archive: zipfile.ZipFile, part: str, path: Path) -> set[tuple[int, int]]:
     """The formula cells of a sheet saved without a value; refuses first a sheet whose cells span
     more than MAX_XLSX_CELLS (one cell at XFD1048576 makes a reader allocate the whole rectangle)."""
-    has_formula, last_row, last_column = False, 0, 26
-    patterns = None
-    with archive.open(part) as handle:
-        tail = b""
-        while chunk := handle.read(1 << 20):
-            block = tail + chunk
-            if patterns is None:
-                prefix = _TAG_PREFIX.search(block)
-                if prefix is None:
-                    tail = block[-(1 << 16) :]  # <sheetData> not yet seen: keep looking
-                    continue
-                patterns = _sheet_patterns(prefix.group(1) or b"")
-            row_tags, far_cells, wide_cells, formula = patterns
-            has_formula = has_formula or formula.search(block) is not None
-            rows = row_tags.findall(block) + far_cells.findall(block)
-            if rows:
-                last_row = max(last_row, *map(int, rows))
-            for letters in set(wide_cells.findall(block)):
-                last_column = max(last_column, _column_index(letters.decode()) + 1)
-            tail = chunk[-40:]
+    last_row, last_column, has_formula = _scan_sheet(archive, part)
     if last_row * last_column > MAX_XLSX_CELLS:
         raise InputError(
             f"{path}: 工作表的单元格延伸到第 {last_row:,} 行、第 {last_column:,} 列，"
@@ -525,6 +574,128 @@ def _formulas_without_value(archive: zipfile.ZipFile, part: str, path: Path) -> 
                     found.add((int(match.group(2)) - 1, _column_index(match.group(1))))
             element.clear()
     return found
+
+
+def _scan_sheet(archive: zipfile.ZipFile, part: str) -> tuple[int, int, bool]:
+    """(last row, last column, whether it has formulas) of an XLSX sheet, by a streamed scan of its
+    XML for row and cell references (no parse, constant memory)."""
+    has_formula, last_row, last_column = False, 0, 26
+    patterns = None
+    with archive.open(part) as handle:
+        tail = b""
+        while chunk := handle.read(1 << 20):
+            block = tail + chunk
+            if patterns is None:
+                prefix = _TAG_PREFIX.search(block)
+                if prefix is None:
+                    tail = block[-(1 << 16) :]  # <sheetData> not yet seen: keep looking
+                    continue
+                patterns = _sheet_patterns(prefix.group(1) or b"")
+            row_tags, far_cells, wide_cells, formula = patterns
+            has_formula = has_formula or formula.search(block) is not None
+            rows = row_tags.findall(block) + far_cells.findall(block)
+            if rows:
+                last_row = max(last_row, *map(int, rows))
+            for letters in set(wide_cells.findall(block)):
+                last_column = max(last_column, _column_index(letters.decode()) + 1)
+            tail = chunk[-40:]
+    return last_row, last_column, has_formula
+
+
+_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
+_ODS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0 "
+# Beyond this many merged ranges a sheet is not a list a school typed; a bound on memory.
+MAX_ODS_MERGED_RANGES = 100_000
+
+
+def _inspect_ods(path: Path) -> dict[str, _OdsSheet]:
+    """Each sheet's extent and merged ranges, from content.xml read as a stream (constant memory).
+    The XML parser refuses a DTD or an entity declaration (no entity expansion: what defusedxml
+    does); a sheet's size is known before anything expands it."""
+    from xml.parsers import expat
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        message = f"{path}: 不是有效的 .ods 文件（{exc}）；请用 WPS/LibreOffice 打开后另存"
+        raise InputError(message, "bad-file") from None
+    sheets: dict[str, _OdsSheet] = {}
+    with archive:
+        _bound_parts(archive, path)
+        try:
+            handle = archive.open("content.xml")
+        except KeyError:
+            return sheets  # calamine says what is wrong
+        parser = expat.ParserCreate(namespace_separator=" ")
+
+        def refuse(*_: Any) -> None:
+            raise InputError(
+                f"{path}: content.xml 含有 DTD 或实体声明，不是 WPS/LibreOffice 保存的表格；拒绝读取", "bad-file"
+            )
+
+        parser.StartDoctypeDeclHandler = refuse
+        parser.EntityDeclHandler = refuse
+        parser.ExternalEntityRefHandler = refuse
+        # Where the stream is: [table depth, row, rows repeated, column, columns repeated, last column
+        # with content in this row, whether this cell has content, whether inside a cell].
+        table: list[_OdsSheet] = []
+        at = {"depth": 0, "row": 0, "row_repeat": 1, "column": 0, "column_repeat": 1, "last": 0, "content": False}
+
+        def count(attrs: dict[str, str], name: str) -> int:
+            try:
+                return max(int(attrs.get(_ODS_TABLE + name, "1")), 1)
+            except ValueError:
+                return 1
+
+        def start(name: str, attrs: dict[str, str]) -> None:
+            if name == _ODS_TABLE + "table":
+                at["depth"] += 1
+                if at["depth"] == 1:
+                    table[:] = [sheets.setdefault(attrs.get(_ODS_TABLE + "name", ""), _OdsSheet())]
+                    at["row"] = 0
+                return
+            if at["depth"] != 1 or not table:
+                return
+            if name == _ODS_TABLE + "table-row":
+                at.update(row_repeat=count(attrs, "number-rows-repeated"), column=0, last=0)
+            elif name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
+                at.update(column_repeat=count(attrs, "number-columns-repeated"))
+                at["content"] = _ODS_OFFICE + "value-type" in attrs
+                down, across = count(attrs, "number-rows-spanned"), count(attrs, "number-columns-spanned")
+                merged = table[0].merged
+                if (down > 1 or across > 1) and len(merged) < MAX_ODS_MERGED_RANGES:
+                    row, column = at["row"], at["column"]
+                    merged.append(((row, column), (row + down - 1, column + across - 1)))
+            else:  # text inside a cell (text:p …)
+                at["content"] = True
+
+        def end(name: str) -> None:
+            if name == _ODS_TABLE + "table":
+                at["depth"] -= 1
+            elif at["depth"] != 1 or not table:
+                return
+            elif name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
+                at["column"] += at["column_repeat"]
+                if at["content"]:
+                    at["last"] = at["column"]
+                at["content"] = False
+            elif name == _ODS_TABLE + "table-row":
+                sheet = table[0]
+                if at["last"]:
+                    sheet.rows = at["row"] + at["row_repeat"]
+                    sheet.columns = max(sheet.columns, at["last"])
+                at["row"] += at["row_repeat"]
+
+        parser.StartElementHandler = start
+        parser.EndElementHandler = end
+        try:
+            with handle:
+                while chunk := handle.read(1 << 20):
+                    parser.Parse(chunk, False)
+                parser.Parse(b"", True)
+        except (expat.ExpatError, zipfile.BadZipFile, OSError, EOFError):
+            return {}  # calamine reports a damaged file in its own words
+    return sheets
 
 
 def _column_index(letters: str) -> int:

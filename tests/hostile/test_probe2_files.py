@@ -5,6 +5,7 @@ blank read for a cell the file did not give, never a traceback, never gigabytes.
 from __future__ import annotations
 
 import json
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from engine.check import idcard
 from engine.cli import main
+from engine.files.readers import InputError, read_table
 from engine.files.records import Rejected
 from tests.conftest import ROOT, input_columns, jsonl_rows
 from tests.hostile.helpers import awards, codes, outcomes
@@ -177,3 +179,130 @@ def test_an_exact_integer_id_in_json_or_yaml_is_its_digits(checked_2021, tmp_pat
     read, refused = outcomes(checked_2021, path)
     assert not isinstance(read, Rejected) and read.id_number == number
     assert codes(refused) == {"id-as-number"}
+
+
+# -- finding 1 and 11: ODS merged cells, and sheets whose declared size is huge -------------------------
+
+
+def _ods_cell(value: str, extra: str = "") -> str:
+    from xml.sax.saxutils import escape
+
+    return f'<table:table-cell office:value-type="string"{extra}><text:p>{escape(value)}</text:p></table:table-cell>'
+
+
+def _ods(path: Path, tables: dict[str, str], prolog: str = "") -> Path:
+    """An .ods as LibreOffice/WPS write one: `tables` maps each sheet's name to its rows' XML."""
+    body = "".join(f'<table:table table:name="{name}">{rows}</table:table>' for name, rows in tables.items())
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?>{prolog}'
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f"<office:body><office:spreadsheet>{body}</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content)
+        archive.writestr("META-INF/manifest.xml", manifest)
+    return path
+
+
+def _ods_row(cells: str, repeated: int = 1) -> str:
+    return f'<table:table-row table:number-rows-repeated="{repeated}">{cells}</table:table-row>'
+
+
+HEADER_ROW = _ods_row("".join(_ods_cell(h) for h in HEADER))
+
+
+def test_an_ods_merged_cell_gives_its_value_to_every_cell_it_covers(checked_2021, tmp_path) -> None:
+    # 县内学校 = 是 merged down rows 2–5 (the first cell spans 4 rows, the 3 below are covered cells).
+    column = HEADER.index("县内学校")
+    rows = []
+    for k in range(4):
+        cells = ""
+        for j, value in enumerate(student(身份证号=student_id(sequence=f"90{k}"))):
+            if j == column:
+                cells += _ods_cell("是", ' table:number-rows-spanned="4"') if k == 0 else "<table:covered-table-cell/>"
+            else:
+                cells += _ods_cell(value)
+        rows.append(_ods_row(cells))
+    path = _ods(tmp_path / "merged.ods", {"学生名单": HEADER_ROW + "".join(rows)})
+    read = outcomes(checked_2021, path)
+    # Each an in-county 初中 脱贫户 day pupil: 625 a year, half per semester → 312.50 each, four times.
+    assert [awards(o) for o in read] == [{"day_subsidy": Decimal("312.50")}] * 4
+    assert all(not getattr(o, "flags", ()) for o in read)  # no 县外就读 notice: they are in the county
+
+
+def test_an_ods_merge_across_columns_fills_the_row(tmp_path) -> None:
+    cells = _ods_cell("x", ' table:number-columns-spanned="2"') + "<table:covered-table-cell/>" + _ods_cell("y")
+    path = _ods(
+        tmp_path / "across.ods", {"表": _ods_row(_ods_cell("a") + _ods_cell("b") + _ods_cell("c")) + _ods_row(cells)}
+    )
+    table = read_table(path)
+    assert [cells for _, cells in table.rows()] == [{"a": "x", "b": "x", "c": "y"}]
+
+
+def test_an_ods_row_repeated_a_million_times_is_refused_before_it_is_expanded(tmp_path) -> None:
+    import resource
+
+    body = HEADER_ROW + _ods_row("".join(_ods_cell(v) for v in student()), repeated=1_048_000)
+    path = _ods(tmp_path / "repeated.ods", {"学生名单": body})
+    assert path.stat().st_size < 20_000  # declared: 1,048,000 rows × 32 columns
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(InputError) as refused:
+        read_table(path)
+    assert refused.value.code == "file-too-large"
+    assert "工作表「学生名单」的单元格延伸到第 1,048,001 行、第 32 列" in str(refused.value)
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 200_000  # expanded, it takes gigabytes
+
+
+def test_an_ods_with_a_dtd_is_refused_without_expanding_entities(tmp_path) -> None:
+    bomb = '<!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    path = _ods(tmp_path / "dtd.ods", {"表": _ods_row(_ods_cell("&b;"))}, prolog=bomb)
+    with pytest.raises(InputError) as refused:
+        read_table(path)
+    assert refused.value.code == "bad-file" and "DTD" in str(refused.value)
+
+
+def test_a_stray_far_cell_on_a_notes_sheet_is_never_loaded(checked_2021, tmp_path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "学生名单"
+    book.active.append(HEADER)
+    book.active.append(student())
+    notes = book.create_sheet("备注")
+    notes["A1"] = "说明"
+    notes["XFD1048576"] = "x"  # loaded, the sheet is 1,048,576 × 16,384 cells: an abort, not a list
+    path = tmp_path / "notes.xlsx"
+    book.save(path)
+    table = read_table(path, is_header=lambda cells: "身份证号" in cells)
+    assert [n for n, _ in table.rows()] == [2]
+    assert any("「备注」（延伸到第 1,048,576 行、第 16,384 列）超过可读上限" in w for w in table.warnings)
+    (only,) = outcomes(checked_2021, path)
+    assert awards(only) == {"day_subsidy": Decimal("312.50")}  # 625 a year, half per semester
+
+
+def test_a_hidden_sheet_beside_the_list_is_named(tmp_path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "旧名单"
+    book.active.append(HEADER)
+    book.active.sheet_state = "hidden"
+    current = book.create_sheet("新名单")
+    current.append(HEADER)
+    current.append(student())
+    book.active = 1
+    path = tmp_path / "hidden.xlsx"
+    book.save(path)
+    table = read_table(path, is_header=lambda cells: "身份证号" in cells)
+    assert "另有工作表「旧名单」（隐藏），未读取；可用 --sheet 指定" in table.warnings
