@@ -167,6 +167,9 @@ def _header_text(cell: Any) -> str:
 
 def _detect_encoding(path: Path) -> str:
     """The encoding of the whole file (not its first bytes: GBK names may follow ASCII headers)."""
+    with open(path, "rb") as handle:
+        if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"  # Excel/WPS "Unicode 文本": UTF-16 with its BOM, tab-separated
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:  # the common case, valid UTF-8, checked in constant memory
         with open(path, "rb") as handle:
@@ -195,8 +198,9 @@ def _read_csv(path: Path, encoding: str | None, is_header: HeaderTest | None) ->
         "".encode(enc)
     except LookupError:
         raise InputError(f"{path}: 不认识的编码「{enc}」；可用 utf-8、gbk、gb18030", "bad-encoding") from None
+    delimiter = _delimiter(path, enc)
     first_rows: list[tuple[int, list[str]]] = []
-    for line, cells in _csv_lines(path, enc):
+    for line, cells in _csv_lines(path, enc, delimiter):
         first_rows.append((line, cells))
         if len(first_rows) >= HEADER_SEARCH_ROWS:
             break
@@ -207,7 +211,7 @@ def _read_csv(path: Path, encoding: str | None, is_header: HeaderTest | None) ->
     headers = [_header_text(h) for h in first_rows[header_index][1]]
 
     def cell_rows() -> Iterator[tuple[int, list[Any]]]:
-        for line, cells in _csv_lines(path, enc):
+        for line, cells in _csv_lines(path, enc, delimiter):
             if line > header_line and any(c.strip() for c in cells):
                 yield line, cells
 
@@ -221,17 +225,32 @@ def _read_csv(path: Path, encoding: str | None, is_header: HeaderTest | None) ->
             yield row_number, cells[index] if index < len(cells) else None
 
     warnings = [f"第 {header_line} 行是列标题，其上的 {header_line - 1} 行（标题）未读取"] if header_line > 1 else []
+    if delimiter == "\t":
+        warnings.append("文件是 UTF-16 编码、以制表符分隔（Excel/WPS 的「Unicode 文本」），按此读取")
     return RawTable(str(path), headers, rows, column, cell_rows, warnings, header_line)
 
 
-def _csv_lines(path: Path, enc: str) -> Iterator[tuple[int, list[str]]]:
+def _delimiter(path: Path, enc: str) -> str:
+    """A comma, or a tab for a UTF-16 file whose first line has tabs and no comma: what Excel and
+    WPS save as "Unicode 文本". (Other files are comma-separated, as the columnar reader reads them.)"""
+    if enc.lower().replace("_", "-") not in ("utf-16", "utf-16-le", "utf-16-be"):
+        return ","
+    try:
+        with open(path, encoding=enc, newline="") as handle:
+            first = handle.readline()
+    except UnicodeDecodeError:
+        return ","  # reported, located, when the rows are read
+    return "\t" if "\t" in first and "," not in first else ","
+
+
+def _csv_lines(path: Path, enc: str, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
     """(physical line, cells) of every CSV record. A record that spans lines — a quoted cell with
     a line break, almost always a stray quote that swallowed the rows below it — is an error at
     the line where it starts, so no row is ever lost silently."""
     line = 0
     try:
         with open(path, encoding=enc, newline="") as handle:
-            reader = csv.reader(handle)
+            reader = csv.reader(handle, delimiter=delimiter)
             for cells in reader:
                 start, line = line + 1, reader.line_num
                 if line != start:
@@ -251,11 +270,17 @@ def _csv_lines(path: Path, enc: str) -> Iterator[tuple[int, list[str]]]:
                 "cell-too-long",
             ) from None
         if "NUL" in str(exc):
-            raise InputError(f"{where}：含有空字符（NUL），这不是文本文件，或已损坏", "bad-bytes") from None
+            raise InputError(
+                f"{where}：含有空字符（NUL），这不是文本文件，或已损坏；"
+                "若是没有 BOM 的 UTF-16 文件（Unicode 文本），可用 --encoding utf-16",
+                "bad-bytes",
+            ) from None
         raise InputError(f"{where}：CSV 格式错误（{exc}）", "bad-csv") from None
     except UnicodeDecodeError:
         raise InputError(
-            f"{path}: 第 {line + 1} 行无法按 {enc} 编码读取；可用 --encoding 指定，如 gbk 或 utf-8", "bad-encoding"
+            f"{path}: 第 {line + 1} 行无法按 {enc} 编码读取；可用 --encoding 指定，如 gbk、utf-8 或 utf-16"
+            "（Excel/WPS 的「Unicode 文本」），或在 Excel/WPS 中另存为「CSV UTF-8（逗号分隔）」",
+            "bad-encoding",
         ) from None
 
 

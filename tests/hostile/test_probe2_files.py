@@ -306,3 +306,46 @@ def test_a_hidden_sheet_beside_the_list_is_named(tmp_path) -> None:
     book.save(path)
     table = read_table(path, is_header=lambda cells: "身份证号" in cells)
     assert "另有工作表「旧名单」（隐藏），未读取；可用 --sheet 指定" in table.warnings
+
+
+# -- finding 15: UTF-16 text, invisible characters in an ID, terminal escapes in a name -----------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_tab_separated_file_is_read(checked_2021, tmp_path, encoding) -> None:
+    # Excel/WPS "Unicode 文本": UTF-16 (LE) with its BOM, tab-separated.
+    lines = ["\t".join(HEADER), "\t".join(student())]
+    data = ("\n".join(lines) + "\n").encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    path = tmp_path / "unicode.csv"
+    path.write_bytes(data)
+    table = read_table(path)
+    assert any("UTF-16" in w for w in table.warnings)
+    (only,) = outcomes(checked_2021, path)
+    assert awards(only) == {"day_subsidy": Decimal("312.50")}  # 625 a year, half per semester
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\ufeff", "\xa0", "\u2060"])
+def test_an_invisible_character_in_an_id_is_not_part_of_it(checked_2021, tmp_path, invisible) -> None:
+    number = student_id(sequence="005")
+    path = tmp_path / "ids.csv"
+    typed = number[:6] + invisible + number[6:] + invisible
+    path.write_text(",".join(HEADER) + "\n" + ",".join(student(身份证号=typed)) + "\n", encoding="utf-8")
+    (only,) = outcomes(checked_2021, path)
+    assert not isinstance(only, Rejected) and only.id_number == number
+    python = zizhu("eval", path, *POLICY, "--format", "jsonl", "--engine", "python")
+    duck = zizhu("eval", path, *POLICY, "--format", "jsonl", "--engine", "duckdb")
+    assert python[:2] == duck[:2] and python[0] == 0
+
+
+def test_terminal_escapes_in_a_name_are_shown_not_sent(tmp_path) -> None:
+    name = "x\x1b[31mRED\x1b]8;;http://example.com\x07链接\x1b]8;;\x07\u202e"
+    path = tmp_path / "names.csv"
+    path.write_text(",".join(HEADER) + "\n" + ",".join(student(姓名=name, 年级="x")) + "\n", encoding="utf-8")
+    code, out, _err = zizhu("eval", path, *POLICY, "--format", "table")
+    assert code == 1  # 年级 x: rejected
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "x\\x1b[31mRED\\x1b]8;;http://example.com\\x07链接" in out
+    _code, out, _err = zizhu("explain", path, *POLICY, "--id", student_id())
+    assert "\x1b" not in out
