@@ -15,6 +15,7 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
+import html
 import itertools
 import json
 import re
@@ -627,100 +628,121 @@ def _scan_sheet(archive: zipfile.ZipFile, part: str) -> tuple[int, int, bool]:
     return last_row, last_column, has_formula
 
 
-_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
-_ODS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0 "
+_ODS_TABLE_NAMESPACE = b"urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 # Beyond this many merged ranges a sheet is not a list a school typed; a bound on memory.
 MAX_ODS_MERGED_RANGES = 100_000
+_ODS_NUMBER = {
+    name: re.compile(rb"table:" + name + rb'="([0-9]{1,9})"')
+    for name in (b"number-rows-repeated", b"number-columns-repeated", b"number-rows-spanned", b"number-columns-spanned")
+}
+_ODS_SHEET_NAME = re.compile(rb'table:name="([^"]*)"')
 
 
 def _inspect_ods(path: Path) -> dict[str, _OdsSheet]:
-    """Each sheet's extent and merged ranges, from content.xml read as a stream (constant memory).
-    The XML parser refuses a DTD or an entity declaration (no entity expansion: what defusedxml
-    does); a sheet's size is known before anything expands it."""
-    from xml.parsers import expat
-
+    """Each sheet's extent (rows × columns once repeated rows and columns are expanded; an upper
+    bound) and its merged ranges, from content.xml scanned as bytes — no XML parser, so no entity is
+    ever expanded (a DTD is refused outright). A sheet's size is known before anything expands it.
+    A row is looked at cell by cell only when it repeats or spans cells; most rows are counted."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         message = f"{path}: 不是有效的 .ods 文件（{exc}）；请用 WPS/LibreOffice 打开后另存"
         raise InputError(message, "bad-file") from None
-    sheets: dict[str, _OdsSheet] = {}
     with archive:
         _bound_parts(archive, path)
         try:
-            handle = archive.open("content.xml")
-        except KeyError:
-            return sheets  # calamine says what is wrong
-        parser = expat.ParserCreate(namespace_separator=" ")
-
-        def refuse(*_: Any) -> None:
-            raise InputError(
-                f"{path}: content.xml 含有 DTD 或实体声明，不是 WPS/LibreOffice 保存的表格；拒绝读取", "bad-file"
-            )
-
-        parser.StartDoctypeDeclHandler = refuse
-        parser.EntityDeclHandler = refuse
-        parser.ExternalEntityRefHandler = refuse
-        # Where the stream is: [table depth, row, rows repeated, column, columns repeated, last column
-        # with content in this row, whether this cell has content, whether inside a cell].
-        table: list[_OdsSheet] = []
-        at = {"depth": 0, "row": 0, "row_repeat": 1, "column": 0, "column_repeat": 1, "last": 0, "content": False}
-
-        def count(attrs: dict[str, str], name: str) -> int:
-            try:
-                return max(int(attrs.get(_ODS_TABLE + name, "1")), 1)
-            except ValueError:
-                return 1
-
-        def start(name: str, attrs: dict[str, str]) -> None:
-            if name == _ODS_TABLE + "table":
-                at["depth"] += 1
-                if at["depth"] == 1:
-                    table[:] = [sheets.setdefault(attrs.get(_ODS_TABLE + "name", ""), _OdsSheet())]
-                    at["row"] = 0
-                return
-            if at["depth"] != 1 or not table:
-                return
-            if name == _ODS_TABLE + "table-row":
-                at.update(row_repeat=count(attrs, "number-rows-repeated"), column=0, last=0)
-            elif name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
-                at.update(column_repeat=count(attrs, "number-columns-repeated"))
-                at["content"] = _ODS_OFFICE + "value-type" in attrs
-                down, across = count(attrs, "number-rows-spanned"), count(attrs, "number-columns-spanned")
-                merged = table[0].merged
-                if (down > 1 or across > 1) and len(merged) < MAX_ODS_MERGED_RANGES:
-                    row, column = at["row"], at["column"]
-                    merged.append(((row, column), (row + down - 1, column + across - 1)))
-            else:  # text inside a cell (text:p …)
-                at["content"] = True
-
-        def end(name: str) -> None:
-            if name == _ODS_TABLE + "table":
-                at["depth"] -= 1
-            elif at["depth"] != 1 or not table:
-                return
-            elif name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
-                at["column"] += at["column_repeat"]
-                if at["content"]:
-                    at["last"] = at["column"]
-                at["content"] = False
-            elif name == _ODS_TABLE + "table-row":
-                sheet = table[0]
-                if at["last"]:
-                    sheet.rows = at["row"] + at["row_repeat"]
-                    sheet.columns = max(sheet.columns, at["last"])
-                at["row"] += at["row_repeat"]
-
-        parser.StartElementHandler = start
-        parser.EndElementHandler = end
-        try:
-            with handle:
-                while chunk := handle.read(1 << 20):
-                    parser.Parse(chunk, False)
-                parser.Parse(b"", True)
-        except (expat.ExpatError, zipfile.BadZipFile, OSError, EOFError):
-            return {}  # calamine reports a damaged file in its own words
+            data = archive.read("content.xml")
+        except (KeyError, zipfile.BadZipFile, OSError, EOFError):
+            return {}  # calamine says what is wrong
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise InputError(
+            f"{path}: content.xml 含有 DTD 或实体声明，不是 WPS/LibreOffice 保存的表格；拒绝读取", "bad-file"
+        )
+    declared = re.search(rb'xmlns:([\w.-]+)="' + re.escape(_ODS_TABLE_NAMESPACE) + b'"', data)
+    if declared is None:
+        return {}
+    prefix = b"<" + declared.group(1) + b":"
+    table_start = re.compile(re.escape(prefix) + rb"table[ >]")
+    table_end = b"</" + declared.group(1) + b":table>"
+    row_start = re.compile(re.escape(prefix) + rb"table-row[ />]")
+    row_end = b"</" + declared.group(1) + b":table-row>"
+    cell_start = re.compile(re.escape(prefix) + rb"(?:table-cell|covered-table-cell)([ />])")
+    if declared.group(1) != b"table":  # attributes carry the prefix too
+        return {}  # not as LibreOffice or WPS write it: calamine alone
+    sheets: dict[str, _OdsSheet] = {}
+    position = 0
+    while found := table_start.search(data, position):
+        tag_end = data.find(b">", found.start())
+        name_found = _ODS_SHEET_NAME.search(data, found.start(), tag_end)
+        name = html.unescape(name_found.group(1).decode("utf-8", "replace")) if name_found else ""
+        end = data.find(table_end, tag_end)
+        end = len(data) if end < 0 else end
+        sheet = sheets.setdefault(name, _OdsSheet())
+        _ods_rows(
+            data,
+            tag_end,
+            end,
+            sheet,
+            row_start,
+            row_end,
+            cell_start,
+            (prefix + b"table-cell", prefix + b"covered-table-cell"),
+        )
+        position = end
     return sheets
+
+
+def _ods_number(attributes: bytes, name: bytes) -> int:
+    found = _ODS_NUMBER[name].search(attributes)
+    return max(int(found.group(1)), 1) if found else 1
+
+
+def _ods_rows(
+    data: bytes, start: int, end: int, sheet: _OdsSheet, row_start: re.Pattern[bytes], row_end: bytes,
+    cell_start: re.Pattern[bytes], cell_tags: tuple[bytes, bytes],
+) -> None:  # fmt: skip
+    row = 0
+    position = start
+    while (found := row_start.search(data, position, end)) is not None:
+        tag_end = data.find(b">", found.start())
+        repeated = _ods_number(data[found.start() : tag_end], b"number-rows-repeated")
+        if data[tag_end - 1 : tag_end] == b"/":  # an empty row
+            row += repeated
+            position = tag_end + 1
+            continue
+        close = data.find(row_end, tag_end, end)
+        close = end if close < 0 else close
+        cells = data[tag_end + 1 : close]
+        if b"repeated" not in cells and b"spanned" not in cells:
+            # The common row: one element per cell. Its width is counted (an upper bound: a trailing
+            # empty cell counts too); it has content if any cell holds text or a value.
+            width = cells.count(cell_tags[0]) + cells.count(cell_tags[1])
+            last = width if (b"value-type" in cells or b":p" in cells) else 0
+        else:
+            last = _ods_cells(cells, row, sheet, cell_start)
+        if last:
+            sheet.rows = row + repeated
+            sheet.columns = max(sheet.columns, last)
+        row += repeated
+        position = close + len(row_end)
+
+
+def _ods_cells(cells: bytes, row: int, sheet: _OdsSheet, cell_start: re.Pattern[bytes]) -> int:
+    """Walk one row's cells: their merged ranges into `sheet`; the column after the last with content."""
+    column = last = 0
+    for found in cell_start.finditer(cells):
+        tag_end = cells.find(b">", found.start())
+        attributes = cells[found.start() : tag_end]
+        repeated = _ods_number(attributes, b"number-columns-repeated")
+        down = _ods_number(attributes, b"number-rows-spanned")
+        across = _ods_number(attributes, b"number-columns-spanned")
+        if (down > 1 or across > 1) and len(sheet.merged) < MAX_ODS_MERGED_RANGES:
+            sheet.merged.append(((row, column), (row + down - 1, column + across - 1)))
+        column += repeated
+        # Content: a value, or a child element (text) rather than an empty, self-closing cell.
+        if b"value-type" in attributes or not attributes.endswith(b"/"):
+            last = column
+    return last
 
 
 def _column_index(letters: str) -> int:

@@ -349,3 +349,12 @@ def test_terminal_escapes_in_a_name_are_shown_not_sent(tmp_path) -> None:
     assert "x\\x1b[31mRED\\x1b]8;;http://example.com\\x07链接" in out
     _code, out, _err = zizhu("explain", path, *POLICY, "--id", student_id())
     assert "\x1b" not in out
+
+
+def test_an_ods_as_libreoffice_saves_it_with_empty_repeated_rows_is_read(checked_2021, tmp_path) -> None:
+    # LibreOffice writes the empty rest of a formatted sheet as repeated empty rows and cells: no content.
+    filled = "".join(_ods_cell(v) for v in student()) + '<table:table-cell table:number-columns-repeated="990"/>'
+    empty = _ods_row('<table:table-cell table:number-columns-repeated="1024"/>', repeated=1_048_000)
+    path = _ods(tmp_path / "lo.ods", {"学生名单": HEADER_ROW + _ods_row(filled) + empty})
+    (only,) = outcomes(checked_2021, path)
+    assert awards(only) == {"day_subsidy": Decimal("312.50")}  # 625 a year, half per semester
