@@ -22,7 +22,7 @@ from engine.backends.python.evaluator import Evaluator
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.texts import stale_quotes
-from engine.diagnostics import PolicyError, display_path, display_width
+from engine.diagnostics import PolicyError, display_path, display_width, visible
 from engine.files.columns import ColumnarUnavailable
 from engine.files.readers import InputError, read_table
 from engine.files.records import RecordReader, Rejected, find_student, header_test, unknown_columns_warning
@@ -99,11 +99,11 @@ def _reader(checked: CheckedPolicy, students: str, encoding: str | None, sheet: 
         table = read_table(students, encoding=encoding, sheet=sheet, is_header=header_test(checked))
         reader = RecordReader(checked, table)
     except InputError as exc:
-        click.echo(f"错误：{exc}", err=True)
+        click.echo(visible(f"错误：{exc}"), err=True)  # messages quote the file's cells and headers
         sys.exit(2)
     for warning in [*table.warnings, unknown_columns_warning(checked, reader.columns), *reader.warnings]:
         if warning:
-            click.echo(f"{table.file}: {warning}", err=True)
+            click.echo(visible(f"{table.file}: {warning}"), err=True)
     return reader
 
 
@@ -520,12 +520,12 @@ def explain(
         click.echo(f"错误：{students} 中没有身份证号为 {id_number} 的学生", err=True)
         sys.exit(2)
     if isinstance(item, Rejected):
-        click.echo(rejected_text(item))
+        click.echo(visible(rejected_text(item)))
         sys.exit(1)
     result: Result = evaluator.evaluate(item)
     semester = _period(period)
     reference = checked.manifest.reference_date(semester)
-    click.echo(explain_text(checked, result, evaluator.explain(item), str(semester), reference))
+    click.echo(visible(explain_text(checked, result, evaluator.explain(item), str(semester), reference)))
 
 
 @main.command()

@@ -8,6 +8,7 @@ everything it could.
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -116,6 +117,17 @@ def caret_excerpt(text: str, line: int, column: int, width: int = 1) -> str:
 
 def _is_wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+# C0 and C1 control characters but line break and tab, DEL, and the bidirectional overrides that
+# reorder what a terminal shows. A cell of a file may carry them: ESC [31m recolours a screen, ESC [2K
+# erases a line, OSC 8 plants a link — the terminal twin of a formula in a spreadsheet cell.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """Text safe to print on a terminal: each control character shown as its escape (\\x1b), never sent."""
+    return _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def display_width(text: str) -> int:

@@ -8,12 +8,14 @@ import pytest
 from engine.files.readers import read_table
 from engine.files.records import RecordReader, Rejected
 from engine.runtime.results import Record
-from tests.test_records import HEADER, valid_id
+from tests.test_records import HEADER, complete, valid_id
 
 
 def read_one(checked, tmp_path, stage: str, grade: str):
     path = tmp_path / "s.csv"
-    path.write_text(HEADER + f"{valid_id('20080501')},李明,脱贫户,是,是,是,在校,{stage},{grade},否\n", encoding="utf-8")
+    path.write_text(
+        complete(HEADER + f"{valid_id('20080501')},李明,脱贫户,是,是,是,在校,{stage},{grade},否\n"), encoding="utf-8"
+    )
     (item,) = list(RecordReader(checked, read_table(path)))
     return item
 
@@ -66,7 +68,7 @@ def test_excel_text_apostrophe_before_an_id_is_not_part_of_it(checked_2021, tmp_
     # B15: Excel users type '141129… to keep the ID as text; the apostrophe is a marker, not a digit.
     number = valid_id("20080501")
     path = tmp_path / "s.csv"
-    path.write_text(HEADER + f"'{number},李明,脱贫户,是,是,是,在校,初中,2,否\n", encoding="utf-8")
+    path.write_text(complete(HEADER + f"'{number},李明,脱贫户,是,是,是,在校,初中,2,否\n"), encoding="utf-8")
     (record,) = list(RecordReader(checked_2021, read_table(path)))
     assert isinstance(record, Record), record
     assert record.values["id_number"] == number

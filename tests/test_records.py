@@ -25,6 +25,14 @@ HEADER = header_line(
 )
 
 
+def complete(text: str) -> str:
+    """CSV text whose rows stop after their last filled cell, completed with blank cells to the
+    header's width: a row shorter than its header is rejected (short-row), not read as blanks."""
+    header, *rows = text.splitlines()
+    width = header.count(",")
+    return "\n".join([header, *(row + "," * (width - row.count(",")) for row in rows)]) + "\n"
+
+
 def valid_id(birth: str, seq: str = "001") -> str:
     first17 = f"141129{birth}{seq}"
     return first17 + idcard.check_digit(first17)
@@ -45,7 +53,7 @@ def test_check_digit_matches_gb11643_worked_example():
 def test_same_students_from_utf8_bom_and_gbk_csv(checked_2021, tmp_path, encoding):
     text = HEADER + f"{valid_id('20080501')},李明,脱贫户,是,是,是,在校,初中,初二,否\n"
     path = tmp_path / "s.csv"
-    path.write_text(text, encoding=encoding)
+    path.write_text(complete(text), encoding=encoding)
     (record,) = rows_of(checked_2021, path)
     assert isinstance(record, Record)
     assert record.values["stage"] == "junior" and record.values["grade"] == 2
@@ -71,7 +79,7 @@ def test_bad_rows_are_rejected_with_reasons_and_good_rows_kept(checked_2021, tmp
         + "\n"
     )
     path = tmp_path / "bad.csv"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(complete(text), encoding="utf-8")
     out = rows_of(checked_2021, path)
     assert [type(o).__name__ for o in out] == ["Record", "Rejected", "Rejected", "Rejected", "Rejected", "Rejected"]
     assert [o.row for o in out] == [2, 3, 4, 5, 6, 7]
@@ -107,7 +115,7 @@ def test_tolerant_cells(checked_2021, tmp_path):
     text = header_line("身份证号", "姓名", "本县户籍", "出生日期", "学段", "年级")
     text += f" {number.lower()} ,王,Y,2008/5/1,高中,高一\n"
     path = tmp_path / "t.csv"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(complete(text), encoding="utf-8")
     (record,) = rows_of(checked_2021, path)
     assert record.values["hukou_in_county"] is True
     assert (record.values["stage"], record.values["grade"]) == ("senior", 1)
@@ -116,7 +124,7 @@ def test_tolerant_cells(checked_2021, tmp_path):
 def test_birth_date_disagreeing_with_the_id_is_rejected(checked_2021, tmp_path):
     text = header_line("身份证号", "姓名", "出生日期") + f"{valid_id('20080501')},王,2008-05-02\n"
     path = tmp_path / "d.csv"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(complete(text), encoding="utf-8")
     (row,) = rows_of(checked_2021, path)
     assert isinstance(row, Rejected) and "不一致" in row.reasons[0].message
 

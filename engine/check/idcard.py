@@ -59,9 +59,15 @@ def birth_date(number: str) -> dt.date | None:
 
 
 def normalise(text: str) -> str:
-    """Spaces removed, full-width digits and a lower-case x as schools type them, and the
-    apostrophe Excel users type before a number to keep it text ('141129…)."""
-    return text.strip().lstrip("'‘’`").translate(_FULL_WIDTH).replace(" ", "").upper()
+    """Spaces removed (also no-break and full-width ones), characters no one sees (a zero-width
+    space, a BOM, a soft hyphen, copied from a web page or a chat) removed, full-width digits and a
+    lower-case x as schools type them, and the apostrophe Excel users type before a number to keep
+    it text ('141129…)."""
+    return _INVISIBLE.sub("", text).lstrip("'‘’`").translate(_FULL_WIDTH).upper()
+
+
+# Whitespace of any kind, and the format characters that show as nothing.
+_INVISIBLE = re.compile("[\\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")

@@ -55,6 +55,29 @@ class CellProblem(str):
         return problem
 
 
+class SheetNumber(int):
+    """A whole number as a spreadsheet stored it (a binary float keeping 15 significant digits): a
+    number like any int, but never an ID's digits, and shown as the cell held it — 1.41129200805015E+17,
+    not digits the float invented. An int that is not a SheetNumber (JSON, YAML) is exact."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"{float(self):.14E}" if abs(self) >= _EXACT_IN_A_SHEET else int.__repr__(self)
+
+    __repr__ = __str__
+
+
+# Excel keeps 15 significant digits: a larger whole number may have lost its last digits.
+_EXACT_IN_A_SHEET = 10**15
+
+
+def id_cell_is_number(cell: Any) -> bool:
+    """Whether an ID cell is a number whose digits are not the ID typed: one a spreadsheet stored
+    (Excel kept 15 digits), a float or a decimal. An exact integer (a JSON or YAML number) is not."""
+    return not isinstance(cell, str) and cell.__class__ is not int
+
+
 def problem_code(problem: str) -> str:
     """The stable code of a problem `parse_value` returned (`bad-value` unless it says otherwise)."""
     return getattr(problem, "code", "bad-value")
@@ -85,7 +108,7 @@ def parse_value(type_: Type, cell: Any, field: m.Field | None = None) -> Parsed:
         return None, f"「{cell}」不是 是/否（可填 是、否、Y、N、1、0）"
     if kind == "int":
         if isinstance(cell, int) and not isinstance(cell, bool):
-            return _in_range(field, cell, cell)
+            return _in_range(field, int(cell), cell)  # a plain int, also from a SheetNumber
         grade = field is not None and field.role == "grade"
         written = read_grade(cell) if grade else None
         if written is not None:
@@ -115,9 +138,9 @@ def parse_value(type_: Type, cell: Any, field: m.Field | None = None) -> Parsed:
             )
         return value, ""
     if field is not None and field.format == "resident_id":
-        if not isinstance(cell, str):  # a number cell: Excel kept 15 digits, never the ID typed
+        if id_cell_is_number(cell):  # a number cell: Excel kept 15 digits, never the ID typed
             return None, CellProblem(idcard.ID_AS_NUMBER, "id-as-number")
-        text = idcard.normalise(cell)
+        text = idcard.normalise(str(cell))  # an exact integer (JSON, YAML) is its digits
         code, problem = idcard.check(text)
         if problem:
             return None, CellProblem(problem, code)

@@ -85,8 +85,9 @@ class TypedColumns:
 def csv_source(path: Path, columns: list[str]) -> str:
     """DuckDB's reader for a CSV as the row reader reads it: every cell text, no guessing."""
     spec = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
+    # strict, no null padding: a row shorter than the header is an error, and the row reader rejects it.
     return (f"read_csv({sql_string(str(path))}, columns={spec}, auto_detect=false, header=false, skip=1, "
-            "delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=true)")  # fmt: skip
+            "delim=',', quote='\"', escape='\"', strict_mode=true)")  # fmt: skip
 
 
 def read_columns(

@@ -15,6 +15,7 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
+import html
 import itertools
 import json
 import re
@@ -26,11 +27,15 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from engine.check.values import SheetNumber
 from engine.policy.provenance import is_jsonl_header
 from engine.policy.yamlsource import YamlError, guess_encoding, load_yaml_text
 
 # Key under which a row keeps cells that stand beyond the last header.
 EXTRA_CELLS = "\0extra"
+# Key under which a row shorter than the header keeps how many named columns it lacks: a missing
+# cell is not a blank one (a lost quote or a hand edit cut the row).
+MISSING_CELLS = "\0missing"
 # The header is looked for in the first rows (a title row, often merged, may stand above it).
 HEADER_SEARCH_ROWS = 10
 # The longest CSV cell we read (Python's csv default): a longer one is a quote that never closed.
@@ -64,6 +69,26 @@ class _FormulaWithoutValue:
 
 
 FORMULA_WITHOUT_VALUE = _FormulaWithoutValue()
+
+
+@dataclass(frozen=True)
+class NotOneValue:
+    """A list or an object where a record (JSON, YAML) should hold one value: kept, hashable, for
+    the row to be rejected with what it held (never a traceback, never read as text)."""
+
+    kind: str  # 一个列表 / 一个对象, as the message says it
+    shown: str  # the value as written, cut short
+
+
+def _one_value(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        shown = json.dumps(value, ensure_ascii=False, default=str)
+        return NotOneValue("一个列表" if isinstance(value, list) else "一个对象", shown[:60])
+    return value
+
+
+def _record_cells(record: dict[Any, Any]) -> dict[str, Any]:
+    return {str(k): _one_value(v) for k, v in record.items()}
 
 
 @dataclass
@@ -143,6 +168,9 @@ def _header_text(cell: Any) -> str:
 
 def _detect_encoding(path: Path) -> str:
     """The encoding of the whole file (not its first bytes: GBK names may follow ASCII headers)."""
+    with open(path, "rb") as handle:
+        if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"  # Excel/WPS "Unicode 文本": UTF-16 with its BOM, tab-separated
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:  # the common case, valid UTF-8, checked in constant memory
         with open(path, "rb") as handle:
@@ -171,8 +199,9 @@ def _read_csv(path: Path, encoding: str | None, is_header: HeaderTest | None) ->
         "".encode(enc)
     except LookupError:
         raise InputError(f"{path}: 不认识的编码「{enc}」；可用 utf-8、gbk、gb18030", "bad-encoding") from None
+    delimiter = _delimiter(path, enc)
     first_rows: list[tuple[int, list[str]]] = []
-    for line, cells in _csv_lines(path, enc):
+    for line, cells in _csv_lines(path, enc, delimiter):
         first_rows.append((line, cells))
         if len(first_rows) >= HEADER_SEARCH_ROWS:
             break
@@ -183,7 +212,7 @@ def _read_csv(path: Path, encoding: str | None, is_header: HeaderTest | None) ->
     headers = [_header_text(h) for h in first_rows[header_index][1]]
 
     def cell_rows() -> Iterator[tuple[int, list[Any]]]:
-        for line, cells in _csv_lines(path, enc):
+        for line, cells in _csv_lines(path, enc, delimiter):
             if line > header_line and any(c.strip() for c in cells):
                 yield line, cells
 
@@ -197,17 +226,32 @@ def _read_csv(path: Path, encoding: str | None, is_header: HeaderTest | None) ->
             yield row_number, cells[index] if index < len(cells) else None
 
     warnings = [f"第 {header_line} 行是列标题，其上的 {header_line - 1} 行（标题）未读取"] if header_line > 1 else []
+    if delimiter == "\t":
+        warnings.append("文件是 UTF-16 编码、以制表符分隔（Excel/WPS 的「Unicode 文本」），按此读取")
     return RawTable(str(path), headers, rows, column, cell_rows, warnings, header_line)
 
 
-def _csv_lines(path: Path, enc: str) -> Iterator[tuple[int, list[str]]]:
+def _delimiter(path: Path, enc: str) -> str:
+    """A comma, or a tab for a UTF-16 file whose first line has tabs and no comma: what Excel and
+    WPS save as "Unicode 文本". (Other files are comma-separated, as the columnar reader reads them.)"""
+    if enc.lower().replace("_", "-") not in ("utf-16", "utf-16-le", "utf-16-be"):
+        return ","
+    try:
+        with open(path, encoding=enc, newline="") as handle:
+            first = handle.readline()
+    except UnicodeDecodeError:
+        return ","  # reported, located, when the rows are read
+    return "\t" if "\t" in first and "," not in first else ","
+
+
+def _csv_lines(path: Path, enc: str, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
     """(physical line, cells) of every CSV record. A record that spans lines — a quoted cell with
     a line break, almost always a stray quote that swallowed the rows below it — is an error at
     the line where it starts, so no row is ever lost silently."""
     line = 0
     try:
         with open(path, encoding=enc, newline="") as handle:
-            reader = csv.reader(handle)
+            reader = csv.reader(handle, delimiter=delimiter)
             for cells in reader:
                 start, line = line + 1, reader.line_num
                 if line != start:
@@ -227,11 +271,17 @@ def _csv_lines(path: Path, enc: str) -> Iterator[tuple[int, list[str]]]:
                 "cell-too-long",
             ) from None
         if "NUL" in str(exc):
-            raise InputError(f"{where}：含有空字符（NUL），这不是文本文件，或已损坏", "bad-bytes") from None
+            raise InputError(
+                f"{where}：含有空字符（NUL），这不是文本文件，或已损坏；"
+                "若是没有 BOM 的 UTF-16 文件（Unicode 文本），可用 --encoding utf-16",
+                "bad-bytes",
+            ) from None
         raise InputError(f"{where}：CSV 格式错误（{exc}）", "bad-csv") from None
     except UnicodeDecodeError:
         raise InputError(
-            f"{path}: 第 {line + 1} 行无法按 {enc} 编码读取；可用 --encoding 指定，如 gbk 或 utf-8", "bad-encoding"
+            f"{path}: 第 {line + 1} 行无法按 {enc} 编码读取；可用 --encoding 指定，如 gbk、utf-8 或 utf-16"
+            "（Excel/WPS 的「Unicode 文本」），或在 Excel/WPS 中另存为「CSV UTF-8（逗号分隔）」",
+            "bad-encoding",
         ) from None
 
 
@@ -239,7 +289,11 @@ def row_dict(headers: list[str], cells: list[Any]) -> dict[str, Any]:
     if len(cells) == len(headers):
         return dict(zip(headers, cells, strict=True))  # the common case, at C speed
     row = {h: (cells[i] if i < len(cells) else None) for i, h in enumerate(headers) if h}
-    if len(cells) > len(headers):
+    if len(cells) < len(headers):
+        missing = sum(1 for h in headers[len(cells) :] if h)  # a column without a header is nothing lost
+        if missing:
+            row[MISSING_CELLS] = missing
+    elif len(cells) > len(headers):
         extra = [c for c in cells[len(headers) :] if c not in (None, "")]
         if extra:
             row[EXTRA_CELLS] = extra
@@ -255,12 +309,40 @@ class _XlsxFacts:
 
     active_sheet: str | None = None
     formulas_without_value: set[tuple[int, int]] = field(default_factory=set)  # (row, column), 0-based
+    parts: dict[str, str] = field(default_factory=dict)  # sheet name → its part in the zip
+
+
+Merged = list[tuple[tuple[int, int], tuple[int, int]]]  # ((top, left), (bottom, right)), 0-based
+
+
+@dataclass
+class _OdsSheet:
+    """What calamine does not tell us about an ODS sheet: how far its cells with content reach once
+    repeated rows and columns are expanded, and its merged ranges (calamine gives none for ODS)."""
+
+    rows: int = 0
+    columns: int = 0
+    merged: Merged = field(default_factory=list)
 
 
 def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: HeaderTest | None) -> RawTable:
     from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     facts = _inspect_xlsx(path, sheet) if fmt == "xlsx" else _XlsxFacts()
+    ods = _inspect_ods(path) if fmt == "ods" else {}
+    # calamine expands every sheet of an .ods when it opens it: any sheet too large stops the file here.
+    for name, found in ods.items():
+        if found.rows * found.columns > MAX_XLSX_CELLS:
+            raise _too_large(path, name, found.rows, found.columns)
+
+    extents: dict[str, tuple[int, int]] = {}
+
+    def extent(name: str) -> tuple[int, int]:
+        """(rows, columns) a sheet expands to, known before calamine expands it; (0, 0): not known."""
+        if name not in extents:  # (.ods: bounded above; .xls: at most 65,536 × 256 cells by its format)
+            extents[name] = _xlsx_extent(path, facts.parts[name]) if name in facts.parts else (0, 0)
+        return extents[name]
+
     try:
         book = CalamineWorkbook.from_path(str(path))
         metadata = book.sheets_metadata
@@ -273,7 +355,9 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
         # Sheets that look like a student list (a header row naming the policy's columns): a workbook
         # saved with its 填表说明 sheet in front is read from its list, and a sheet of notes beside
         # the list is no reason to warn.
-        lists = [n for n in visible if _has_header(book, n, is_header)] if sheet is None and is_header else []
+        # A sheet too large to read is not loaded to look at (one stray far cell would expand it).
+        searched = [n for n in visible if _cells(extent(n)) <= MAX_XLSX_CELLS]
+        lists = [n for n in searched if _has_header(book, n, is_header)] if sheet is None and is_header else []
         if lists and chosen not in lists:
             chosen = lists[0]
             if fmt == "xlsx":
@@ -285,7 +369,7 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
                 f"超过可读上限 {MAX_XLSX_CELLS:,} 个单元格",
                 "file-too-large",
             )
-        merged = ws.merged_cell_ranges or []
+        merged = ods[chosen].merged if chosen in ods else (ws.merged_cell_ranges or [])
         # Rows stream from calamine's compact copy of the sheet, a few Python objects at a time; a
         # sheet that does not start at A1 (rare) is taken whole, with its empty area, to keep
         # every cell at its own row and column.
@@ -298,6 +382,13 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
             "bad-file",
         ) from None
     warnings = []
+    skipped = [n for n in visible if n not in searched]
+    if skipped and sheet is None and is_header:
+        warnings.append(
+            "工作表"
+            + "、".join(f"「{n}」（延伸到第 {extent(n)[0]:,} 行、第 {extent(n)[1]:,} 列）" for n in skipped)
+            + f"超过可读上限 {MAX_XLSX_CELLS:,} 个单元格，未查看是否学生名单；如要读取，请删掉其中远处的内容"
+        )
     if lists:
         others = "、".join(f"「{n}」" for n in lists if n != chosen)
         if chosen != shown:
@@ -309,6 +400,9 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
             warnings.append(
                 f"有 {len(lists)} 个工作表像学生名单，读取的是当前显示的「{chosen}」；另有{others}；可用 --sheet 指定"
             )
+        hidden = "、".join(f"「{n}」" for n in names if n not in visible)
+        if hidden:  # a hidden sheet may be the list someone meant: never skipped without a word
+            warnings.append(f"另有工作表{hidden}（隐藏），未读取；可用 --sheet 指定")
     elif sheet is None and len(names) > 1:
         others = "、".join(f"「{n}」" + ("（隐藏）" if n not in visible else "") for n in names if n != chosen)
         warnings.append(
@@ -342,6 +436,18 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
     return RawTable(str(path), headers, rows, None, cell_rows, warnings, header_index + 1)
 
 
+def _too_large(path: Path, sheet: str, rows: int, columns: int) -> InputError:
+    return InputError(
+        f"{path}: 工作表「{sheet}」的单元格延伸到第 {rows:,} 行、第 {columns:,} 列（含重复的行或列），"
+        f"超过可读上限 {MAX_XLSX_CELLS:,} 个单元格；请删掉远处的内容或多余的重复行，或另存一份只含名单的文件",
+        "file-too-large",
+    )
+
+
+def _cells(extent: tuple[int, int]) -> int:
+    return extent[0] * extent[1]
+
+
 def _has_header(book: Any, name: str, is_header: HeaderTest | None) -> bool:
     """Whether one of a sheet's first rows names the policy's columns."""
     if is_header is None:
@@ -355,7 +461,7 @@ def _has_header(book: Any, name: str, is_header: HeaderTest | None) -> bool:
 
 def _as_shown(
     source: Iterator[list[Any]],
-    merged: list[tuple[tuple[int, int], tuple[int, int]]],
+    merged: Merged,
     formulas_without_value: set[tuple[int, int]],
 ) -> Iterator[list[Any]]:
     """Rows as the sheet shows them: a merged range's value in every cell it covers (its top-left
@@ -403,16 +509,7 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> _XlsxFacts:
         message = f"{path}: 不是有效的 Excel（.xlsx）文件（{exc}）；请用 Excel/WPS 打开后另存"
         raise InputError(message, "bad-file") from None
     with archive:
-        for info in archive.infolist():
-            shared = info.filename.endswith("sharedStrings.xml")
-            limit = MAX_XLSX_SHARED_STRINGS_BYTES if shared else MAX_XLSX_PART_BYTES
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > limit or (info.file_size > (1 << 20) and ratio > MAX_XLSX_COMPRESSION_RATIO):
-                raise InputError(
-                    f"{path}: 文件中的 {info.filename} 解压后有 {info.file_size:,} 字节（压缩比 {ratio:.0f}:1），"
-                    f"超过可读上限（{limit:,} 字节，压缩比 {MAX_XLSX_COMPRESSION_RATIO}:1）；这不像学生名单，拒绝读取",
-                    "file-too-large",
-                )
+        _bound_parts(archive, path)
         try:
             workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
             rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
@@ -422,18 +519,43 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> _XlsxFacts:
         view = workbook.find("m:bookViews/m:workbookView", _NS)
         active_tab = int(view.get("activeTab", "0")) if view is not None else 0
         active = sheets[active_tab].get("name") if 0 <= active_tab < len(sheets) else None
-        chosen = next((s for s in sheets if s.get("name") == (sheet or active)), None)
-        facts = _XlsxFacts(active)
-        if chosen is None:
+        targets = {r.get("Id"): r.get("Target", "") for r in rels.findall("rel:Relationship", _NS)}
+        parts = {}
+        for element in sheets:
+            target = targets.get(element.get(f"{{{_NS['r']}}}id"), "")
+            parts[element.get("name", "")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        facts = _XlsxFacts(active, parts=parts)
+        part = parts.get(sheet or active or "")
+        if part is None:
             return facts
-        target = {r.get("Id"): r.get("Target", "") for r in rels.findall("rel:Relationship", _NS)}.get(
-            chosen.get(f"{{{_NS['r']}}}id"), ""
-        )
-        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
         # A damaged sheet: calamine reports it in its own words.
         with contextlib.suppress(KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError):
             facts.formulas_without_value = _formulas_without_value(archive, part, path)
         return facts
+
+
+def _bound_parts(archive: zipfile.ZipFile, path: Path) -> None:
+    """Refuse a zip (XLSX, ODS) whose parts expand far beyond any real student list."""
+    for info in archive.infolist():
+        shared = info.filename.endswith("sharedStrings.xml")
+        limit = MAX_XLSX_SHARED_STRINGS_BYTES if shared else MAX_XLSX_PART_BYTES
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > limit or (info.file_size > (1 << 20) and ratio > MAX_XLSX_COMPRESSION_RATIO):
+            raise InputError(
+                f"{path}: 文件中的 {info.filename} 解压后有 {info.file_size:,} 字节（压缩比 {ratio:.0f}:1），"
+                f"超过可读上限（{limit:,} 字节，压缩比 {MAX_XLSX_COMPRESSION_RATIO}:1）；这不像学生名单，拒绝读取",
+                "file-too-large",
+            )
+
+
+def _xlsx_extent(path: Path, part: str) -> tuple[int, int]:
+    """(last row, last column) the cells of an XLSX sheet claim, from its XML; (0, 0) if unreadable."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            last_row, last_column, _ = _scan_sheet(archive, part)
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError):
+        return 0, 0  # calamine reports a damaged sheet in its own words
+    return last_row, last_column
 
 
 def _sheet_patterns(prefix: bytes) -> tuple[re.Pattern[bytes], ...]:
@@ -456,26 +578,7 @@ _TAG_PREFIX = re.compile(rb"<(\w+:)?sheetData[ >/]")
 def _formulas_without_value(archive: zipfile.ZipFile, part: str, path: Path) -> set[tuple[int, int]]:
     """The formula cells of a sheet saved without a value; refuses first a sheet whose cells span
     more than MAX_XLSX_CELLS (one cell at XFD1048576 makes a reader allocate the whole rectangle)."""
-    has_formula, last_row, last_column = False, 0, 26
-    patterns = None
-    with archive.open(part) as handle:
-        tail = b""
-        while chunk := handle.read(1 << 20):
-            block = tail + chunk
-            if patterns is None:
-                prefix = _TAG_PREFIX.search(block)
-                if prefix is None:
-                    tail = block[-(1 << 16) :]  # <sheetData> not yet seen: keep looking
-                    continue
-                patterns = _sheet_patterns(prefix.group(1) or b"")
-            row_tags, far_cells, wide_cells, formula = patterns
-            has_formula = has_formula or formula.search(block) is not None
-            rows = row_tags.findall(block) + far_cells.findall(block)
-            if rows:
-                last_row = max(last_row, *map(int, rows))
-            for letters in set(wide_cells.findall(block)):
-                last_column = max(last_column, _column_index(letters.decode()) + 1)
-            tail = chunk[-40:]
+    last_row, last_column, has_formula = _scan_sheet(archive, part)
     if last_row * last_column > MAX_XLSX_CELLS:
         raise InputError(
             f"{path}: 工作表的单元格延伸到第 {last_row:,} 行、第 {last_column:,} 列，"
@@ -499,6 +602,149 @@ def _formulas_without_value(archive: zipfile.ZipFile, part: str, path: Path) -> 
     return found
 
 
+def _scan_sheet(archive: zipfile.ZipFile, part: str) -> tuple[int, int, bool]:
+    """(last row, last column, whether it has formulas) of an XLSX sheet, by a streamed scan of its
+    XML for row and cell references (no parse, constant memory)."""
+    has_formula, last_row, last_column = False, 0, 26
+    patterns = None
+    with archive.open(part) as handle:
+        tail = b""
+        while chunk := handle.read(1 << 20):
+            block = tail + chunk
+            if patterns is None:
+                prefix = _TAG_PREFIX.search(block)
+                if prefix is None:
+                    tail = block[-(1 << 16) :]  # <sheetData> not yet seen: keep looking
+                    continue
+                patterns = _sheet_patterns(prefix.group(1) or b"")
+            row_tags, far_cells, wide_cells, formula = patterns
+            has_formula = has_formula or formula.search(block) is not None
+            rows = row_tags.findall(block) + far_cells.findall(block)
+            if rows:
+                last_row = max(last_row, *map(int, rows))
+            for letters in set(wide_cells.findall(block)):
+                last_column = max(last_column, _column_index(letters.decode()) + 1)
+            tail = chunk[-40:]
+    return last_row, last_column, has_formula
+
+
+_ODS_TABLE_NAMESPACE = b"urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+# Beyond this many merged ranges a sheet is not a list a school typed; a bound on memory.
+MAX_ODS_MERGED_RANGES = 100_000
+_ODS_NUMBER = {
+    name: re.compile(rb"table:" + name + rb'="([0-9]{1,9})"')
+    for name in (b"number-rows-repeated", b"number-columns-repeated", b"number-rows-spanned", b"number-columns-spanned")
+}
+_ODS_SHEET_NAME = re.compile(rb'table:name="([^"]*)"')
+
+
+def _inspect_ods(path: Path) -> dict[str, _OdsSheet]:
+    """Each sheet's extent (rows × columns once repeated rows and columns are expanded; an upper
+    bound) and its merged ranges, from content.xml scanned as bytes — no XML parser, so no entity is
+    ever expanded (a DTD is refused outright). A sheet's size is known before anything expands it.
+    A row is looked at cell by cell only when it repeats or spans cells; most rows are counted."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        message = f"{path}: 不是有效的 .ods 文件（{exc}）；请用 WPS/LibreOffice 打开后另存"
+        raise InputError(message, "bad-file") from None
+    with archive:
+        _bound_parts(archive, path)
+        try:
+            data = archive.read("content.xml")
+        except (KeyError, zipfile.BadZipFile, OSError, EOFError):
+            return {}  # calamine says what is wrong
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise InputError(
+            f"{path}: content.xml 含有 DTD 或实体声明，不是 WPS/LibreOffice 保存的表格；拒绝读取", "bad-file"
+        )
+    declared = re.search(rb'xmlns:([\w.-]+)="' + re.escape(_ODS_TABLE_NAMESPACE) + b'"', data)
+    if declared is None:
+        return {}
+    prefix = b"<" + declared.group(1) + b":"
+    table_start = re.compile(re.escape(prefix) + rb"table[ >]")
+    table_end = b"</" + declared.group(1) + b":table>"
+    row_start = re.compile(re.escape(prefix) + rb"table-row[ />]")
+    row_end = b"</" + declared.group(1) + b":table-row>"
+    cell_start = re.compile(re.escape(prefix) + rb"(?:table-cell|covered-table-cell)([ />])")
+    if declared.group(1) != b"table":  # attributes carry the prefix too
+        return {}  # not as LibreOffice or WPS write it: calamine alone
+    sheets: dict[str, _OdsSheet] = {}
+    position = 0
+    while found := table_start.search(data, position):
+        tag_end = data.find(b">", found.start())
+        name_found = _ODS_SHEET_NAME.search(data, found.start(), tag_end)
+        name = html.unescape(name_found.group(1).decode("utf-8", "replace")) if name_found else ""
+        end = data.find(table_end, tag_end)
+        end = len(data) if end < 0 else end
+        sheet = sheets.setdefault(name, _OdsSheet())
+        _ods_rows(
+            data,
+            tag_end,
+            end,
+            sheet,
+            row_start,
+            row_end,
+            cell_start,
+            (prefix + b"table-cell", prefix + b"covered-table-cell"),
+        )
+        position = end
+    return sheets
+
+
+def _ods_number(attributes: bytes, name: bytes) -> int:
+    found = _ODS_NUMBER[name].search(attributes)
+    return max(int(found.group(1)), 1) if found else 1
+
+
+def _ods_rows(
+    data: bytes, start: int, end: int, sheet: _OdsSheet, row_start: re.Pattern[bytes], row_end: bytes,
+    cell_start: re.Pattern[bytes], cell_tags: tuple[bytes, bytes],
+) -> None:  # fmt: skip
+    row = 0
+    position = start
+    while (found := row_start.search(data, position, end)) is not None:
+        tag_end = data.find(b">", found.start())
+        repeated = _ods_number(data[found.start() : tag_end], b"number-rows-repeated")
+        if data[tag_end - 1 : tag_end] == b"/":  # an empty row
+            row += repeated
+            position = tag_end + 1
+            continue
+        close = data.find(row_end, tag_end, end)
+        close = end if close < 0 else close
+        cells = data[tag_end + 1 : close]
+        if b"repeated" not in cells and b"spanned" not in cells:
+            # The common row: one element per cell. Its width is counted (an upper bound: a trailing
+            # empty cell counts too); it has content if any cell holds text or a value.
+            width = cells.count(cell_tags[0]) + cells.count(cell_tags[1])
+            last = width if (b"value-type" in cells or b":p" in cells) else 0
+        else:
+            last = _ods_cells(cells, row, sheet, cell_start)
+        if last:
+            sheet.rows = row + repeated
+            sheet.columns = max(sheet.columns, last)
+        row += repeated
+        position = close + len(row_end)
+
+
+def _ods_cells(cells: bytes, row: int, sheet: _OdsSheet, cell_start: re.Pattern[bytes]) -> int:
+    """Walk one row's cells: their merged ranges into `sheet`; the column after the last with content."""
+    column = last = 0
+    for found in cell_start.finditer(cells):
+        tag_end = cells.find(b">", found.start())
+        attributes = cells[found.start() : tag_end]
+        repeated = _ods_number(attributes, b"number-columns-repeated")
+        down = _ods_number(attributes, b"number-rows-spanned")
+        across = _ods_number(attributes, b"number-columns-spanned")
+        if (down > 1 or across > 1) and len(sheet.merged) < MAX_ODS_MERGED_RANGES:
+            sheet.merged.append(((row, column), (row + down - 1, column + across - 1)))
+        column += repeated
+        # Content: a value, or a child element (text) rather than an empty, self-closing cell.
+        if b"value-type" in attributes or not attributes.endswith(b"/"):
+            last = column
+    return last
+
+
 def _column_index(letters: str) -> int:
     index = 0
     for letter in letters:
@@ -510,7 +756,7 @@ def _excel_cell(value: Any) -> Any:
     # Excel stores numbers as binary floats; the shortest text that round-trips is
     # what the officer typed (312.5), and that is what becomes the Decimal.
     if isinstance(value, float):
-        return Decimal(repr(value)) if not value.is_integer() else int(value)
+        return Decimal(repr(value)) if not value.is_integer() else SheetNumber(value)
     if isinstance(value, dt.datetime) and value.time() == dt.time():
         return value.date()
     return value
@@ -542,7 +788,7 @@ def _read_records(path: Path, fmt: str) -> RawTable:
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         # A list has no header row: record n is "row" n + 1, as if a header stood above it.
         for index, record in enumerate(data, start=2):
-            yield index, {str(k): v for k, v in record.items()}
+            yield index, _record_cells(record)
 
     return RawTable(str(path), headers, rows, tabular=False)
 
@@ -567,7 +813,7 @@ def _read_jsonl(path: Path) -> RawTable:
                         raise InputError(f"{path}:{line_number}: 每行应为一个学生记录（JSON 对象）", "bad-records")
                     if is_jsonl_header(record):  # a result file's decision record, not a student
                         continue
-                    yield line_number + 1, {str(k): v for k, v in record.items()}
+                    yield line_number + 1, _record_cells(record)
         except UnicodeDecodeError:
             raise InputError(f"{path}:{line_number + 1}: 不是 UTF-8；请另存为 UTF-8", "bad-encoding") from None
 

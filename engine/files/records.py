@@ -16,9 +16,25 @@ from typing import Any
 from engine.check import idcard
 from engine.check.checked import CheckedPolicy, FieldInfo
 from engine.check.types import EnumDef
-from engine.check.values import exact_values, grade_names_other_stage, is_blank, parse_value, problem_code, value_parser
+from engine.check.values import (
+    exact_values,
+    grade_names_other_stage,
+    id_cell_is_number,
+    is_blank,
+    parse_value,
+    problem_code,
+    value_parser,
+)
 from engine.diagnostics import suggest
-from engine.files.readers import EXTRA_CELLS, FORMULA_WITHOUT_VALUE, HeaderTest, InputError, RawTable
+from engine.files.readers import (
+    EXTRA_CELLS,
+    FORMULA_WITHOUT_VALUE,
+    MISSING_CELLS,
+    HeaderTest,
+    InputError,
+    NotOneValue,
+    RawTable,
+)
 from engine.policy import model as m
 from engine.runtime.results import Record, RowError
 
@@ -234,7 +250,7 @@ class RecordReader:
             count = 0
             for row_number, cell in self.table.column(header):
                 count += 1
-                if is_blank(cell) or (info.field.format == "resident_id" and not isinstance(cell, str)):
+                if is_blank(cell) or (info.field.format == "resident_id" and id_cell_is_number(cell)):
                     continue  # a number in an ID column is rejected on its own row (id-as-number)
                 key = idcard.normalise(str(cell)) if info.field.format == "resident_id" else str(cell).strip()
                 first = values.setdefault(key, row_number)
@@ -278,6 +294,17 @@ class RecordReader:
                     label = fields[fid].field.label
                     problems.append(RowError(f"「{label}」是必填项，不能为空", fid, column=header, code="required"))
                 values[fid] = blank
+                continue
+            if cell.__class__ is NotOneValue:
+                problems.append(
+                    RowError(
+                        f"「{header}」应为一个值，这里是{cell.kind}：{cell.shown}",
+                        fid,
+                        column=header or "",
+                        code="not-one-value",
+                    )
+                )
+                values[fid] = None
                 continue
             if cell is FORMULA_WITHOUT_VALUE:
                 problems.append(
@@ -327,6 +354,14 @@ class RecordReader:
             extra = raw[EXTRA_CELLS]
             problems.append(
                 RowError(f"这一行比列标题多出 {len(extra)} 个单元格：{'、'.join(map(str, extra))}", code="extra-cells")
+            )
+        if MISSING_CELLS in raw:
+            problems.append(
+                RowError(
+                    f"这一行比列标题少 {raw[MISSING_CELLS]} 个单元格（少掉的不等于空白，多半是引号不配对或行被截断）；"
+                    "请补全这一行",
+                    code="short-row",
+                )
             )
         if problems:
             identity, name = self.checked.role_field("identity_number"), self.checked.role_field("name")

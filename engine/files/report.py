@@ -14,6 +14,7 @@ from tabulate import tabulate
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote
 from engine.check.types import display, money_text
+from engine.diagnostics import visible
 from engine.files.records import Rejected
 from engine.files.wording import sentence
 from engine.policy.model import Policy
@@ -137,7 +138,9 @@ def students_table(checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> str:
         money = [money_text(given) if given else "", money_text(lent) if lent else ""]
         rows.append([o.row, o.name, o.id_number, awards or "—", *money, "；".join(notes)])
     headers = ["行", "姓名", "身份证号", "资助", "补助与减免（元）", "贷款（元）", "核查与问题"]
-    return tabulate(rows, headers=headers, disable_numparse=True)
+    # Cells come from the file: a control character in one is shown, never sent to the terminal.
+    shown = [[visible(c) if isinstance(c, str) else c for c in row] for row in rows]
+    return tabulate(shown, headers=headers, disable_numparse=True)
 
 
 def reason_text(e: RowError) -> str:

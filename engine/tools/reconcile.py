@@ -20,7 +20,7 @@ from typing import Any
 from engine.check import idcard
 from engine.check.checked import CheckedPolicy
 from engine.check.types import CENT, display
-from engine.check.values import parse_number, problem_code
+from engine.check.values import id_cell_is_number, is_blank, parse_number, problem_code
 from engine.files.readers import RawTable, read_table
 from engine.files.records import Rejected
 from engine.runtime.results import Award, Explanation, Result
@@ -218,6 +218,11 @@ def read_payment_list(checked: CheckedPolicy, table: RawTable) -> tuple[list[Pay
             problem = f"发放名单第 {row} 行「{columns['amount']}」列：{problem}"
         program_text = cell("program")
         id_number = idcard.normalise(cell("id_number"))
+        id_cell = raw.get(columns["id_number"])
+        if not is_blank(id_cell) and (id_cell_is_number(id_cell) or idcard.check(id_number)[0] == "id-as-number"):
+            # As in the student list: a number cell is not the ID typed, so the row is never matched.
+            where = f"发放名单第 {row} 行「{columns['id_number']}」列：{idcard.ID_AS_NUMBER}"
+            problem = where + (f"；{problem}" if problem else "")
         payment = Payment(row, id_number, cell("name"), cell("school"), programs.get(program_text), program_text,
                           amount, problem)  # fmt: skip
         payments.append(payment)
