@@ -376,8 +376,17 @@ def _format(fmt: str | None, output: str | None, can_write: tuple[str, ...] = AL
 
 
 XLSX_ONLY = ("xlsx",)  # commands whose -o is a workbook
-OUTPUT = click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
-                      help="写入文件；格式按扩展名：.jsonl .csv .xlsx .txt")  # fmt: skip
+
+
+def _output_option(formats: tuple[str, ...]) -> Any:
+    """-o, its help naming exactly the extensions this command writes (`_format` refuses the rest)."""
+    suffixes = " ".join(s for s, f in OUTPUT_FORMATS.items() if f in formats and s != ".json")
+    return click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+                        help=f"写入文件；格式按扩展名：{suffixes}")  # fmt: skip
+
+
+OUTPUT = _output_option(ALL_FORMATS)
+LEDGER_FORMATS = ("table", "csv", "xlsx")
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv", "xlsx"]), default=None,
                       help="输出格式（默认：终端为 table，管道为 jsonl，-o 按扩展名）")  # fmt: skip
 
@@ -439,7 +448,7 @@ def eval_command(
 @PERIOD
 @click.option("--by", default=None, help="分组：学校、学段、乡镇等任一字段的中文名（也可写字段标识）；默认按资助项目")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default=None, help="输出格式")
-@OUTPUT
+@_output_option(LEDGER_FORMATS)
 @ENCODING
 @SHEET
 @ENGINE
@@ -455,7 +464,7 @@ def ledger(
         group = resolve_grouping(checked, by)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--by") from None
-    fmt = _format(fmt, output, ("table", "csv", "xlsx"), piped="table")
+    fmt = _format(fmt, output, LEDGER_FORMATS, piped="table")
     book = Ledger(checked, group)
     bulk = _bulk(checked, evaluator, students, encoding, sheet, engine, spark_master)
     if bulk is not None:
@@ -471,7 +480,8 @@ def ledger(
         if not output:
             raise click.UsageError("xlsx 格式需要 -o 文件名.xlsx")
         with atomic_output(output) as path:
-            write_sheets_xlsx(path, {"台账": (headers, rows), **record_sheet(record)})
+            flags = {"核查": book.flag_table()} if checked.checks else {}
+            write_sheets_xlsx(path, {"台账": (headers, rows), **flags, **record_sheet(record, book.count_notes())})
     elif fmt == "csv":
         with _text_output(output, "utf-8-sig") as handle:
             write_csv_rows(handle, headers, rows)

@@ -95,7 +95,7 @@ def test_ledger_workbook_sums_as_numbers(tmp_path, three_students):
     target = tmp_path / "台账.xlsx"
     assert run("ledger", three_students, "--policy", POLICY_2021, *PERIOD, "--by", "学校", "-o", target).exit_code == 0
     book = openpyxl.load_workbook(target)
-    assert book.sheetnames == ["台账", "说明"]
+    assert book.sheetnames == ["台账", "核查", "说明"]
     sheet = book["台账"]
     assert_office_sheet(sheet)
     totals = {r[1].value: r[-1] for r in sheet.iter_rows(min_row=2) if str(r[1].value).startswith("合计")}

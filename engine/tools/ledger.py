@@ -115,6 +115,24 @@ class Ledger:
     def summary_line(self) -> str:
         return row_counts_line(self.rows, self.problems, self.rejected)
 
+    def uncounted_line(self) -> str:
+        """What the totals leave out, said in the ledger itself (an auditor reads the saved ledger,
+        not the run's last line): "" when every row was evaluated with every item decided."""
+        parts = []
+        if self.problems:
+            parts.append(f"{self.problems} 人的资助无法判定")
+        if self.rejected:
+            parts.append(f"{self.rejected} 行被退回")
+        if not parts:
+            return ""
+        return "注意：" + "、".join(parts) + "，未计入合计（有问题的行只计入已判定的资助）；补齐或改正后重新计算"
+
+    def count_notes(self) -> list[tuple[str, str]]:
+        """(title, line) pairs every ledger document carries: the row counts (contract 2) and, when
+        some are missing from the totals, which."""
+        notes = [("行数", self.summary_line()), ("未计入合计", self.uncounted_line())]
+        return [(title, line) for title, line in notes if line]
+
     def exit_code(self) -> int:
         """1 when any row has problems or was rejected (contract 2), else 0."""
         return 1 if self.rejected or self.with_errors else 0
@@ -167,6 +185,7 @@ class Ledger:
             note = sample_footnote(programs[pid].label for pid in order if pid in self.sample)
             rows.append([*lead, f"其中示例数据金额{SAMPLE_MARK}", "", "", "", "", sample_money.quantize(CENT)])
             rows.append([*lead, note, "", "", "", "", ""])
+        rows.extend([*lead, line, "", "", "", "", ""] for _, line in self.count_notes())
         return headers, rows
 
     def flag_table(self) -> tuple[list[str], list[list[Any]]]:
@@ -198,6 +217,8 @@ def resolve_grouping(checked: CheckedPolicy, by: str | None) -> str | None:
 
 
 def ledger_text(ledger: Ledger) -> str:
+    """The ledger as text: the table (its last lines the row counts and what the totals leave out),
+    then the flags counted per check."""
     headers, rows = ledger.table()
     align = ("left",) * (len(headers) - 2) + ("right", "right")
     text = tabulate(rows, headers=headers, colalign=align, disable_numparse=True)
