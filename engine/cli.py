@@ -26,7 +26,15 @@ from engine.diagnostics import PolicyError, display_path, display_width, visible
 from engine.files.columns import ColumnarUnavailable
 from engine.files.readers import InputError, read_table
 from engine.files.records import RecordReader, Rejected, find_student, header_test, unknown_columns_warning
-from engine.files.report import effective_yaml, explain_text, jsonl_line, rejected_text, students_table, titled_tables
+from engine.files.report import (
+    effective_yaml,
+    explain_text,
+    jsonl_line,
+    rejected_text,
+    students_table,
+    supplied_facts,
+    titled_tables,
+)
 from engine.files.template import input_fields, write_template
 from engine.files.writers import (
     OUTPUT_FORMATS,
@@ -525,7 +533,8 @@ def explain(
 ) -> None:
     """解释一名学生：每个资助项目和核查的结果、条款，以及每个条件读到的信息。"""
     checked, evaluator = _for_period(policy_folder, period)
-    item = find_student(_reader(checked, students, encoding, sheet), checked, id_number)
+    reader = _reader(checked, students, encoding, sheet)
+    item = find_student(reader, checked, id_number)
     if item is None:
         click.echo(f"错误：{students} 中没有身份证号为 {id_number} 的学生", err=True)
         sys.exit(2)
@@ -535,7 +544,11 @@ def explain(
     result: Result = evaluator.evaluate(item)
     semester = _period(period)
     reference = checked.manifest.reference_date(semester)
-    click.echo(visible(explain_text(checked, result, evaluator.explain(item), str(semester), reference)))
+    raw = next((cells for row, cells in reader.table.rows() if row == item.row), {})
+    supplied = supplied_facts(checked, reader.columns.by_field, raw, item.values)
+    text = explain_text(checked, result, evaluator.explain(item), str(semester), reference, supplied=supplied)
+    click.echo(visible(text))
+    sys.exit(1 if result.errors else 0)  # as eval: something could not be decided (无法判定)
 
 
 @main.command()

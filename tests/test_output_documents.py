@@ -4,6 +4,7 @@ says which facts were blank and which decided; messages point the right way."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import openpyxl
@@ -66,3 +67,69 @@ def test_the_ledger_help_offers_only_the_extensions_it_writes():
 def test_the_ledger_refuses_jsonl_as_its_help_says(students, tmp_path):
     result = run("ledger", students, *PERIOD, "-o", tmp_path / "台账.jsonl")
     assert result.exit_code == 2 and "不能写 .jsonl" in result.output
+
+
+# -- explain (finding 14) ----------------------------------------------------------------------
+
+# 甲's row with 家庭类型 and 已申请 left blank: the policy declares 一般家庭 and 否 for those blanks.
+BLANK_HOUSEHOLD = {**ROWS[0], "家庭类型": ""}
+
+
+def _explained(tmp_path: Path, row: dict[str, str]) -> tuple[int, dict[str, list[str]]]:
+    """explain's exit code and, per item heading (【…】), its lines."""
+    result = run("explain", roster(tmp_path / "one.csv", [row]), *PERIOD, "--id", row["身份证号"])
+    items: dict[str, list[str]] = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("【"):
+            current = items.setdefault(line[1 : line.index("】")], [])
+        elif items:
+            current.append(line.strip())
+    return result.exit_code, items
+
+
+def _deciding(lines: list[str]) -> set[str]:
+    """The facts of the 决定的信息 line (shown in the order the steps read them)."""
+    line = next(line for line in lines if line.startswith("决定的信息："))
+    return set(re.split(r"，(?![^（]*）)", line.removeprefix("决定的信息：")))  # not at a note's own ，
+
+
+def test_explain_says_a_blank_was_taken_as_the_declared_value(tmp_path):
+    code, items = _explained(tmp_path, BLANK_HOUSEHOLD)
+    assert code == 0  # everything decided
+    readings = "\n".join(items["非寄宿生生活补助"])
+    assert "家庭类型 = 一般家庭（空白，按政策视为一般家庭）" in readings
+    assert "县内学校 = 是（" not in readings and "县内学校 = 是" in readings  # written in the file: no note
+
+
+def test_explain_gives_the_facts_that_decided_a_denial_not_every_fact_read(tmp_path):
+    _, items = _explained(tmp_path, BLANK_HOUSEHOLD)
+    # 非寄宿生生活补助 fails on 「县内受助对象 or 外地就读未享受资助学生」, both false:
+    #   县内受助对象 = 县内在籍原建档立卡学生 or 本县户籍非在籍或无学籍学生 or 特殊群体受助对象 — all false:
+    #     the first two fail on 原建档立卡学生 (家庭类型 一般家庭 is not 脱贫户): {家庭类型};
+    #     特殊群体受助对象 = [特殊群体, 县内学校, 有学籍, 已申请] fails on 已申请 = 否 (one fact, where
+    #     特殊群体 = 否 rests on six): {已申请};
+    #   外地就读未享受资助学生 fails on 原建档立卡学生 (its first one-fact failing part): {家庭类型}.
+    # So two facts decide it, not the 12 the condition read.
+    assert _deciding(items["非寄宿生生活补助"]) == {
+        "家庭类型 = 一般家庭（空白，按政策视为一般家庭）", "已申请 = 否（空白，按政策视为否）"
+    }  # fmt: skip
+
+
+def test_explain_gives_the_facts_an_award_rests_on(tmp_path):
+    code, items = _explained(tmp_path, ROWS[0])
+    assert code == 0
+    # 甲 (初中, 脱贫户, 县内学校, 有学籍, 在校) gets 非寄宿生生活补助 312.50 because
+    #   已入学 (就读方式 is not 未入学): {就读方式}; 学段 in [小学, 初中]: {学段};
+    #   县内受助对象 holds through 县内在籍原建档立卡学生 = [原建档立卡学生, 县内学校, 有学籍]:
+    #     {家庭类型, 县内学校, 有学籍} (本县户籍 is not needed for it);
+    #   neither exclusion applies since 就读方式 is 在校 (not 送教上门 / 因病…): {就读方式}.
+    assert _deciding(items["非寄宿生生活补助"]) == {
+        "就读方式 = 在校", "学段 = 初中", "家庭类型 = 脱贫户", "县内学校 = 是", "有学籍 = 是"
+    }  # fmt: skip
+
+
+def test_explain_exits_1_when_something_cannot_be_decided(tmp_path):
+    # 乙: 普通高中 with 年级 blank: 免书本费 needs 年级 (无法判定), as eval says with exit 1
+    code, items = _explained(tmp_path, ROWS[1])
+    assert code == 1
+    assert any("无法判定" in line for line in items["免书本费"])

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+import operator
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import yaml
 from tabulate import tabulate
 
+from engine.check import ir
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote
-from engine.check.types import display, money_text
+from engine.check.samples import _walk as subexpressions
+from engine.check.types import Type, display, money_text
+from engine.check.values import is_blank
 from engine.diagnostics import visible
 from engine.files.records import Rejected
 from engine.files.wording import sentence
@@ -163,11 +167,13 @@ def explain_text(
     period: str,
     reference_date: dt.date | None = None,
     student_line: bool = True,
+    supplied: Mapping[str, str] | None = None,
 ) -> str:
     """What `zizhu explain` prints: conditions as Chinese sentences (engine/files/wording.py), a
     denial's deciding facts first, the plan's sentence (原文) for every program, totals with loans apart.
     A policy test's case is no file's student (no ID, its row a line of YAML): its failure names the
-    case and the semester itself (`student_line=False`)."""
+    case and the semester itself (`student_line=False`). `supplied` (label → how) marks the facts the
+    file did not give (see `supplied_facts`): a blank shown as if written would misstate the roster."""
     head = f"学生：{result.name}（身份证号 {result.id_number}，第 {result.row} 行）  学期：{period}"
     if reference_date is not None:  # ages (周岁) are counted on this day
         head += f"  年龄计算基准日：{reference_date.isoformat()}"
@@ -178,7 +184,7 @@ def explain_text(
         lines.append(totals_text(result.awards))
     if sample:
         lines.append(sample_footnote(a.label for a in sample))
-    worded = _ExplainWording(checked)
+    worded = _ExplainWording(checked, supplied or {})
     for ex in explanations:
         lines.append("")
         title = f"【{ex.label}】{OUTCOME_WORDS[ex.outcome]}"
@@ -223,27 +229,59 @@ class _ExplainWording:
     """Steps of an explanation in the words of engine/files/wording.py: a step's expression text
     is looked up among its program's (or check's) checked conditions and exclusions."""
 
-    def __init__(self, checked: CheckedPolicy) -> None:
+    def __init__(self, checked: CheckedPolicy, supplied: Mapping[str, str]) -> None:
         self.checked = checked
+        self.supplied = supplied
         self.field_labels = {info.field.label for info in checked.fields.values()}
         self._sentences: dict[tuple[str, str], str] = {}
+        self._exprs: dict[tuple[str, str], ir.Expr | None] = {}
 
-    def sentence(self, item: str, text: str) -> str:
+    def fact(self, label: str, value: Any, type_: Type | None) -> str:
+        """`label = value`, and how the value came when the file did not give it."""
+        how = self.supplied.get(label)
+        return f"{label} = {display(value, type_)}" + (f"（{how}）" if how else "")
+
+    def expr(self, item: str, text: str) -> ir.Expr | None:
+        """The checked expression of `item` whose text a step shows (None for a relation)."""
         key = (item, text)
-        if key not in self._sentences:
+        if key not in self._exprs:
             owner = self.checked.programs.get(item) or self.checked.checks.get(item)
             exprs = [c.expr for c in getattr(owner, "conditions", [])]
             exprs += [x.expr for x in getattr(owner, "exclusions", [])]
             exprs += [owner.amount] if getattr(owner, "amount", None) is not None else []
-            found = next((e for e in exprs if e.text == text), None)
+            self._exprs[key] = next((e for e in exprs if e.text == text), None)
+        return self._exprs[key]
+
+    def sentence(self, item: str, text: str) -> str:
+        key = (item, text)
+        if key not in self._sentences:
+            found = self.expr(item, text)
             self._sentences[key] = sentence(found, self.checked) if found is not None else text
         return self._sentences[key]
 
+    def deciding(self, item: str, steps: Sequence[TraceStep]) -> list[str]:
+        """The facts that decided these steps, each once, in the order first read."""
+        labels: dict[str, None] = {}
+        shown: dict[str, str] = {}
+        for step in steps:
+            found = self.expr(item, step.text)
+            for label in _DecidingFacts(self.checked, step.reads).of(found, step.value):
+                labels.setdefault(label)
+            for label, value, type_ in step.reads:
+                shown.setdefault(label, self.fact(label, value, type_))
+        return [shown[label] for label in labels if label in shown and label in self.field_labels]
+
     def reason(self, ex: Explanation) -> list[str]:
-        """For a denial: the step that decided it, worded, and the facts (not groups) it read first."""
+        """For a denial: the step that decided it, worded, and the facts that decided that step; for
+        an award: the facts that made its conditions hold and its exclusions fail (`_DecidingFacts`)."""
         deciding = next((s for s in ex.steps if s.decisive), None) if ex.outcome == "denied" else None
         if deciding is None:
-            return [f"  理由：{ex.reason}"] if ex.reason else []
+            lines = [f"  理由：{ex.reason}"] if ex.reason else []
+            if ex.outcome == "awarded":
+                facts = self.deciding(ex.item, [s for s in ex.steps if s.role in ("condition", "exclusion")])
+                if facts:
+                    lines.append("  决定的信息：" + "，".join(facts))
+            return lines
         said = self.sentence(ex.item, deciding.text)
         named = f"「{deciding.label}」" if deciding.label and deciding.label not in (deciding.text, said) else ""
         if deciding.role == "condition":
@@ -252,7 +290,7 @@ class _ExplainWording:
             why = f"排除{named}：{said}"
         else:
             why = said
-        facts = [f"{label} = {display(v, t)}" for label, v, t in deciding.reads if label in self.field_labels]
+        facts = self.deciding(ex.item, [deciding])
         lines = [f"  理由：{why}"]
         if facts:
             lines.append("  决定的信息：" + "，".join(facts))
@@ -272,8 +310,151 @@ class _ExplainWording:
         decided = "  ← 决定结果" if step.decisive else ""  # the part the evaluator says decided the outcome
         lines = [f"  {mark}{named}：{said}  →  {verdict}{decided}"]
         if step.reads:
-            lines.append("      读取：" + "，".join(f"{label} = {display(v, t)}" for label, v, t in step.reads))
+            lines.append("      读取：" + "，".join(self.fact(label, v, t) for label, v, t in step.reads))
         return lines
+
+
+_CANNOT_TELL = object()  # a part whose value the step's reads do not give (an amount, an age …)
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+class _DecidingFacts:
+    """The facts that decided a step's verdict: the shortest set its trace can justify.
+
+    An `and` that fails is decided by one failing part, an `or` that holds by one holding part (of
+    several, the one resting on fewest facts, the first of equals); an `and` that holds, an `or` that
+    fails, and every comparison rest on all their parts; an unknown on its unknown parts. A group is
+    the `and` of its conditions; a fact is itself. Values come from the step's reads (its facts and
+    groups; equality, order and `in` against them are worked out here). Where a part's value cannot be
+    told it keeps all its facts, and where the verdict worked out is not the step's, every fact read
+    is kept: the list may be longer than needed, never shorter."""
+
+    def __init__(self, checked: CheckedPolicy, reads: Sequence[tuple[str, Any, Type | None]]) -> None:
+        self.checked = checked
+        self.known = {label: value for label, value, _ in reads}
+        self.everything = list(self.known)
+
+    def of(self, expr: ir.Expr | None, verdict: Any) -> list[str]:
+        if expr is None or not isinstance(verdict, bool) or self.value(expr) is not verdict:
+            return self.everything
+        return self.facts(expr, verdict)
+
+    def _label(self, e: ir.FieldRef | ir.ComputedRef) -> str:
+        return self.checked.fields[e.field].field.label
+
+    def value(self, e: ir.Expr) -> Any:
+        """True, False, None (unknown) or _CANNOT_TELL."""
+        match e:
+            case ir.FieldRef() | ir.ComputedRef():
+                return self.known.get(self._label(e), _CANNOT_TELL)
+            case ir.GroupRef(group=g):
+                return self.known.get(self.checked.policy.groups[g].label, _CANNOT_TELL)
+            case ir.Const(value=v):
+                return v
+            case ir.Not(operand=x):
+                v = self.value(x)
+                return (not v) if isinstance(v, bool) else v
+            case ir.And(operands=xs):
+                return _kleene([self.value(x) for x in xs], dominant=False)
+            case ir.Or(operands=xs):
+                return _kleene([self.value(x) for x in xs], dominant=True)
+            case ir.Compare(op=op, left=a, right=b):
+                return _compare(op, self.value(a), self.value(b))
+            case ir.InList(item=x, options=opts, negated=negated):
+                values = [self.value(x), *(self.value(o) for o in opts)]
+                if any(v is _CANNOT_TELL for v in values):
+                    return _CANNOT_TELL
+                if any(v is None for v in values):
+                    return None
+                return (values[0] in values[1:]) != negated
+        return _CANNOT_TELL
+
+    def facts(self, e: ir.Expr, verdict: Any) -> list[str]:
+        match e:
+            case ir.FieldRef() | ir.ComputedRef():
+                return [self._label(e)]
+            case ir.GroupRef(group=g):
+                return self._parts([c.expr for c in self.checked.groups[g]], verdict, dominant=False)
+            case ir.Not(operand=x):
+                return self.facts(x, (not verdict) if isinstance(verdict, bool) else verdict)
+            case ir.And(operands=xs):
+                return self._parts(list(xs), verdict, dominant=False)
+            case ir.Or(operands=xs):
+                return self._parts(list(xs), verdict, dominant=True)
+        return self._mentioned(e)
+
+    def _parts(self, parts: list[ir.Expr], verdict: Any, dominant: bool) -> list[str]:
+        """An `and` (dominant False) or `or` (dominant True) of `parts` with this verdict."""
+        values = [self.value(p) for p in parts]
+        if verdict is dominant:
+            deciders = [self.facts(p, v) for p, v in zip(parts, values, strict=True) if v is dominant]
+            if deciders:
+                return min(deciders, key=len)
+        elif verdict is None:
+            parts = [p for p, v in zip(parts, values, strict=True) if v is None or v is _CANNOT_TELL] or parts
+            values = [self.value(p) for p in parts]
+        merged: dict[str, None] = {}
+        for p, v in zip(parts, values, strict=True):
+            merged.update(dict.fromkeys(self.facts(p, v) if isinstance(v, bool) or v is None else self._mentioned(p)))
+        return list(merged)
+
+    def _mentioned(self, e: ir.Expr) -> list[str]:
+        """Every fact `e` names, through groups too."""
+        found: dict[str, None] = {}
+        todo, seen = [e], set()
+        while todo:
+            for node in subexpressions(todo.pop()):
+                if isinstance(node, ir.FieldRef | ir.ComputedRef):
+                    found.setdefault(self._label(node))
+                elif isinstance(node, ir.GroupRef) and node.group not in seen:
+                    seen.add(node.group)
+                    todo.extend(c.expr for c in self.checked.groups[node.group])
+        return list(found)
+
+
+def _kleene(values: list[Any], dominant: bool) -> Any:
+    """Three-valued `and` (dominant False) or `or` (dominant True), with parts that cannot be told."""
+    if any(v is dominant for v in values):
+        return dominant
+    if any(v is _CANNOT_TELL for v in values):
+        return _CANNOT_TELL
+    if any(v is None for v in values):
+        return None
+    return not dominant
+
+
+def _compare(op: str, left: Any, right: Any) -> Any:
+    if left is _CANNOT_TELL or right is _CANNOT_TELL:
+        return _CANNOT_TELL
+    if left is None or right is None:
+        return None
+    if op in ("==", "!="):
+        return (left == right) == (op == "==")
+    try:
+        return _ORDER[op](left, right)
+    except (KeyError, TypeError):
+        return _CANNOT_TELL
+
+
+def supplied_facts(
+    checked: CheckedPolicy, headers: Mapping[str, str], raw: Mapping[str, Any], values: Mapping[str, Any]
+) -> dict[str, str]:
+    """Label → how the value came, for each fact of a student the file did not give: a blank cell
+    taken as the policy's declared blank, a blank date taken from the ID number, a missing column
+    taken as its declared `absent:`. `headers` maps field ids to the file's columns, `raw` is the
+    row as read, `values` its typed facts. A blank left unknown is shown as blank already."""
+    notes: dict[str, str] = {}
+    for fid, info in checked.fields.items():
+        value = values.get(fid)
+        if info.field.compute is not None or value is None:
+            continue
+        shown = display(value, info.type)
+        header = headers.get(fid)
+        if header is None:
+            notes[info.field.label] = f"文件无此列，按政策取{shown}"
+        elif is_blank(raw.get(header)):
+            notes[info.field.label] = "空白，按身份证号取得" if info.field.from_id else f"空白，按政策视为{shown}"
+    return notes
 
 
 # -- versions ----------------------------------------------------------------------
