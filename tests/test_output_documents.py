@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests.conftest import POLICY_2021
 from tests.test_status import PERIOD, ROWS, roster, run
 
 # tests/test_status.py's four rows: 甲 evaluated; 乙 (年级 blank) has 书本费 undecided → problem;
@@ -133,3 +134,32 @@ def test_explain_exits_1_when_something_cannot_be_decided(tmp_path):
     code, items = _explained(tmp_path, ROWS[1])
     assert code == 1
     assert any("无法判定" in line for line in items["免书本费"])
+
+
+# -- messages that pointed the wrong way (finding 15) ------------------------------------------
+
+
+def test_a_yaml_error_in_a_version_folder_is_reported_where_it_is(tmp_path):
+    import shutil
+
+    from engine.diagnostics import PolicyError
+    from engine.policy.loader import declared_effective
+
+    root = tmp_path / "policies"
+    shutil.copytree(POLICY_2021, root / "2021")
+    draft = root / "2025"
+    draft.mkdir()
+    # line 4: a flow list whose item holds a quoted list — YAML ends the item at the inner ']'
+    (draft / "policy.yaml").write_text(
+        "policy:\n  id: z\n  effective: {from: 2025-autumn}\nprograms:\n  - when: [已入学, 学段 in [\"小学\"], 县内]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError) as caught:
+        declared_effective(draft)
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.code == "yaml-syntax" and diagnostic.location is not None and diagnostic.location.line == 5
+    chosen = run("eval", roster(tmp_path / "s.csv", [ROWS[0]]), "--policy", root, "--period", "2021-autumn")
+    assert "跳过版本文件夹" in chosen.stderr and "policy.yaml:5:" in chosen.stderr
+    assert "effective.from" not in chosen.stderr
+    named = run("eval", roster(tmp_path / "s.csv", [ROWS[0]]), "--policy", draft, "--period", "2025-autumn")
+    assert named.exit_code == 2 and "policy.yaml:5:" in named.stderr and "effective.from" not in named.stderr

@@ -309,18 +309,24 @@ _BUILDERS = {
 }
 
 
-def declared_manifest(folder: Path) -> dict[str, Any]:
-    """A version's own policy: block (not merged), read without checking the rest of the folder."""
+def declared_manifest(folder: Path, strict: bool = False) -> dict[str, Any]:
+    """A version's own policy: block (not merged), read without checking the rest of the folder.
+    Unreadable, it declares nothing; with `strict`, a YAML error is raised as the located error it is
+    (not reported as a missing effective.from)."""
     try:
         data = load_yaml(folder / "policy.yaml", display_path(folder / "policy.yaml")).data
-    except (YamlError, OSError, UnicodeDecodeError):  # unreadable: it declares nothing
+    except YamlError as exc:
+        if strict:
+            raise PolicyError([exc.diagnostic]) from None
+        return {}
+    except (OSError, UnicodeDecodeError):  # unreadable: it declares nothing
         return {}
     manifest = data.get("policy") if isinstance(data, dict) else None
     return manifest if isinstance(manifest, dict) else {}
 
 
 def declared_effective(folder: Path) -> tuple[m.Period, m.Period | None]:
-    effective = declared_manifest(folder).get("effective")
+    effective = declared_manifest(folder, strict=True).get("effective")
     effective = effective if isinstance(effective, dict) else {}
     try:
         start = m.Period.parse(str(effective.get("from")))

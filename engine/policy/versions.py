@@ -507,7 +507,7 @@ def pick_version(root: Path, period: Period, effective_of, warn=None) -> Path:
             start, end = effective_of(folder)
         except PolicyError as exc:
             if warn is not None:
-                reason = "；".join(d.message for d in exc.diagnostics)
+                reason = "；".join(f"{d.location}: {d.message}" if d.location else d.message for d in exc.diagnostics)
                 warn(f"警告：跳过版本文件夹 {display_path(folder)}：{reason}（它不能适用于任何学期，请修正或移出）")
             continue
         described.append(f"{folder.name}（{start} 起" + (f"，至 {end}）" if end else "）"))
