@@ -151,7 +151,7 @@ def test_a_yaml_error_in_a_version_folder_is_reported_where_it_is(tmp_path):
     draft.mkdir()
     # line 4: a flow list whose item holds a quoted list — YAML ends the item at the inner ']'
     (draft / "policy.yaml").write_text(
-        "policy:\n  id: z\n  effective: {from: 2025-autumn}\nprograms:\n  - when: [已入学, 学段 in [\"小学\"], 县内]\n",
+        'policy:\n  id: z\n  effective: {from: 2025-autumn}\nprograms:\n  - when: [已入学, 学段 in ["小学"], 县内]\n',
         encoding="utf-8",
     )
     with pytest.raises(PolicyError) as caught:
