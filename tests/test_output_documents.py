@@ -163,3 +163,42 @@ def test_a_yaml_error_in_a_version_folder_is_reported_where_it_is(tmp_path):
     assert "effective.from" not in chosen.stderr
     named = run("eval", roster(tmp_path / "s.csv", [ROWS[0]]), "--policy", draft, "--period", "2025-autumn")
     assert named.exit_code == 2 and "policy.yaml:5:" in named.stderr and "effective.from" not in named.stderr
+
+
+def _with_attendance_options(tmp_path: Path, options: str) -> Path:
+    import shutil
+
+    folder = tmp_path / "reordered"
+    shutil.copytree(POLICY_2021, folder)
+    fields = folder / "fields.yaml"
+    listed = (
+        "      - {id: in_school, label: 在校}\n      - {id: home_delivery, label: 送教上门}\n"
+        "      - {id: health_unable, label: 因病不具备学习条件}\n      - {id: not_enrolled, label: 未入学}\n"
+    )
+    text = fields.read_text(encoding="utf-8")
+    assert listed in text
+    fields.write_text(text.replace(listed, options), encoding="utf-8")
+    return folder
+
+
+def test_diff_does_not_count_reordered_enum_options_as_a_change(tmp_path):
+    # 就读方式's four options listed backwards: no rule can order an enum (check refuses <), and a cell
+    # matches its option wherever it is listed, so nothing a student gets can change.
+    backwards = (
+        "      - {id: not_enrolled, label: 未入学}\n      - {id: health_unable, label: 因病不具备学习条件}\n"
+        "      - {id: home_delivery, label: 送教上门}\n      - {id: in_school, label: 在校}\n"
+    )
+    result = run("diff", POLICY_2021, _with_attendance_options(tmp_path, backwards), "--exit-code")
+    assert result.exit_code == 0
+    assert "两个版本没有差别" in result.stdout
+
+
+def test_diff_still_reports_an_option_added_to_an_enum(tmp_path):
+    added = (
+        "      - {id: in_school, label: 在校}\n      - {id: home_delivery, label: 送教上门}\n"
+        "      - {id: health_unable, label: 因病不具备学习条件}\n      - {id: not_enrolled, label: 未入学}\n"
+        "      - {id: suspended, label: 休学}\n"
+    )
+    result = run("diff", POLICY_2021, _with_attendance_options(tmp_path, added), "--format", "json", "--exit-code")
+    assert result.exit_code == 1
+    assert "选项" in result.stdout and "休学" in result.stdout

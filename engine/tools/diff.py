@@ -137,7 +137,12 @@ class _Differ:
         s = "fields"
         self.compare(s, item, b.label, "列标题", a.label, b.label)
         self.compare(s, item, b.label, "类型", a.type, b.type)
-        self.compare(s, item, b.label, "选项", [v.label for v in a.values], [v.label for v in b.values])
+        # An enum's options are a set: no rule can compare their order (check refuses < on an enum)
+        # and a cell matches its option wherever it is listed. Their order only lays out drop-downs
+        # and ledger groups, so a reordered list is no change; a changed one is shown in each order.
+        old_options, new_options = [v.label for v in a.values], [v.label for v in b.values]
+        if sorted(old_options) != sorted(new_options):
+            self.compare(s, item, b.label, "选项", old_options, new_options)
         self.compare(s, item, b.label, "别名", list(a.aliases), list(b.aliases))
         self.compare(s, item, b.label, "必填", a.required, b.required)
         self.compare(
