@@ -20,7 +20,7 @@ import click
 from engine import load
 from engine.backends.python.evaluator import Evaluator
 from engine.check.checked import CheckedPolicy
-from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
+from engine.check.samples import SAMPLE_MARK, sample_programs
 from engine.check.texts import stale_quotes
 from engine.diagnostics import PolicyError, display_path, display_width, visible
 from engine.files.columns import ColumnarUnavailable
@@ -59,6 +59,7 @@ from engine.tools.bulk import AUTO_DUCKDB_ROWS, BulkRun, count_lines
 from engine.tools.diff import impact, render_diff, structural_diff, write_impact_xlsx
 from engine.tools.followup import follow_up, movement_table, window_text
 from engine.tools.followup import needs_alert as followup_needs_alert
+from engine.tools.followup import sample_note as followup_sample_note
 from engine.tools.followup import summary as followup_summary
 from engine.tools.ledger import Ledger, ledger_text, resolve_grouping, row_counts_line
 from engine.tools.parallel import write_parallel
@@ -73,6 +74,7 @@ from engine.tools.reconcile import (
     summary_line,
 )
 from engine.tools.reconcile import reconcile as find_differences
+from engine.tools.reconcile import sample_note as reconcile_sample_note
 from engine.tools.saved import hash_warning, is_saved_results, saved_results, semester_mismatch
 from engine.tools.scaffold import ScaffoldError, new_version
 from engine.vocabulary import CHECK_CATEGORY_WORDS, CLICK_WORDS, ILLUSTRATION_NOTE
@@ -694,13 +696,14 @@ def reconcile(
     findings = result.findings
     if output:
         with atomic_output(output) as path:
-            write_sheets_xlsx(path, {**record_sheet(record, [("核对范围", scope.describe(checked))]),
-                                     **report_sheets(result)})  # fmt: skip
+            notes = [("核对范围", scope.describe(checked))]
+            notes += [("示例数据", sample)] if (sample := reconcile_sample_note(result)) else []
+            write_sheets_xlsx(path, {**record_sheet(record, notes), **report_sheets(result)})
         click.echo(f"已写入 {output}", err=True)
     click.echo(record.text())
     click.echo(scope.describe(checked) + "\n")
     click.echo(titled_tables(report_tables(result)) if findings else "发放名单与应享受名单完全一致。")
-    note = sample_footnote(f.program_label for f in findings if f.program in roster.sample)
+    note = reconcile_sample_note(result)
     if note:
         click.echo(note)
     click.echo(summary_line(result), err=True)
@@ -770,14 +773,18 @@ def followup(
     }
     records = [DecisionRecord.of(c.policy, p) for c, p in ((first_checked, periods[0]), (second_checked, periods[1]))]
     window = window_text(second_checked, Period.parse(periods[1]))
+    sample = followup_sample_note(movements)
     if output:
         notes = [("排查时间", window), ("前一学期决策记录", records[0].text())]
+        notes += [("示例数据", sample)] if sample else []
         with atomic_output(output) as path:
             write_sheets_xlsx(path, {**record_sheet(records[1], notes), **tables})
         click.echo(f"已写入 {output}", err=True)
     click.echo("\n".join(r.text() for r in records))
     click.echo(f"排查时间：{window}\n")
     click.echo(titled_tables(tables) if movements else "两个学期之间没有变化。")
+    if sample:
+        click.echo(sample)
     for path, book in counts:
         click.echo(f"{path}：{book.summary_line()}", err=True)
     alert = followup_needs_alert(movements)

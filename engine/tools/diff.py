@@ -18,7 +18,7 @@ from tabulate import tabulate
 
 from engine.backends.python.evaluator import Evaluator
 from engine.check.checked import CheckedPolicy
-from engine.check.samples import sample_footnote, sample_programs
+from engine.check.samples import SAMPLE_MARK, sample_footnote
 from engine.check.tables import key_text
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
@@ -261,6 +261,7 @@ class ProgramImpact:
     changed: int = 0
     before: Decimal = field(default_factory=Decimal)
     after: Decimal = field(default_factory=Decimal)
+    sample: bool = False  # some amount, before or after, read a table marked `sample: true`
 
     @property
     def delta(self) -> Decimal:
@@ -276,6 +277,7 @@ class StudentChange:
     label: str
     before: Decimal | None
     after: Decimal | None
+    sample: bool = False  # the amount before or after read a table marked `sample: true`
 
     @property
     def delta(self) -> Decimal:
@@ -318,10 +320,12 @@ def impact(
 def _compare_student(a: Result, b: Result, programs: dict[str, ProgramImpact], changes: list[StudentChange]) -> None:
     old_awards = {x.program: x.amount for x in a.awards}
     new_awards = {x.program: x.amount for x in b.awards}
+    sample = {x.program for x in (*a.awards, *b.awards) if x.sample}
     for pid, p in programs.items():
         x, y = old_awards.get(pid), new_awards.get(pid)
         p.before += x or 0
         p.after += y or 0
+        p.sample = p.sample or pid in sample
         if x == y:
             continue
         if x is None:
@@ -330,11 +334,12 @@ def _compare_student(a: Result, b: Result, programs: dict[str, ProgramImpact], c
             p.lost += 1
         else:
             p.changed += 1
-        changes.append(StudentChange(b.row, b.id_number, b.name, pid, p.label, x, y))
+        changes.append(StudentChange(b.row, b.id_number, b.name, pid, p.label, x, y, pid in sample))
 
 
 def impact_tables(result: Impact) -> tuple[tuple[list[str], list[list[Any]]], tuple[list[str], list[list[Any]]]]:
-    """(summary headers, rows), (per-student headers, rows); money quantized to the fen."""
+    """(summary headers, rows), (per-student headers, rows); money quantized to the fen. A program
+    whose money read a sample table is marked ※ (as in the ledger), its money also counted apart."""
     headers = [
         "资助项目",
         "标识",
@@ -348,18 +353,25 @@ def impact_tables(result: Impact) -> tuple[tuple[list[str], list[list[Any]]], tu
     ]
     rows: list[list[Any]] = []
     for p in result.programs.values():
-        rows.append([p.label, p.program, PROGRAM_KIND_WORDS[p.kind], p.gained, p.lost,
-                     p.changed, p.before.quantize(CENT), p.after.quantize(CENT), p.delta.quantize(CENT)])  # fmt: skip
+        rows.append([p.label + (SAMPLE_MARK if p.sample else ""), p.program, PROGRAM_KIND_WORDS[p.kind], p.gained,
+                     p.lost, p.changed, p.before.quantize(CENT), p.after.quantize(CENT),
+                     p.delta.quantize(CENT)])  # fmt: skip
     for money, label in ((GIVEN, "合计（补助与减免）"), (LOANS, "合计（贷款）")):
         b, a = result.total(money, "before"), result.total(money, "after")
         rows.append([label, "", "", "", "", "", b.quantize(CENT), a.quantize(CENT), (a - b).quantize(CENT)])
+    sample = [p for p in result.programs.values() if p.sample]
+    if sample:
+        b = sum((p.before for p in sample), Decimal(0))
+        a = sum((p.after for p in sample), Decimal(0))
+        rows.append([f"其中示例数据金额{SAMPLE_MARK}", "", "", "", "", "", b.quantize(CENT), a.quantize(CENT),
+                     (a - b).quantize(CENT)])  # fmt: skip
     student_headers = ["行", "身份证号", "姓名", "资助项目", "调整前（元）", "调整后（元）", "差额（元）"]
     student_rows = [
         [
             s.row,
             s.id_number,
             s.name,
-            s.label,
+            s.label + (SAMPLE_MARK if s.sample else ""),
             _money_or_blank(s.before),
             _money_or_blank(s.after),
             s.delta.quantize(CENT),
@@ -409,7 +421,7 @@ def render_diff(old: CheckedPolicy, new: CheckedPolicy, changes: list[Change], r
         title = f"对学生的影响（{result.rows} 行，其中 {result.rejected} 行被退回未计）"
         parts += ["", ("## " if fmt == "markdown" else "") + title, ""]
         parts.append(tabulate(srows, headers=sh, tablefmt=tablefmt, disable_numparse=True))
-        note = impact_sample_note(old, new, result)
+        note = impact_sample_note(result)
         if note:
             parts.append(note)
         parts += ["", ("### " if fmt == "markdown" else "") + f"结果有变化的学生（{len(trows)} 项）", ""]
@@ -417,10 +429,9 @@ def render_diff(old: CheckedPolicy, new: CheckedPolicy, changes: list[Change], r
     return "\n".join(parts)
 
 
-def impact_sample_note(old: CheckedPolicy, new: CheckedPolicy, result: Impact) -> str:
+def impact_sample_note(result: Impact) -> str:
     """The footnote for an impact whose money, before or after, came from a sample table."""
-    sample = sample_programs(old) | sample_programs(new)
-    return sample_footnote(p.label for pid, p in result.programs.items() if pid in sample and (p.before or p.after))
+    return sample_footnote(p.label for p in result.programs.values() if p.sample)
 
 
 def _jsonable(value: Any) -> Any:
@@ -433,9 +444,12 @@ def write_impact_xlsx(
     """The impact of a new version: summary per program, per-student changes, what changed, and a
     说明 sheet with the decision records of the old and the new version."""
     summary, students = impact_tables(result)
-    notes = {}
+    lines: list[list[Any]] = []
     if records:
         old, new = records
         lines = [[f"旧版{k}", v] for k, v in old.lines()] + [[f"新版{k}", v] for k, v in new.lines()]
-        notes = {"说明": (["项目", "内容"], lines)}
+    note = impact_sample_note(result)
+    if note:
+        lines.append(["示例数据", note])
+    notes = {"说明": (["项目", "内容"], lines)} if lines else {}
     write_sheets_xlsx(path, {"汇总": summary, "学生变化": students, "政策变化": change_table(changes), **notes})

@@ -20,10 +20,11 @@ from decimal import Decimal
 from typing import Any
 
 from engine.check.checked import CheckedPolicy
+from engine.check.samples import SAMPLE_MARK, sample_footnote
 from engine.check.types import CENT, display
 from engine.files.records import Rejected
 from engine.policy.model import Period
-from engine.runtime.results import Result
+from engine.runtime.results import Award, Result
 from engine.vocabulary import BLANK_GROUP, MOVEMENT_WORDS
 
 # The statuses whose aid amounts the summary adds up (money that starts, stops, arrives, leaves).
@@ -44,6 +45,8 @@ class Movement:
     place: tuple[str, ...]  # the values of the grouping fields (township, school …)
     reason: str = ""
     amount: Decimal | None = None  # the aid that started, stopped, arrived or left with the child
+    # The programs in `amount` whose figures read a table marked `sample: true` (marked ※, with a note).
+    sample: tuple[str, ...] = ()
 
 
 def check_window(checked: CheckedPolicy, period: Period) -> tuple[dt.date, dt.date]:
@@ -85,15 +88,19 @@ def follow_up(
     compared = [pid for pid, p in programs.items() if p.per == "semester" or same_season]
     out: list[Movement] = []
 
-    def movement(status: str, item: str, label: str, r: Result, reason: str = "", amount: Decimal | None = None):
+    def movement(status: str, item: str, label: str, r: Result, reason: str = "", amount: Decimal | None = None,
+                 awards: Iterable[Award] = ()):  # fmt: skip
         place = tuple(
             display(r.values.get(f), checked.fields[f].type) if r.values.get(f) not in (None, "") else BLANK_GROUP
             for f in places
         )
-        out.append(Movement(status, item, label, r.id_number, r.name, place, reason, amount))
+        sample = tuple(a.label for a in awards if a.sample)
+        out.append(Movement(status, item, label, r.id_number, r.name, place, reason, amount, sample))
 
-    def aid(r: Result) -> Decimal:
-        return sum((a.amount for a in r.awards if a.program in compared), Decimal(0))
+    def aid(r: Result) -> tuple[Decimal, list[Award]]:
+        """The compared aid a student has, and its awards."""
+        awards = [a for a in r.awards if a.program in compared]
+        return sum((a.amount for a in awards), Decimal(0)), awards
 
     for when, row in rejected:
         other = (old.get(row.id_number) or new.get(row.id_number)) if row.id_number else None
@@ -108,11 +115,11 @@ def follow_up(
             continue
         if id_number not in old:
             flags = "、".join(f.label for f in r.flags)
-            movement("appeared", "", "名单", r, f"核查标记：{flags}" if flags else "", aid(r))
+            movement("appeared", "", "名单", r, f"核查标记：{flags}" if flags else "", *aid(r))
     for id_number, r in old.items():
         if id_number not in new and id_number not in rejected_ids:
             flags = "、".join(f.label for f in r.flags)
-            movement("left", "", "名单", r, f"上学期核查标记：{flags}" if flags else "", aid(r))
+            movement("left", "", "名单", r, f"上学期核查标记：{flags}" if flags else "", *aid(r))
     for id_number, a in old.items():
         b = new.get(id_number)
         if b is None:
@@ -138,11 +145,12 @@ def follow_up(
             if pid in undecided:
                 if pid in got_before:
                     movement("undetermined", pid, p.label, b, f"上学期享受；本学期{undecided[pid].message}",
-                             got_before[pid].amount)  # fmt: skip
+                             got_before[pid].amount, [got_before[pid]])  # fmt: skip
             elif pid in got_before and pid not in got_after:
-                movement("stopped", pid, p.label, b, _reason(b, pid), got_before[pid].amount)
+                movement("stopped", pid, p.label, b, _reason(b, pid), got_before[pid].amount, [got_before[pid]])
             elif pid in got_after and pid not in got_before:
-                movement("started", pid, p.label, b, _reason(a, pid, "此前："), got_after[pid].amount)
+                movement("started", pid, p.label, b, _reason(a, pid, "此前："), got_after[pid].amount,
+                         [got_after[pid]])  # fmt: skip
     order = {status: i for i, status in enumerate(MOVEMENT_WORDS)}
     out.sort(key=lambda m: (m.place, order[m.status], m.item, m.id_number))
     return out
@@ -200,23 +208,35 @@ def _reason(result: Result, pid: str, prefix: str = "") -> str:
 def movement_table(
     checked: CheckedPolicy, places: list[str], movements: list[Movement]
 ) -> tuple[list[str], list[list[Any]]]:
+    """One row per movement; an amount from a sample table is marked ※ in the 示例标准 column beside
+    it (the amount stays a number a sheet can sum)."""
     headers = [checked.fields[f].field.label for f in places] + ["变化", "核查或资助项目", "身份证号", "姓名",
-                                                                 "金额（元）", "说明"]  # fmt: skip
+                                                                 "金额（元）", "示例标准", "说明"]  # fmt: skip
     rows = [[*m.place, MOVEMENT_WORDS[m.status], m.label, m.id_number, m.name,
-             m.amount.quantize(CENT) if m.amount is not None else "", m.reason] for m in movements]  # fmt: skip
+             m.amount.quantize(CENT) if m.amount is not None else "", SAMPLE_MARK if m.sample else "",
+             m.reason] for m in movements]  # fmt: skip
     return headers, rows
+
+
+def sample_note(movements: list[Movement]) -> str:
+    """The note every follow-up document carries when an amount in it came from a sample table."""
+    return sample_footnote(label for m in movements for label in m.sample)
 
 
 def summary(checked: CheckedPolicy, places: list[str], movements: list[Movement]) -> tuple[list[str], list[list[Any]]]:
     """Counts of each kind of movement per place (township, school …), the money of aid that started,
-    stopped, arrived with newcomers or left with leavers, and a 合计 row."""
+    stopped, arrived with newcomers or left with leavers, a 合计 row, and, when some of that money came
+    from a sample table, a row of that part marked ※ (as the ledger counts it apart)."""
     counts: dict[tuple[str, ...], dict[str, list[Any]]] = {}
     total: dict[str, list[Any]] = {}
+    sample: dict[str, Decimal] = {}
     for m in movements:
         for cell in (counts.setdefault(m.place, {}), total):
             entry = cell.setdefault(m.status, [0, Decimal(0)])
             entry[0] += 1
             entry[1] += m.amount or 0
+        if m.sample and m.amount is not None:
+            sample[m.status] = sample.get(m.status, Decimal(0)) + m.amount
     headers = [checked.fields[f].field.label for f in places] + list(MOVEMENT_WORDS.values())
     headers += [f"{MOVEMENT_WORDS[s]}金额" for s in MONEY_STATUSES]
 
@@ -228,4 +248,8 @@ def summary(checked: CheckedPolicy, places: list[str], movements: list[Movement]
     rows = [row(place, c) for place, c in sorted(counts.items())]
     if rows and places:
         rows.append(row(["合计"] + [""] * (len(places) - 1), total))
+        if sample:
+            lead = [f"其中示例数据金额{SAMPLE_MARK}"] + [""] * (len(places) - 1)
+            rows.append([*lead, *([""] * len(MOVEMENT_WORDS)),
+                         *(sample.get(k, Decimal(0)).quantize(CENT) for k in MONEY_STATUSES)])  # fmt: skip
     return headers, rows

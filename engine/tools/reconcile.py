@@ -19,6 +19,7 @@ from typing import Any
 
 from engine.check import idcard
 from engine.check.checked import CheckedPolicy
+from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.types import CENT, display
 from engine.check.values import id_cell_is_number, is_blank, parse_number, problem_code
 from engine.files.readers import RawTable, read_table
@@ -69,6 +70,7 @@ class Finding:
     student_row: int | None = None
     short: bool = False  # a wrong amount below the entitlement: money still owed
     excess: Decimal | None = None  # a duplicate: what was paid beyond the first payment
+    sample: bool = False  # the entitlement (应发) read a table marked `sample: true`: marked ※ with a note
 
     @property
     def column(self) -> str:
@@ -408,6 +410,9 @@ def reconcile(
                                             student_row=student.row))  # fmt: skip
     order = {category: i for i, category in enumerate(RECONCILE_WORDS)}
     findings.sort(key=lambda f: (order[f.category], f.school, f.id_number, f.program))
+    sample = sample_programs(checked)  # the programs whose entitlements read a sample table
+    for f in findings:
+        f.sample = f.entitled is not None and f.program in sample
     return Reconciliation(findings, scope, len(payments), not_reconciled)
 
 
@@ -514,7 +519,9 @@ def summary(findings: list[Finding], key: str) -> tuple[list[str], list[list[Any
             headers.append("重复发放实发合计")
     rows = []
     for name in sorted(groups):
-        row: list[Any] = [name]
+        # a program whose 应发 came from a sample table is marked as the ledger marks it
+        marked = key == "program_label" and any(f.sample for f in groups[name])
+        row: list[Any] = [name + (SAMPLE_MARK if marked else "")]
         for column, (count, money) in totals(groups[name]).items():
             row += [count, money]
             if column == "duplicate":
@@ -548,6 +555,7 @@ FINDING_HEADERS = [
     "应发（元）",
     "实发（元）",
     "涉及金额（元）",
+    "示例标准",
     "说明",
     "发放名单行",
     "学生名单行",
@@ -560,7 +568,13 @@ def finding_row(f: Finding) -> list[Any]:
 
     word = RECONCILE_COLUMN_WORDS[f.column] if f.category == "wrong_amount" else RECONCILE_WORDS[f.category]
     return [word, f.id_number, f.name, f.school, f.program_label, money(f.entitled), money(f.paid), money(f.money),
-            f.detail, "、".join(map(str, f.paid_rows)), f.student_row or ""]  # fmt: skip
+            SAMPLE_MARK if f.sample else "", f.detail, "、".join(map(str, f.paid_rows)),
+            f.student_row or ""]  # fmt: skip
+
+
+def sample_note(result: Reconciliation) -> str:
+    """The note a reconciliation carries (text and 说明 sheet) when an 应发 in it read a sample table."""
+    return sample_footnote(f.program_label for f in result.findings if f.sample)
 
 
 def report_tables(result: Reconciliation) -> dict[str, tuple[list[str], list[list[Any]]]]:
