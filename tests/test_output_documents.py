@@ -202,3 +202,71 @@ def test_diff_still_reports_an_option_added_to_an_enum(tmp_path):
     result = run("diff", POLICY_2021, _with_attendance_options(tmp_path, added), "--format", "json", "--exit-code")
     assert result.exit_code == 1
     assert "选项" in result.stdout and "休学" in result.stdout
+
+
+# -- sample money marked in followup, reconcile and diff impact (finding 5) ----------------------
+# tables.yaml marks 学费标准, 书本费标准 and 住宿费标准 sample: 免学费, 免书本费, 免住宿费 read them.
+
+
+def test_followup_marks_stopped_money_from_sample_tables(tmp_path):
+    from tests.test_followup import follow, sheet_dicts
+    from tests.test_reconcile import C
+
+    # 丙 (普通高中一年级, 脱贫户, 走读) gets 国家助学金 1500 + 免学费 800 + 免书本费 400 in 2021 autumn; in
+    # 2022 spring she studies outside the county without 情况说明: all three stop. 800 and 400 are sample
+    # figures, 1500 is the plan's.
+    result, book = follow(tmp_path, [C], [{**C, "县内学校": "否"}])
+    stopped = {r["核查或资助项目"]: (r["金额（元）"], r["示例标准"]) for r in sheet_dicts(book, "明细")
+               if r["变化"] == "停止享受"}  # fmt: skip
+    assert stopped == {"国家助学金": (1500, None), "免学费": (800, "※"), "免书本费": (400, "※")}
+    summary = {r["乡镇"]: r for r in sheet_dicts(book, "汇总")}
+    assert summary["合计"]["停止享受金额"] == 2700  # 1500 + 800 + 400
+    assert summary["其中示例数据金额※"]["停止享受金额"] == 1200  # 800 + 400
+    about = {k: v for k, v in book["说明"].iter_rows(min_row=2, values_only=True)}
+    assert "须由主管部门替换" in about["示例数据"] and "免学费" in about["示例数据"]
+    assert "国家助学金" not in about["示例数据"]
+    assert "标 ※ 的金额（" in result.stdout
+
+
+def test_reconcile_marks_an_entitlement_from_a_sample_table(tmp_path):
+    from tests.test_reconcile import C, EXACT, paid, reconcile
+
+    # 丙 was paid 700 of her 免学费 800 (a sample figure): 少发 100, computed from the sample table
+    payments = [p for p in EXACT if not (p["姓名"] == "丙" and p["资助项目"] == "免学费")] + [paid(C, "免学费", "700")]
+    result, findings = reconcile(tmp_path, payments)
+    (short,) = findings["金额不符"]
+    assert (short["资助项目"], short["应发（元）"], short["实发（元）"]) == ("免学费", 800, 700)
+    assert short["涉及金额（元）"] == 100 and short["示例标准"] == "※"
+    book = openpyxl.load_workbook(tmp_path / "findings.xlsx", read_only=True)
+    by_program = [r[0] for r in book["按项目汇总"].iter_rows(min_row=2, values_only=True)]
+    assert by_program == ["免学费※"]
+    about = {k: v for k, v in book["说明"].iter_rows(min_row=2, values_only=True)}
+    assert "免学费" in about["示例数据"] and "须由主管部门替换" in about["示例数据"]
+    assert "少发 100.00 元" in result.stdout and "标 ※ 的金额（免学费）" in result.stdout
+
+
+def test_reconcile_of_plan_figures_has_no_mark(tmp_path):
+    from tests.test_reconcile import A, EXACT, paid, reconcile
+
+    # 甲's 非寄宿生生活补助 312.50 paid as 300: 少发 12.50 from the plan's own figure — no ※
+    payments = [p for p in EXACT if p["姓名"] != "甲"] + [paid(A, "非寄宿生生活补助", "300")]
+    result, findings = reconcile(tmp_path, payments)
+    (short,) = findings["金额不符"]
+    assert short["涉及金额（元）"] == 12.5 and short["示例标准"] is None
+    assert "示例收费标准" not in result.stdout
+
+
+def test_diff_impact_marks_sample_programs_and_counts_their_money_apart(tmp_path, students):
+    target = tmp_path / "影响.xlsx"
+    result = run("diff", POLICY_2021, POLICY_2021, "--students", students, "--period", "2021-autumn", "-o", target)
+    assert result.exit_code == 0
+    book = openpyxl.load_workbook(target)
+    rows = {r[0]: r for r in book["汇总"].iter_rows(min_row=2, values_only=True)}
+    # 乙 (普通高中, 年级 blank) has 免学费 800 from the sample 学费标准 under both versions; nobody else has
+    # sample money (甲 初中 312.50; 丙 rejected; 丁 未入学).
+    assert rows["免学费※"][6:9] == (800, 800, 0)
+    assert "国家助学金" in rows and "国家助学金※" not in rows
+    assert rows["其中示例数据金额※"][6:9] == (800, 800, 0)
+    about = {k: v for k, v in book["说明"].iter_rows(min_row=2, values_only=True)}
+    assert "免学费" in about["示例数据"]
+    assert "免学费※" in result.stdout and "标 ※ 的金额（免学费）" in result.stdout
