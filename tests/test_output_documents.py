@@ -229,7 +229,7 @@ def test_followup_marks_stopped_money_from_sample_tables(tmp_path):
 
 
 def test_reconcile_marks_an_entitlement_from_a_sample_table(tmp_path):
-    from tests.test_reconcile import C, EXACT, paid, reconcile
+    from tests.test_reconcile import EXACT, C, paid, reconcile
 
     # 丙 was paid 700 of her 免学费 800 (a sample figure): 少发 100, computed from the sample table
     payments = [p for p in EXACT if not (p["姓名"] == "丙" and p["资助项目"] == "免学费")] + [paid(C, "免学费", "700")]
@@ -246,7 +246,7 @@ def test_reconcile_marks_an_entitlement_from_a_sample_table(tmp_path):
 
 
 def test_reconcile_of_plan_figures_has_no_mark(tmp_path):
-    from tests.test_reconcile import A, EXACT, paid, reconcile
+    from tests.test_reconcile import EXACT, A, paid, reconcile
 
     # 甲's 非寄宿生生活补助 312.50 paid as 300: 少发 12.50 from the plan's own figure — no ※
     payments = [p for p in EXACT if p["姓名"] != "甲"] + [paid(A, "非寄宿生生活补助", "300")]
