@@ -9,7 +9,8 @@ Each node keeps the canonical text of the syntax it came from, for traces.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from typing import Any
 
 from engine.check.types import Type
@@ -122,3 +123,17 @@ class IfElse(Expr):
     condition: Expr
     then: Expr
     otherwise: Expr
+
+
+def subexpressions(expr: Expr) -> Iterator[Expr]:
+    """`expr` and every expression under it (iteratively: a deep tree cannot exhaust the stack)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        for f in fields(node):
+            value = getattr(node, f.name)
+            if isinstance(value, Expr):
+                stack.append(value)
+            elif isinstance(value, tuple):
+                stack.extend(v for v in value if isinstance(v, Expr))

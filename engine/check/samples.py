@@ -8,8 +8,7 @@ money from that program's amount, so it does not count.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import fields
+from collections.abc import Iterable
 
 from engine.check import ir
 from engine.check.checked import CheckedPolicy
@@ -39,7 +38,7 @@ def amount_tables(checked: CheckedPolicy, program: str) -> set[str]:
     seen: set[tuple[str, str]] = set()
     todo: list[ir.Expr] = [checked.programs[program].amount]
     while todo:
-        for node in _walk(todo.pop()):
+        for node in ir.subexpressions(todo.pop()):
             reference: tuple[str, str] | None = None
             if isinstance(node, ir.TableLookup):
                 tables.add(node.table)
@@ -60,17 +59,3 @@ def amount_tables(checked: CheckedPolicy, program: str) -> set[str]:
             else:
                 todo.append(checked.programs[item].amount)
     return tables
-
-
-def _walk(expr: ir.Expr) -> Iterator[ir.Expr]:
-    """`expr` and every expression under it."""
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        yield node
-        for f in fields(node):
-            value = getattr(node, f.name)
-            if isinstance(value, ir.Expr):
-                stack.append(value)
-            elif isinstance(value, tuple):
-                stack.extend(v for v in value if isinstance(v, ir.Expr))

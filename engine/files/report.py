@@ -15,7 +15,6 @@ from tabulate import tabulate
 from engine.check import ir
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote
-from engine.check.samples import _walk as subexpressions
 from engine.check.types import Type, display, money_text
 from engine.check.values import is_blank
 from engine.diagnostics import visible
@@ -403,7 +402,7 @@ class _DecidingFacts:
         found: dict[str, None] = {}
         todo, seen = [e], set()
         while todo:
-            for node in subexpressions(todo.pop()):
+            for node in ir.subexpressions(todo.pop()):
                 if isinstance(node, ir.FieldRef | ir.ComputedRef):
                     found.setdefault(self._label(node))
                 elif isinstance(node, ir.GroupRef) and node.group not in seen:

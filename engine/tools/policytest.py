@@ -20,8 +20,8 @@ outcome one this version never gives: then it is skipped, with that reason, and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -434,17 +434,8 @@ def _reads_the_year(checked: CheckedPolicy) -> bool:
     return any(
         isinstance(node, ir.PeriodRef) and node.attribute in ("year", "school_year")
         for root in roots
-        for node in _nodes(root)
+        for node in ir.subexpressions(root)
     )
-
-
-def _nodes(expr: ir.Expr) -> Iterator[ir.Expr]:
-    yield expr
-    for f in fields(expr):
-        value = getattr(expr, f.name)
-        for child in value if isinstance(value, tuple) else (value,):
-            if isinstance(child, ir.Expr):
-                yield from _nodes(child)
 
 
 def exercised(result: Result) -> set[str]:
