@@ -6,10 +6,13 @@ rejected, tests failed); 2 the command could not run (bad option, file missing).
 
 from __future__ import annotations
 
+import atexit
 import json
 import re
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -26,8 +29,22 @@ from engine.check.texts import stale_quotes
 from engine.check.types import CENT
 from engine.diagnostics import PolicyError, display_path, display_width, visible
 from engine.files.columns import ColumnarUnavailable
-from engine.files.readers import InputError, read_table
-from engine.files.records import RecordReader, Rejected, find_student, header_test, unknown_columns_warning
+from engine.files.readers import (
+    PARQUET_NUMBER_TYPES,
+    InputError,
+    parquet_columns,
+    parquet_row_count,
+    parquet_to_csv,
+    read_table,
+)
+from engine.files.records import (
+    RecordReader,
+    Rejected,
+    find_student,
+    header_test,
+    match_columns,
+    unknown_columns_warning,
+)
 from engine.files.report import effective_yaml, explain_text, jsonl_line, rejected_text, students_table, titled_tables
 from engine.files.template import input_fields, write_template
 from engine.files.writers import (
@@ -40,6 +57,7 @@ from engine.files.writers import (
     record_sheet,
     write_csv,
     write_csv_rows,
+    write_parquet,
     write_sheets_xlsx,
     write_xlsx,
 )
@@ -246,9 +264,10 @@ def _students(
     if bulk is None:
         return _Students(_reader(checked, students, encoding, sheet), evaluator, None)
     reader = bulk.reader
+    read = reader.table.file  # the file read: a Parquet file's CSV copy is named as the Parquet file
     for warning in [*reader.table.warnings, unknown_columns_warning(checked, reader.columns), *reader.warnings]:
         if warning:
-            click.echo(f"{reader.table.file}: {warning}", err=True)
+            click.echo(f"{students}: {warning.replace(read, students)}", err=True)
     return _Students(reader, evaluator, bulk)
 
 
@@ -260,8 +279,18 @@ def _bulk(
     run it (see :func:`_students`)."""
     if engine == "python" or sheet is not None:
         return None
-    if engine == "auto" and (Path(students).suffix.lower() != ".csv" or count_lines(students) <= AUTO_DUCKDB_ROWS):
+    suffix = Path(students).suffix.lower()
+    if engine == "auto" and (suffix not in (".csv", ".parquet") or _row_count(students) <= AUTO_DUCKDB_ROWS):
         return None
+    if suffix == ".parquet":
+        if engine == "spark":
+            click.echo("注意：Spark 引擎还不能读 Parquet 文件，本次逐行计算（结果相同）；大文件请用 --engine duckdb",
+                       err=True)  # fmt: skip
+            return None
+        csv_copy = _parquet_as_csv(checked, students, engine)
+        if csv_copy is None:
+            return None
+        students = str(csv_copy)
     try:
         if engine == "spark":
             from engine.tools.spark import SparkRun
@@ -272,6 +301,31 @@ def _bulk(
         if engine != "auto":
             click.echo(f"注意：{exc}，本次逐行计算（结果相同）", err=True)
         return None
+
+
+def _row_count(students: str) -> int:
+    """Rows of a CSV (its lines) or a Parquet file (from its footer), for `--engine auto`."""
+    return parquet_row_count(students) if Path(students).suffix.lower() == ".parquet" else count_lines(students)
+
+
+def _parquet_as_csv(checked: CheckedPolicy, students: str, engine: str) -> Path | None:
+    """A Parquet file for the DuckDB engine: its cells' text as a CSV in a temporary folder (removed
+    when zizhu exits) — the engine's column reader reads CSV. None (per record, said unless auto)
+    when an ID column holds numbers: every such row is rejected, by the row reader's words."""
+    columns = parquet_columns(students)
+    by_field = match_columns(checked, [name for name, _ in columns]).by_field
+    kinds = dict(columns)
+    for fid, info in checked.fields.items():
+        header = by_field.get(fid)
+        if info.field.format == "resident_id" and header and PARQUET_NUMBER_TYPES.fullmatch(kinds[header]):
+            if engine != "auto":
+                click.echo(f"注意：{students} 的「{header}」列是数字类型，本次逐行计算（结果相同）", err=True)
+            return None
+    folder = Path(tempfile.mkdtemp(prefix="zizhu-parquet-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    target = folder / (Path(students).stem + ".csv")
+    parquet_to_csv(students, target)
+    return target
 
 
 class _Zizhu(click.Group):
@@ -382,6 +436,11 @@ def _write(
             raise click.UsageError("xlsx 格式需要 -o 文件名.xlsx")
         with atomic_output(output) as path:
             write_xlsx(path, checked, stream, ledger.table, record)
+    elif fmt == "parquet":
+        if not output:
+            raise click.UsageError("parquet 格式需要 -o 文件名.parquet")
+        with atomic_output(output) as path:
+            write_parquet(path, checked, stream, record)
     else:
         shown = []
         for outcome in stream:  # the table is built in memory: refuse a file too large to read on screen
@@ -436,9 +495,10 @@ def _format(fmt: str | None, output: str | None, can_write: tuple[str, ...] = AL
 
 
 XLSX_ONLY = ("xlsx",)  # commands whose -o is a workbook
+EVAL_FORMATS = (*ALL_FORMATS, "parquet")  # one row per student, for data teams (see README)
 OUTPUT = click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
-                      help="写入文件；格式按扩展名：.jsonl .csv .xlsx .txt")  # fmt: skip
-FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv", "xlsx"]), default=None,
+                      help="写入文件；格式按扩展名：.jsonl .csv .xlsx .parquet .txt")  # fmt: skip
+FORMAT = click.option("--format", "fmt", type=click.Choice(EVAL_FORMATS), default=None,
                       help="输出格式（默认：终端为 table，管道为 jsonl，-o 按扩展名）")  # fmt: skip
 
 
@@ -463,7 +523,7 @@ def eval_command(
     有问题或退回的行时退出码为 1。"""
     check_output(output, [students])
     checked, evaluator = _for_period(policy_folder, period, reasons=False)
-    fmt = _format(fmt, output)
+    fmt = _format(fmt, output, EVAL_FORMATS)
     ledger = Ledger(checked)
     roster = _students(checked, evaluator, students, encoding, sheet, engine, spark_master, values=fmt != "jsonl")
     reader, bulk = roster.reader, roster.bulk

@@ -17,6 +17,7 @@ from engine.check import idcard
 from engine.check.checked import CheckedPolicy, FieldInfo
 from engine.check.types import EnumDef
 from engine.check.values import (
+    CellProblem,
     exact_values,
     grade_names_other_stage,
     id_cell_is_number,
@@ -319,6 +320,8 @@ class RecordReader:
                 values[fid] = None
                 continue
             value, problem = parse(cell)
+            if problem and not isinstance(cell, str) and problem_code(problem) == "id-as-number":
+                problem = CellProblem(self.table.id_as_number or problem, "id-as-number")  # the file kind's words
             if problem:
                 column = header or fields[fid].field.label
                 message = problem if problem.startswith(column) else f"{column}：{problem}"
