@@ -905,19 +905,20 @@ def _read_parquet(path: Path) -> RawTable:
             raise InputError(f"{path}: 第 {row + 1} 行附近无法读取（{_first_line(exc)}）；文件可能不完整，请重新导出",
                              "bad-parquet") from None  # fmt: skip
 
-    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
-        for row, cells in batches(select):
-            yield row, dict(zip(headers, cells, strict=True))
-
     def cell_rows() -> Iterator[tuple[int, list[Any]]]:
         for row, cells in batches(select):
-            yield row, list(cells)
+            # A row of nothing is skipped, as in a CSV (its number still counts).
+            if any(c is not None and (c.__class__ is not str or c.strip()) for c in cells):
+                yield row, list(cells)
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        for row, cells in cell_rows():
+            yield row, dict(zip(headers, cells, strict=True))
 
     def column(header: str) -> Iterator[tuple[int, Any]]:
-        kind = dict(columns)[header]
-        one = parquet_text_select([(header, kind)])
-        for row, (cell,) in batches(f"SELECT {one} FROM read_parquet({sql_string(str(path))})"):
-            yield row, cell
+        index = headers.index(header)
+        for row, cells in cell_rows():
+            yield row, cells[index]
 
     if len(set(headers)) != len(headers):
         raise InputError(f"{path}: Parquet 文件有重名的列", "duplicate-column")

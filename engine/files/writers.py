@@ -342,4 +342,3 @@ def write_parquet(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome]
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(staged)
-
