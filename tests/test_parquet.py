@@ -72,7 +72,7 @@ def test_a_typed_parquet_reads_its_numbers_and_dates(tmp_path) -> None:
     parquet = _to_parquet(EXAMPLE, tmp_path / "typed.parquet", TYPED)
     kinds = dict(parquet_columns(parquet))
     assert kinds["年级"] == "INTEGER" and kinds["出生日期"] == "DATE" and kinds["本县户籍"] == "BOOLEAN"
-    code, out, _ = _zizhu("eval", parquet, *POLICY, "--format", "jsonl", "--engine", "python")
+    _, out, _ = _zizhu("eval", parquet, *POLICY, "--format", "jsonl", "--engine", "python")
     first = json.loads(out.splitlines()[1])
     assert (first["row"], first["id_number"]) == (2, "141129200805015880")
     assert first["awards"][0]["program"] == "day_subsidy" and first["awards"][0]["amount"] == "312.50"
@@ -109,10 +109,8 @@ def test_eval_writes_parquet_one_row_per_student(tmp_path) -> None:
     code, _, err = _zizhu("eval", EXAMPLE, *POLICY, "-o", target)
     assert code == 1  # the example has 3 rows with problems on purpose
     con = duckdb_connection()
-    kinds = dict(con.execute(f"DESCRIBE SELECT * FROM {sql_string(str(target))}").fetchall()[i][:2]
-                 for i in range(3))  # fmt: skip
-    assert list(kinds) == ["row", "id_number", "name"]
     columns = dict(parquet_columns(target))
+    assert list(columns)[:4] == ["row", "id_number", "name", "status"]
     assert columns["award_day_subsidy"] == "DECIMAL(18,2)" and columns["flag_not_in_school"] == "BOOLEAN"
     rows = con.execute(f"SELECT row, id_number, status, award_day_subsidy, award_national_grant, errors "
                        f"FROM {sql_string(str(target))} ORDER BY row").fetchall()  # fmt: skip
