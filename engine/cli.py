@@ -30,7 +30,6 @@ from engine.check.types import CENT
 from engine.diagnostics import PolicyError, display_path, display_width, visible
 from engine.files.columns import ColumnarUnavailable
 from engine.files.readers import (
-    PARQUET_NUMBER_TYPES,
     InputError,
     parquet_columns,
     parquet_row_count,
@@ -42,7 +41,7 @@ from engine.files.records import (
     Rejected,
     find_student,
     header_test,
-    match_columns,
+    numeric_id_header,
     unknown_columns_warning,
 )
 from engine.files.report import effective_yaml, explain_text, jsonl_line, rejected_text, students_table, titled_tables
@@ -282,11 +281,7 @@ def _bulk(
     suffix = Path(students).suffix.lower()
     if engine == "auto" and (suffix not in (".csv", ".parquet") or _row_count(students) <= AUTO_DUCKDB_ROWS):
         return None
-    if suffix == ".parquet":
-        if engine == "spark":
-            click.echo("注意：Spark 引擎还不能读 Parquet 文件，本次逐行计算（结果相同）；大文件请用 --engine duckdb",
-                       err=True)  # fmt: skip
-            return None
+    if suffix == ".parquet" and engine != "spark":  # Spark reads Parquet itself
         csv_copy = _parquet_as_csv(checked, students, engine)
         if csv_copy is None:
             return None
@@ -312,15 +307,11 @@ def _parquet_as_csv(checked: CheckedPolicy, students: str, engine: str) -> Path 
     """A Parquet file for the DuckDB engine: its cells' text as a CSV in a temporary folder (removed
     when zizhu exits) — the engine's column reader reads CSV. None (per record, said unless auto)
     when an ID column holds numbers: every such row is rejected, by the row reader's words."""
-    columns = parquet_columns(students)
-    by_field = match_columns(checked, [name for name, _ in columns]).by_field
-    kinds = dict(columns)
-    for fid, info in checked.fields.items():
-        header = by_field.get(fid)
-        if info.field.format == "resident_id" and header and PARQUET_NUMBER_TYPES.fullmatch(kinds[header]):
-            if engine != "auto":
-                click.echo(f"注意：{students} 的「{header}」列是数字类型，本次逐行计算（结果相同）", err=True)
-            return None
+    header = numeric_id_header(checked, parquet_columns(students))
+    if header is not None:
+        if engine != "auto":
+            click.echo(f"注意：{students} 的「{header}」列是数字类型，本次逐行计算（结果相同）", err=True)
+        return None
     folder = Path(tempfile.mkdtemp(prefix="zizhu-parquet-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     target = folder / (Path(students).stem + ".csv")

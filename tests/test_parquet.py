@@ -130,3 +130,15 @@ def test_parquet_output_may_not_be_its_input(tmp_path) -> None:
     code, _, err = _zizhu("eval", parquet, *POLICY, "-o", parquet)
     assert code == 2 and "输入文件" in err
     assert parquet.read_bytes() == before
+
+
+@pytest.mark.spark
+def test_spark_reads_parquet_like_python(tmp_path) -> None:
+    """Spark reads the Parquet file itself (typed columns, the mess included): the same bytes."""
+    pytest.importorskip("pyspark")
+    csv_path = write_messy(tmp_path / "students.csv", 1000, seed=34, blanks=True)
+    parquet = _to_parquet(csv_path, tmp_path / "students.parquet", TYPED)
+    python = _zizhu("eval", parquet, *POLICY, "--format", "jsonl", "--engine", "python")
+    spark = _zizhu("eval", parquet, *POLICY, "--format", "jsonl", "--engine", "spark")
+    assert spark[:2] == python[:2]
+    assert "逐行计算" not in spark[2]

@@ -835,7 +835,8 @@ def _read_jsonl(path: Path) -> RawTable:
 # as one (rejected as id-as-number). Every other type is read as the text DuckDB writes for it
 # (BOOLEAN true, DATE 2012-05-01, DOUBLE 312.5), then typed like a CSV cell: one reading of a
 # Parquet cell, whichever engine runs (the DuckDB engine reads the file as that same text).
-PARQUET_NUMBER_TYPES = re.compile(r"(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|DECIMAL\(\d+,\s*\d+\))")
+# (DuckDB's names and Spark's: BIGINT, bigint, DECIMAL(12,2), decimal(12,2) …)
+PARQUET_NUMBER_TYPES = re.compile(r"(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|DECIMAL\(\d+,\s*\d+\))", re.IGNORECASE)
 PARQUET_ID_AS_NUMBER = (
     "Parquet 文件中身份证号列是数字类型：末位 X 存不下，号码不能当数字保存；请在导出 Parquet 的程序中把该列设为文字"
     "（string）类型后重新导出"
