@@ -263,10 +263,11 @@ def _students(
     if bulk is None:
         return _Students(_reader(checked, students, encoding, sheet), evaluator, None)
     reader = bulk.reader
-    read = reader.table.file  # the file read: a Parquet file's CSV copy is named as the Parquet file
+    # Named as the row reader names it; the file read may be a Parquet file's CSV copy.
+    read, shown = reader.table.file, str(Path(students))
     for warning in [*reader.table.warnings, unknown_columns_warning(checked, reader.columns), *reader.warnings]:
         if warning:
-            click.echo(f"{students}: {warning.replace(read, students)}", err=True)
+            click.echo(f"{shown}: {warning.replace(read, shown)}", err=True)
     return _Students(reader, evaluator, bulk)
 
 
