@@ -206,7 +206,7 @@ def _click_in_chinese() -> Iterator[None]:
 ENGINE = click.option(
     "--engine", type=click.Choice(["auto", "python", "duckdb", "spark"]), default="auto", show_default=True,
     help=f"计算引擎：python 逐行；duckdb 按列（大文件快得多，结果逐字节相同）；spark 集群；"
-         f"auto 在 CSV 超过 {AUTO_DUCKDB_ROWS} 行时用 duckdb",
+         f"auto 在 CSV 或 Parquet 超过 {AUTO_DUCKDB_ROWS} 行时用 duckdb",
 )  # fmt: skip
 SPARK_MASTER = click.option("--spark-master", default=None, help="Spark 集群地址（--engine spark；默认本机 local[*]）")
 

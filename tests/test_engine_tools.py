@@ -43,18 +43,18 @@ def _sheets(path: Path) -> dict[str, list[tuple[object, ...]]]:
     return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets}
 
 
-def _both_engines(tmp_path: Path, *arguments: object) -> tuple[int, str, str]:
-    """The command with each engine, -o into a workbook of its own; asserts they are the same and
-    returns the python engine's (exit code, stdout, stderr)."""
+def _both_engines(tmp_path: Path, *arguments: object, bulk: str = "duckdb") -> tuple[int, str, str]:
+    """The command with the python engine and `bulk`, -o into a workbook of its own; asserts they
+    are the same and returns the python engine's (exit code, stdout, stderr)."""
     runs, books = [], []
-    for engine in ("python", "duckdb"):
+    for engine in ("python", bulk):
         target = tmp_path / f"{engine}.xlsx"
         code, out, err = _zizhu(*arguments, "--engine", engine, "-o", target)
         runs.append((code, out, err.replace(str(target), "OUT")))
         books.append(_sheets(target))
     assert runs[0] == runs[1]
     assert books[0] == books[1]
-    assert "本次逐行计算" not in runs[1][2]  # DuckDB did run it (it falls back, saying so, when it cannot)
+    assert "本次逐行计算" not in runs[1][2]  # the bulk engine did run it (it falls back, saying so, when it cannot)
     return runs[0]
 
 
@@ -136,3 +136,14 @@ def test_diff_students_is_the_same_on_duckdb(tmp_path, autumn, old, new, period)
                                    "--period", period)  # fmt: skip
     assert code == 0  # without --exit-code a diff succeeds
     assert "退回" in err  # the roster's counts line: the mess reached both engines
+
+
+@pytest.mark.spark
+def test_followup_is_the_same_on_spark(tmp_path) -> None:
+    """Two rosters at once on Spark (each in a session of its own): the same as per record."""
+    pytest.importorskip("pyspark")
+    autumn = messy_rows(600, seed=16, blanks=True)
+    before, after = _write(tmp_path / "autumn.csv", autumn), _write(tmp_path / "spring.csv", _spring(autumn))
+    code, out, _ = _both_engines(tmp_path, "followup", "--policy", POLICIES, before, "--period", "2021-autumn",
+                                 after, "--period", "2022-spring", bulk="spark")  # fmt: skip
+    assert code == 1 and "新辍学" in out

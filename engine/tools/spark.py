@@ -38,17 +38,20 @@ class SparkSession:
             from pyspark.sql import SparkSession as Builder
         except ImportError:
             raise ColumnarUnavailable("未安装 Spark：pip install 'zizhu[spark]'") from None
-        self.spark = (
+        shared = (
             Builder.builder.master(master or "local[*]")
             .appName("zizhu")
-            # Exact decimals: never trade scale for precision (the default rounds instead).
-            .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
-            .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .getOrCreate()
         )
-        self.spark.sparkContext.setLogLevel("ERROR")
+        shared.sparkContext.setLogLevel("ERROR")
+        # A session of its own (one Spark context): two files read at once — followup's two rosters,
+        # diff's two versions — each keep their views (raw_file, result …) apart.
+        self.spark = shared.newSession()
+        # Exact decimals: never trade scale for precision (the default rounds instead).
+        self.spark.conf.set("spark.sql.decimalOperations.allowPrecisionLoss", "false")
+        self.spark.conf.set("spark.sql.session.timeZone", "UTC")
 
     @staticmethod
     def spark_sql(sql: str) -> str:
