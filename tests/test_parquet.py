@@ -120,6 +120,10 @@ def test_eval_writes_parquet_one_row_per_student(tmp_path) -> None:
     assert sum(r[2] == "problem" for r in rows) == 3 and "共读取 320 行" in err
     problem = next(r for r in rows if r[2] == "problem")
     assert json.loads(problem[5])[0]["code"] == "missing-fact"
+    # Row 46 (白怡, 中职) has 年级 blank: 年级与学段矛盾 cannot be decided (NULL), 控辍保学重点对象 can (FALSE).
+    flags = con.execute(f"SELECT name, flag_grade_not_in_stage, flag_key_watch FROM {sql_string(str(target))} "
+                        "WHERE row = 46").fetchall()  # fmt: skip
+    assert flags == [("白怡", None, False)]
     metadata = dict(con.execute(f"SELECT key, value FROM parquet_kv_metadata({sql_string(str(target))})").fetchall())
     assert b"tuition_waiver" in metadata[b"zizhu_sample_programs"]  # 学费 figures are sample data in 2021
 

@@ -873,14 +873,16 @@ def parquet_row_count(path: Path | str) -> int:
     return int(found[0]) if found else 0
 
 
-def parquet_text_select(columns: list[tuple[str, str]], keep_numbers: bool = True) -> str:
+def parquet_text_select(columns: list[tuple[str, str]], keep_numbers: bool = True, named: bool = True) -> str:
     """The select list reading each column as :data:`PARQUET_NUMBER_TYPES` says (all as text when
-    not `keep_numbers`), in file order."""
+    not `keep_numbers`), in file order; each named as its column unless not `named`."""
     parts = []
     for name, kind in columns:
         quoted = '"' + name.replace('"', '""') + '"'
-        keep = keep_numbers and PARQUET_NUMBER_TYPES.fullmatch(kind)
-        parts.append(quoted if keep else f"CAST({quoted} AS VARCHAR) AS {quoted}")
+        if keep_numbers and PARQUET_NUMBER_TYPES.fullmatch(kind):
+            parts.append(quoted)
+        else:
+            parts.append(f"CAST({quoted} AS VARCHAR)" + (f" AS {quoted}" if named else ""))
     return ", ".join(parts) or "NULL"
 
 
@@ -917,9 +919,12 @@ def _read_parquet(path: Path) -> RawTable:
             yield row, dict(zip(headers, cells, strict=True))
 
     def column(header: str) -> Iterator[tuple[int, Any]]:
-        index = headers.index(header)
-        for row, cells in cell_rows():
-            yield row, cells[index]
+        # One column, and the row's cells run together: only spaces (or nothing) is a row of nothing.
+        one = parquet_text_select([(header, dict(columns)[header])])
+        together = "concat_ws('', " + parquet_text_select(columns, keep_numbers=False, named=False) + ")"
+        for row, (cell, text) in batches(f"SELECT {one}, {together} FROM read_parquet({sql_string(str(path))})"):
+            if text and text.strip():
+                yield row, cell
 
     if len(set(headers)) != len(headers):
         raise InputError(f"{path}: Parquet 文件有重名的列", "duplicate-column")

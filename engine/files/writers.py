@@ -299,21 +299,22 @@ def parquet_columns(checked: CheckedPolicy) -> list[tuple[str, str]]:
     )
 
 
-def _parquet_record(checked: CheckedPolicy, o: Outcome) -> dict[str, Any]:
-    out = to_json(o)
-    out["name"] = o.name
+def _parquet_row(checked: CheckedPolicy, o: Outcome) -> list[Any]:
+    """One row of :func:`parquet_columns`: None is NULL; amounts as text to the fen (exact)."""
     if isinstance(o, Rejected):
-        flags: dict[str, bool | None] = dict.fromkeys(checked.policy.checks)
-    else:
-        undecided = {e.program for e in o.errors}
-        flagged = {f.check for f in o.flags}
-        flags = {cid: None if cid in undecided else cid in flagged for cid in checked.policy.checks}
-    amounts = {a["program"]: a["amount"] for a in out.pop("awards")}  # text to the fen: exact in DECIMAL
-    out.pop("flags")
-    out["errors"] = json.dumps(out["errors"], ensure_ascii=False)
-    out.update({f"award_{pid}": amounts.get(pid) for pid in checked.program_order})
-    out.update({f"flag_{cid}": value for cid, value in flags.items()})
-    return out
+        errors = json.dumps(to_json(o)["errors"], ensure_ascii=False)
+        return [o.row, o.id_number, o.name, "rejected", *[None] * len(checked.program_order),
+                *[None] * len(checked.policy.checks), errors]  # fmt: skip
+    amounts = {a.program: money_text(a.amount) for a in o.awards}
+    undecided = {e.program for e in o.errors}
+    flagged = {f.check for f in o.flags}
+    errors = json.dumps(to_json(o)["errors"], ensure_ascii=False) if o.errors else "[]"
+    return (
+        [o.row, o.id_number, o.name, "problem" if o.errors else "evaluated"]
+        + [amounts.get(pid) for pid in checked.program_order]
+        + [None if cid in undecided else cid in flagged for cid in checked.policy.checks]
+        + [errors]
+    )
 
 
 def write_parquet(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome], record: DecisionRecord) -> None:
@@ -325,19 +326,27 @@ def write_parquet(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome]
     from engine.files.readers import duckdb_connection
 
     columns = parquet_columns(checked)
-    staged = Path(path).with_suffix(".staging.jsonl")
+    staged = Path(path).with_suffix(".staging.csv")
     try:
-        with open(staged, "w", encoding="utf-8") as handle:
-            for o in outcomes:
-                handle.write(json.dumps(_parquet_record(checked, o), ensure_ascii=False) + "\n")
+        # Every text quoted and read back as written ("" is an empty name, not NULL); an award or flag
+        # column is NULL where it is empty, since an amount or a flag is never empty text.
+        with open(staged, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+            writer.writerows(_parquet_row(checked, o) for o in outcomes)
         as_text = "{" + ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name, _ in columns) + "}"
-        select = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in columns)
+        select = ", ".join(
+            f"CAST(NULLIF(\"{name}\", '') AS {kind}) AS \"{name}\""
+            if name.startswith(("award_", "flag_"))
+            else f'CAST("{name}" AS {kind}) AS "{name}"'
+            for name, kind in columns
+        )
         sample = ",".join(p for p in checked.program_order if p in sample_programs(checked))
         metadata = (f"{{zizhu_decision_record: {sql_string(json.dumps(record.as_json(), ensure_ascii=False))}, "
                     f"zizhu_sample_programs: {sql_string(sample)}}}")  # fmt: skip
         duckdb_connection().execute(
-            f"COPY (SELECT {select} FROM read_json({sql_string(str(staged))}, format='newline_delimited', "
-            f"columns={as_text})) TO {sql_string(path)} (FORMAT parquet, KV_METADATA {metadata})"
+            f"COPY (SELECT {select} FROM read_csv({sql_string(str(staged))}, columns={as_text}, header=false, "
+            "auto_detect=false, delim=',', quote='\"', escape='\"', allow_quoted_nulls=false)) "
+            f"TO {sql_string(path)} (FORMAT parquet, KV_METADATA {metadata})"
         )
     finally:
         with contextlib.suppress(FileNotFoundError):
