@@ -335,7 +335,7 @@ def write_parquet(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome]
             writer.writerows(_parquet_row(checked, o) for o in outcomes)
         as_text = "{" + ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name, _ in columns) + "}"
         select = ", ".join(
-            f"CAST(NULLIF(\"{name}\", '') AS {kind}) AS \"{name}\""
+            f'CAST(NULLIF("{name}", \'\') AS {kind}) AS "{name}"'
             if name.startswith(("award_", "flag_"))
             else f'CAST("{name}" AS {kind}) AS "{name}"'
             for name, kind in columns
