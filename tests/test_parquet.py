@@ -79,8 +79,9 @@ def test_a_typed_parquet_reads_its_numbers_and_dates(tmp_path) -> None:
 
 
 def test_an_id_column_typed_as_a_number_rejects_each_row_in_parquets_words(tmp_path) -> None:
+    """DECIMAL: a number, not an ID's digits (an exact BIGINT is read as its digits, as a JSON integer is)."""
     parquet = _to_parquet(EXAMPLE, tmp_path / "ids.parquet",
-                          "* REPLACE (TRY_CAST(身份证号 AS BIGINT) AS 身份证号)")  # fmt: skip
+                          "* REPLACE (TRY_CAST(身份证号 AS DECIMAL(18,0)) AS 身份证号)")  # fmt: skip
     python = _zizhu("eval", parquet, *POLICY, "--format", "jsonl", "--engine", "python")
     duck = _zizhu("eval", parquet, *POLICY, "--format", "jsonl", "--engine", "duckdb")
     assert duck[:2] == python[:2]
