@@ -6,12 +6,16 @@ rejected, tests failed); 2 the command could not run (bad option, file missing).
 
 from __future__ import annotations
 
+import atexit
 import json
 import re
+import shutil
 import signal
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,10 +26,24 @@ from engine.backends.python.evaluator import Evaluator
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_programs
 from engine.check.texts import stale_quotes
+from engine.check.types import CENT
 from engine.diagnostics import PolicyError, display_path, display_width, visible
 from engine.files.columns import ColumnarUnavailable
-from engine.files.readers import InputError, read_table
-from engine.files.records import RecordReader, Rejected, find_student, header_test, unknown_columns_warning
+from engine.files.readers import (
+    InputError,
+    parquet_columns,
+    parquet_row_count,
+    parquet_to_csv,
+    read_table,
+)
+from engine.files.records import (
+    RecordReader,
+    Rejected,
+    find_student,
+    header_test,
+    numeric_id_header,
+    unknown_columns_warning,
+)
 from engine.files.report import (
     effective_yaml,
     explain_text,
@@ -46,6 +64,7 @@ from engine.files.writers import (
     record_sheet,
     write_csv,
     write_csv_rows,
+    write_parquet,
     write_sheets_xlsx,
     write_xlsx,
 )
@@ -197,9 +216,69 @@ def _click_in_chinese() -> Iterator[None]:
 ENGINE = click.option(
     "--engine", type=click.Choice(["auto", "python", "duckdb", "spark"]), default="auto", show_default=True,
     help=f"计算引擎：python 逐行；duckdb 按列（大文件快得多，结果逐字节相同）；spark 集群；"
-         f"auto 在 CSV 超过 {AUTO_DUCKDB_ROWS} 行时用 duckdb",
+         f"auto 在 CSV 或 Parquet 超过 {AUTO_DUCKDB_ROWS} 行时用 duckdb",
 )  # fmt: skip
 SPARK_MASTER = click.option("--spark-master", default=None, help="Spark 集群地址（--engine spark；默认本机 local[*]）")
+
+
+class _Students:
+    """One student file evaluated for one semester by the engine chosen: the bulk run (DuckDB,
+    Spark) when one took the file, else the per-record evaluator over the row reader."""
+
+    def __init__(self, reader: RecordReader, evaluator: Evaluator, bulk: BulkRun | None) -> None:
+        self.reader, self.evaluator, self.bulk = reader, evaluator, bulk
+
+    def outcomes(self, progress: bool = True) -> Iterator[Outcome]:
+        """Every row's Result or Rejected, in input order: the same whichever engine runs. A bulk
+        Result carries no reasons (denials, groups): see :meth:`with_reasons`. `progress`: a bar on a
+        terminal for a large file read per record (one command reading two files at once shows none)."""
+        if self.bulk is not None:
+            return _amounts_in_fen(self.bulk.outcomes())
+        outcomes = self.evaluator.evaluate_all(self.reader)
+        return _progress(self.reader, outcomes) if progress else outcomes
+
+    def with_reasons(self, result: Result) -> Result:
+        """A bulk Result with what the per-record evaluator (made with reasons) adds: why each program
+        not awarded was not (denials) and the groups that hold. Evaluated again from the row's facts,
+        only for the rows a tool needs it for; awards, flags and problems stay the bulk run's, and so
+        do its denials (a quota's, filled over the whole file)."""
+        if self.bulk is None:
+            return result
+        full = self.evaluator.evaluate(Record(result.row, result.values))
+        settled = {a.program for a in result.awards} | {d.program for d in result.denials}
+        denials = [*result.denials, *(d for d in full.denials if d.program not in settled)]
+        return Result(result.row, result.id_number, result.name, result.values, result.awards, denials,
+                      result.flags, result.errors, result.priorities, full.groups)  # fmt: skip
+
+
+def _amounts_in_fen(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
+    """A bulk run's awards with their amounts to the fen (312.50), as the tools compute with them:
+    BulkRun.outcomes() hands SQL's DECIMAL(38,10) on (312.5000000000 — equal, but a tool writing
+    「少发 212.5000000000 元」 would not print what the per-record engine prints). SQL settles a row
+    only when each amount is exact to the fen, so nothing is rounded here."""
+    for outcome in outcomes:
+        if isinstance(outcome, Result) and any(a.amount.as_tuple().exponent < -2 for a in outcome.awards):
+            outcome.awards = [replace(a, amount=a.amount.quantize(CENT)) for a in outcome.awards]
+        yield outcome
+
+
+def _students(
+    checked: CheckedPolicy, evaluator: Evaluator, students: str, encoding: str | None, sheet: str | None,
+    engine: str = "python", spark_master: str | None = None, values: bool = True,
+) -> _Students:  # fmt: skip
+    """A student file for `--engine`: evaluated column-wise on DuckDB or Spark, or per record when
+    asked for, a small file under auto, or a file only the row reader takes (said on stderr).
+    The reader's warnings (sheet chosen, unknown columns, absent columns) are printed either way."""
+    bulk = _bulk(checked, evaluator, students, encoding, sheet, engine, spark_master, values)
+    if bulk is None:
+        return _Students(_reader(checked, students, encoding, sheet), evaluator, None)
+    reader = bulk.reader
+    # Named as the row reader names it; the file read may be a Parquet file's CSV copy.
+    read, shown = reader.table.file, str(Path(students))
+    for warning in [*reader.table.warnings, unknown_columns_warning(checked, reader.columns), *reader.warnings]:
+        if warning:
+            click.echo(f"{shown}: {warning.replace(read, shown)}", err=True)
+    return _Students(reader, evaluator, bulk)
 
 
 def _bulk(
@@ -207,11 +286,17 @@ def _bulk(
     spark_master: str | None = None, values: bool = True,
 ) -> BulkRun | None:  # fmt: skip
     """The file evaluated column-wise on DuckDB or Spark, or None when the per-record engine should
-    run it: asked for, a small file under auto, or a file only the row reader takes (said on stderr)."""
+    run it (see :func:`_students`)."""
     if engine == "python" or sheet is not None:
         return None
-    if engine == "auto" and (Path(students).suffix.lower() != ".csv" or count_lines(students) <= AUTO_DUCKDB_ROWS):
+    suffix = Path(students).suffix.lower()
+    if engine == "auto" and (suffix not in (".csv", ".parquet") or _row_count(students) <= AUTO_DUCKDB_ROWS):
         return None
+    if suffix == ".parquet" and engine != "spark":  # Spark reads Parquet itself
+        csv_copy = _parquet_as_csv(checked, students, engine)
+        if csv_copy is None:
+            return None
+        students = str(csv_copy)
     try:
         if engine == "spark":
             from engine.tools.spark import SparkRun
@@ -222,6 +307,27 @@ def _bulk(
         if engine != "auto":
             click.echo(f"注意：{exc}，本次逐行计算（结果相同）", err=True)
         return None
+
+
+def _row_count(students: str) -> int:
+    """Rows of a CSV (its lines) or a Parquet file (from its footer), for `--engine auto`."""
+    return parquet_row_count(students) if Path(students).suffix.lower() == ".parquet" else count_lines(students)
+
+
+def _parquet_as_csv(checked: CheckedPolicy, students: str, engine: str) -> Path | None:
+    """A Parquet file for the DuckDB engine: its cells' text as a CSV in a temporary folder (removed
+    when zizhu exits) — the engine's column reader reads CSV. None (per record, said unless auto)
+    when an ID column holds numbers: every such row is rejected, by the row reader's words."""
+    header = numeric_id_header(checked, parquet_columns(students))
+    if header is not None:
+        if engine != "auto":
+            click.echo(f"注意：{students} 的「{header}」列是数字类型，本次逐行计算（结果相同）", err=True)
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="zizhu-parquet-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    target = folder / (Path(students).stem + ".csv")
+    parquet_to_csv(students, target)
+    return target
 
 
 class _Zizhu(click.Group):
@@ -332,6 +438,11 @@ def _write(
             raise click.UsageError("xlsx 格式需要 -o 文件名.xlsx")
         with atomic_output(output) as path:
             write_xlsx(path, checked, stream, ledger.table, record)
+    elif fmt == "parquet":
+        if not output:
+            raise click.UsageError("parquet 格式需要 -o 文件名.parquet")
+        with atomic_output(output) as path:
+            write_parquet(path, checked, stream, record)
     else:
         shown = []
         for outcome in stream:  # the table is built in memory: refuse a file too large to read on screen
@@ -395,9 +506,10 @@ def _output_option(formats: tuple[str, ...]) -> Any:
                         help=f"写入文件；格式按扩展名：{suffixes}")  # fmt: skip
 
 
-OUTPUT = _output_option(ALL_FORMATS)
+EVAL_FORMATS = (*ALL_FORMATS, "parquet")  # one row per student, for data teams (see README)
+OUTPUT = _output_option(EVAL_FORMATS)
 LEDGER_FORMATS = ("table", "csv", "xlsx")
-FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv", "xlsx"]), default=None,
+FORMAT = click.option("--format", "fmt", type=click.Choice(EVAL_FORMATS), default=None,
                       help="输出格式（默认：终端为 table，管道为 jsonl，-o 按扩展名）")  # fmt: skip
 
 
@@ -422,30 +534,24 @@ def eval_command(
     有问题或退回的行时退出码为 1。"""
     check_output(output, [students])
     checked, evaluator = _for_period(policy_folder, period, reasons=False)
-    fmt = _format(fmt, output)
+    fmt = _format(fmt, output, EVAL_FORMATS)
     ledger = Ledger(checked)
-    bulk = _bulk(checked, evaluator, students, encoding, sheet, engine, spark_master, values=fmt != "jsonl")
-    reader = bulk.reader if bulk is not None else _reader(checked, students, encoding, sheet)
-    if bulk is not None:
-        warning = unknown_columns_warning(checked, reader.columns)
-        if warning:
-            click.echo(f"{reader.table.file}: {warning}", err=True)
+    roster = _students(checked, evaluator, students, encoding, sheet, engine, spark_master, values=fmt != "jsonl")
+    reader, bulk = roster.reader, roster.bulk
     has_quota = any(p.quota for p in checked.policy.programs.values())
     if bulk is not None and fmt == "jsonl":
         with _text_output(output, "utf-8") as handle:
             handle.write(DecisionRecord.of(checked.policy, period).jsonl_header() + "\n")
             bulk.write_jsonl(handle, ledger)
-    elif bulk is not None:
-        _write(checked, bulk.outcomes(), ledger, fmt, output, period)
-    elif jobs > 1 and fmt in ("jsonl", "csv") and not has_quota:
+    elif bulk is None and jobs > 1 and fmt in ("jsonl", "csv") and not has_quota:
         with _text_output(output, "utf-8" if fmt == "jsonl" else "utf-8-sig") as handle:
             if fmt == "jsonl":
                 handle.write(DecisionRecord.of(checked.policy, period).jsonl_header() + "\n")
             write_parallel(handle, reader, str(Path(checked.policy.folder)), period, fmt, jobs, ledger)
     else:
-        if jobs > 1:
+        if jobs > 1 and bulk is None:
             click.echo("注意：--jobs 只用于 jsonl 或 csv 输出、且政策没有名额限制时；本次用 1 个进程", err=True)
-        _write(checked, _progress(reader, evaluator.evaluate_all(reader)), ledger, fmt, output, period)
+        _write(checked, roster.outcomes(), ledger, fmt, output, period)
     if output:
         click.echo(f"已写入 {output}", err=True)
     click.echo(ledger.summary_line(), err=True)
@@ -476,12 +582,7 @@ def ledger(
         raise click.BadParameter(str(exc), param_hint="--by") from None
     fmt = _format(fmt, output, LEDGER_FORMATS, piped="table")
     book = Ledger(checked, group)
-    bulk = _bulk(checked, evaluator, students, encoding, sheet, engine, spark_master)
-    if bulk is not None:
-        outcomes = bulk.outcomes()
-    else:
-        reader = _reader(checked, students, encoding, sheet)
-        outcomes = _progress(reader, evaluator.evaluate_all(reader))
+    outcomes = _students(checked, evaluator, students, encoding, sheet, engine, spark_master).outcomes()
     for _ in book.observe(outcomes):
         pass
     headers, rows = book.table()
@@ -590,9 +691,11 @@ def show(policy_folder: str) -> None:
 @click.option("--exit-code", is_flag=True, help="有差别时退出码为 1（如 git diff --exit-code）")
 @ENCODING
 @SHEET
+@ENGINE
+@SPARK_MASTER
 def diff(
     old_folder: str, new_folder: str, students: str | None, period: str | None, fmt: str, output: str | None,
-    exit_code: bool, encoding: str | None, sheet: str | None,
+    exit_code: bool, encoding: str | None, sheet: str | None, engine: str, spark_master: str | None,
 ) -> None:  # fmt: skip
     """比较两个政策版本：新增、删除的项目，金额与表格的变化（含百分比），条件、条款和原文的变化。"""
     if bool(students) != bool(period):
@@ -604,10 +707,9 @@ def diff(
     result = None
     if students and period:
         semester = _period(period)
-        old_eval, new_eval = _evaluator(old, semester, reasons=False), _evaluator(new, semester, reasons=False)
-        result = impact(
-            old_eval, new_eval, _reader(old, students, encoding, sheet), _reader(new, students, encoding, sheet)
-        )
+        rosters = [_students(checked, _evaluator(checked, semester, reasons=False), students, encoding, sheet,
+                             engine, spark_master) for checked in (old, new)]  # fmt: skip
+        result = impact(old, new, rosters[0].outcomes(progress=False), rosters[1].outcomes(progress=False))
     records = (DecisionRecord.of(old.policy, period), DecisionRecord.of(new.policy, period))
     text = render_diff(old, new, changes, result, fmt)
     if fmt == "json":
@@ -641,9 +743,11 @@ def diff(
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="写入 Excel：每类一个工作表")
 @ENCODING
 @SHEET
+@ENGINE
+@SPARK_MASTER
 def reconcile(
     policy_folder: str, period: str, students: str, paid: str, only: tuple[str, ...], skip: tuple[str, ...], by: str,
-    output: str | None, encoding: str | None, sheet: str | None,
+    output: str | None, encoding: str | None, sheet: str | None, engine: str, spark_master: str | None,
 ) -> None:  # fmt: skip
     """核对发放名单与应享受名单（不漏一生）：漏发、错发、少发、多发、重复发放、互斥、姓名不符、未知。
 
@@ -682,7 +786,7 @@ def reconcile(
         outcomes: Iterator[Any] = saved_results(checked, students)
         recheck = None
     else:
-        outcomes = evaluator.evaluate_all(_reader(checked, students, encoding, sheet))
+        outcomes = _students(checked, evaluator, students, encoding, sheet, engine, spark_master).outcomes()
         reasoned: list[Evaluator] = []  # made when the first 错发 needs it: most lists have few
 
         def recheck(result: Result) -> tuple[Result, list[Any]]:
@@ -726,9 +830,11 @@ def _names(values: tuple[str, ...]) -> list[str]:
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="写入 Excel")
 @ENCODING
 @SHEET
+@ENGINE
+@SPARK_MASTER
 def followup(
     policy_folder: str, before: str, after: str, periods: tuple[str, ...], by: str, output: str | None,
-    encoding: str | None, sheet: str | None,
+    encoding: str | None, sheet: str | None, engine: str, spark_master: str | None,
 ) -> None:  # fmt: skip
     """学期间动态管理：新辍学、新入适龄、劝返复学、超出适龄（仍未入学）、仍需跟进，名单进出，资助的开始与停止（金额、原因），按乡镇学校合计；并给出开学两周内排查的截止日。
 
@@ -746,13 +852,17 @@ def followup(
     places = [p for name in by.split(",") if name.strip() and (p := _grouping(second_checked, name.strip()))]
 
     counts: list[tuple[str, Ledger]] = []
+    reasons: list[Callable[[Result], Result] | None] = []  # per roster: what adds a bulk Result's reasons
 
-    def roster(checked: CheckedPolicy, evaluator: Evaluator, path: str):
+    def roster(checked: CheckedPolicy, evaluator: Evaluator, path: str) -> Iterator[Outcome]:
         if is_saved_results(path):
+            reasons.append(None)
             return saved_results(checked, path)
         book = Ledger(checked)
         counts.append((path, book))
-        return book.observe(evaluator.evaluate_all(_reader(checked, path, encoding, sheet)))
+        students = _students(checked, evaluator, path, encoding, sheet, engine, spark_master)
+        reasons.append(students.with_reasons)
+        return book.observe(students.outcomes(progress=False))
 
     for checked, path, period in ((first_checked, before, periods[0]), (second_checked, after, periods[1])):
         if is_saved_results(path) and (mismatch := semester_mismatch(path, _period(period))):
@@ -760,12 +870,13 @@ def followup(
             sys.exit(2)
         if is_saved_results(path) and (warning := hash_warning(checked, path)):
             click.echo(warning, err=True)
+    rosters = (roster(first_checked, first, before), roster(second_checked, second, after))
     movements = follow_up(
         second_checked,
-        roster(first_checked, first, before),
-        roster(second_checked, second, after),
+        *rosters,
         same_season=Period.parse(periods[0]).season == Period.parse(periods[1]).season,
         places=places,
+        with_reasons=(reasons[0], reasons[1]),
     )
     tables = {
         "汇总": followup_summary(second_checked, places, movements),

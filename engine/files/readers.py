@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from engine.backends.sql.literals import sql_string
 from engine.check.values import SheetNumber
 from engine.policy.provenance import is_jsonl_header
 from engine.policy.yamlsource import YamlError, guess_encoding, load_yaml_text
@@ -109,6 +110,8 @@ class RawTable:
     # A file with one header row for all rows (CSV, spreadsheets): a column it lacks is missing for
     # everyone. Records (JSON, YAML) leave out blank keys one by one, so a key absent is a blank.
     tabular: bool = True
+    # What to tell when an ID cell is a number, in this kind of file's words ("" → Excel's, the usual cause).
+    id_as_number: str = ""
 
     def column(self, header: str) -> Iterator[tuple[int, Any]]:
         if self.column_reader is not None:
@@ -116,7 +119,7 @@ class RawTable:
         return ((row, raw.get(header)) for row, raw in self.rows())
 
 
-FORMATS = ("csv", "xlsx", "xls", "ods", "json", "jsonl", "yaml")
+FORMATS = ("csv", "xlsx", "xls", "ods", "json", "jsonl", "yaml", "parquet")
 # Tells whether a row is the header row (it names the policy's columns); None: the first row is.
 HeaderTest = Callable[[list[str]], bool]
 
@@ -130,7 +133,8 @@ def detect_format(path: Path) -> str:
     if suffix in FORMATS:
         return suffix
     raise InputError(
-        f"{path}: 不认识的文件类型「{path.suffix}」，可用 .csv .xlsx .xls .ods .json .jsonl .yaml", "unknown-format"
+        f"{path}: 不认识的文件类型「{path.suffix}」，可用 .csv .xlsx .xls .ods .json .jsonl .yaml .parquet",
+        "unknown-format",
     )
 
 
@@ -147,6 +151,8 @@ def read_table(
         return _read_spreadsheet(path, fmt, sheet, is_header)
     if fmt == "jsonl":
         return _read_jsonl(path)
+    if fmt == "parquet":
+        return _read_parquet(path)
     return _read_records(path, fmt)
 
 
@@ -821,3 +827,124 @@ def _read_jsonl(path: Path) -> RawTable:
     for _, record in objects():  # a first pass for the column names, in constant memory
         headers.update(dict.fromkeys(record))
     return RawTable(str(path), list(headers), objects, tabular=False)
+
+
+# ------------------------------------------------------------------------ Parquet
+
+# Parquet types whose cells stay numbers (int, Decimal): an ID column typed as a number must be seen
+# as one (rejected as id-as-number). Every other type is read as the text DuckDB writes for it
+# (BOOLEAN true, DATE 2012-05-01, DOUBLE 312.5), then typed like a CSV cell: one reading of a
+# Parquet cell, whichever engine runs (the DuckDB engine reads the file as that same text).
+# (DuckDB's names and Spark's: BIGINT, bigint, DECIMAL(12,2), decimal(12,2) …)
+PARQUET_NUMBER_TYPES = re.compile(r"(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|DECIMAL\(\d+,\s*\d+\))", re.IGNORECASE)
+PARQUET_ID_AS_NUMBER = (
+    "Parquet 文件中身份证号列是数字类型：末位 X 存不下，号码不能当数字保存；请在导出 Parquet 的程序中把该列设为文字"
+    "（string）类型后重新导出"
+)
+
+
+def duckdb_connection() -> Any:
+    """An in-memory DuckDB that never fetches an extension: Parquet is built into the wheel."""
+    import duckdb
+
+    return duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                              "autoload_known_extensions": False})  # fmt: skip
+
+
+def parquet_columns(path: Path | str) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of each column of a Parquet file; InputError when it is not one."""
+    import duckdb
+
+    try:
+        found = duckdb_connection().execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))})").fetchall()
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: 不是可读的 Parquet 文件（{_first_line(exc)}）；请重新导出", "bad-parquet") from None
+    return [(str(name), str(kind)) for name, kind, *_ in found]
+
+
+def parquet_row_count(path: Path | str) -> int:
+    """Rows of a Parquet file, from its footer (nothing else is read)."""
+    import duckdb
+
+    try:
+        found = duckdb_connection().execute(f"SELECT count(*) FROM read_parquet({sql_string(str(path))})").fetchone()
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: 不是可读的 Parquet 文件（{_first_line(exc)}）；请重新导出", "bad-parquet") from None
+    return int(found[0]) if found else 0
+
+
+def parquet_text_select(columns: list[tuple[str, str]], keep_numbers: bool = True, named: bool = True) -> str:
+    """The select list reading each column as :data:`PARQUET_NUMBER_TYPES` says (all as text when
+    not `keep_numbers`), in file order; each named as its column unless not `named`."""
+    parts = []
+    for name, kind in columns:
+        quoted = '"' + name.replace('"', '""') + '"'
+        if keep_numbers and PARQUET_NUMBER_TYPES.fullmatch(kind):
+            parts.append(quoted)
+        else:
+            parts.append(f"CAST({quoted} AS VARCHAR)" + (f" AS {quoted}" if named else ""))
+    return ", ".join(parts) or "NULL"
+
+
+def _read_parquet(path: Path) -> RawTable:
+    """A Parquet file through DuckDB (no pyarrow): record n is row n + 1, as if a header stood above
+    it (as in the CSV the DuckDB engine reads it as). Streamed in batches; a file damaged past its
+    footer (a truncated row group) stops with the row reached."""
+    import duckdb
+
+    columns = parquet_columns(path)
+    headers = [name for name, _ in columns]
+    select = f"SELECT {parquet_text_select(columns)} FROM read_parquet({sql_string(str(path))})"
+
+    def batches(sql: str) -> Iterator[tuple[int, tuple[Any, ...]]]:
+        row = 1
+        try:
+            cursor = duckdb_connection().execute(sql)
+            while batch := cursor.fetchmany(10_000):
+                for cells in batch:
+                    row += 1
+                    yield row, cells
+        except duckdb.Error as exc:
+            raise InputError(f"{path}: 第 {row + 1} 行附近无法读取（{_first_line(exc)}）；文件可能不完整，请重新导出",
+                             "bad-parquet") from None  # fmt: skip
+
+    def cell_rows() -> Iterator[tuple[int, list[Any]]]:
+        for row, cells in batches(select):
+            # A row of nothing is skipped, as in a CSV (its number still counts).
+            if any(c is not None and (c.__class__ is not str or c.strip()) for c in cells):
+                yield row, list(cells)
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        for row, cells in cell_rows():
+            yield row, dict(zip(headers, cells, strict=True))
+
+    def column(header: str) -> Iterator[tuple[int, Any]]:
+        # One column, and the row's cells run together: only spaces (or nothing) is a row of nothing.
+        one = parquet_text_select([(header, dict(columns)[header])])
+        together = "concat_ws('', " + parquet_text_select(columns, keep_numbers=False, named=False) + ")"
+        for row, (cell, text) in batches(f"SELECT {one}, {together} FROM read_parquet({sql_string(str(path))})"):
+            if text and text.strip():
+                yield row, cell
+
+    if len(set(headers)) != len(headers):
+        raise InputError(f"{path}: Parquet 文件有重名的列", "duplicate-column")
+    return RawTable(str(path), headers, rows, column, cell_rows, id_as_number=PARQUET_ID_AS_NUMBER)
+
+
+def parquet_to_csv(path: Path | str, target: Path | str) -> None:
+    """The Parquet file as a CSV of its cells' text (:func:`parquet_text_select`, numbers written as
+    DuckDB writes them: 3, 312.50), for the DuckDB engine's column reader, which reads CSV."""
+    import duckdb
+
+    select = parquet_text_select(parquet_columns(path), keep_numbers=False)
+    try:
+        duckdb_connection().execute(
+            f"COPY (SELECT {select} FROM read_parquet({sql_string(str(path))})) TO {sql_string(str(target))} "
+            "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\n')"
+        )
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: 无法读取（{_first_line(exc)}）；文件可能不完整，请重新导出", "bad-parquet") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -17,6 +17,7 @@ from engine.check import idcard
 from engine.check.checked import CheckedPolicy, FieldInfo
 from engine.check.types import EnumDef
 from engine.check.values import (
+    CellProblem,
     exact_values,
     grade_names_other_stage,
     id_cell_is_number,
@@ -30,6 +31,7 @@ from engine.files.readers import (
     EXTRA_CELLS,
     FORMULA_WITHOUT_VALUE,
     MISSING_CELLS,
+    PARQUET_NUMBER_TYPES,
     HeaderTest,
     InputError,
     NotOneValue,
@@ -92,6 +94,18 @@ def match_columns(checked: CheckedPolicy, headers: list[str]) -> Columns:
         position[fid] = number
     missing = [fid for fid, info in checked.fields.items() if info.field.required and fid not in by_field]
     return Columns(by_field, unknown, missing, duplicated)
+
+
+def numeric_id_header(checked: CheckedPolicy, columns: list[tuple[str, str]]) -> str | None:
+    """The header of an ID column (format resident_id) that a Parquet file types as a number, from
+    its (name, type) pairs: every row of it is rejected (id-as-number), which only the row reader says."""
+    by_field = match_columns(checked, [name for name, _ in columns]).by_field
+    kinds = dict(columns)
+    for fid, info in checked.fields.items():
+        header = by_field.get(fid)
+        if info.field.format == "resident_id" and header and PARQUET_NUMBER_TYPES.fullmatch(kinds[header]):
+            return header
+    return None
 
 
 def header_test(checked: CheckedPolicy) -> HeaderTest:
@@ -319,6 +333,8 @@ class RecordReader:
                 values[fid] = None
                 continue
             value, problem = parse(cell)
+            if problem and not isinstance(cell, str) and problem_code(problem) == "id-as-number":
+                problem = CellProblem(self.table.id_as_number or problem, "id-as-number")  # the file kind's words
             if problem:
                 column = header or fields[fid].field.label
                 message = problem if problem.startswith(column) else f"{column}：{problem}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import os
 import re
 import tempfile
@@ -24,11 +25,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from engine.backends.sql.literals import sql_string
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
-from engine.files.report import flags_text, reason_text
+from engine.files.report import flags_text, reason_text, to_json
 from engine.policy.provenance import DecisionRecord
 from engine.runtime.results import Result
 from engine.vocabulary import CHECK_CATEGORY_WORDS, FREQUENCY_WORDS, PROGRAM_KIND_WORDS, ROW_STATUS_WORDS
@@ -36,7 +38,8 @@ from engine.vocabulary import CHECK_CATEGORY_WORDS, FREQUENCY_WORDS, PROGRAM_KIN
 Outcome = Result | Rejected
 Table = tuple[list[str], list[list[Any]]]  # headers, rows
 SAMPLE_MARK_HEADER = f"，{SAMPLE_MARK}示例标准"
-OUTPUT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".json": "jsonl", ".txt": "table"}
+OUTPUT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".json": "jsonl", ".txt": "table",
+                  ".parquet": "parquet"}  # fmt: skip
 # Facts worth seeing beside each student in a result sheet: the fields with these roles, when the policy has them.
 CONTEXT_ROLES = ("school", "township", "stage", "grade")
 
@@ -275,3 +278,76 @@ def write_sheets_xlsx(path: str, sheets: dict[str, tuple[list[str], list[list[An
 def record_sheet(record: DecisionRecord, notes: Sequence[tuple[str, str]] = ()) -> dict[str, Table]:
     """The 说明 sheet of a workbook: the decision record (which rules produced these figures), then `notes`."""
     return {"说明": (["项目", "内容"], [list(pair) for pair in [*record.lines(), *notes]])}
+
+
+# ------------------------------------------------------------------------ Parquet
+
+PARQUET_MONEY = "DECIMAL(18,2)"  # money to the fen, exact; never DOUBLE
+
+
+def parquet_columns(checked: CheckedPolicy) -> list[tuple[str, str]]:
+    """The columns of `eval -o 结果.parquet`, one row per input row: row, id_number, name, status
+    (evaluated | problem | rejected, as in JSONL), then ``award_<program id>`` (the amount when
+    awarded, else NULL) per program, ``flag_<check id>`` (TRUE flagged, FALSE not, NULL when the
+    check could not be decided or the row was rejected) per check, and ``errors`` (the row's
+    problems or reasons for rejection: JSONL's "errors" list as JSON text)."""
+    return (
+        [("row", "BIGINT"), ("id_number", "VARCHAR"), ("name", "VARCHAR"), ("status", "VARCHAR")]
+        + [(f"award_{pid}", PARQUET_MONEY) for pid in checked.program_order]
+        + [(f"flag_{cid}", "BOOLEAN") for cid in checked.policy.checks]
+        + [("errors", "VARCHAR")]
+    )
+
+
+def _parquet_row(checked: CheckedPolicy, o: Outcome) -> list[Any]:
+    """One row of :func:`parquet_columns`: None is NULL; amounts as text to the fen (exact)."""
+    if isinstance(o, Rejected):
+        errors = json.dumps(to_json(o)["errors"], ensure_ascii=False)
+        return [o.row, o.id_number, o.name, "rejected", *[None] * len(checked.program_order),
+                *[None] * len(checked.policy.checks), errors]  # fmt: skip
+    amounts = {a.program: money_text(a.amount) for a in o.awards}
+    undecided = {e.program for e in o.errors}
+    flagged = {f.check for f in o.flags}
+    errors = json.dumps(to_json(o)["errors"], ensure_ascii=False) if o.errors else "[]"
+    return (
+        [o.row, o.id_number, o.name, "problem" if o.errors else "evaluated"]
+        + [amounts.get(pid) for pid in checked.program_order]
+        + [None if cid in undecided else cid in flagged for cid in checked.policy.checks]
+        + [errors]
+    )
+
+
+def write_parquet(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome], record: DecisionRecord) -> None:
+    """Outcomes as a Parquet file at `path` (see :func:`parquet_columns`), written by DuckDB (built
+    into its wheel: nothing downloaded, no pyarrow). The rows are staged as JSON lines beside
+    `path` — exact decimal text, never a float — and removed. The file's key-value metadata holds
+    the decision record (``zizhu_decision_record``) and the programs whose amounts read sample
+    figures (``zizhu_sample_programs``, comma-separated ids)."""
+    from engine.files.readers import duckdb_connection
+
+    columns = parquet_columns(checked)
+    staged = Path(path).with_suffix(".staging.csv")
+    try:
+        # Every text quoted and read back as written ("" is an empty name, not NULL); an award or flag
+        # column is NULL where it is empty, since an amount or a flag is never empty text.
+        with open(staged, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+            writer.writerows(_parquet_row(checked, o) for o in outcomes)
+        as_text = "{" + ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name, _ in columns) + "}"
+        select = ", ".join(
+            f'CAST(NULLIF("{name}", \'\') AS {kind}) AS "{name}"'
+            if name.startswith(("award_", "flag_"))
+            else f'CAST("{name}" AS {kind}) AS "{name}"'
+            for name, kind in columns
+        )
+        sample = ",".join(p for p in checked.program_order if p in sample_programs(checked))
+        metadata = (f"{{zizhu_decision_record: {sql_string(json.dumps(record.as_json(), ensure_ascii=False))}, "
+                    f"zizhu_sample_programs: {sql_string(sample)}}}")  # fmt: skip
+        duckdb_connection().execute(
+            f"COPY (SELECT {select} FROM read_csv({sql_string(str(staged))}, columns={as_text}, header=false, "
+            "auto_detect=false, delim=',', quote='\"', escape='\"', allow_quoted_nulls=false)) "
+            f"TO {sql_string(path)} (FORMAT parquet, KV_METADATA {metadata})"
+        )
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staged)

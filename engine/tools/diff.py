@@ -16,7 +16,6 @@ from typing import Any
 
 from tabulate import tabulate
 
-from engine.backends.python.evaluator import Evaluator
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote
 from engine.check.tables import key_text
@@ -26,7 +25,7 @@ from engine.files.writers import write_sheets_xlsx
 from engine.language.parse import canonical
 from engine.policy import model as m
 from engine.policy.provenance import DecisionRecord
-from engine.runtime.results import Record, Result
+from engine.runtime.results import Result
 from engine.tools.ledger import GIVEN, LOANS, money_class
 from engine.vocabulary import CHECK_CATEGORY_WORDS, PROGRAM_KIND_WORDS, SECTION_WORDS
 
@@ -297,17 +296,19 @@ class Impact:
 
 
 def impact(
-    old: Evaluator, new: Evaluator, old_rows: Iterable[Record | Rejected], new_rows: Iterable[Record | Rejected]
+    old: CheckedPolicy, new: CheckedPolicy, old_outcomes: Iterable[Result | Rejected],
+    new_outcomes: Iterable[Result | Rejected],
 ) -> Impact:  # fmt: skip
-    """Both versions on the same students (the file read once for each version's fields, so the
-    rows line up). A program known to only one version counts as not awarded by the other."""
+    """Both versions on the same students: each version's outcomes of the same file (read once for
+    each version's fields, by any engine), so the rows line up. A program known to only one
+    version counts as not awarded by the other."""
     programs: dict[str, ProgramImpact] = {}
-    for checked in (old.checked, new.checked):
+    for checked in (old, new):
         for pid in checked.program_order:
             p = checked.policy.programs[pid]
             programs.setdefault(pid, ProgramImpact(pid, p.label, p.kind))
     result = Impact(programs, [])
-    for a, b in zip(old.evaluate_all(old_rows), new.evaluate_all(new_rows), strict=True):
+    for a, b in zip(old_outcomes, new_outcomes, strict=True):
         result.rows += 1
         if isinstance(a, Rejected) or isinstance(b, Rejected):
             result.rejected += 1

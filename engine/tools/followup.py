@@ -14,7 +14,7 @@ resolved flags cannot be told apart and say so.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -33,6 +33,8 @@ ENROLLED_GROUP = "enrolled"  # 已入学
 SCHOOL_AGE_GROUP = "school_age"  # 适龄儿童少年
 # 一(一)1: "春、秋学期开学两周内对适龄儿童少年入学情况排查" — the first day counts as day 1.
 CHECK_WINDOW_DAYS = 14
+# A result evaluated without reasons → the same with its denials and groups (see follow_up).
+Reasons = Callable[[Result], Result]
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,13 @@ def follow_up(
     after: Iterable[Result | Rejected],
     same_season: bool,
     places: list[str],
+    with_reasons: tuple[Reasons | None, Reasons | None] = (None, None),
 ) -> list[Movement]:
     """Movements from the first roster to the second, grouped by the fields `places` (ids).
     Yearly and one-off aid is compared only between semesters of the same season (autumn to
-    autumn): in spring it is never paid."""
+    autumn): in spring it is never paid. `with_reasons`, per roster: given a result evaluated without
+    reasons (a bulk engine's), the same with its denials and groups — asked only for the students
+    whose movement needs them (a flag or an award that changed)."""
     old: dict[str, Result] = {}
     new: dict[str, Result] = {}
     rejected: list[tuple[str, Rejected]] = []  # (which roster, the rejected row): never a leaver nor a newcomer
@@ -125,6 +130,11 @@ def follow_up(
         if b is None:
             continue
         was, now = {f.check for f in a.flags}, {f.check for f in b.flags}
+        got_before = {x.program: x for x in a.awards}
+        got_after = {x.program: x for x in b.awards}
+        if got_before.keys() != got_after.keys() or was != now:  # a movement that reads reasons or groups
+            first, second = with_reasons
+            a, b = (a if first is None else first(a)), (b if second is None else second(b))
         undecided = {e.program: e for e in b.errors if e.program}  # checks and programs this row cannot decide
         for cid in checks:
             label = checks[cid].label
@@ -138,8 +148,6 @@ def follow_up(
                 movement(status, cid, label, b, reason)
             elif cid in now:
                 movement("still", cid, label, b, checks[cid].message)
-        got_before = {x.program: x for x in a.awards}
-        got_after = {x.program: x for x in b.awards}
         for pid in compared:
             p = programs[pid]
             if pid in undecided:

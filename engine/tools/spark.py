@@ -1,7 +1,8 @@
 """The same compiled policy on Spark SQL: local mode by default, a cluster with --spark-master.
 
 Needs the optional extra: ``pip install 'zizhu[spark]'`` (pyspark; Java 17). Spark reads the CSV
-(from any path it can reach: a local file, HDFS, S3 …), numbers its records in file order, and
+or Parquet file (at a path the submitting machine and every executor can reach: zizhu reads a
+CSV's header and checks its shape itself), numbers its records in file order, and
 runs the SQL of :mod:`engine.backends.sql.compile` translated by sqlglot from DuckDB's dialect;
 rows SQL cannot settle go through the per-record path here, as on DuckDB
 (:mod:`engine.tools.bulk`), so the output is the same bytes.
@@ -9,6 +10,10 @@ rows SQL cannot settle go through the per-record path here, as on DuckDB
 
 from __future__ import annotations
 
+import atexit
+import csv
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +23,7 @@ import sqlglot
 from engine.check.checked import CheckedPolicy
 from engine.files.columns import ColumnarUnavailable
 from engine.files.readers import read_table
+from engine.files.records import numeric_id_header
 from engine.policy.model import Period
 from engine.tools.bulk import BulkRun
 
@@ -32,17 +38,20 @@ class SparkSession:
             from pyspark.sql import SparkSession as Builder
         except ImportError:
             raise ColumnarUnavailable("未安装 Spark：pip install 'zizhu[spark]'") from None
-        self.spark = (
+        shared = (
             Builder.builder.master(master or "local[*]")
             .appName("zizhu")
-            # Exact decimals: never trade scale for precision (the default rounds instead).
-            .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
-            .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .getOrCreate()
         )
-        self.spark.sparkContext.setLogLevel("ERROR")
+        shared.sparkContext.setLogLevel("ERROR")
+        # A session of its own (one Spark context): two files read at once — followup's two rosters,
+        # diff's two versions — each keep their views (raw_file, result …) apart.
+        self.spark = shared.newSession()
+        # Exact decimals: never trade scale for precision (the default rounds instead).
+        self.spark.conf.set("spark.sql.decimalOperations.allowPrecisionLoss", "false")
+        self.spark.conf.set("spark.sql.session.timeZone", "UTC")
 
     @staticmethod
     def spark_sql(sql: str) -> str:
@@ -81,6 +90,24 @@ class SparkSession:
         frame.createOrReplaceTempView("spark_file")
         return "spark_file"
 
+    def parquet_schema(self, path: str) -> list[tuple[str, str]]:
+        """(name, Spark type) of each column of a Parquet file (read from its footer by Spark)."""
+        return [(f.name, f.dataType.simpleString()) for f in self.spark.read.parquet(path).schema.fields]
+
+    def read_parquet(self, path: str) -> str:
+        """The Parquet file as a view of its cells' text (c0, c1 … in column order) numbering its
+        records as the row reader does (record n is row n + 1)."""
+        from pyspark.sql import functions
+        from pyspark.sql.window import Window
+
+        frame = self.spark.read.parquet(path)
+        frame = frame.select(*[functions.col(f"`{name}`").cast("string").alias(f"c{i}")
+                               for i, name in enumerate(frame.columns)])  # fmt: skip
+        frame = frame.withColumn("_seq", functions.monotonically_increasing_id())
+        frame = frame.withColumn("_row", functions.row_number().over(Window.orderBy("_seq")) + 1).drop("_seq")
+        frame.createOrReplaceTempView("spark_file")
+        return "spark_file"
+
 
 class SparkRun(BulkRun):
     """A file evaluated on Spark (see the module's description)."""
@@ -90,6 +117,19 @@ class SparkRun(BulkRun):
         values: bool = False, master: str | None = None,
     ) -> None:  # fmt: skip
         session = SparkSession(master)
-        headers = read_table(path, encoding=encoding).headers
-        source = session.read_csv(str(path), [f"c{i}" for i in range(len(headers))])
+        if Path(path).suffix.lower() == ".parquet":
+            columns = session.parquet_schema(str(path))
+            if header := numeric_id_header(checked, columns):
+                raise ColumnarUnavailable(f"「{header}」列是数字类型")
+            source = session.read_parquet(str(path))
+            # The column reader takes its headers from a CSV: one holding the Parquet file's header only.
+            folder = Path(tempfile.mkdtemp(prefix="zizhu-spark-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            header_only = folder / (Path(path).stem + ".csv")
+            with header_only.open("w", encoding="utf-8", newline="") as handle:
+                csv.writer(handle, lineterminator="\n").writerow([name for name, _ in columns])
+            path = header_only
+        else:
+            headers = read_table(path, encoding=encoding).headers
+            source = session.read_csv(str(path), [f"c{i}" for i in range(len(headers))])
         super().__init__(checked, period, path, encoding, values, session, source, row_column="raw._row")
