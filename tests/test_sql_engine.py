@@ -24,7 +24,7 @@ from engine.check.idcard import check_digit
 from engine.check.types import BOOL, DATE, INT, MONEY
 from engine.files.columns import ColumnarUnavailable, read_columns
 from engine.files.readers import read_table
-from engine.files.records import RecordReader
+from engine.files.records import RecordReader, header_test
 from engine.files.report import jsonl_line
 from engine.policy.model import Period
 from engine.tools.bulk import BulkRun
@@ -391,3 +391,98 @@ def test_write_jsonl_writes_the_lines_of_the_python_engine(tmp_path, checked_202
     # the spaced one is skipped, the padded ID comes out.
     rows = [eval_json(line)["row"] for line in written.splitlines()]
     assert rows[-1] == 1503 and 1502 not in rows
+
+
+# -- files both engines must read alike (probe2 findings 8, 9, 10) ------------------------------------
+
+
+def _python_and_duck(path: Path, checked: engine.CheckedPolicy) -> tuple[list[str], list[str], RecordReader, BulkRun]:
+    """JSONL lines of both engines, the row reader found as the command finds it (header search
+    included), and the bulk run (whose reader carries the warnings the command prints)."""
+    period = Period.parse("2021-autumn")
+    by_record, bulk_ledger = Ledger(checked), Ledger(checked)
+    reader = RecordReader(checked, read_table(path, is_header=header_test(checked)))
+    outcomes = by_record.observe(Evaluator(checked, period, reasons=False).evaluate_all(reader))
+    python = [jsonl_line(o) for o in outcomes]
+    bulk = BulkRun(checked, period, path)
+    duck = list(bulk.jsonl_lines(bulk_ledger))
+    assert_same(python, duck, by_record, bulk_ledger)
+    return python, duck, reader, bulk
+
+
+def test_a_title_row_above_the_header_is_read_column_wise_as_the_row_reader_reads_it(tmp_path, checked_2021) -> None:
+    path = tmp_path / "title.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["2021年秋季学生名单"] + [""] * (len(HEADERS) - 1))  # line 1: the title
+        writer.writerow(HEADERS)  # line 2: the header
+        writer.writerows(messy_rows(400, seed=8, blanks=True))
+    python, duck, reader, bulk = _python_and_duck(path, checked_2021)
+    # The first student is on line 3 of the file, the row number a spreadsheet shows.
+    assert eval_json(duck[0])["row"] == 3
+    assert bulk.reader.table.warnings == reader.table.warnings == ["第 2 行是列标题，其上的 1 行（标题）未读取"]
+
+
+def test_a_title_row_runs_on_duckdb_from_the_command_explicitly_and_under_auto(tmp_path, monkeypatch) -> None:
+    import engine.cli
+
+    path = tmp_path / "title.csv"
+    rows = messy_rows(30, seed=3, blanks=False)
+    title = "2021年秋季学生名单" + "," * (len(HEADERS) - 1)
+    path.write_text("\n".join([title, ",".join(HEADERS), *(",".join(r) for r in rows)]) + "\n", encoding="utf-8")
+    policy = ["--policy", str(ROOT / "policies" / "2021"), "--period", "2021-autumn", "--format", "jsonl"]
+    python = _zizhu("eval", str(path), *policy, "--engine", "python")
+    duck = _zizhu("eval", str(path), *policy, "--engine", "duckdb")
+    assert "逐行计算" not in duck[2]  # DuckDB read it itself (before: exit 2, every column "missing")
+    assert duck[:2] == python[:2] and python[0] in (0, 1)
+    # auto takes DuckDB for a file longer than its threshold: lowered here so a small file counts as one.
+    monkeypatch.setattr(engine.cli, "AUTO_DUCKDB_ROWS", 10)
+    auto = _zizhu("eval", str(path), *policy)
+    assert auto[:2] == python[:2]
+    assert len(python[1].splitlines()) == 1 + 30  # the decision record, then every student
+
+
+def test_a_column_declared_absent_warns_alike_on_both_engines(tmp_path, policy_copy) -> None:
+    fields = policy_copy / "fields.yaml"
+    fields.write_text(
+        fields.read_text(encoding="utf-8").replace(
+            "fields:\n", "fields:\n  - id: meal_days\n    label: 在校就餐天数\n    type: int\n    min: 0\n    absent: 0\n", 1
+        ),
+        encoding="utf-8",
+    )
+    checks = policy_copy / "checks.yaml"
+    checks.write_text(
+        checks.read_text(encoding="utf-8").replace(
+            "checks:\n",
+            "checks:\n  - id: many_meals\n    label: 就餐天数过多\n    category: consistency\n    cite: 一(二)2(2)\n"
+            "    text: 测试用核查\n    when:\n      - 在校就餐天数 > 100\n    message: 就餐天数过多\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    checked = engine.load(policy_copy)
+    path = write_messy(tmp_path / "students.csv", 200, seed=5)  # no column 在校就餐天数
+    # Declared 0 when the column is missing: 0 > 100 is false, so no row is flagged (nor left unknown).
+    _python, duck, reader, bulk = _python_and_duck(path, checked)
+    assert not any("many_meals" in line for line in duck)
+    # The declared 0 is SQL's value too (not a blank, which would leave every row to the per-record path).
+    assert bulk.session.query("SELECT count(*) FROM result WHERE clean")[0][0] > 0
+    warning = "文件没有「在校就餐天数」列；按政策规定，缺少该列时每人取「0」"
+    assert bulk.reader.warnings == reader.warnings == [warning]
+
+
+def test_a_space_before_a_quote_is_read_as_written_by_both_engines(tmp_path, checked_2021) -> None:
+    # RFC 4180: a quote not at the very start of a cell is no quoting: the cell is ` "脱贫户"`, not
+    # an option of 家庭类型, and the row is rejected (bad-value) on both engines.
+    path = tmp_path / "quotes.csv"
+    plain = {**CORE, "学段": "初中", "年级": "2", "学校": "金罗镇中学"}
+    _write(path, [{**plain, "身份证号": _id("2008-05-01", 1)}, {**plain, "身份证号": _id("2008-05-01", 2)}])
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace(",脱贫户,", ', "脱贫户",')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ColumnarUnavailable):
+        read_columns(duckdb.connect(), checked_2021, path)
+    _python, duck, _reader, _bulk = _python_and_duck(path, checked_2021)
+    first, second = eval_json(duck[0]), eval_json(duck[1])
+    assert first["status"] == "evaluated"
+    assert second["status"] == "rejected" and [e["code"] for e in second["errors"]] == ["bad-value"]

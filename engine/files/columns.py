@@ -15,15 +15,18 @@ no other row shares a unique value. Rows that are not ok are not judged here: th
 handed back (:meth:`TypedColumns.raw_rows`) to the row reader, which rejects them with exactly the
 messages and codes of the Python path.
 
-A file this reader cannot take column-wise (not UTF-8, ragged rows, blank lines that would shift
-the spreadsheet's row numbers, a missing required column) raises :class:`ColumnarUnavailable`;
-the caller then reads it row by row.
+The header is found as the row reader finds it (:func:`records.header_test`: title rows above it
+are skipped, and the reader's warnings say so). A file this reader cannot take column-wise (not
+UTF-8, ragged rows, blank lines that would shift the spreadsheet's row numbers, spaces around a
+quoted cell, a missing required column) raises :class:`ColumnarUnavailable`; the caller then
+reads it row by row.
 """
 
 from __future__ import annotations
 
 import codecs
 import mmap
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -35,7 +38,7 @@ from engine.check import idcard
 from engine.check.checked import CheckedPolicy, FieldInfo
 from engine.check.values import exact_values, is_blank, read_grade, value_parser
 from engine.files.readers import RawTable, read_table, row_dict
-from engine.files.records import RecordReader
+from engine.files.records import RecordReader, absent_value, header_test
 
 # Every character Python's str.isspace() calls white space (checked below): what str.strip() removes.
 _SPACE_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
@@ -82,11 +85,12 @@ class TypedColumns:
         return RawTable(self.reader.table.file, headers, lambda: iter(found))
 
 
-def csv_source(path: Path, columns: list[str]) -> str:
-    """DuckDB's reader for a CSV as the row reader reads it: every cell text, no guessing."""
+def csv_source(path: Path, columns: list[str], header_row: int = 1) -> str:
+    """DuckDB's reader for a CSV as the row reader reads it: every cell text, no guessing. The
+    lines up to the header (`header_row`, the file's line) are skipped."""
     spec = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
     # strict, no null padding: a row shorter than the header is an error, and the row reader rejects it.
-    return (f"read_csv({sql_string(str(path))}, columns={spec}, auto_detect=false, header=false, skip=1, "
+    return (f"read_csv({sql_string(str(path))}, columns={spec}, auto_detect=false, header=false, skip={header_row}, "
             "delim=',', quote='\"', escape='\"', strict_mode=true)")  # fmt: skip
 
 
@@ -107,7 +111,10 @@ def read_columns(
         # finds the encoding itself): no need to decode the whole file here first to learn it.
         with path.open("rb") as handle:
             encoding = "utf-8-sig" if handle.read(3) == codecs.BOM_UTF8 else "utf-8"
-    table = read_table(path, encoding=encoding)  # the headers, and the row reader's view of the file
+    # The headers, found as the row reader finds them, and the row reader's view of the file.
+    table = read_table(path, encoding=encoding, is_header=header_test(checked))
+    if source is not None and table.header_row != 1:  # another engine's view reads line 1 as the header
+        raise ColumnarUnavailable(f"列标题在第 {table.header_row} 行")
     if any("\n" in h or "\r" in h for h in table.headers):
         raise ColumnarUnavailable("列标题含换行")
     reader = RecordReader(checked, table)
@@ -122,10 +129,10 @@ def read_columns(
         # Stored once as read: a plain scan into a table keeps the file's order, so rowid numbers the
         # records (a query over read_csv with joins may emit rows in any order).
         try:
-            con.store("raw_text", f"SELECT * FROM {csv_source(path, raw_columns)}")
+            con.store("raw_text", f"SELECT * FROM {csv_source(path, raw_columns, table.header_row)}")
         except Exception as exc:  # DuckDB's error for a file it cannot parse
             raise ColumnarUnavailable(f"DuckDB 无法按列读取（{str(exc).splitlines()[0]}）") from None
-        source, row_column = "(SELECT rowid + 2 AS _row, * FROM raw_text)", "raw._row"
+        source, row_column = f"(SELECT rowid + {table.header_row + 1} AS _row, * FROM raw_text)", "raw._row"
     con.view("raw_file", f"SELECT * FROM {source}")
     # A row whose every cell is blank is skipped, as the row reader skips it.
     # (Cheap for the usual row: its first cell settles it.)
@@ -142,8 +149,8 @@ def read_columns(
             continue
         field_column[fid] = f"f{i}"
         header = reader.columns.by_field.get(fid)
-        if header is None:
-            constants.append(f"{sql_value(info.blank, info.type.kind)} AS f{i}")
+        if header is None:  # the file has no such column: the value the policy declares for that (`absent:`)
+            constants.append(f"{sql_value(absent_value(info, table.file), info.type.kind)} AS f{i}")
             continue
         column = f"raw.{column_of[header]}"
         plans.append((i, info, column, *_tidy(info, column, f"raw.d{i}")))
@@ -201,12 +208,28 @@ def _require_plain_csv(path: Path, encoding: str | None) -> None:
             for blank_line in (b"\n\n", b"\n\r\n", b"\r\r"):
                 if data.find(blank_line, 0, end) >= 0:
                     raise ColumnarUnavailable("文件中有空行")
+            if _spaced_quote(data, end):
+                raise ColumnarUnavailable("有单元格在引号外另有空格")
             head = data[: 1 << 16]
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 3:
             raise ColumnarUnavailable("文件不是 UTF-8 编码") from None
+
+
+# A space before a cell's opening quote (`, "脱贫户"`) or after its closing one (`"脱贫户" ,`). By RFC 4180
+# the quote is then no CSV quoting and the row reader keeps the cell as written (` "脱贫户"`, not an
+# option: the row is rejected); DuckDB drops the spaces and the quotes, and would accept it.
+_SPACED_QUOTE = re.compile(rb'(?:^|,) +"|" +(?:,|\r?$)', re.MULTILINE)
+
+
+def _spaced_quote(data: mmap.mmap, end: int) -> bool:
+    """Whether the file (up to `end`) may have a quote DuckDB reads otherwise than the row reader.
+    A match inside a quoted cell only costs the columnar reading, never a wrong cell."""
+    if data.find(b' "', 0, end) < 0 and data.find(b'" ', 0, end) < 0:  # the usual file: two byte scans
+        return False
+    return _SPACED_QUOTE.search(data, 0, end) is not None
 
 
 def _type_column(

@@ -234,7 +234,7 @@ class RecordReader:
         for fid, info in checked.fields.items():
             if info.field.compute is not None:
                 continue
-            blank = info.blank if fid in self.columns.by_field else _absent_value(info, table.file)
+            blank = info.blank if fid in self.columns.by_field else absent_value(info, table.file)
             exact = dict(exact_values(info.type) or {})
             if not info.field.required:
                 # A blank cell of an optional field is its declared blank: looked up like 是/否, the
@@ -434,7 +434,7 @@ def _grade_stage_contradiction(fields: _GradeAndStage, raw: dict[str, Any], valu
     ]
 
 
-def _absent_value(info: FieldInfo, file: str) -> Any:
+def absent_value(info: FieldInfo, file: str) -> Any:
     """The value a field takes when the file has no column for it: its declared `absent:`, typed."""
     if not info.field.has_absent or info.field.absent is None:
         return info.blank if not info.field.has_absent else None
