@@ -417,7 +417,7 @@ def test_a_title_row_above_the_header_is_read_column_wise_as_the_row_reader_read
         writer.writerow(["2021年秋季学生名单"] + [""] * (len(HEADERS) - 1))  # line 1: the title
         writer.writerow(HEADERS)  # line 2: the header
         writer.writerows(messy_rows(400, seed=8, blanks=True))
-    python, duck, reader, bulk = _python_and_duck(path, checked_2021)
+    _python, duck, reader, bulk = _python_and_duck(path, checked_2021)
     # The first student is on line 3 of the file, the row number a spreadsheet shows.
     assert eval_json(duck[0])["row"] == 3
     assert bulk.reader.table.warnings == reader.table.warnings == ["第 2 行是列标题，其上的 1 行（标题）未读取"]
@@ -446,7 +446,9 @@ def test_a_column_declared_absent_warns_alike_on_both_engines(tmp_path, policy_c
     fields = policy_copy / "fields.yaml"
     fields.write_text(
         fields.read_text(encoding="utf-8").replace(
-            "fields:\n", "fields:\n  - id: meal_days\n    label: 在校就餐天数\n    type: int\n    min: 0\n    absent: 0\n", 1
+            "fields:\n",
+            "fields:\n  - id: meal_days\n    label: 在校就餐天数\n    type: int\n    min: 0\n    absent: 0\n",
+            1,
         ),
         encoding="utf-8",
     )
