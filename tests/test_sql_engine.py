@@ -443,6 +443,22 @@ def test_a_title_row_runs_on_duckdb_from_the_command_explicitly_and_under_auto(t
     assert len(python[1].splitlines()) == 1 + 30  # the decision record, then every student
 
 
+def test_a_file_duckdb_reads_short_runs_per_record_never_losing_a_row(tmp_path) -> None:
+    # A title line added in a text editor (ended by \n) above an Excel export (lines ended by \r\n):
+    # DuckDB 2.0 reads no row at all, without an error. The row count is compared with the file's
+    # lines, and the file goes to the per-record engine.
+    path = tmp_path / "title.csv"
+    rows = messy_rows(12, seed=4, blanks=False)
+    path.write_bytes(("2021年秋季学生名单\n" + "".join(",".join(r) + "\r\n" for r in [HEADERS, *rows])).encode())
+    policy = ["--policy", str(ROOT / "policies" / "2021"), "--period", "2021-autumn", "--format", "jsonl"]
+    python = _zizhu("eval", str(path), *policy, "--engine", "python")
+    duck = _zizhu("eval", str(path), *policy, "--engine", "duckdb")
+    assert duck[:2] == python[:2]
+    assert "按列只读到 0 行，而列标题之下有 12 行" in duck[2] and "逐行计算" in duck[2]
+    assert len(jsonl_rows(duck[1])) == 12
+    assert "第 2 行是列标题，其上的 1 行（标题）未读取" in duck[2]  # the row reader's own warning, printed by it
+
+
 def test_a_column_declared_absent_warns_alike_on_both_engines(tmp_path, policy_copy) -> None:
     fields = policy_copy / "fields.yaml"
     fields.write_text(
