@@ -435,11 +435,12 @@ def test_a_title_row_runs_on_duckdb_from_the_command_explicitly_and_under_auto(t
     python = _zizhu("eval", str(path), *policy, "--engine", "python")
     duck = _zizhu("eval", str(path), *policy, "--engine", "duckdb")
     assert "逐行计算" not in duck[2]  # DuckDB read it itself (before: exit 2, every column "missing")
-    assert duck[:2] == python[:2] and python[0] in (0, 1)
+    assert duck == python and python[0] in (0, 1)  # stderr too: the row reader's title-row warning
+    assert "第 2 行是列标题，其上的 1 行（标题）未读取" in duck[2]
     # auto takes DuckDB for a file longer than its threshold: lowered here so a small file counts as one.
     monkeypatch.setattr(engine.cli, "AUTO_DUCKDB_ROWS", 10)
     auto = _zizhu("eval", str(path), *policy)
-    assert auto[:2] == python[:2]
+    assert auto == python
     assert len(python[1].splitlines()) == 1 + 30  # the decision record, then every student
 
 
@@ -488,6 +489,10 @@ def test_a_column_declared_absent_warns_alike_on_both_engines(tmp_path, policy_c
     assert bulk.session.query("SELECT count(*) FROM result WHERE clean")[0][0] > 0
     warning = "文件没有「在校就餐天数」列；按政策规定，缺少该列时每人取「0」"
     assert bulk.reader.warnings == reader.warnings == [warning]
+    arguments = ["eval", str(path), "--policy", str(policy_copy), "--period", "2021-autumn", "--format", "jsonl"]
+    python = _zizhu(*arguments, "--engine", "python")
+    duck = _zizhu(*arguments, "--engine", "duckdb")
+    assert duck == python and duck[2].count(warning) == 1  # said once, on both engines
 
 
 @pytest.mark.parametrize(
