@@ -363,12 +363,19 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
         # the list is no reason to warn.
         # A sheet too large to read is not loaded to look at (one stray far cell would expand it).
         searched = [n for n in visible if _cells(extent(n)) <= MAX_XLSX_CELLS]
-        lists = [n for n in searched if _has_header(book, n, is_header)] if sheet is None and is_header else []
+        loaded: dict[str, Any] = {}  # a sheet calamine has expanded is not expanded again to be read
+
+        def sheet_named(name: str) -> Any:
+            if name not in loaded:
+                loaded[name] = book.get_sheet_by_name(name)
+            return loaded[name]
+
+        lists = [n for n in searched if _has_header(sheet_named, n, is_header)] if sheet is None and is_header else []
         if lists and chosen not in lists:
             chosen = lists[0]
             if fmt == "xlsx":
                 facts = _inspect_xlsx(path, chosen)
-        ws = book.get_sheet_by_name(chosen)
+        ws = sheet_named(chosen)
         if ws.height * max(ws.width, 1) > MAX_XLSX_CELLS:
             raise InputError(
                 f"{path}: 工作表「{chosen}」有 {ws.height:,} 行 × {ws.width:,} 列，"
@@ -454,12 +461,12 @@ def _cells(extent: tuple[int, int]) -> int:
     return extent[0] * extent[1]
 
 
-def _has_header(book: Any, name: str, is_header: HeaderTest | None) -> bool:
+def _has_header(sheet_named: Callable[[str], Any], name: str, is_header: HeaderTest | None) -> bool:
     """Whether one of a sheet's first rows names the policy's columns."""
     if is_header is None:
         return False
     try:
-        first = itertools.islice(book.get_sheet_by_name(name).iter_rows(), HEADER_SEARCH_ROWS)
+        first = itertools.islice(sheet_named(name).iter_rows(), HEADER_SEARCH_ROWS)
         return any(is_header([_header_text(c) for c in cells]) for cells in first)
     except Exception:  # a damaged sheet is not the list; the chosen one reports its own damage
         return False
