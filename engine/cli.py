@@ -15,7 +15,6 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -26,7 +25,6 @@ from engine.backends.python.evaluator import Evaluator
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_programs
 from engine.check.texts import stale_quotes
-from engine.check.types import CENT
 from engine.diagnostics import PolicyError, display_path, display_width, visible
 from engine.files.columns import ColumnarUnavailable
 from engine.files.readers import (
@@ -233,7 +231,7 @@ class _Students:
         Result carries no reasons (denials, groups): see :meth:`with_reasons`. `progress`: a bar on a
         terminal for a large file read per record (one command reading two files at once shows none)."""
         if self.bulk is not None:
-            return _amounts_in_fen(self.bulk.outcomes())
+            return self.bulk.outcomes()
         outcomes = self.evaluator.evaluate_all(self.reader)
         return _progress(self.reader, outcomes) if progress else outcomes
 
@@ -249,17 +247,6 @@ class _Students:
         denials = [*result.denials, *(d for d in full.denials if d.program not in settled)]
         return Result(result.row, result.id_number, result.name, result.values, result.awards, denials,
                       result.flags, result.errors, result.priorities, full.groups)  # fmt: skip
-
-
-def _amounts_in_fen(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
-    """A bulk run's awards with their amounts to the fen (312.50), as the tools compute with them:
-    BulkRun.outcomes() hands SQL's DECIMAL(38,10) on (312.5000000000 — equal, but a tool writing
-    「少发 212.5000000000 元」 would not print what the per-record engine prints). SQL settles a row
-    only when each amount is exact to the fen, so nothing is rounded here."""
-    for outcome in outcomes:
-        if isinstance(outcome, Result) and any(a.amount.as_tuple().exponent < -2 for a in outcome.awards):
-            outcome.awards = [replace(a, amount=a.amount.quantize(CENT)) for a in outcome.awards]
-        yield outcome
 
 
 def _students(

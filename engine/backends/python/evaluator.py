@@ -17,7 +17,7 @@ from engine.check.builtins import PERIOD_ATTRIBUTES, period_values
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import sample_programs
 from engine.check.tables import OTHER, fallback_position
-from engine.check.types import Type, display, plain
+from engine.check.types import CENT, Type, display, plain
 from engine.policy.model import Period
 from engine.runtime.facts import AMOUNT_PROBLEMS, Unknown
 from engine.runtime.results import (
@@ -125,7 +125,9 @@ class Evaluator:
         to its amount (above zero), `flagged` holds the checks raised. Awards and flags come in the
         evaluator's order and form, the ID and name from the fields of those roles: the Result
         :meth:`evaluate` gives that record with ``reasons=False``."""
-        awards = [self._award(i, awarded[pid]) for i, pid in enumerate(self._order) if pid in awarded]
+        # Another engine's DECIMAL may carry more places (312.5000000000); a settled amount is exact
+        # to the fen, so this only writes it as evaluation does (312.50).
+        awards = [self._award(i, awarded[pid].quantize(CENT)) for i, pid in enumerate(self._order) if pid in awarded]
         flags = [flag for flag in self._flags if flag.check in flagged]
         checked = self.checked
         id_number = values.get(checked.role_field("identity_number") or "") or ""
