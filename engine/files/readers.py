@@ -512,17 +512,26 @@ _NS = {
 _CELL_REF = re.compile(r"([A-Z]+)([0-9]+)")
 
 
+def _bounded_zip(path: Path, kind: str, program: str) -> zipfile.ZipFile:
+    """An office file's zip, opened and its parts' sizes bounded (`_bound_parts`), or a located
+    error saying to save it again in `program`."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path}: 不是有效的 {kind}（{exc}）；请用 {program} 打开后另存", "bad-file") from None
+    try:
+        _bound_parts(archive, path)
+    except BaseException:
+        archive.close()
+        raise
+    return archive
+
+
 def _inspect_xlsx(path: Path, sheet: str | None) -> _XlsxFacts:
     """Bound what the workbook may expand to, find the sheet Excel shows (activeTab), and the
     formula cells saved without a value. Reads only the zip's small parts and, when it has
     formulas at all, the chosen sheet."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        message = f"{path}: 不是有效的 Excel（.xlsx）文件（{exc}）；请用 Excel/WPS 打开后另存"
-        raise InputError(message, "bad-file") from None
-    with archive:
-        _bound_parts(archive, path)
+    with _bounded_zip(path, "Excel（.xlsx）文件", "Excel/WPS") as archive:
         try:
             workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
             rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
@@ -656,13 +665,7 @@ def _inspect_ods(path: Path) -> dict[str, _OdsSheet]:
     bound) and its merged ranges, from content.xml scanned as bytes — no XML parser, so no entity is
     ever expanded (a DTD is refused outright). A sheet's size is known before anything expands it.
     A row is looked at cell by cell only when it repeats or spans cells; most rows are counted."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        message = f"{path}: 不是有效的 .ods 文件（{exc}）；请用 WPS/LibreOffice 打开后另存"
-        raise InputError(message, "bad-file") from None
-    with archive:
-        _bound_parts(archive, path)
+    with _bounded_zip(path, ".ods 文件", "WPS/LibreOffice") as archive:
         try:
             data = archive.read("content.xml")
         except (KeyError, zipfile.BadZipFile, OSError, EOFError):
