@@ -263,14 +263,20 @@ def test_diff_warns_about_a_text_still_quoting_the_old_figure(tmp_path):
 # -- zizhu new (issue 15, 4) ------------------------------------------------------------------
 
 
-def test_zizhu_new_writes_a_skeleton_that_check_and_test_pass(tmp_path):
+def scaffolded(tmp_path: Path, effective: str) -> Path:
+    """The shipped versions copied into `tmp_path` and `zizhu new 2025 --from 2024-autumn` run there."""
     for name in ("2021", "2023", "2024", "2024-autumn"):
         shutil.copytree(POLICIES / name, tmp_path / name)
     target = tmp_path / "2025"
     made = CliRunner().invoke(
-        main, ["new", str(target), "--from", str(tmp_path / "2024-autumn"), "--effective", "2025秋季"]
+        main, ["new", str(target), "--from", str(tmp_path / "2024-autumn"), "--effective", effective]
     )
     assert made.exit_code == 0, made.output
+    return target
+
+
+def test_zizhu_new_writes_a_skeleton_that_check_and_test_pass(tmp_path):
+    target = scaffolded(tmp_path, "2025秋季")
     manifest = (target / "policy.yaml").read_text(encoding="utf-8")
     assert "extends: ../2024-autumn" in manifest
     assert "# override:" in manifest and "# remove:" in manifest  # the examples stay commented out

@@ -12,7 +12,7 @@ import engine
 from engine.cli import main
 from engine.tools.policytest import load_cases, run_cases
 from tests.conftest import ROOT
-from tests.test_authoring import STAFF_2025, STAFF_CASES
+from tests.test_authoring import STAFF_2025, STAFF_CASES, scaffolded
 
 POLICIES = ROOT / "policies"
 
@@ -211,13 +211,7 @@ def test_without_the_year_inherited_cases_run_in_their_own_semester(tmp_path):
 
 
 def test_zizhu_new_tests_skeleton_explains_inheritance_and_its_remove_example_works(tmp_path):
-    for name in ("2021", "2023", "2024", "2024-autumn"):
-        shutil.copytree(POLICIES / name, tmp_path / name)
-    target = tmp_path / "2025"
-    made = CliRunner().invoke(
-        main, ["new", str(target), "--from", str(tmp_path / "2024-autumn"), "--effective", "2025秋"]
-    )
-    assert made.exit_code == 0, made.output
+    target = scaffolded(tmp_path, "2025秋")
     skeleton = target / "tests" / "2025.yaml"
     text = skeleton.read_text(encoding="utf-8")
     assert "全部继承" in text and "id 相同的用例" in text
