@@ -97,7 +97,7 @@ class BulkRun:
             # A clean line puts the ID in as it is: one JSON would escape goes to the per-record path.
             settled.append(f"NOT regexp_matches(coalesce({id_column}, ''), '[\\x00-\\x1f\"\\\\]')")
         clean = " AND ".join(["ok", *(f"({s})" for s in settled)])
-        keep = [f"aw{i}, amt{i}" for i in range(len(self.programs))] + [f"fl{j}" for j in range(len(self.checks))]
+        keep = self._outcome_columns()
         if values:
             keep += list(self.columns.field_column.values())
         keep += [f"CASE WHEN NOT clean THEN {c} END AS {c}" for c in self.columns.raw_columns]
