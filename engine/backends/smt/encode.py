@@ -31,6 +31,7 @@ from typing import Any
 import z3
 
 from engine.check import ir
+from engine.check.builtins import period_values
 from engine.check.checked import CheckedPolicy
 from engine.check.tables import OTHER, fallback_position
 from engine.policy.model import Period
@@ -221,7 +222,8 @@ class PolicyEncoding:
         self.checked = checked
         self.period = period
         self.student = student
-        self.reference_date = checked.manifest.reference_date(period)
+        self.period_values = period_values(period, checked.manifest)  # the one definition
+        self.reference_date = self.period_values["reference_date"]
         self.sites: list[LookupSite] = []
         self._owner = ""
         self._computed: dict[str, Term] = {}
@@ -296,13 +298,7 @@ class PolicyEncoding:
             case ir.ParamRef(value=v):
                 return known(self._const(e, v))
             case ir.PeriodRef(attribute=a):
-                values = {
-                    "season": self.period.season,
-                    "year": self.period.year,
-                    "school_year": self.period.school_year,
-                    "reference_date": self.reference_date,
-                }
-                return known(self._const(e, values[a]))
+                return known(self._const(e, self.period_values[a]))
             case ir.FieldRef(field=f):
                 self.read_fields.add(f)
                 return known(self.student.vars[f])

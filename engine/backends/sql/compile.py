@@ -25,7 +25,7 @@ from typing import Any
 from engine.backends.sql.literals import DECIMAL_SQL, sql_value
 from engine.check import ir
 from engine.check.checked import CheckedPolicy
-from engine.check.tables import OTHER, FallbackTable, fallback_position
+from engine.check.tables import OTHER, fallback_tables
 
 
 class Unsupported(Exception):
@@ -48,6 +48,7 @@ class SqlWriter:
         self.field_column = field_column
         self.program_index = {pid: i for i, pid in enumerate(checked.program_order)}
         self.columns: dict[tuple[str, str], str] = {}  # groups and computed fields already a column
+        self.fallbacks = fallback_tables(checked.policy, checked.tables)  # once, not at each lookup
 
     def shared_layers(self) -> list[list[tuple[str, str]]]:
         """Groups and computed fields as columns, computed once per row rather than at each use:
@@ -144,7 +145,8 @@ class SqlWriter:
         value_kind = "money"
         branches = []
         cells = self.checked.tables[table_id]
-        position = fallback_position(table)
+        fallback = self.fallbacks.get(table_id)
+        position = fallback.position if fallback is not None else None
 
         def matches(values: tuple[Any, ...], skip: int | None = None) -> str:
             pairs = enumerate(zip(key_sql, values, key_kinds, strict=True))
@@ -154,8 +156,7 @@ class SqlWriter:
         for cell_keys, value in cells.items():
             if position is None or cell_keys[position] is not OTHER:
                 branches.append(f"WHEN {matches(cell_keys)} THEN {sql_value(value, value_kind)}")
-        if position is not None:  # engine.check.tables: exact rows first, then the fallback rows
-            fallback = FallbackTable.of(table_id, cells, position)
+        if fallback is not None and position is not None:  # engine.check.tables: exact rows, then fallback
             blank = f"{key_sql[position]} IS NULL"
             for others in sorted(fallback.listed, key=repr):  # which row applies depends on the blank
                 listed = (*others[:position], None, *others[position:])
@@ -176,8 +177,8 @@ def program_levels(checked: CheckedPolicy) -> list[list[str]]:
     def depth(pid: str) -> int:
         if pid not in level:
             level[pid] = 0  # no cycles: the checker refused them
+            # (a not_with relation is among what a program reads: engine.check.relations records it)
             read = {p for kind, p in checked.reads(("program", pid)) if kind == "program"}
-            read |= {r.program for r in checked.programs[pid].program.not_with}
             level[pid] = 1 + max((depth(p) for p in read), default=-1)
         return level[pid]
 
