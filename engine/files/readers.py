@@ -28,6 +28,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from engine.backends.sql.literals import sql_string
+from engine.backends.sql.session import duckdb_connection
 from engine.check.values import SheetNumber
 from engine.policy.provenance import is_jsonl_header
 from engine.policy.yamlsource import YamlError, guess_encoding, load_yaml_text
@@ -851,14 +852,6 @@ PARQUET_ID_AS_NUMBER = (
     "Parquet 文件中身份证号列是数字类型：末位 X 存不下，号码不能当数字保存；请在导出 Parquet 的程序中把该列设为文字"
     "（string）类型后重新导出"
 )
-
-
-def duckdb_connection() -> Any:
-    """An in-memory DuckDB that never fetches an extension: Parquet is built into the wheel."""
-    import duckdb
-
-    return duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
-                                              "autoload_known_extensions": False})  # fmt: skip
 
 
 def parquet_columns(path: Path | str) -> list[tuple[str, str]]:

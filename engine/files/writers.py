@@ -323,7 +323,7 @@ def write_parquet(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome]
     `path` — exact decimal text, never a float — and removed. The file's key-value metadata holds
     the decision record (``zizhu_decision_record``) and the programs whose amounts read sample
     figures (``zizhu_sample_programs``, comma-separated ids)."""
-    from engine.files.readers import duckdb_connection
+    from engine.backends.sql.session import duckdb_connection
 
     columns = parquet_columns(checked)
     staged = Path(path).with_suffix(".staging.csv")

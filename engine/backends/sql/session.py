@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-import duckdb
-
 from engine.backends.sql.literals import sql_string
 
 
@@ -27,13 +25,24 @@ class Session(Protocol):
     def stream(self, sql: str) -> Iterator[tuple[Any, ...]]: ...
 
 
+def duckdb_connection(threads: int | None = None) -> Any:
+    """An in-memory DuckDB that never fetches an extension (Parquet and CSV are built into the wheel).
+    DuckDB is imported here, when first used, so that commands that never run SQL do not load it."""
+    import duckdb
+
+    config: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    if threads:
+        config["threads"] = threads
+    return duckdb.connect(":memory:", config=config)
+
+
 class DuckSession:
     """DuckDB, embedded, in memory."""
 
     FETCH = 100_000
 
     def __init__(self, threads: int | None = None) -> None:
-        self.con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
+        self.con = duckdb_connection(threads)
         # No progress bar: DuckDB draws one on the terminal for a long query, among our output.
         self.con.execute("SET enable_progress_bar = false")
 
@@ -68,5 +77,3 @@ class DuckSession:
         must hold no newline, which JSON text never does, and not be NULL)."""
         self.con.execute(f"COPY ({sql}) TO {sql_string(path)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '')")
 
-
-Error = duckdb.Error
