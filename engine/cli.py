@@ -128,10 +128,17 @@ def _reader(checked: CheckedPolicy, students: str, encoding: str | None, sheet: 
     except InputError as exc:
         click.echo(visible(f"错误：{exc}"), err=True)  # messages quote the file's cells and headers
         sys.exit(2)
-    for warning in [*table.warnings, unknown_columns_warning(checked, reader.columns), *reader.warnings]:
-        if warning:
-            click.echo(visible(f"{table.file}: {warning}"), err=True)
+    _echo_warnings(checked, reader, table.file)
     return reader
+
+
+def _echo_warnings(checked: CheckedPolicy, reader: RecordReader, shown: str) -> None:
+    """The reader's warnings (sheet chosen, unknown columns, absent columns), each naming the file as
+    `shown` (the file read may be a Parquet file's CSV copy), control characters made visible."""
+    read = reader.table.file
+    for warning in [*reader.table.warnings, unknown_columns_warning(checked, reader.columns), *reader.warnings]:
+        if warning:
+            click.echo(visible(f"{shown}: {warning.replace(read, shown)}"), err=True)
 
 
 def _for_period(policy_path: str, period_text: str, reasons: bool = True) -> tuple[CheckedPolicy, Evaluator]:
@@ -259,13 +266,8 @@ def _students(
     bulk = _bulk(checked, evaluator, students, encoding, sheet, engine, spark_master, values)
     if bulk is None:
         return _Students(_reader(checked, students, encoding, sheet), evaluator, None)
-    reader = bulk.reader
-    # Named as the row reader names it; the file read may be a Parquet file's CSV copy.
-    read, shown = reader.table.file, str(Path(students))
-    for warning in [*reader.table.warnings, unknown_columns_warning(checked, reader.columns), *reader.warnings]:
-        if warning:
-            click.echo(f"{shown}: {warning.replace(read, shown)}", err=True)
-    return _Students(reader, evaluator, bulk)
+    _echo_warnings(checked, bulk.reader, str(Path(students)))
+    return _Students(bulk.reader, evaluator, bulk)
 
 
 def _bulk(
