@@ -787,16 +787,16 @@ def reconcile(
     roster = Ledger(checked)  # counts the students' rows as eval does
     result = find_differences(checked, roster.observe(outcomes), payments, school, scope, recheck)
     findings = result.findings
+    note = reconcile_sample_note(result)
     if output:
         with atomic_output(output) as path:
             notes = [("核对范围", scope.describe(checked))]
-            notes += [("示例数据", sample)] if (sample := reconcile_sample_note(result)) else []
+            notes += [("示例数据", note)] if note else []
             write_sheets_xlsx(path, {**record_sheet(record, notes), **report_sheets(result)})
         click.echo(f"已写入 {output}", err=True)
     click.echo(record.text())
     click.echo(scope.describe(checked) + "\n")
     click.echo(titled_tables(report_tables(result)) if findings else "发放名单与应享受名单完全一致。")
-    note = reconcile_sample_note(result)
     if note:
         click.echo(note)
     click.echo(summary_line(result), err=True)

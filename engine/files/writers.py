@@ -340,7 +340,8 @@ def write_parquet(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome]
             else f'CAST("{name}" AS {kind}) AS "{name}"'
             for name, kind in columns
         )
-        sample = ",".join(p for p in checked.program_order if p in sample_programs(checked))
+        from_samples = sample_programs(checked)
+        sample = ",".join(p for p in checked.program_order if p in from_samples)
         metadata = (f"{{zizhu_decision_record: {sql_string(json.dumps(record.as_json(), ensure_ascii=False))}, "
                     f"zizhu_sample_programs: {sql_string(sample)}}}")  # fmt: skip
         duckdb_connection().execute(
