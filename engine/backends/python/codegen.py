@@ -192,6 +192,7 @@ class _Writer:
         self.computed3_var = {fid: f"d{i}" for i, fid in enumerate(checked.computed)}
         self.program_var = {pid: f"a{i}" for i, pid in enumerate(checked.program_order)}
         self.fallbacks = fallback_tables(checked.policy, checked.tables)
+        self._tables: dict[str, dict[Any, Decimal]] = {}
         self.field_uses: dict[str, int] = {}  # reads per field in the fast path proper (eager ones)
         self.fields_read: set[str] = set()  # every field with a placeholder to resolve
         self.counting = True  # off while writing the fallback, which rarely runs
@@ -227,10 +228,14 @@ class _Writer:
         return self._consts[key]
 
     def table(self, table_id: str) -> dict[Any, Decimal]:
-        cells = self.checked.tables[table_id]
-        if len(self.checked.policy.tables[table_id].keys) == 1 and table_id not in self.fallbacks:
-            return {key[0]: value for key, value in cells.items()}
-        return cells
+        """A table's cells as the generated code looks them up: the same dict at every lookup (one
+        constant in the namespace), keyed by the value itself when the table has one key."""
+        if table_id not in self._tables:
+            cells = self.checked.tables[table_id]
+            if len(self.checked.policy.tables[table_id].keys) == 1 and table_id not in self.fallbacks:
+                cells = {key[0]: value for key, value in cells.items()}
+            self._tables[table_id] = cells
+        return self._tables[table_id]
 
     # -- the fast path: plain Python values; anything unknown raises ----------------------------
     def expr(self, e: ir.Expr) -> str:

@@ -58,6 +58,10 @@ class Evaluator:
             for cid, c in checked.checks.items()
         ]
         self._check_index = {cid: j for j, cid in enumerate(checked.checks)}
+        self._program_index = {pid: i for i, pid in enumerate(self._order)}
+        # The fields holding a student's ID and name (by role), read into every Result
+        self._id_field = checked.role_field("identity_number") or ""
+        self._name_field = checked.role_field("name") or ""
         self._sample = sample_programs(checked)
         self._items = [*self._order, *checked.checks]  # error index → program or check id
         self._award_cache: list[dict[Decimal, Award]] = [{} for _ in self._order]
@@ -111,7 +115,7 @@ class Evaluator:
     def award(self, program: str, amount: Decimal) -> Award:
         """The award of `program` for `amount`, as evaluation itself makes it (label, kind, frequency,
         clause, whether its amount read sample money)."""
-        return self._award(self._order.index(program), amount)
+        return self._award(self._program_index[program], amount)
 
     def flag(self, check: str) -> Flag:
         """The flag of `check`, as evaluation itself raises it."""
@@ -129,10 +133,12 @@ class Evaluator:
         # to the fen, so this only writes it as evaluation does (312.50).
         awards = [self._award(i, awarded[pid].quantize(CENT)) for i, pid in enumerate(self._order) if pid in awarded]
         flags = [flag for flag in self._flags if flag.check in flagged]
-        checked = self.checked
-        id_number = values.get(checked.role_field("identity_number") or "") or ""
-        name = values.get(checked.role_field("name") or "") or ""
+        id_number, name = self._who(values)
         return Result(row, id_number, name, values, awards or (), (), flags or ())
+
+    def _who(self, values: dict[str, Any]) -> tuple[str, str]:
+        """A record's ID number and name ("" when blank)."""
+        return values.get(self._id_field) or "", values.get(self._name_field) or ""
 
     def _finish(self, values, row, awards, denials, flags, errors, zero, priorities, groups) -> Result:
         """The result of a record with row errors or a zero amount (the rare path)."""
@@ -143,9 +149,7 @@ class Evaluator:
                 reason = f"按规则计算的金额为 {plain(amount)}，无需发放"  # exactly 0: decided, nothing to pay
                 denials.append(Denial(p.id, p.label, reason, p.citation.cite, "zero"))
         errors = [self.problem(unknown, self._items[i]) for i, unknown in errors or ()]
-        checked = self.checked
-        id_number = values.get(checked.role_field("identity_number") or "") or ""
-        name = values.get(checked.role_field("name") or "") or ""
+        id_number, name = self._who(values)
         return Result(row, id_number, name, values, awards, denials or (), flags, errors, priorities, groups or ())
 
     def problem(self, unknown: Unknown, item: str) -> RowError:
