@@ -6,14 +6,14 @@ import datetime as dt
 import re
 from operator import mul
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_CHARS = "10X98765432"
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"
 
 
 def check_digit(first17: str) -> str:
     """The 18th character for the first 17 digits (ISO 7064 MOD 11-2)."""
-    total = sum(map(mul, map(int, first17), _WEIGHTS))
-    return _CHECK_CHARS[total % 11]
+    total = sum(map(mul, map(int, first17), WEIGHTS))
+    return CHECK_CHARS[total % 11]
 
 
 _SHAPE = re.compile(r"[0-9]{17}[0-9X]")  # ASCII digits only: "²".isdigit() is True, int("²") fails

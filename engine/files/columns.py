@@ -55,7 +55,6 @@ def _unpadded(column: str) -> str:
     return f"({column} <> '' AND {_not_space(f'left({column}, 1)')} AND {_not_space(f'right({column}, 1)')})"
 
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643: checked against idcard below
 
 
 SMALL_MAPPING = 64  # distinct cells typed by Python: up to this many go inline as CASE, more as a joined table
@@ -303,9 +302,10 @@ def _tidy(info: FieldInfo, column: str, number: str) -> tuple[str, str, str]:
     if kind == "text" and info.field.format == "resident_id":
         # The first 17 digits as one number (column `number`, computed once a row): each digit by integer
         # arithmetic is several times cheaper than 17 substrings cast one by one.
-        digits = " + ".join(f"(({number} // {10 ** (16 - k)}) % 10) * {w}" for k, w in enumerate(_ID_WEIGHTS))
+        digits = " + ".join(f"(({number} // {10 ** (16 - k)}) % 10) * {w}" for k, w in enumerate(idcard.WEIGHTS))
+        check_char = f"substr({sql_string(idcard.CHECK_CHARS)}, (({digits}) % 11) + 1, 1)"  # GB 11643's, from idcard
         valid = (f"(substr({column}, 7, 4) <> '0000' AND {_id_birth(column)} IS NOT NULL "
-                 f"AND substr('10X98765432', (({digits}) % 11) + 1, 1) = substr({column}, 18, 1))")  # fmt: skip
+                 f"AND {check_char} = substr({column}, 18, 1))")  # fmt: skip
         return f"regexp_matches({column}, '^(?:[0-9]{{17}}[0-9X])$')", column, valid
     if kind == "text":
         return _unpadded(column), column, "TRUE"
@@ -390,4 +390,3 @@ def _id_birth(number: str) -> str:
     return f"TRY_CAST({year} || '-' || {month} || '-' || {day} AS DATE)"
 
 
-assert idcard.check_digit("1" * 17) == "10X98765432"[sum(_ID_WEIGHTS) % 11]  # the weights are GB 11643's
