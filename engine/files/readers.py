@@ -317,6 +317,7 @@ class _XlsxFacts:
     active_sheet: str | None = None
     formulas_without_value: set[tuple[int, int]] = field(default_factory=set)  # (row, column), 0-based
     parts: dict[str, str] = field(default_factory=dict)  # sheet name → its part in the zip
+    extents: dict[str, tuple[int, int]] = field(default_factory=dict)  # sheets scanned: (last row, column)
 
 
 Merged = list[tuple[tuple[int, int], tuple[int, int]]]  # ((top, left), (bottom, right)), 0-based
@@ -342,7 +343,7 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
         if found.rows * found.columns > MAX_XLSX_CELLS:
             raise _too_large(path, name, found.rows, found.columns)
 
-    extents: dict[str, tuple[int, int]] = {}
+    extents: dict[str, tuple[int, int]] = dict(facts.extents)
 
     def extent(name: str) -> tuple[int, int]:
         """(rows, columns) a sheet expands to, known before calamine expands it; (0, 0): not known."""
@@ -548,12 +549,16 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> _XlsxFacts:
             target = targets.get(element.get(f"{{{_NS['r']}}}id"), "")
             parts[element.get("name", "")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
         facts = _XlsxFacts(active, parts=parts)
-        part = parts.get(sheet or active or "")
+        name = sheet or active or ""
+        part = parts.get(name)
         if part is None:
             return facts
         # A damaged sheet: calamine reports it in its own words.
         with contextlib.suppress(KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError):
-            facts.formulas_without_value = _formulas_without_value(archive, part, path)
+            last_row, last_column, has_formula = _scan_sheet(archive, part)
+            facts.extents[name] = (last_row, last_column)  # not scanned again for the header search
+            facts.formulas_without_value = _formulas_without_value(archive, part, path, facts.extents[name],
+                                                                   has_formula)  # fmt: skip
         return facts
 
 
@@ -598,10 +603,13 @@ def _sheet_patterns(prefix: bytes) -> tuple[re.Pattern[bytes], ...]:
 _TAG_PREFIX = re.compile(rb"<(\w+:)?sheetData[ >/]")
 
 
-def _formulas_without_value(archive: zipfile.ZipFile, part: str, path: Path) -> set[tuple[int, int]]:
-    """The formula cells of a sheet saved without a value; refuses first a sheet whose cells span
-    more than MAX_XLSX_CELLS (one cell at XFD1048576 makes a reader allocate the whole rectangle)."""
-    last_row, last_column, has_formula = _scan_sheet(archive, part)
+def _formulas_without_value(
+    archive: zipfile.ZipFile, part: str, path: Path, extent: tuple[int, int], has_formula: bool
+) -> set[tuple[int, int]]:
+    """The formula cells of a sheet saved without a value (`extent`, `has_formula`: its _scan_sheet);
+    refuses first a sheet whose cells span more than MAX_XLSX_CELLS (one cell at XFD1048576 makes a
+    reader allocate the whole rectangle)."""
+    last_row, last_column = extent
     if last_row * last_column > MAX_XLSX_CELLS:
         raise InputError(
             f"{path}: 工作表的单元格延伸到第 {last_row:,} 行、第 {last_column:,} 列，"
