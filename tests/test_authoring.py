@@ -286,10 +286,10 @@ def test_zizhu_new_writes_a_skeleton_that_check_and_test_pass(tmp_path):
     tested = CliRunner().invoke(main, ["test", str(target)])
     assert tested.exit_code == 0, tested.output
     # 4 cases of its own, and everything 2024-autumn runs, inherited: the cases written with new ids,
-    # 129 (2021) + 6 (2023; its 2 overrides replace 2021 cases) + 6 (2024; 26 overrides) + 4 (2024-autumn;
-    # 1 override), less the 1 case 2024-autumn removes = 144
+    # 134 (2021) + 6 (2023; its 2 overrides replace 2021 cases) + 6 (2024; 26 overrides) + 4 (2024-autumn;
+    # 1 override), less the 1 case 2024-autumn removes = 149
     assert tested.output.strip().splitlines()[-1] == (
-        "运行 148 个用例：通过 148，失败 0；其中继承 144 个，本版本覆盖 0 个、删除 0 个继承的用例，跳过 0 个"
+        "运行 153 个用例：通过 153，失败 0；其中继承 149 个，本版本覆盖 0 个、删除 0 个继承的用例，跳过 0 个"
     )
     # the version is picked for its semester from the folder of versions
     evaluated = CliRunner().invoke(

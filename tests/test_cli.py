@@ -96,9 +96,9 @@ def test_explain_shows_clause_reason_and_facts_read():
 def test_policy_tests_pass_and_cover_every_rule():
     result = run("test", POLICY_2021)
     assert result.exit_code == 0, result.output
-    # 2021 extends nothing: its own 129 cases (grep -c "name:" policies/2021/tests/*.yaml), none inherited
+    # 2021 extends nothing: its own 134 cases (grep -c "name:" policies/2021/tests/*.yaml), none inherited
     assert result.output.strip().splitlines()[-1] == (
-        "运行 129 个用例：通过 129，失败 0；其中继承 0 个，本版本覆盖 0 个、删除 0 个继承的用例，跳过 0 个"
+        "运行 134 个用例：通过 134，失败 0；其中继承 0 个，本版本覆盖 0 个、删除 0 个继承的用例，跳过 0 个"
     )
     assert "覆盖不全" not in result.output
 
@@ -112,7 +112,7 @@ def test_a_wrong_expectation_fails_with_location_and_trace(policy_copy):
     assert "compulsory.yaml:" in result.output
     assert "「非寄宿生生活补助」(day_subsidy)：应为 260.00，实际 250.00" in result.output
     assert "【非寄宿生生活补助】享受 250.00 元" in result.output
-    assert "运行 129 个用例：通过 128，失败 1；" in result.output.strip().splitlines()[-1]
+    assert "运行 134 个用例：通过 133，失败 1；" in result.output.strip().splitlines()[-1]
 
 
 def test_a_rule_without_a_case_fails_coverage(policy_copy):

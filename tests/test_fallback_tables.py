@@ -110,7 +110,7 @@ def test_an_exact_row_wins_whatever_the_order_rows_are_written_in(policy_copy):
     checked = engine.load(policy_copy)
     evaluator = Evaluator(checked, AUTUMN)
     assert fees(evaluator.evaluate(student(checked, stage="senior", grade=1, school=LISTED)))["tuition_waiver"] == 950
-    assert fees(evaluator.evaluate(student(checked, stage="senior", grade=1, school="某中学")))["tuition_waiver"] == 800
+    assert fees(evaluator.evaluate(student(checked, stage="senior", grade=1, school=UNLISTED)))["tuition_waiver"] == 800
 
 
 def test_no_exact_row_and_no_fallback_row_is_a_missing_cell(policy_copy):
@@ -185,29 +185,39 @@ def test_two_fallback_keys_are_an_error(policy_copy):
 # -- the SQL back end: byte-identical to the Python one ----------------------------------------------
 
 
-def school_rows(n: int, seed: int) -> list[list[str]]:
-    """Generated students whose 学校 is, on 普通高中 and 中职 rows, the listed school, an unlisted one,
-    blank, or the listed name with stray spaces."""
+def school_rows(
+    n: int, seed: int, schools: tuple[str, ...] = (LISTED, UNLISTED, "", f" {LISTED} ", "中阳县职业中学"),
+    in_county: tuple[str, ...] = (),
+) -> list[list[str]]:
+    """Generated students whose 学校, on 普通高中 and 中职 rows, is one of `schools` (by default the
+    listed school, an unlisted one, blank, or the listed name with stray spaces) and, when
+    `in_county` is given, whose 县内学校 is one of those."""
     rng = random.Random(seed)
     out = []
     for s in Generator(seed).students(n):
         row = {h: str(s.get(h, "")) for h in HEADERS}
         if row["学段"] in ("普通高中", "中职"):
-            row["学校"] = rng.choice([LISTED, UNLISTED, "", f" {LISTED} ", "中阳县职业中学"])
+            row["学校"] = rng.choice(schools)
+            if in_county:
+                row["县内学校"] = rng.choice(in_county)
         out.append([row[h] for h in HEADERS])
     return out
 
 
-def test_duckdb_and_python_agree_byte_for_byte_on_listed_unlisted_and_blank_schools(tmp_path, checked_2021):
-    path = tmp_path / "学生.csv"
+def both_engines(path: Path, rows: list[list[str]], checked, period: Period) -> tuple[list[str], list[str]]:
+    """`rows` written as a CSV at `path`, evaluated per record (Python) and in bulk (DuckDB): the JSONL lines."""
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(HEADERS)
-        writer.writerows(school_rows(3000, seed=11))
+        writer.writerows(rows)
+    evaluator = Evaluator(checked, period, reasons=False)
+    python = [jsonl_line(o) for o in evaluator.evaluate_all(RecordReader(checked, read_table(path)))]
+    return python, list(BulkRun(checked, period, path).jsonl_lines(Ledger(checked)))
+
+
+def test_duckdb_and_python_agree_byte_for_byte_on_listed_unlisted_and_blank_schools(tmp_path, checked_2021):
     for period in (AUTUMN, Period.parse("2022-spring")):
-        evaluator = Evaluator(checked_2021, period, reasons=False)
-        python = [jsonl_line(o) for o in evaluator.evaluate_all(RecordReader(checked_2021, read_table(path)))]
-        duck = list(BulkRun(checked_2021, period, path).jsonl_lines(Ledger(checked_2021)))
+        python, duck = both_engines(tmp_path / "学生.csv", school_rows(3000, seed=11), checked_2021, period)
         assert duck == python
         # All three kinds of school are there: 950 (listed), 800 (other), a blank-school problem.
         joined = "\n".join(python)

@@ -74,7 +74,7 @@ def test_inherited_cases_run_under_the_new_rules_and_the_stale_ones_fail(staff_2
     assert len(cannot_read) == ZIHUI_CASES
     assert len(failed) == len(PRESCHOOL_1000) + len(STOPPED_AT_16) + len(REPEATING) + ZIHUI_CASES  # 24
     # 141 inherited (what 2024-autumn runs: tests/test_authoring.py) + the officer's 8 = 149
-    assert (run.inherited, len(run.outcomes), run.failed) == (144, 152, 24)
+    assert (run.inherited, len(run.outcomes), run.failed) == (149, 157, 24)
     # The officer's own cases all pass: the failures are all inherited.
     assert all(o.case.inherited_from for o in run.outcomes if not o.passed)
 
@@ -88,7 +88,7 @@ def test_a_failing_inherited_case_says_where_it_came_from_and_how_to_replace_or_
     assert "此用例继承自" in block and "2021" in block
     assert 'id: "县内在籍在园幼儿 1000"' in block and 'remove: {cases: ["县内在籍在园幼儿 1000"]}' in block
     assert result.output.strip().splitlines()[-1] == (
-        "运行 152 个用例：通过 128，失败 24；其中继承 144 个，本版本覆盖 0 个、删除 0 个继承的用例，跳过 0 个"
+        "运行 157 个用例：通过 133，失败 24；其中继承 149 个，本版本覆盖 0 个、删除 0 个继承的用例，跳过 0 个"
     )
 
 
@@ -123,8 +123,8 @@ def test_a_case_with_an_inherited_id_replaces_it_and_remove_drops_it(staff_2025_
     assert not {"高考考入省内本科的新生：滋蕙 500", "高考考入省外本科的新生：滋蕙 1000"} & {
         o.case.name for o in run.outcomes
     }
-    # 24 stale - 2 replaced - 2 removed = 20; 152 cases - 2 removed = 150, of which 144 - 2 - 2 inherited
-    assert (run.overridden, run.removed, run.failed, len(run.outcomes), run.inherited) == (2, 2, 20, 150, 140)
+    # 24 stale - 2 replaced - 2 removed = 20; 157 cases - 2 removed = 155, of which 149 - 2 - 2 inherited
+    assert (run.overridden, run.removed, run.failed, len(run.outcomes), run.inherited) == (2, 2, 20, 155, 145)
     replaced = next(o for o in run.outcomes if o.case.name == "县内在籍在园幼儿 1200")
     assert replaced.case.inherited_from == "" and replaced.passed
 
@@ -190,24 +190,24 @@ cases:
 
 def test_inherited_cases_outside_the_effective_range_are_skipped_when_the_rules_read_the_year(tmp_path):
     # 学前 stays 1000 but now reads the semester's year: run in 2021 a case would exercise an
-    # `else` branch this version never takes. 2021's 129 cases are all in 2021-autumn or 2022-spring.
+    # `else` branch this version never takes. 2021's 134 cases are all in 2021-autumn or 2022-spring.
     amount = "override:\n  programs:\n    - id: preschool_aid\n      amount: if 学期.年份 >= 2024 then 1000 else 0\n"
     folder = _version(tmp_path, amount, PRESCHOOL_CASE % 1000)
     run = _run(folder)
-    assert (run.skipped, run.inherited, run.passed, run.failed) == (129, 0, 1, 0)
+    assert (run.skipped, run.inherited, run.passed, run.failed) == (134, 0, 1, 0)
     skipped = next(o for o in run.outcomes if o.skipped)
     assert "学期.年份" in skipped.skipped and "2024年秋季学期起" in skipped.skipped
     result = CliRunner().invoke(main, ["test", str(folder)])
-    assert result.output.strip().splitlines()[-1].endswith("跳过 129 个")
+    assert result.output.strip().splitlines()[-1].endswith("跳过 134 个")
 
 
 def test_without_the_year_inherited_cases_run_in_their_own_semester(tmp_path):
     folder = _version(tmp_path, "", PRESCHOOL_CASE % 1000)
     run = _run(folder)
-    # 129 inherited, every one in a semester before 2024-autumn, run under this version's (= 2021's) rules
-    assert (run.skipped, run.inherited, run.outside_range, run.passed, run.failed) == (0, 129, 129, 130, 0)
+    # 134 inherited, every one in a semester before 2024-autumn, run under this version's (= 2021's) rules
+    assert (run.skipped, run.inherited, run.outside_range, run.passed, run.failed) == (0, 134, 134, 135, 0)
     result = CliRunner().invoke(main, ["test", str(folder)])
-    assert "注：129 个用例的学期不在本版本的生效学期内" in result.output
+    assert "注：134 个用例的学期不在本版本的生效学期内" in result.output
 
 
 def test_zizhu_new_tests_skeleton_explains_inheritance_and_its_remove_example_works(tmp_path):
@@ -222,7 +222,7 @@ def test_zizhu_new_tests_skeleton_explains_inheritance_and_its_remove_example_wo
     skeleton.write_text(uncommented, encoding="utf-8")
     tested = CliRunner().invoke(main, ["test", str(target)])
     assert tested.exit_code == 0, tested.output
-    # 148 (test_authoring's scaffold count) less the one removed
+    # 153 (test_authoring's scaffold count) less the one removed
     assert tested.output.strip().splitlines()[-1] == (
-        "运行 147 个用例：通过 147，失败 0；其中继承 143 个，本版本覆盖 0 个、删除 1 个继承的用例，跳过 0 个"
+        "运行 152 个用例：通过 152，失败 0；其中继承 148 个，本版本覆盖 0 个、删除 1 个继承的用例，跳过 0 个"
     )

@@ -37,7 +37,8 @@ ROWS = [
     {"身份证号": "141129200805015880", "姓名": "甲", "学段": "初中", "年级": "2", "学校": "一中", "乡镇": "金罗镇",
      **COUNTY},
     # row 3: 普通高中 with 年级 blank: 1500 + 学费 800 (sample table), 书本费 needs 年级 → problem
-    {"身份证号": "141129200910256897", "姓名": "乙", "学段": "普通高中", "学校": "二中", "乡镇": "宁乡镇", **COUNTY},
+    {"身份证号": "141129200910256897", "姓名": "乙", "学段": "普通高中", "学校": "中阳县第一中学", "乡镇": "宁乡镇",
+     **COUNTY},
     # row 4: a wrong check digit → rejected
     {"身份证号": "141129201005039490", "姓名": "丙", "学段": "小学", "年级": "3", "学校": "三小", "乡镇": "暖泉镇",
      **COUNTY},
@@ -100,7 +101,8 @@ def test_xlsx_lists_problem_and_rejected_rows_with_school_and_township(students,
     book = openpyxl.load_workbook(out)
     sheet = book["退回与问题"]
     rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
-    assert {(r[0], r[3], r[4], r[5]) for r in rows} == {(3, "二中", "宁乡镇", "有问题"), (4, "三小", "暖泉镇", "退回")}
+    expected = {(3, "中阳县第一中学", "宁乡镇", "有问题"), (4, "三小", "暖泉镇", "退回")}
+    assert {(r[0], r[3], r[4], r[5]) for r in rows} == expected
     assert sheet.cell(1, 4).value == "学校" and sheet.cell(1, 5).value == "乡镇"
     assert "核查标记（控辍保学）" in book.sheetnames and "核查标记（数据核对）" in book.sheetnames
     consistency = [[c.value for c in r] for r in book["核查标记（数据核对）"].iter_rows(min_row=2)]

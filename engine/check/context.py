@@ -27,6 +27,8 @@ class CheckContext:
     parameters: dict[str, Any] = field(default_factory=dict)  # id → typed value
     fields: dict[str, FieldInfo] = field(default_factory=dict)
     tables: dict[str, dict[tuple[Any, ...], Decimal]] = field(default_factory=dict)
+    # known: field id → its typed `required_when` (where a value outside its known values is a problem)
+    known_required: dict[str, ir.Expr] = field(default_factory=dict)
     # expressions; `depends`: which named items each item's expressions mention, for the graph stage.
     depends: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)
     computed: dict[str, ir.Expr] = field(default_factory=dict)

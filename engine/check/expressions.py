@@ -191,7 +191,20 @@ class _Typer:
         return expr
 
     def _against(self, left: ir.Expr, node: s.Node) -> ir.Expr:
-        """The right side of a comparison with `left`: a string meets an enum as one of its values."""
+        """The right side of a comparison with `left`: a string meets an enum as one of its values,
+        and a field with known values as one of them (a short form is its full name, as cells are)."""
+        known = self.policy.fields[left.field].known if isinstance(left, ir.FieldRef) else None
+        if known is not None and isinstance(node, s.String):
+            value = known.resolve(node.value.strip())
+            if value not in known.values:
+                label = self.policy.fields[left.field].label  # type: ignore[attr-defined]
+                self._fail(
+                    node,
+                    f"「{node.value}」不在字段「{label}」列出的值中",
+                    suggest(node.value, known.values) or f"写字段「{label}」的 known 中列出的名称",
+                    code="unknown-value",
+                )
+            return ir.Const(left.type, s.to_text(node), value)
         if left.type.kind == "enum" and isinstance(node, s.String):
             enum = left.type.enum
             assert enum is not None
@@ -298,7 +311,22 @@ class _Typer:
                     code="table-keys",
                 )
             keys.append(key)
-        return ir.TableLookup(BY_NAME[table.value_type], s.to_text(node), symbol.id, tuple(keys))
+        lookup: ir.Expr = ir.TableLookup(BY_NAME[table.value_type], s.to_text(node), symbol.id, tuple(keys))
+        for key in keys:
+            if isinstance(key, ir.FieldRef) and key.field in self.ctx.known_required:
+                lookup = self._require_known(lookup, key)
+        return lookup
+
+    def _require_known(self, lookup: ir.Expr, key: ir.FieldRef) -> ir.Expr:
+        """A lookup keyed by a field with known values and `required_when` (engine.check.tables):
+        the condition typed again for this rule, so what it reads is what the rule reads."""
+        known = self.policy.fields[key.field].known
+        assert known is not None and known.required_when is not None
+        required = type_expression(self.ctx, known.required_when, self._current)
+        if required is None:  # reported once by the known stage already
+            raise _TypeProblem
+        values = frozenset(known.values)
+        return ir.RequireKnown(lookup.type, lookup.text, lookup, key, key.field, values, required)
 
     def _call(self, node: s.Call) -> ir.Expr:
         fn = FUNCTIONS.get(node.function)

@@ -64,6 +64,21 @@ class TableLookup(Expr):
 
 
 @dataclass(frozen=True, eq=False)
+class RequireKnown(Expr):
+    """`value` (a table lookup keyed by `key`, a read of the field `field`), provided the field's
+    value is one of its declared `known` values wherever `required` holds (``known:`` in the
+    policy; engine.check.tables gives the meaning): a blank key or a known value → `value`; a value
+    outside `known` → `value` where `required` is false, unknown where it is unknown, and a
+    problem (``unknown-value``) where it is true — never the table's fallback row."""
+
+    value: Expr
+    key: Expr
+    field: str
+    known: frozenset[str]
+    required: Expr
+
+
+@dataclass(frozen=True, eq=False)
 class Awarded(Expr):
     """Whether another program was awarded to this student (bool), or its amount (money)."""
 

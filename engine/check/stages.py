@@ -15,6 +15,7 @@ from engine.check.context import CheckContext
 from engine.check.data import type_data
 from engine.check.expressions import type_expressions
 from engine.check.graph import order_programs
+from engine.check.known import check_known
 from engine.check.properties import check_properties
 from engine.check.relations import check_relations
 from engine.check.roles import field_roles
@@ -41,6 +42,7 @@ def _properties(ctx: CheckContext) -> None:
 STAGES: list[tuple[str, Callable[[CheckContext], None]]] = [
     ("symbols", collect_symbols),  # every name an expression may use, with its type
     ("data", type_data),  # parameters, blank values, table cells typed
+    ("known", check_known),  # a text field's known values (schools), aliases, required_when
     ("expressions", type_expressions),  # every rule typed into engine.check.ir; what each reads
     ("relations", check_relations),  # not_with; no rule reads a program that has a quota
     ("texts", _texts),  # {placeholders} in reasons, labels and messages

@@ -13,6 +13,13 @@ that key the table does not list *for the same other keys*: 其他学校 under �
 - any other key blank: unknown, as for every lookup.
 
 The order of rows never matters: an exact row always wins over the fallback row.
+
+A field may declare its known values (``known:`` — the county's schools, with aliases read as
+their school): where its ``required_when`` holds, a value outside the list is not "another
+school". Every lookup keyed by such a field is then a problem (``unknown-value``), not the fallback
+row; where the condition is unknown, so is the lookup; where it is false (a school outside the
+county), the lookup is as above. The checker wraps each such lookup in
+:class:`engine.check.ir.RequireKnown`, which every back end implements.
 """
 
 from __future__ import annotations

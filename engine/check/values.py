@@ -5,7 +5,8 @@ Everything that turns written values into typed ones calls this module: the chec
 blanks, table keys and figures), the record reader (cells), the policy tests (facts) and the payment
 sheet reader (amounts). It reads values as people write them: 是/否, Y/N, 1/0; 1,000, ¥312.5, 312.5元;
 2012-05-01, 2012/5/1, 2012.5.1, 20120501 or an Excel date serial; full-width digits; grades as
-schools write them (三年级, 初二) for the field whose role is grade.
+schools write them (三年级, 初二) for the field whose role is grade; a short form a text field's
+`known:` values declare (中阳二中) as the value it stands for.
 """
 
 from __future__ import annotations
@@ -145,6 +146,8 @@ def parse_value(type_: Type, cell: Any, field: m.Field | None = None) -> Parsed:
         if problem:
             return None, CellProblem(problem, code)
         return text, ""
+    if field is not None and field.known is not None:
+        return field.known.resolve(str(cell).strip()), ""  # 中阳二中 is read as 中阳县第二中学
     return str(cell).strip(), ""
 
 
@@ -239,6 +242,9 @@ def value_parser(type_: Type, field: m.Field | None = None) -> Callable[[Any], P
             return full(cell)
 
         return number
+    if kind == "text" and field is not None and field.format is None and field.known is not None:
+        resolve = field.known.resolve  # 中阳二中 → 中阳县第二中学
+        return lambda cell: (resolve(cell.strip()), "") if cell.__class__ is str else full(cell)
     if kind == "text" and (field is None or field.format is None):
         return lambda cell: (cell.strip(), "") if cell.__class__ is str else full(cell)
     return full

@@ -307,7 +307,7 @@ def _tidy(info: FieldInfo, column: str, number: str) -> tuple[str, str, str]:
         valid = (f"(substr({column}, 7, 4) <> '0000' AND {_id_birth(column)} IS NOT NULL "
                  f"AND {check_char} = substr({column}, 18, 1))")  # fmt: skip
         return f"regexp_matches({column}, '^(?:[0-9]{{17}}[0-9X])$')", column, valid
-    if kind == "text":
+    if kind == "text" and info.field.known is None:  # known values: each distinct one through Python (aliases)
         return _unpadded(column), column, "TRUE"
     if kind == "date":
         value = f"TRY_CAST({column} AS DATE)"
@@ -324,7 +324,7 @@ def _tidy(info: FieldInfo, column: str, number: str) -> tuple[str, str, str]:
                           f" AND {value} <= {sql_value(high, kind)}" if high is not None else ""])  # fmt: skip
         places = 2 if kind == "money" else DECIMAL_SCALE  # money is whole fen (values.py); finer → row reader
         return f"regexp_matches({column}, '^(?:[0-9]{{1,20}}(\\.[0-9]{{1,{places}}})?)$'){bounds}", value, "TRUE"
-    return "FALSE", "NULL", "TRUE"  # bool, enum: every distinct value through Python (there are few)
+    return "FALSE", "NULL", "TRUE"  # bool, enum, known text: every distinct value through Python (there are few)
 
 
 def _convert(info: FieldInfo, cell: str) -> tuple[Any, bool, str | None]:

@@ -453,6 +453,8 @@ def supplied_facts(
             notes[info.field.label] = f"文件无此列，按政策取{shown}"
         elif is_blank(raw.get(header)):
             notes[info.field.label] = "空白，按身份证号取得" if info.field.from_id else f"空白，按政策视为{shown}"
+        elif info.field.known is not None and (written := str(raw.get(header)).strip()) != value:
+            notes[info.field.label] = f"文件中写作「{written}」"  # an alias, read as the value it names
     return notes
 
 

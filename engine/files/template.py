@@ -100,6 +100,10 @@ def write_template(checked: CheckedPolicy, path: str) -> None:
         notes = [f.description] if f.description else []
         if f.aliases:
             notes.append(f"也可用列名：{'、'.join(f.aliases)}")
+        if f.known is not None:  # the county's schools: the names the policy lists, or their short forms
+            values = "、".join(f.known.values)
+            if f.known.required_when is not None:
+                notes.append(f"「{f.known.required_when.text}」为是时须写「可填的值」中的名称（或其简称），否则按此列查的标准无法计算")
         if f.id in listed_by:
             tables = listed_by[f.id]
             words = "或".join(dict.fromkeys(f"「{t.fallback[1]}」" for t in tables))

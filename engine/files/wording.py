@@ -89,6 +89,8 @@ class _Wording:
                 return f"{self.checked.policy.parameters[p].label}（{display(v, e.type)}）"
             case ir.PeriodRef(attribute=a):
                 return _PERIOD.get(a, a)
+            case ir.RequireKnown(value=v):  # the lookup it guards, as written
+                return self.value(v, beside)
             case ir.TableLookup(table=t, keys=keys):
                 table = self.checked.policy.tables[t]
                 return f"「{table.label}」中{'、'.join(self.value(k) for k in keys)}对应的标准"

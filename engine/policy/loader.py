@@ -201,6 +201,23 @@ def _field(raw, doc, path, loc, sink) -> m.Field:
         compute=_source(doc, (*path, "compute"), compute) if compute else None,
         description=raw.get("description", ""),
         citation=citation(raw),
+        known=_known(raw.get("known"), doc, (*path, "known")),
+    )
+
+
+def _known(raw: dict[str, Any] | None, doc: SourceDocument, path: tuple) -> m.KnownValues | None:
+    """A text field's known values, written and aliases trimmed as cells are (spaces never matter)."""
+    if raw is None:
+        return None
+    required = raw.get("required_when")
+    return m.KnownValues(
+        values=tuple(str(v).strip() for v in raw["values"]),
+        aliases={str(k).strip(): str(v).strip() for k, v in (raw.get("aliases") or {}).items()},
+        location=doc.locate(path),
+        doc=doc,
+        path=path,
+        required_when=_source(doc, (*path, "required_when"), required) if required is not None else None,
+        note=raw.get("note", ""),
     )
 
 

@@ -51,6 +51,25 @@ class EnumValue:
     aliases: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class KnownValues:
+    """The values a text field may take (`known:`), e.g. the county's schools: each alias is read as
+    the value it names; where `required_when` holds, a value outside `values` is a problem wherever
+    a table is looked up by it (never the table's fallback row)."""
+
+    values: tuple[str, ...]
+    aliases: dict[str, str]
+    location: Location
+    doc: SourceDocument = field(repr=False, compare=False)
+    path: PathKey = ()
+    required_when: Source | None = None
+    note: str = ""
+
+    def resolve(self, written: str) -> str:
+        """The value a written one stands for: its full name for an alias, else itself."""
+        return self.aliases.get(written, written)
+
+
 @dataclass
 class Field:
     id: str
@@ -77,6 +96,7 @@ class Field:
     compute: Source | None = None
     description: str = ""
     citation: Citation = Citation()
+    known: KnownValues | None = None
 
 
 @dataclass

@@ -83,6 +83,25 @@ _FIELD = {
         "max": {"type": "number"},
         "compute": _EXPR,
         "description": {"type": "string"},
+        "known": {
+            # The values a text field may take (a county's schools): aliases are read as their value
+            # everywhere; where `required_when` holds, a value outside the list is a problem on the
+            # row (`unknown-value`) wherever a table is looked up by it — never a fallback row.
+            "type": "object",
+            "required": ["values"],
+            "additionalProperties": False,
+            "properties": {
+                "values": {"type": "array", "minItems": 1, "items": _LABEL, "description": "列出的值（全称）"},
+                "aliases": {
+                    "type": "object",
+                    "patternProperties": {".": _LABEL},
+                    "description": "简称: 全称，如 {中阳二中: 中阳县第二中学}；简称按全称读",
+                },
+                "required_when": {**_EXPR, "description": "此条件成立时，值必须是列出的值之一（如 县内学校）"},
+                "note": _NOTE,
+            },
+            "description": "文字字段的已知取值（如县内学校名单）、简称，以及何时必须是名单中的值",
+        },
         **_CITED,
     },
     "allOf": [

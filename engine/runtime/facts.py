@@ -40,6 +40,16 @@ class NoTableEntry(FactFailure):
         self.keys = keys
 
 
+class UnlistedValue(FactFailure):
+    """A record's value of a field with known values (a school) is not one of them where the policy
+    requires it to be (engine.check.tables): a lookup keyed by it is a problem, not a fallback row."""
+
+    def __init__(self, field: str, value: Any) -> None:
+        super().__init__(field, value)
+        self.field = field
+        self.value = value
+
+
 class Undecided(FactFailure):
     """A program read (awarded/amount, or a program it gives way to) is itself a problem."""
 
@@ -168,6 +178,23 @@ def lookup_fallback3(table: FallbackTable, keys: tuple[Any, ...]) -> tuple[Any, 
     if row is None:
         return Unknown(failures=frozenset({("no-table-entry", table.table_id, keys)})), None
     return table.cells[row], row  # type: ignore[index]
+
+
+def unlisted(field: str, value: Any) -> Any:
+    """The fast path's read of a value outside its field's known values where they are required."""
+    raise UnlistedValue(field, value)
+
+
+def known3(known: frozenset[str], field: str, key: Any, required: Any) -> Any:
+    """Whether a lookup keyed by `key` (the field's value) may be made, three-valued (ir.RequireKnown):
+    True for a blank key (the lookup decides) or a known value, or where `required` is false; else
+    an Unknown — the problem ``unknown-value`` where `required` is true, `required`'s own where it
+    is unknown."""
+    if key.__class__ is Unknown or key in known or required is False:
+        return True
+    if required is True:
+        return Unknown(failures=frozenset({("unknown-value", field, key)}))
+    return required
 
 
 def arithmetic_problem(exc: ArithmeticError) -> str:

@@ -102,6 +102,11 @@ class _Differ:
         if old != new:
             self.changes.append(_value_change(section, item, label, aspect, _show(old), _show(new)))
 
+    def members(self, section: str, item: str, label: str, aspect: str, a: set[str], b: set[str]) -> None:
+        """A set compared: the members only the old one has beside those only the new one has."""
+        if a != b:
+            self.add(section, item, label, aspect, "、".join(sorted(a - b)), "、".join(sorted(b - a)))
+
     def citation(self, section: str, item: str, label: str, a: m.Citation, b: m.Citation) -> None:
         self.compare(section, item, label, "条款", a.cite, b.cite)
         self.compare(section, item, label, "原文", a.text, b.text)
@@ -143,6 +148,12 @@ class _Differ:
         if sorted(old_options) != sorted(new_options):
             self.compare(s, item, b.label, "选项", old_options, new_options)
         self.compare(s, item, b.label, "别名", list(a.aliases), list(b.aliases))
+        # Known values (the county's schools) are a set and their short forms a mapping: what was
+        # removed beside what was added (a list of dozens of schools, shown whole, hides the change).
+        old_known, new_known = _known_parts(a), _known_parts(b)
+        self.members(s, item, b.label, "已知取值", old_known[0], new_known[0])
+        self.members(s, item, b.label, "简称", old_known[1], new_known[1])
+        self.expression(s, item, b.label, "须为已知取值的条件", old_known[2], new_known[2])
         self.compare(s, item, b.label, "必填", a.required, b.required)
         self.compare(
             s, item, b.label, "空白表示", a.blank if a.has_blank else "缺少", b.blank if b.has_blank else "缺少"
@@ -218,6 +229,14 @@ class _Differ:
                         b.for_.text if b.for_ else None)  # fmt: skip
         self.expression("properties", item, b.label, "应成立", a.expect.text, b.expect.text)
         self.citation("properties", item, b.label, a.citation, b.citation)
+
+
+def _known_parts(f: m.Field) -> tuple[set[str], set[str], str | None]:
+    """A field's known values, its short forms (as 简称 → 全称) and its required_when; empty without `known:`."""
+    if f.known is None:
+        return set(), set(), None
+    required = f.known.required_when.text if f.known.required_when is not None else None
+    return set(f.known.values), {f"{k} → {v}" for k, v in f.known.aliases.items()}, required
 
 
 def _quota(q: m.Quota | None) -> str:

@@ -53,11 +53,13 @@ from engine.runtime.facts import (
     Unknown,
     and3,
     apply3,
+    known3,
     lookup_fallback,
     lookup_fallback3,
     not3,
     or3,
     rounder,
+    unlisted,
 )
 
 EAGER_READS = 4  # a field written this often in the rules is read into a local once per record
@@ -137,6 +139,8 @@ def _cost(checked: CheckedPolicy, e: ir.Expr) -> tuple[int, int]:
             inner = [_cost(checked, checked.computed[f])]
         case ir.TableLookup(keys=xs) | ir.Function(args=xs) | ir.And(operands=xs) | ir.Or(operands=xs):
             inner = [_cost(checked, x) for x in xs]
+        case ir.RequireKnown(value=v, required=r):
+            inner = [_cost(checked, v), _cost(checked, r)]
         case ir.Negate(operand=x) | ir.Not(operand=x):
             inner = [_cost(checked, x)]
         case ir.Arithmetic(left=a, right=b) | ir.Compare(left=a, right=b):
@@ -180,6 +184,8 @@ class _Writer:
             "_or3": or3,
             "_not3": not3,
             "_apply3": apply3,
+            "_unlisted": unlisted,
+            "_known3": known3,
             "_round": rounder(checked.manifest.rounding),
         }
         self._consts: dict[tuple[type, Any], str] = {}
@@ -271,6 +277,11 @@ class _Writer:
                     return f"({table}[_t] if (_t := {key}) in {table} else _lookup_fb({fallback}, _t))"
                 key = self.expr(keys[0]) if len(keys) == 1 else "(" + ", ".join(self.expr(k) for k in keys) + ",)"
                 return f"({table}[_t] if (_t := {key}) in {table} else _lookup({table}, {tid}, _t))"
+            case ir.RequireKnown(value=v, key=k, field=f, known=known, required=r):
+                # A value outside the known ones where they are required sends the item to the
+                # three-valued path (engine.check.tables), as a blank does.
+                may_look_up = f"(_kq := {self.expr(k)}) in {self.const(known)} or not {self.expr(r)}"
+                return f"({self.expr(v)} if {may_look_up} else _unlisted({f!r}, _kq))"
             case ir.Awarded(program=p, want_amount=amount):
                 var = self.program_var[p]
                 # An undecided program (an Unknown) sends the item to the three-valued path.
@@ -341,6 +352,10 @@ class _Writer:
                         return self.traced("table", t, f"_traced_row(_read, {tid}, {found})")
                     return f"_lookup_fb3({fallback}{args})"
                 return self.traced("table", t, f"_apply3(_lookup, {table}, {tid}{args})")
+            case ir.RequireKnown(value=v, key=k, field=f, known=known, required=r):
+                # Only when the value may be looked up is the table read (explain shows no row else).
+                check = f"_known3({self.const(known)}, {f!r}, {self.expr3(k)}, {self.expr3(r)})"
+                return f"(_kv if (_kv := {check}) is not True else {self.expr3(v)})"
             case ir.Awarded(program=p, want_amount=amount):
                 var = self.program_var[p]
                 undecided = self.const(Unknown(programs=frozenset({p})))
@@ -391,6 +406,11 @@ class _Writer:
             case ir.TableLookup(table=t):
                 exact = all(v.is_finite() and v == v.quantize(Decimal("0.01")) for v in self.checked.tables[t].values())
                 return e if exact else None
+            case ir.RequireKnown(value=v):
+                inner = self.in_fen(v)
+                if inner is None:
+                    return None
+                return ir.RequireKnown(e.type, e.text, inner, e.key, e.field, e.known, e.required)
             case ir.IfElse(condition=c, then=t, otherwise=o):
                 then, otherwise = self.in_fen(t), self.in_fen(o)
                 return None if then is None or otherwise is None else ir.IfElse(e.type, e.text, c, then, otherwise)

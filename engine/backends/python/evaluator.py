@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from engine.backends.python.codegen import Hooks, canonical_order, canonical_parts, generate
 from engine.check.builtins import PERIOD_ATTRIBUTES, period_values
 from engine.check.checked import CheckedPolicy
+from engine.check.known import unknown_value_message
 from engine.check.samples import sample_programs
 from engine.check.tables import OTHER, fallback_position
 from engine.check.types import CENT, Type, display, plain
@@ -167,6 +168,10 @@ class Evaluator:
                 key_types = [self.checked.fields[k].type for k in table.keys]
                 shown = "、".join(display(k, t) for k, t in zip(failure[2], key_types, strict=True))
                 parts.append(f"「{table.label}」中没有 {shown} 这一项，无法计算「{label}」")
+            elif failure[0] == "unknown-value":
+                field = self.checked.fields[failure[1]].field
+                parts.append(unknown_value_message(field, failure[2], label))
+                fields += [field.id] if field.id not in fields else []  # the column to correct
             elif failure[0] in AMOUNT_PROBLEMS:
                 parts.append(f"「{label}」{failure[1]}，无法发放；请核对政策的金额公式和这一行的数据")
             else:

@@ -312,6 +312,15 @@ class PolicyEncoding:
                 return kleene_and(self._group(g))
             case ir.TableLookup(table=t, keys=keys):
                 return self._lookup(e, t, [self.term(k) for k in keys])
+            case ir.RequireKnown(value=v, key=k, known=values, required=r):
+                # engine.check.tables: a value outside the known ones is a problem where they are
+                # required, unknown where that is unknown; a blank key is the lookup's to decide.
+                key, required, inner = self.term(k), self.term(r), self.term(v)
+                unlisted = z3.Not(z3.Or(*[key.value == z3.StringVal(x) for x in sorted(values)]))
+                if key.unknown is not KNOWN:
+                    unlisted = z3.And(z3.Not(key.unknown), unlisted)
+                problem = z3.And(unlisted, z3.Not(required.false))
+                return Term(inner.value, problem if inner.unknown is KNOWN else z3.Or(inner.unknown, problem))
             case ir.Awarded(program=p, want_amount=want_amount):
                 program = self.programs[p]
                 if want_amount:

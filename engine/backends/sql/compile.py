@@ -95,6 +95,12 @@ class SqlWriter:
                 return self.columns.get(("group", g)) or self.all_of([c.expr for c in self.checked.groups[g]])
             case ir.TableLookup(table=t, keys=keys):
                 return self.lookup(t, keys)
+            case ir.RequireKnown(value=v, key=k, known=known, required=r):
+                # engine.check.tables: a value outside the known ones where required (or where that
+                # is unknown) is NULL, so the row goes to the per-record engine, which says why.
+                key, listed = self.expr(k), ", ".join(sql_value(x, "text") for x in sorted(known))
+                unlisted = f"{key} IS NOT NULL AND {key} NOT IN ({listed})"
+                return f"(CASE WHEN {unlisted} AND coalesce({self.expr(r)}, TRUE) THEN NULL ELSE {self.expr(v)} END)"
             case ir.Awarded(program=p, want_amount=amount):
                 i = self.program_index[p]
                 if amount:
