@@ -235,7 +235,8 @@ class _Students:
 
     def outcomes(self, progress: bool = True) -> Iterator[Outcome]:
         """Every row's Result or Rejected, in input order: the same whichever engine runs. A bulk
-        Result carries no reasons (denials, groups): see :meth:`with_reasons`. `progress`: a bar on a
+        Result carries no reasons (denials, groups) unless made with `reasons` (denials then, as the
+        evaluator's; no groups): see :meth:`with_reasons`. `progress`: a bar on a
         terminal for a large file read per record (one command reading two files at once shows none)."""
         if self.bulk is not None:
             return self.bulk.outcomes()
