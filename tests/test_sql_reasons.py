@@ -200,3 +200,19 @@ def test_a_zero_amount_reason_from_sql(tmp_path, policy_copy) -> None:
         assert rows[2]["award_tuition_waiver"] is None
         assert rows[2]["reason_tuition_waiver"] == "按规则计算的金额为 0.00，无需发放（一(二)3(2)）"
         assert rows[3]["award_tuition_waiver"] == Decimal("300.00") and rows[3]["reason_tuition_waiver"] is None
+
+
+@pytest.mark.spark
+def test_spark_reasons_are_the_evaluators(tmp_path, checked_2021) -> None:
+    """The same SQL on Spark (translated by sqlglot): the same Denials as the per-record evaluator."""
+    pytest.importorskip("pyspark")
+    from engine.tools.spark import SparkRun
+
+    path = tmp_path / "students.csv"
+    write_csv(path, 5000, seed=2022, blanks=0.01)
+    period = Period.parse("2021-autumn")
+    evaluator = Evaluator(checked_2021, period, reasons=True)
+    python = _reasons(evaluator.evaluate_all(RecordReader(checked_2021, read_table(path))))
+    spark = _reasons(SparkRun(checked_2021, period, path, values=True, reasons=True).outcomes())
+    assert spark == python
+    assert {"condition", "exclusion", "relation"} <= {d.cause for _, denials in spark for d in denials}
