@@ -216,3 +216,26 @@ def test_spark_reasons_are_the_evaluators(tmp_path, checked_2021) -> None:
     spark = _reasons(SparkRun(checked_2021, period, path, values=True, reasons=True).outcomes())
     assert spark == python
     assert {"condition", "exclusion", "relation"} <= {d.cause for _, denials in spark for d in denials}
+
+
+def test_a_full_quotas_reason_on_every_engine(tmp_path, policy_copy) -> None:
+    """滋蕙计划资助 with one place (count 1 in a copy of the policy). 一(二)4(2): "…的原建档立卡学生优先
+    发放滋惠计划资助" — priority 1 for a 脱贫户 student, 2 otherwise. Row 2 (一般家庭, 家庭经济困难,
+    priority 2) and row 3 (脱贫户, priority 1) both meet every condition: row 3 takes the place (省外院校:
+    1000), row 2 is refused because the place is taken. A quota row is the per-record path's on DuckDB."""
+    programs = policy_copy / "programs.yaml"
+    text = programs.read_text(encoding="utf-8")
+    assert text.count("      count: null\n") == 1
+    programs.write_text(text.replace("      count: null\n", "      count: 1\n"), encoding="utf-8")
+    freshman = {**CORE, "学段": "本科", "年级": "1", "当年新生": "是", "全日制": "是", "本县高中毕业": "是",
+                "录取方式": "高考", "省内院校": "否"}  # fmt: skip
+    path = _write(tmp_path / "s.csv", [
+        {**freshman, "家庭类型": "一般家庭", "家庭经济困难": "是", "身份证号": _id("2003-09-01", 31), "姓名": "甲"},
+        {**freshman, "身份证号": _id("2003-09-02", 32), "姓名": "乙"},
+    ])  # fmt: skip
+    policy = ["--policy", str(policy_copy), "--period", "2021-autumn"]
+    for engine_name in ("python", "duckdb"):
+        rows = _parquet(tmp_path, path, engine_name, policy)
+        assert rows[3]["award_zihui"] == Decimal("1000.00") and rows[3]["reason_zihui"] is None
+        assert rows[2]["award_zihui"] is None
+        assert rows[2]["reason_zihui"] == "名额或预算已满（按优先级 2 排序）（一(二)4(2)）"
