@@ -235,7 +235,8 @@ class _Students:
 
     def outcomes(self, progress: bool = True) -> Iterator[Outcome]:
         """Every row's Result or Rejected, in input order: the same whichever engine runs. A bulk
-        Result carries no reasons (denials, groups): see :meth:`with_reasons`. `progress`: a bar on a
+        Result carries no reasons (denials, groups) unless made with `reasons` (denials then, as the
+        evaluator's; no groups): see :meth:`with_reasons`. `progress`: a bar on a
         terminal for a large file read per record (one command reading two files at once shows none)."""
         if self.bulk is not None:
             return self.bulk.outcomes()
@@ -258,12 +259,14 @@ class _Students:
 
 def _students(
     checked: CheckedPolicy, evaluator: Evaluator, students: str, encoding: str | None, sheet: str | None,
-    engine: str = "python", spark_master: str | None = None, values: bool = True,
+    engine: str = "python", spark_master: str | None = None, values: bool = True, reasons: bool = False,
 ) -> _Students:  # fmt: skip
     """A student file for `--engine`: evaluated column-wise on DuckDB or Spark, or per record when
     asked for, a small file under auto, or a file only the row reader takes (said on stderr).
-    The reader's warnings (sheet chosen, unknown columns, absent columns) are printed either way."""
-    bulk = _bulk(checked, evaluator, students, encoding, sheet, engine, spark_master, values)
+    The reader's warnings (sheet chosen, unknown columns, absent columns) are printed either way.
+    `reasons`: a bulk run's Results carry their denials too (the per-record ones do when `evaluator`
+    was made with reasons)."""
+    bulk = _bulk(checked, evaluator, students, encoding, sheet, engine, spark_master, values, reasons)
     if bulk is None:
         return _Students(_reader(checked, students, encoding, sheet), evaluator, None)
     _echo_warnings(checked, bulk.reader, str(Path(students)))
@@ -272,7 +275,7 @@ def _students(
 
 def _bulk(
     checked: CheckedPolicy, evaluator: Evaluator, students: str, encoding: str | None, sheet: str | None, engine: str,
-    spark_master: str | None = None, values: bool = True,
+    spark_master: str | None = None, values: bool = True, reasons: bool = False,
 ) -> BulkRun | None:  # fmt: skip
     """The file evaluated column-wise on DuckDB or Spark, or None when the per-record engine should
     run it (see :func:`_students`)."""
@@ -290,8 +293,9 @@ def _bulk(
         if engine == "spark":
             from engine.tools.spark import SparkRun
 
-            return SparkRun(checked, evaluator.period, students, encoding, values=values, master=spark_master)
-        return BulkRun(checked, evaluator.period, students, encoding, values=values)
+            return SparkRun(checked, evaluator.period, students, encoding, values=values, master=spark_master,
+                            reasons=reasons)  # fmt: skip
+        return BulkRun(checked, evaluator.period, students, encoding, values=values, reasons=reasons)
     except ColumnarUnavailable as exc:
         if engine != "auto":
             click.echo(f"注意：{exc}，本次逐行计算（结果相同）", err=True)
@@ -522,10 +526,12 @@ def eval_command(
 
     有问题或退回的行时退出码为 1。"""
     check_output(output, [students])
-    checked, evaluator = _for_period(policy_folder, period, reasons=False)
     fmt = _format(fmt, output, EVAL_FORMATS)
+    # Parquet has a reason column per program (writers.parquet_columns); the other formats no reasons.
+    checked, evaluator = _for_period(policy_folder, period, reasons=fmt == "parquet")
     ledger = Ledger(checked)
-    roster = _students(checked, evaluator, students, encoding, sheet, engine, spark_master, values=fmt != "jsonl")
+    roster = _students(checked, evaluator, students, encoding, sheet, engine, spark_master, values=fmt != "jsonl",
+                       reasons=evaluator.reasons)  # fmt: skip
     reader, bulk = roster.reader, roster.bulk
     has_quota = any(p.quota for p in checked.policy.programs.values())
     if bulk is not None and fmt == "jsonl":

@@ -42,6 +42,29 @@ class CheckedExclusion:
     expr: ir.Expr
 
 
+@dataclass(frozen=True)
+class Parts:
+    """A program's conditions, exclusions and `not_with` relations (a check's conditions) in the ONE
+    order every back end tries them in (:mod:`engine.check.order`): the first that decides against
+    the item is the reason reported, so this order — never the order of the policy's lists — decides
+    which reason a refusal gives.
+
+    A program's reasons are numbered in this order (the evaluator's prebuilt Denials, the SQL back
+    end's ``why_i``): conditions, then exclusions, then relations, then :attr:`zero_amount`."""
+
+    conditions: tuple[CheckedCondition, ...] = ()
+    exclusions: tuple[CheckedExclusion, ...] = ()
+    relations: tuple[m.Relation, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.conditions) + len(self.exclusions) + len(self.relations)
+
+    @property
+    def zero_amount(self) -> int:
+        """The number of the last reason: every part holds, but the amount computed is exactly 0."""
+        return len(self)
+
+
 @dataclass
 class CheckedProgram:
     program: m.Program
@@ -49,12 +72,16 @@ class CheckedProgram:
     exclusions: list[CheckedExclusion]
     amount: ir.Expr
     priority: ir.Expr | None
+    # The same conditions, exclusions and relations in canonical order (the checker's `order` stage).
+    parts: Parts = field(default_factory=Parts)
 
 
 @dataclass
 class CheckedCheck:
     check: m.Check
     conditions: list[CheckedCondition]
+    # The same conditions in canonical order (the checker's `order` stage).
+    parts: Parts = field(default_factory=Parts)
 
 
 @dataclass

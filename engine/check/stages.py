@@ -16,6 +16,7 @@ from engine.check.data import type_data
 from engine.check.expressions import type_expressions
 from engine.check.graph import order_programs
 from engine.check.known import check_known
+from engine.check.order import order_parts
 from engine.check.properties import check_properties
 from engine.check.relations import check_relations
 from engine.check.roles import field_roles
@@ -44,6 +45,7 @@ STAGES: list[tuple[str, Callable[[CheckContext], None]]] = [
     ("data", type_data),  # parameters, blank values, table cells typed
     ("known", check_known),  # a text field's known values (schools), aliases, required_when
     ("expressions", type_expressions),  # every rule typed into engine.check.ir; what each reads
+    ("order", order_parts),  # the one order a program's parts are tried in (which reason a refusal gives)
     ("relations", check_relations),  # not_with; no rule reads a program that has a quota
     ("texts", _texts),  # {placeholders} in reasons, labels and messages
     ("graph", order_programs),  # no cycles; programs in evaluation order

@@ -22,7 +22,7 @@ from engine.files.records import Rejected
 from engine.files.wording import sentence
 from engine.policy.model import Policy
 from engine.policy.versions import SECTIONS
-from engine.runtime.results import Award, Explanation, Flag, Result, RowError, TraceStep
+from engine.runtime.results import Award, Denial, Explanation, Flag, Result, RowError, TraceStep
 from engine.vocabulary import CHECK_CATEGORY_WORDS, OUTCOME_WORDS, STEP_WORDS
 
 Outcome = Result | Rejected
@@ -150,6 +150,11 @@ def reason_text(e: RowError) -> str:
     """A row's problem in words, naming its column once: messages name their column already (年级：…,
     身份证号 … 重复); the column is prefixed only where one does not."""
     return f"{e.column}：{e.message}" if e.column and e.column not in e.message else e.message
+
+
+def denial_text(d: Denial) -> str:
+    """Why a program was not awarded, with the clause that says so: 不符合条件：…（一(二)2(2)）."""
+    return f"{d.reason}（{d.clause}）" if d.clause else d.reason
 
 
 def rejected_text(rejected: Rejected) -> str:

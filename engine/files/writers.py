@@ -30,7 +30,7 @@ from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
-from engine.files.report import flags_text, reason_text, to_json
+from engine.files.report import denial_text, flags_text, reason_text, to_json
 from engine.policy.provenance import DecisionRecord
 from engine.runtime.results import Result
 from engine.vocabulary import CHECK_CATEGORY_WORDS, FREQUENCY_WORDS, PROGRAM_KIND_WORDS, ROW_STATUS_WORDS
@@ -288,30 +288,39 @@ PARQUET_MONEY = "DECIMAL(18,2)"  # money to the fen, exact; never DOUBLE
 def parquet_columns(checked: CheckedPolicy) -> list[tuple[str, str]]:
     """The columns of `eval -o 结果.parquet`, one row per input row: row, id_number, name, status
     (evaluated | problem | rejected, as in JSONL), then ``award_<program id>`` (the amount when
-    awarded, else NULL) per program, ``flag_<check id>`` (TRUE flagged, FALSE not, NULL when the
-    check could not be decided or the row was rejected) per check, and ``errors`` (the row's
-    problems or reasons for rejection: JSONL's "errors" list as JSON text)."""
+    awarded, else NULL) per program, ``reason_<program id>`` (why it was not awarded, in words with
+    its clause — 不符合条件：…（一(二)2(2)）, an exclusion's reason, 不能与「…」同时享受, a zero amount,
+    a full quota: the per-record evaluator's Denial, whichever engine ran — NULL when awarded, when
+    it could not be decided, or when the row was rejected) per program, ``flag_<check id>`` (TRUE
+    flagged, FALSE not, NULL when the check could not be decided or the row was rejected) per
+    check, and ``errors`` (the row's problems or reasons for rejection: JSONL's "errors" list as
+    JSON text)."""
     return (
         [("row", "BIGINT"), ("id_number", "VARCHAR"), ("name", "VARCHAR"), ("status", "VARCHAR")]
         + [(f"award_{pid}", PARQUET_MONEY) for pid in checked.program_order]
+        + [(f"reason_{pid}", "VARCHAR") for pid in checked.program_order]
         + [(f"flag_{cid}", "BOOLEAN") for cid in checked.policy.checks]
         + [("errors", "VARCHAR")]
     )
 
 
 def _parquet_row(checked: CheckedPolicy, o: Outcome) -> list[Any]:
-    """One row of :func:`parquet_columns`: None is NULL; amounts as text to the fen (exact)."""
+    """One row of :func:`parquet_columns`: None is NULL; amounts as text to the fen (exact). The
+    reasons are `o`'s denials: the outcomes must come from an evaluator made with reasons (or a
+    bulk run asked for them)."""
     if isinstance(o, Rejected):
         errors = json.dumps(to_json(o)["errors"], ensure_ascii=False)
-        return [o.row, o.id_number, o.name, "rejected", *[None] * len(checked.program_order),
+        return [o.row, o.id_number, o.name, "rejected", *[None] * (2 * len(checked.program_order)),
                 *[None] * len(checked.policy.checks), errors]  # fmt: skip
     amounts = {a.program: money_text(a.amount) for a in o.awards}
+    reasons = {d.program: denial_text(d) for d in o.denials}
     undecided = {e.program for e in o.errors}
     flagged = {f.check for f in o.flags}
     errors = json.dumps(to_json(o)["errors"], ensure_ascii=False) if o.errors else "[]"
     return (
         [o.row, o.id_number, o.name, "problem" if o.errors else "evaluated"]
         + [amounts.get(pid) for pid in checked.program_order]
+        + [reasons.get(pid) for pid in checked.program_order]
         + [None if cid in undecided else cid in flagged for cid in checked.policy.checks]
         + [errors]
     )
@@ -328,15 +337,15 @@ def write_parquet(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome]
     columns = parquet_columns(checked)
     staged = Path(path).with_suffix(".staging.csv")
     try:
-        # Every text quoted and read back as written ("" is an empty name, not NULL); an award or flag
-        # column is NULL where it is empty, since an amount or a flag is never empty text.
+        # Every text quoted and read back as written ("" is an empty name, not NULL); an award, reason
+        # or flag column is NULL where it is empty, since an amount, a reason or a flag is never empty text.
         with open(staged, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
             writer.writerows(_parquet_row(checked, o) for o in outcomes)
         as_text = "{" + ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name, _ in columns) + "}"
         select = ", ".join(
             f'CAST(NULLIF("{name}", \'\') AS {kind}) AS "{name}"'
-            if name.startswith(("award_", "flag_"))
+            if name.startswith(("award_", "reason_", "flag_"))
             else f'CAST("{name}" AS {kind}) AS "{name}"'
             for name, kind in columns
         )

@@ -57,13 +57,15 @@ class BulkRun:
     def __init__(
         self, checked: CheckedPolicy, period: Period, path: Path | str, encoding: str | None = None,
         values: bool = False, session: Session | None = None, source: str | None = None,
-        row_column: str | None = None,
+        row_column: str | None = None, reasons: bool = False,
     ) -> None:  # fmt: skip
         """`values`: keep each row's facts too (for outcomes(); JSONL does not need them).
-        `source`, `row_column`: the file as a view the session made, and its row numbers."""
+        `source`, `row_column`: the file as a view the session made, and its row numbers.
+        `reasons`: outcomes() carry why each program was not awarded (Denials; for Parquet)."""
         self.checked = checked
         self.period = period
-        self.evaluator = Evaluator(checked, period, reasons=False)  # raises PeriodNotCovered first
+        self.reasons = reasons
+        self.evaluator = Evaluator(checked, period, reasons=reasons)  # raises PeriodNotCovered first
         self.session: Session = session if session is not None else DuckSession()
         self.columns: TypedColumns = read_columns(self.session, checked, path, encoding, source, row_column)
         self.row = self.order = "row"
@@ -79,10 +81,11 @@ class BulkRun:
 
     def result_query(self, values: bool) -> str:
         """One row per record of the file, in file order: blank, clean, the outcome columns, the
-        facts when `values`, and the raw cells of rows that are not clean (for the row reader)."""
+        facts when `values`, the reason columns (why_i) when the run is asked for reasons, and the
+        raw cells of rows that are not clean (for the row reader)."""
         semester = period_values(self.period, self.checked.manifest)
         compiled = compile_policy(self.checked, semester, self.columns.field_column,
-                                  f"({self.columns.typed})")  # fmt: skip
+                                  f"({self.columns.typed})", self.reasons)  # fmt: skip
         self.programs, self.checks = compiled.programs, compiled.checks
         programs = self.checked.policy.programs
         # Settled: decided, an amount exact to the fen, and never negative where the conditions hold
@@ -100,6 +103,8 @@ class BulkRun:
         keep = self._outcome_columns()
         if values:
             keep += list(self.columns.field_column.values())
+        if self.reasons:
+            keep += [f"why{i}" for i in range(len(self.programs))]
         keep += [f"CASE WHEN NOT clean THEN {c} END AS {c}" for c in self.columns.raw_columns]
         keep.append("row")
         return (f"SELECT blank, clean, coalesce({id_column}, '') AS id_number, {', '.join(keep)} "
@@ -117,12 +122,16 @@ class BulkRun:
         outcomes = self.evaluator.evaluate_all(RecordReader(self.checked, self.columns.raw_table(rows)))
         return {o.row: o for o in outcomes}
 
-    def _settled(self, row: int, values: dict[str, Any], outcome: tuple[Any, ...]) -> Result:
-        """The Result of a clean row from its outcome columns (aw0, amt0, aw1, amt1 …, fl0, fl1 …)."""
+    def _settled(
+        self, row: int, values: dict[str, Any], outcome: tuple[Any, ...], why: tuple[Any, ...] = ()
+    ) -> Result:
+        """The Result of a clean row from its outcome columns (aw0, amt0, aw1, amt1 …, fl0, fl1 …)
+        and, when asked for reasons, its reason columns (why0, why1 …)."""
         n = len(self.programs)
         awarded = {pid: outcome[2 * i + 1] for i, pid in enumerate(self.programs) if outcome[2 * i]}
         flagged = {cid for j, cid in enumerate(self.checks) if outcome[2 * n + j]}
-        return self.evaluator.settled_result(row, values, awarded, flagged)
+        denials = {pid: k for pid, k in zip(self.programs, why, strict=True) if k is not None} if why else None
+        return self.evaluator.settled_result(row, values, awarded, flagged, denials)
 
     def _outcome_columns(self, prefix: str = "") -> list[str]:
         return [f"{prefix}aw{i}, {prefix}amt{i}" for i in range(len(self.programs))] + [
@@ -205,14 +214,17 @@ class BulkRun:
         slow = self._slow_outcomes()
         fields = list(self.columns.field_column.items())
         columns = [c for _, c in fields] + self._outcome_columns()
-        query = f"SELECT {self.row}, clean, {', '.join(columns)} FROM result WHERE NOT blank ORDER BY {self.order}"
+        why = [f"why{i}" for i in range(len(self.programs))] if self.reasons else []
+        query = (f"SELECT {self.row}, clean, {', '.join(columns + why)} FROM result WHERE NOT blank "
+                 f"ORDER BY {self.order}")  # fmt: skip
         n_fields = len(fields)
+        n_outcomes = n_fields + 2 * len(self.programs) + len(self.checks)  # aw_i, amt_i, fl_j
         for row, clean, *cells in self.session.stream(query):
             if not clean:
                 yield slow[row]
                 continue
             values = {fid: cells[k] for k, (fid, _) in enumerate(fields)}
-            yield self._settled(row, values, tuple(cells[n_fields:]))
+            yield self._settled(row, values, tuple(cells[n_fields:n_outcomes]), tuple(cells[n_outcomes:]))
 
     def _count_clean(self, ledger: Ledger) -> None:
         """The clean rows' part of the ledger, summed in SQL."""

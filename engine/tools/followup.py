@@ -23,6 +23,7 @@ from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote
 from engine.check.types import CENT, display
 from engine.files.records import Rejected
+from engine.files.report import denial_text
 from engine.policy.model import Period
 from engine.runtime.results import Award, Result
 from engine.vocabulary import BLANK_GROUP, MOVEMENT_WORDS
@@ -208,7 +209,7 @@ def _resolved(a: Result, b: Result) -> tuple[str, str]:
 def _reason(result: Result, pid: str, prefix: str = "") -> str:
     denial = next((d for d in result.denials if d.program == pid), None)
     if denial:
-        return f"{prefix}{denial.reason}" + (f"（{denial.clause}）" if denial.clause else "")
+        return prefix + denial_text(denial)
     error = next((e for e in result.errors if e.program == pid), None)
     return prefix + error.message if error else ""
 

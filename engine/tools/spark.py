@@ -114,7 +114,7 @@ class SparkRun(BulkRun):
 
     def __init__(
         self, checked: CheckedPolicy, period: Period, path: Path | str, encoding: str | None = None,
-        values: bool = False, master: str | None = None,
+        values: bool = False, master: str | None = None, reasons: bool = False,
     ) -> None:  # fmt: skip
         session = SparkSession(master)
         if Path(path).suffix.lower() == ".parquet":
@@ -132,4 +132,5 @@ class SparkRun(BulkRun):
         else:
             headers = read_table(path, encoding=encoding).headers
             source = session.read_csv(str(path), [f"c{i}" for i in range(len(headers))])
-        super().__init__(checked, period, path, encoding, values, session, source, row_column="raw._row")
+        super().__init__(checked, period, path, encoding, values, session, source, row_column="raw._row",
+                         reasons=reasons)  # fmt: skip

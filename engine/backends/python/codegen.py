@@ -18,8 +18,9 @@ Meaning (:mod:`engine.runtime.facts`): a blank fact is *unknown*, and conditions
 
 On a record whose reads are all known both give the same answer (plain ``and`` stops at a false
 operand, which decides a Kleene ``and`` too), so there is one meaning. A program's conditions,
-exclusions and relations are tested in a canonical order (their normal form, ids) so the reason
-reported for a refusal never depends on the order of a list.
+exclusions and relations are tested in the checked tree's one canonical order
+(:class:`~engine.check.checked.Parts`, :mod:`engine.check.order`) so the reason reported for a
+refusal never depends on the order of a list, and is the one every back end reports.
 
 ``trace=True`` generates the **trace flavour** ``explain`` runs: the three-valued path only, with
 every read of a field, group, computed field, parameter, table cell, period attribute and program
@@ -40,11 +41,9 @@ from typing import Any
 
 from engine.check import ir
 from engine.check.builtins import BY_ID
-from engine.check.checked import CheckedCondition, CheckedExclusion, CheckedPolicy, CheckedProgram
+from engine.check.checked import CheckedPolicy
 from engine.check.tables import fallback_tables
 from engine.check.types import BOOL
-from engine.language.parse import canonical
-from engine.policy import model as m
 from engine.runtime.facts import (
     FALLBACK,
     MissingFact,
@@ -103,63 +102,6 @@ def _traced_row(read: Callable[[str, str, Any], Any], table_id: str, found: tupl
 def _decimal_operation(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """An operation whose result is a decimal even when both operands are ints (never a float)."""
     return lambda a, b: op(Decimal(a), b)
-
-
-@dataclass(frozen=True)
-class Parts:
-    """A program's conditions, exclusions and relations in canonical order (the order reasons are
-    looked for in, whatever the order of the policy's lists)."""
-
-    conditions: list[CheckedCondition]
-    exclusions: list[CheckedExclusion]
-    relations: list[m.Relation]
-
-
-def canonical_order(checked: CheckedPolicy, conditions: list[CheckedCondition]) -> list[CheckedCondition]:
-    """Conditions in an order that does not depend on the order they were written in: those that
-    read no field that may be blank first, then the cheaper, then by normal form. A refusal
-    reports the first false condition in this order, and the fast path tests them in it (so a
-    record is refused on known facts before a blank is reached, where it can be)."""
-
-    def key(c: CheckedCondition) -> tuple[bool, int, str]:
-        may_be_blank, size = _cost(checked, c.expr)
-        return may_be_blank > 0, size, canonical(c.expr.text)
-
-    return sorted(conditions, key=key)
-
-
-def _cost(checked: CheckedPolicy, e: ir.Expr) -> tuple[int, int]:
-    """(reads of fields that may be blank, nodes) of an expression, groups and computed fields expanded."""
-    match e:
-        case ir.FieldRef(field=f):
-            return (1 if checked.fields[f].blank is None else 0), 1
-        case ir.GroupRef(group=g):
-            inner = [_cost(checked, c.expr) for c in checked.groups[g]]
-        case ir.ComputedRef(field=f):
-            inner = [_cost(checked, checked.computed[f])]
-        case ir.TableLookup(keys=xs) | ir.Function(args=xs) | ir.And(operands=xs) | ir.Or(operands=xs):
-            inner = [_cost(checked, x) for x in xs]
-        case ir.RequireKnown(value=v, required=r):
-            inner = [_cost(checked, v), _cost(checked, r)]
-        case ir.Negate(operand=x) | ir.Not(operand=x):
-            inner = [_cost(checked, x)]
-        case ir.Arithmetic(left=a, right=b) | ir.Compare(left=a, right=b):
-            inner = [_cost(checked, a), _cost(checked, b)]
-        case ir.InList(item=x, options=xs):
-            inner = [_cost(checked, y) for y in (x, *xs)]
-        case ir.IfElse(condition=c, then=t, otherwise=o):
-            inner = [_cost(checked, y) for y in (c, t, o)]
-        case _:
-            return 0, 1
-    return sum(b for b, _ in inner), 1 + sum(n for _, n in inner)
-
-
-def canonical_parts(checked: CheckedPolicy, cp: CheckedProgram) -> Parts:
-    return Parts(
-        canonical_order(checked, cp.conditions),
-        sorted(cp.exclusions, key=lambda x: x.exclusion.id),
-        sorted(cp.program.not_with, key=lambda r: r.program),
-    )
 
 
 class _Writer:
@@ -454,7 +396,7 @@ class Hooks:
     """What the generated code is handed by its evaluator: the prebuilt outcomes it appends by
     index, and the functions it calls back for what is rare (a new amount, a problem)."""
 
-    denials: list[list[Any]]  # per program: one Denial per part, in canonical order (Parts)
+    denials: list[list[Any]]  # per program: one Denial per part, in canonical order (Parts), then zero
     flags: list[Any]  # one Flag per check
     awards: list[dict[Decimal, Any]]  # per program: Award by amount, filled by `award`
     award: Callable[[int, Decimal], Any]
@@ -527,7 +469,7 @@ def generate(
     for i, pid in enumerate(programs):
         w.counting = True
         cp = checked.programs[pid]
-        parts = canonical_parts(checked, cp)
+        parts = cp.parts
         var = w.program_var[pid]
         den = w.const(denials[i])
         award = f"aw.append({w.const(awards[i])}.get(_v) or _award({i}, _v))"
@@ -593,12 +535,11 @@ def generate(
         emit(f"{indent}else:")
         emit(f"{indent}    {var} = _o")
         record_problem(indent + "    ", i, "_o")
-        assert len(parts.conditions) + len(parts.exclusions) + len(parts.relations) == len(denials[i])
 
     for j, cc in enumerate(checked.checks.values()):
         w.counting = True
         item = len(programs) + j
-        ordered = canonical_order(checked, cc.conditions)
+        ordered = cc.parts.conditions
         flag = w.const(flags[j])
         emit(f"    # check {j}")
         indent = "    "
@@ -688,4 +629,4 @@ def _itemgetter(fields: list[str]):
     return getter
 
 
-__all__ = ["Hooks", "Parts", "canonical_order", "canonical_parts", "generate"]
+__all__ = ["Hooks", "generate"]

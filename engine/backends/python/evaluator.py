@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from engine.backends.python.codegen import Hooks, canonical_order, canonical_parts, generate
+from engine.backends.python.codegen import Hooks, generate
 from engine.check.builtins import PERIOD_ATTRIBUTES, period_values
 from engine.check.checked import CheckedPolicy
 from engine.check.known import unknown_value_message
@@ -20,7 +20,7 @@ from engine.check.samples import sample_programs
 from engine.check.tables import OTHER, fallback_position
 from engine.check.types import CENT, Type, display, plain
 from engine.policy.model import Period
-from engine.runtime.facts import AMOUNT_PROBLEMS, Unknown
+from engine.runtime.facts import AMOUNT_PROBLEMS, NO_AMOUNT, Unknown
 from engine.runtime.results import (
     Award,
     Denial,
@@ -72,11 +72,12 @@ class Evaluator:
         self._tracer: _Tracer | None = None
 
     def _denials_of(self, pid: str) -> list[Denial]:
-        """Every reason program `pid` can be refused, built once, in the canonical order of its
-        parts (:func:`~engine.backends.python.codegen.canonical_parts`)."""
+        """Every reason program `pid` can be refused, built once, numbered as the checked tree's
+        canonical order numbers them (:class:`~engine.check.checked.Parts`): each condition, exclusion
+        and relation in that order, then a zero amount."""
         cp = self.checked.programs[pid]
         p = cp.program
-        parts = canonical_parts(self.checked, cp)
+        parts = cp.parts
         out = [
             Denial(
                 p.id,
@@ -96,6 +97,10 @@ class Evaluator:
             other = self.checked.policy.programs[rel.program].label
             reason = f"不能与「{other}」同时享受（已享受「{other}」）"
             out.append(Denial(p.id, p.label, reason, rel.citation.cite, "relation", rel.program))
+        # Exactly 0 (a loan of 0 asked): decided, nothing to pay. Any amount that is not a positive
+        # number of fen and not exactly 0 is a row problem (engine.runtime.facts.rounder), never this.
+        out.append(Denial(p.id, p.label, f"按规则计算的金额为 {plain(NO_AMOUNT)}，无需发放", p.citation.cite, "zero"))
+        assert len(out) == parts.zero_amount + 1
         return out
 
     # -- one record ------------------------------------------------------------
@@ -123,19 +128,30 @@ class Evaluator:
         return self._flags[self._check_index[check]]
 
     def settled_result(
-        self, row: int, values: dict[str, Any], awarded: Mapping[str, Decimal], flagged: Collection[str]
-    ) -> Result:
+        self, row: int, values: dict[str, Any], awarded: Mapping[str, Decimal], flagged: Collection[str],
+        denials: Mapping[str, int] | None = None,
+    ) -> Result:  # fmt: skip
         """The Result of a record whose every program and check another engine decided without a
         problem (the SQL back end, :mod:`engine.tools.bulk`): `awarded` maps each program awarded
         to its amount (above zero), `flagged` holds the checks raised. Awards and flags come in the
         evaluator's order and form, the ID and name from the fields of those roles: the Result
-        :meth:`evaluate` gives that record with ``reasons=False``."""
+        :meth:`evaluate` gives that record with ``reasons=False``.
+
+        `denials`, when the other engine found them: each program not awarded → the number of its
+        reason, as :class:`~engine.check.checked.Parts` numbers them (the SQL back end's ``why_i``).
+        The Denials are this evaluator's own, built once per program; with them the Result's awards,
+        denials and flags are those :meth:`evaluate` gives with ``reasons=True`` (not the groups
+        found true)."""
         # Another engine's DECIMAL may carry more places (312.5000000000); a settled amount is exact
         # to the fen, so this only writes it as evaluation does (312.50).
         awards = [self._award(i, awarded[pid].quantize(CENT)) for i, pid in enumerate(self._order) if pid in awarded]
         flags = [flag for flag in self._flags if flag.check in flagged]
+        refusals: list[Denial] = []
+        if denials:
+            refusals = [self._denials[i][k] for i, pid in enumerate(self._order) if (k := denials.get(pid)) is not None]
+            refusals.sort(key=lambda d: d.cause == "zero")  # as evaluate() gives them: zero amounts last
         id_number, name = self._who(values)
-        return Result(row, id_number, name, values, awards or (), (), flags or ())
+        return Result(row, id_number, name, values, awards or (), refusals or (), flags or ())
 
     def _who(self, values: dict[str, Any]) -> tuple[str, str]:
         """A record's ID number and name ("" when blank)."""
@@ -144,11 +160,7 @@ class Evaluator:
     def _finish(self, values, row, awards, denials, flags, errors, zero, priorities, groups) -> Result:
         """The result of a record with row errors or a zero amount (the rare path)."""
         if zero and self.reasons:
-            programs = self.checked.policy.programs
-            for i, amount in zero:
-                p = programs[self._order[i]]
-                reason = f"按规则计算的金额为 {plain(amount)}，无需发放"  # exactly 0: decided, nothing to pay
-                denials.append(Denial(p.id, p.label, reason, p.citation.cite, "zero"))
+            denials.extend(self._denials[i][-1] for i, _amount in zero)
         errors = [self.problem(unknown, self._items[i]) for i, unknown in errors or ()]
         id_number, name = self._who(values)
         return Result(row, id_number, name, values, awards, denials or (), flags, errors, priorities, groups or ())
@@ -298,7 +310,7 @@ class _Tracer:
         checked = ev.checked
         if item < len(ev._order):
             cp = checked.programs[ev._order[item]]
-            parts = canonical_parts(checked, cp)
+            parts = cp.parts
             clause = cp.program.citation.cite
             if role == "condition":
                 c = parts.conditions[index]
@@ -315,7 +327,7 @@ class _Tracer:
                 text, label = cp.amount.text, ""
         else:
             cc = list(checked.checks.values())[item - len(ev._order)]
-            c = canonical_order(checked, cc.conditions)[index]
+            c = cc.parts.conditions[index]
             text, label, clause = c.expr.text, c.condition.label, c.condition.citation.cite or cc.check.citation.cite
         error = ""
         if isinstance(value, Unknown):

@@ -11,7 +11,12 @@ text says so itself:
   turn into a double) is not compiled: such a policy runs on the Python back end.
 
 A program is a pair of columns, in dependency order: ``aw_i`` (TRUE awarded, FALSE not, NULL could
-not be decided) and ``amt_i`` (the amount when awarded); a check is ``fl_i``. Table lookups are
+not be decided) and ``amt_i`` (the amount when awarded); a check is ``fl_i``. Asked for its reasons
+(``compile_policy(…, reasons=True)``), a program also has ``why_i``: the number of the reason it is
+not awarded, as :class:`~engine.check.checked.Parts` numbers them — the first of its conditions,
+exclusions and relations, in the checked tree's canonical order, that decides against it, else a
+zero amount — NULL when awarded or undecided (the per-record evaluator words the number:
+``Evaluator.settled_result``). Only when asked: the JSONL path does not pay for it. Table lookups are
 ``CASE`` over the table's cells (a missing cell is NULL; a fallback row comes after the exact rows,
 as :mod:`engine.check.tables` says). Every name in the SQL is the generator's
 own (``f3``, ``aw2``); the policy's values appear only as escaped literals.
@@ -24,7 +29,7 @@ from typing import Any
 
 from engine.backends.sql.literals import DECIMAL_SQL, sql_value
 from engine.check import ir
-from engine.check.checked import CheckedPolicy
+from engine.check.checked import CheckedPolicy, CheckedProgram
 from engine.check.tables import OTHER, fallback_tables
 
 
@@ -38,7 +43,8 @@ class Compiled:
 
     programs: list[str]  # program ids, in the order of aw0, aw1 …
     checks: list[str]  # check ids, in the order of fl0, fl1 …
-    query: str  # SELECT row, <field columns>, aw_i, amt_i, fl_j FROM <source>
+    query: str  # SELECT row, <field columns>, aw_i, amt_i, [why_i,] fl_j FROM <source>
+    reasons: bool = False  # whether the query has why_i
 
 
 class SqlWriter:
@@ -141,6 +147,16 @@ class SqlWriter:
                 return f"(CASE WHEN {cond} IS NULL THEN NULL WHEN {cond} THEN {self.expr(t)} ELSE {self.expr(o)} END)"
         raise Unsupported(f"表达式「{e.text}」")
 
+    def against(self, cp: CheckedProgram) -> list[str]:
+        """Each part of a program, in canonical order (:class:`~engine.check.checked.Parts`), as SQL
+        TRUE when it decides against the program: a condition false, an exclusion true, the program
+        given way to awarded."""
+        parts = cp.parts
+        out = [f"(NOT {self.expr(c.expr)})" for c in parts.conditions]
+        out += [self.expr(x.expr) for x in parts.exclusions]
+        out += [f"aw{self.program_index[r.program]}" for r in parts.relations]
+        return out
+
     def all_of(self, exprs: list[ir.Expr]) -> str:
         return "(" + " AND ".join(self.expr(x) for x in exprs) + ")" if exprs else "TRUE"
 
@@ -193,9 +209,10 @@ def program_levels(checked: CheckedPolicy) -> list[list[str]]:
 
 
 def compile_policy(
-    checked: CheckedPolicy, period: dict[str, Any], field_column: dict[str, str], source: str
+    checked: CheckedPolicy, period: dict[str, Any], field_column: dict[str, str], source: str, reasons: bool = False
 ) -> Compiled:
-    """One SELECT adding, over `source`, a column per program (awarded, amount) and per check."""
+    """One SELECT adding, over `source`, a column per program (awarded, amount; with `reasons`, why
+    not awarded) and per check."""
     w = SqlWriter(checked, period, field_column)
     layers = [f"SELECT * FROM {source}"]
     for shared in w.shared_layers():
@@ -210,15 +227,21 @@ def compile_policy(
             parts = [w.expr(c.expr) for c in cp.conditions]
             parts += [f"(NOT {w.expr(x.expr)})" for x in cp.exclusions]
             parts += [f"(NOT aw{w.program_index[r.program]})" for r in cp.program.not_with]
-            holds = "(" + " AND ".join(parts) + ")" if parts else "TRUE"
+            holds = "(" + " AND ".join(parts) + ")" if parts else "TRUE"  # the `and` of them: any order
             raw.append(f"{holds} AS holds{i}, CAST({w.expr(cp.amount)} AS {DECIMAL_SQL}) AS raw{i}")
             # Awarded iff the conditions hold and the amount is above zero (a zero amount is no award).
             awarded.append(f"CASE WHEN holds{i} IS NULL THEN NULL WHEN NOT holds{i} THEN FALSE "
                            f"WHEN raw{i} IS NULL THEN NULL ELSE raw{i} > 0 END AS aw{i}, "
                            f"CASE WHEN holds{i} AND raw{i} > 0 THEN raw{i} END AS amt{i}")  # fmt: skip
+            if reasons:
+                # The first part, in canonical order, that decides against the program (a NULL one is
+                # passed over, as the evaluator does), else exactly 0 to pay; NULL when neither.
+                cases = "".join(f"WHEN {a} THEN {k} " for k, a in enumerate(w.against(cp)))
+                zero = cp.parts.zero_amount
+                awarded.append(f"CASE {cases}WHEN holds{i} AND raw{i} = 0 THEN {zero} END AS why{i}")
         layers.append(f"SELECT *, {', '.join(raw)} FROM ({layers[-1]})")
         layers.append(f"SELECT *, {', '.join(awarded)} FROM ({layers[-1]})")
     checks = list(checked.checks)
     flags = [f"{w.all_of([c.expr for c in checked.checks[cid].conditions])} AS fl{j}" for j, cid in enumerate(checks)]
     query = f"SELECT *{''.join(', ' + f for f in flags)} FROM ({layers[-1]})"
-    return Compiled(list(checked.program_order), checks, query)
+    return Compiled(list(checked.program_order), checks, query, reasons)
