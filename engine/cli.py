@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
 
@@ -60,6 +60,7 @@ from engine.files.writers import (
     check_output,
     format_for,
     record_sheet,
+    text_output,
     write_csv,
     write_csv_rows,
     write_parquet,
@@ -415,12 +416,12 @@ def _write(
     stream = ledger.observe(outcomes)
     record = DecisionRecord.of(checked.policy, period)
     if fmt == "jsonl":
-        with _text_output(output, "utf-8") as handle:
+        with text_output(output, "utf-8") as handle:
             handle.write(record.jsonl_header() + "\n")
             for outcome in stream:
                 handle.write(jsonl_line(outcome) + "\n")
     elif fmt == "csv":
-        with _text_output(output, "utf-8-sig") as handle:
+        with text_output(output, "utf-8-sig") as handle:
             write_csv(handle, checked, stream)
     elif fmt == "xlsx":
         if not output:
@@ -446,18 +447,8 @@ def _write(
         m = checked.manifest
         heading = f"{m.heading()}  学期 {_period(period)}\n{record.text()}"
         text = f"{heading}\n\n{students_table(checked, shown)}\n\n{ledger_text(ledger)}"
-        with _text_output(output, "utf-8") as handle:
+        with text_output(output, "utf-8") as handle:
             handle.write(text + "\n")
-
-
-@contextmanager
-def _text_output(output: str | None, encoding: str) -> Iterator[TextIO]:
-    if output is None:
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    with atomic_output(output) as path, open(path, "w", encoding=encoding, newline="") as handle:
-        yield handle
 
 
 ALL_FORMATS = ("table", "jsonl", "csv", "xlsx")
@@ -529,11 +520,9 @@ def eval_command(
     reader, bulk = roster.reader, roster.bulk
     has_quota = any(p.quota for p in checked.policy.programs.values())
     if bulk is not None and fmt == "jsonl":
-        with _text_output(output, "utf-8") as handle:
-            handle.write(DecisionRecord.of(checked.policy, period).jsonl_header() + "\n")
-            bulk.write_jsonl(handle, ledger)
+        bulk.write_jsonl(output, ledger, DecisionRecord.of(checked.policy, period).jsonl_header())
     elif bulk is None and jobs > 1 and fmt in ("jsonl", "csv") and not has_quota:
-        with _text_output(output, "utf-8" if fmt == "jsonl" else "utf-8-sig") as handle:
+        with text_output(output, "utf-8" if fmt == "jsonl" else "utf-8-sig") as handle:
             if fmt == "jsonl":
                 handle.write(DecisionRecord.of(checked.policy, period).jsonl_header() + "\n")
             write_parallel(handle, reader, str(Path(checked.policy.folder)), period, fmt, jobs, ledger)
@@ -583,11 +572,11 @@ def ledger(
             flags = {"核查": book.flag_table()} if checked.checks else {}
             write_sheets_xlsx(path, {"台账": (headers, rows), **flags, **record_sheet(record, book.count_notes())})
     elif fmt == "csv":
-        with _text_output(output, "utf-8-sig") as handle:
+        with text_output(output, "utf-8-sig") as handle:
             write_csv_rows(handle, headers, rows)
     else:
         m = checked.manifest
-        with _text_output(output, "utf-8") as handle:
+        with text_output(output, "utf-8") as handle:
             handle.write(f"{m.heading()}  学期 {_period(period)}\n{record.text()}\n\n{ledger_text(book)}\n")
     click.echo(book.summary_line(), err=True)
     sys.exit(book.exit_code())

@@ -370,8 +370,6 @@ def test_settled_result_is_the_result_evaluate_gives(tmp_path, checked_2021) -> 
 def test_write_jsonl_writes_the_lines_of_the_python_engine(tmp_path, checked_2021) -> None:
     """DuckDB writes the file itself (COPY): the same text as the per-record engine, line for line,
     odd first cells included (a white-space-only row is skipped, a padded ID typed by Python)."""
-    import io
-
     path = write_messy(tmp_path / "students.csv", 1500, seed=5, blanks=True)
     with path.open("a", encoding="utf-8") as handle:
         spaced = ["　"] + [""] * (len(HEADERS) - 1)  # only a full-width space: a row of nothing
@@ -382,10 +380,10 @@ def test_write_jsonl_writes_the_lines_of_the_python_engine(tmp_path, checked_202
     evaluator = Evaluator(checked_2021, period, reasons=False)
     outcomes = evaluator.evaluate_all(RecordReader(checked_2021, read_table(path)))
     python = "".join(jsonl_line(o) + "\n" for o in by_record.observe(outcomes))
-    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
-    BulkRun(checked_2021, period, path).write_jsonl(out, bulk)
-    out.flush()
-    written = out.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+    output = tmp_path / "结果.jsonl"
+    BulkRun(checked_2021, period, path).write_jsonl(str(output), bulk, "{\"first\": 1}")
+    first, written = output.read_text(encoding="utf-8").split("\n", 1)
+    assert first == '{"first": 1}'
     assert written == python
     assert by_record.summary_line() == bulk.summary_line()
     # The two rows added last are spreadsheet rows 1502 and 1503 (a header and 1,500 rows before them):

@@ -15,14 +15,14 @@ The two are merged in input order; on DuckDB, DuckDB writes the merged lines to 
 
 from __future__ import annotations
 
-import codecs
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
-from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from engine.backends.python.evaluator import Evaluator
 from engine.backends.sql.compile import Unsupported, compile_policy
@@ -33,6 +33,7 @@ from engine.check.checked import CheckedPolicy
 from engine.files.columns import ColumnarUnavailable, TypedColumns, read_columns
 from engine.files.records import RecordReader, Rejected
 from engine.files.report import jsonl_line
+from engine.files.writers import atomic_output, text_output
 from engine.policy.model import Period
 from engine.runtime.results import Result
 from engine.tools.ledger import Ledger
@@ -76,6 +77,8 @@ class BulkRun:
         if isinstance(self.session, DuckSession):
             for name in self.columns.stored:  # `result` holds all that is read from here on
                 self.session.drop(name)
+        if not values:  # JSONL: its lines are made from the shapes (a collision leaves the file to the row reader)
+            _ = self.shapes
 
     def result_query(self, values: bool) -> str:
         """One row per record of the file, in file order: blank, clean, the outcome columns, the
@@ -98,6 +101,10 @@ class BulkRun:
             settled.append(f"NOT regexp_matches(coalesce({id_column}, ''), '[\\x00-\\x1f\"\\\\]')")
         clean = " AND ".join(["ok", *(f"({s})" for s in settled)])
         keep = self._outcome_columns()
+        # A clean row's shape (see _shapes) as one 64-bit key: joining on it is far cheaper than on
+        # every outcome column, and a collision between two shapes is detected, never trusted.
+        shape = f"hash({', '.join(keep)})" if keep else "0"
+        keep.append(f"CASE WHEN clean THEN {shape} END AS shape")
         if values:
             keep += list(self.columns.field_column.values())
         keep += [f"CASE WHEN NOT clean THEN {c} END AS {c}" for c in self.columns.raw_columns]
@@ -129,73 +136,83 @@ class BulkRun:
             f"{prefix}fl{j}" for j in range(len(self.checks))
         ]
 
-    def _clean_lines_sql(self) -> str:
-        """(row, line) of every clean row. Each shape's text is jsonl_line's own, cut at the row
-        number and the ID: stored once per shape in the table `shapes`, joined back by the outcome
-        columns (an amount not awarded, NULL, compares as 0: no clean row awards 0)."""
-        n, n_checks = len(self.programs), len(self.checks)
-        outcome_columns = self._outcome_columns()
-        found = [()]  # no program and no check: one shape, the empty one
-        if outcome_columns:
-            found = self.session.query(f"SELECT DISTINCT {', '.join(outcome_columns)} FROM result WHERE clean")
+    @cached_property
+    def shapes(self) -> list[tuple[int, int, tuple[Any, ...]]]:
+        """(key, rows, outcome) of every shape of the clean rows: the outcome columns they share
+        (aw0, amt0, aw1, amt1 …, fl0, fl1 …), how many rows have it, and its key (their `shape`
+        column). Two shapes under one key would give a row another's line: never trusted, the file
+        is then left to the per-record engine."""
+        columns = ", ".join(["shape", *self._outcome_columns()])
+        found = self.session.query(f"SELECT {columns}, count(*) FROM result WHERE clean GROUP BY {columns}")
+        if len({row[0] for row in found}) != len(found):
+            raise ColumnarUnavailable("两种结果的散列键相同")
+        return [(row[0], row[-1], tuple(row[1:-1])) for row in found]
+
+    def _shape_lines(self) -> tuple[str, str]:
+        """Each shape's JSONL text, jsonl_line's own, cut at the row number and the ID: the part
+        after the ID is stored per shape in the table `shape_lines` (key, rest); the two parts
+        before, the same for every shape, are returned."""
         head = after_row = ""
-        shapes = []
-        for outcome in found:
+        rests = []
+        for key, _rows, outcome in self.shapes:
             result = self._settled(0, {}, outcome)
             result.row, result.id_number = _ROW_MARK, _ID_MARK
             line = jsonl_line(result)
             row_at, id_at = line.index(str(_ROW_MARK)), line.index(_ID_MARK)
             head, after_row = line[:row_at], line[row_at + len(str(_ROW_MARK)) : id_at]
-            amounts = [outcome[2 * i + 1] if outcome[2 * i] else Decimal(0) for i in range(n)]
-            shapes.append((*(outcome[2 * i] for i in range(n)), *amounts, *outcome[2 * n :],
-                           line[id_at + len(_ID_MARK) :]))  # fmt: skip
-        table = [(f"k{k}", "BOOLEAN") for k in range(n)] + [(f"k{n + i}", "DECIMAL(38,10)") for i in range(n)]
-        table += [(f"k{2 * n + j}", "BOOLEAN") for j in range(n_checks)] + [("rest", "VARCHAR")]
-        self.session.rows("shapes", table, shapes)
-        on = [f"r.aw{i} = s.k{i}" for i in range(n)] + [f"coalesce(r.amt{i}, 0) = s.k{n + i}" for i in range(n)]
-        on += [f"r.fl{j} = s.k{2 * n + j}" for j in range(n_checks)]
-        return (f"SELECT r.{self.row} AS row, {sql_string(head)} || CAST(r.{self.row} AS VARCHAR) || "
-                f"{sql_string(after_row)} || r.id_number || s.rest AS line "
-                f"FROM result AS r JOIN shapes AS s ON {' AND '.join(on) or 'TRUE'} WHERE r.clean")  # fmt: skip
+            rests.append((key, line[id_at + len(_ID_MARK) :]))
+        self.session.rows("shape_lines", [("key", "UBIGINT"), ("rest", "VARCHAR")], rests)
+        return head, after_row
 
-    def _lines_sql(self, ledger: Ledger) -> str:
-        """(row, line) of every row that is not blank, ordered as the file; counts every row into `ledger`."""
+    def _lines_sql(self, ledger: Ledger, first_line: str | None = None) -> str:
+        """(row, line) of every row that is not blank, ordered as the file (`first_line`, when
+        given, before them); counts every row into `ledger`. A clean row's line is its shape's
+        text with its row number and ID put in; any other row's is the per-record path's."""
         slow = self._slow_outcomes()
         self._count_clean(ledger)
         for outcome in slow.values():  # in input order
             ledger.add(outcome)
         self.session.rows("slow_lines", [("row", "BIGINT"), ("line", "VARCHAR")],
                           [(row, jsonl_line(outcome)) for row, outcome in slow.items()])  # fmt: skip
-        clean = self._clean_lines_sql()
-        return f"SELECT row, line FROM ({clean} UNION ALL SELECT row, line FROM slow_lines) ORDER BY row"
+        head, after_row = self._shape_lines()
+        clean_line = (f"{sql_string(head)} || CAST(r.{self.row} AS VARCHAR) || {sql_string(after_row)} "
+                      "|| r.id_number || s.rest")  # fmt: skip
+        # Joined on one key each, then sorted: rows keep the file's order whatever order the joins emit.
+        lines = (f"SELECT r.{self.row} AS row, CASE WHEN r.clean THEN {clean_line} ELSE l.line END AS line "
+                 "FROM result AS r LEFT JOIN shape_lines AS s ON s.key = r.shape "
+                 f"LEFT JOIN slow_lines AS l ON l.row = r.{self.row} WHERE NOT r.blank")  # fmt: skip
+        if first_line is not None:  # row 0: before every row of the file (the header is row 1 or below)
+            lines = f"SELECT 0 AS row, {sql_string(first_line)} AS line UNION ALL {lines}"
+        return f"SELECT row, line FROM ({lines}) ORDER BY row"
 
     def jsonl_lines(self, ledger: Ledger) -> Iterator[str]:
         """Every input row's JSONL line (without newline), in input order, counted into `ledger`."""
         for _row, line in self.session.stream(self._lines_sql(ledger)):
             yield line
 
-    def write_jsonl(self, handle: TextIO, ledger: Ledger) -> None:
-        """:meth:`jsonl_lines` written to `handle`, each line ended by a newline: the same text. On
-        DuckDB the lines never pass through Python one by one: DuckDB writes them, in input order,
-        to a temporary file, which is then copied to `handle` (as bytes when it is UTF-8)."""
+    def write_jsonl(self, output: str | None, ledger: Ledger, first_line: str) -> None:
+        """`first_line`, then :meth:`jsonl_lines`, each ended by a newline, to the file `output`
+        (whole or untouched: :func:`atomic_output`) or to standard output. On DuckDB the lines never
+        pass through Python: DuckDB writes them, in input order, to the file itself (or, for
+        standard output, to a temporary file then copied as bytes)."""
         if not isinstance(self.session, DuckSession):
-            for line in self.jsonl_lines(ledger):
-                handle.write(line + "\n")
+            with text_output(output, "utf-8") as handle:
+                handle.write(first_line + "\n")
+                for line in self.jsonl_lines(ledger):
+                    handle.write(line + "\n")
             return
-        query = self._lines_sql(ledger)
+        query = f"SELECT line FROM ({self._lines_sql(ledger, first_line)})"
+        if output is not None:
+            with atomic_output(output) as path:
+                self.session.write_lines(query, path)
+            return
         with tempfile.TemporaryDirectory(prefix="zizhu-") as folder:
             path = os.path.join(folder, "lines.jsonl")
-            self.session.write_lines(f"SELECT line FROM ({query})", path)
-            binary = getattr(handle, "buffer", None)
-            if binary is not None and codecs.lookup(handle.encoding or "ascii").name == "utf-8":
-                handle.flush()
-                with open(path, "rb") as lines:
-                    shutil.copyfileobj(lines, binary, 1 << 22)
-                binary.flush()
-                return
-            with open(path, encoding="utf-8", newline="") as text:
-                while chunk := text.read(1 << 20):
-                    handle.write(chunk)
+            self.session.write_lines(query, path)
+            sys.stdout.flush()
+            with open(path, "rb") as lines:
+                shutil.copyfileobj(lines, sys.stdout.buffer, 1 << 22)
+            sys.stdout.buffer.flush()
 
     def outcomes(self) -> Iterator[Result | Rejected]:
         """Every input row's Result or Rejected, in input order (for CSV, XLSX, tables, ledgers).
@@ -215,17 +232,14 @@ class BulkRun:
             yield self._settled(row, values, tuple(cells[n_fields:]))
 
     def _count_clean(self, ledger: Ledger) -> None:
-        """The clean rows' part of the ledger, summed in SQL."""
-        parts = ["count(*)"]
-        for i in range(len(self.programs)):
-            parts += [f"count(*) FILTER (WHERE aw{i})", f"sum(amt{i}) FILTER (WHERE aw{i})"]
-        parts += [f"count(*) FILTER (WHERE fl{j})" for j in range(len(self.checks))]
-        figures: Any = self.session.query(f"SELECT {', '.join(parts)} FROM result WHERE clean")[0]
-        counts = BatchCounts(evaluated=figures[0])
+        """The clean rows' part of the ledger, from their shapes (each shape's amounts times its rows)."""
+        counts = BatchCounts(evaluated=sum(rows for _key, rows, _outcome in self.shapes))
+        n = len(self.programs)
         for i, pid in enumerate(self.programs):
-            students, money = figures[1 + 2 * i], figures[2 + 2 * i]
-            if students:
-                counts.awards[pid] = (students, money)
-        base = 1 + 2 * len(self.programs)
-        counts.flags = {cid: figures[base + j] for j, cid in enumerate(self.checks) if figures[base + j]}
+            holders = [(rows, outcome[2 * i + 1]) for _key, rows, outcome in self.shapes if outcome[2 * i]]
+            if holders:
+                counts.awards[pid] = (sum(rows for rows, _ in holders), sum(rows * amount for rows, amount in holders))
+        for j, cid in enumerate(self.checks):
+            if flagged := sum(rows for _key, rows, outcome in self.shapes if outcome[2 * n + j]):
+                counts.flags[cid] = flagged
         counts.add_to(ledger)
