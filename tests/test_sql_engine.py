@@ -392,6 +392,17 @@ def test_write_jsonl_writes_the_lines_of_the_python_engine(tmp_path, checked_202
     assert rows[-1] == 1503 and 1502 not in rows
 
 
+def test_two_shapes_under_one_key_leave_the_file_to_the_row_reader(tmp_path, checked_2021, monkeypatch) -> None:
+    """Clean rows are joined to their line by a hash of their outcome: were two different outcomes
+    to share a key, a row would get another's line. Forced here (every key 0): the run refuses."""
+    import engine.tools.bulk as bulk_module
+
+    path = write_messy(tmp_path / "students.csv", 300, seed=3, blanks=False)
+    monkeypatch.setattr(bulk_module, "SHAPE_KEY", "0")
+    with pytest.raises(ColumnarUnavailable):
+        BulkRun(checked_2021, Period.parse("2021-autumn"), path)
+
+
 # -- files both engines must read alike (probe2 findings 8, 9, 10) ------------------------------------
 
 

@@ -41,6 +41,7 @@ from engine.tools.parallel import BatchCounts
 
 AUTO_DUCKDB_ROWS = 20_000  # `--engine auto` reads a CSV with more lines than this on DuckDB
 # Marks that cannot occur in a real line, cut out of jsonl_line's output to leave the parts around them.
+SHAPE_KEY = "hash({})"  # SQL: the 64-bit key of a clean row's outcome columns
 _ROW_MARK = 987_650_123_456_789
 _ID_MARK = "ZIZHUIDMARK"
 
@@ -103,7 +104,7 @@ class BulkRun:
         keep = self._outcome_columns()
         # A clean row's shape (see _shapes) as one 64-bit key: joining on it is far cheaper than on
         # every outcome column, and a collision between two shapes is detected, never trusted.
-        shape = f"hash({', '.join(keep)})" if keep else "0"
+        shape = SHAPE_KEY.format(", ".join(keep)) if keep else "0"
         keep.append(f"CASE WHEN clean THEN {shape} END AS shape")
         if values:
             keep += list(self.columns.field_column.values())
