@@ -453,10 +453,28 @@ def test_a_title_row_runs_on_duckdb_from_the_command_explicitly_and_under_auto(t
     assert len(python[1].splitlines()) == 1 + 30  # the decision record, then every student
 
 
+def test_crlf_lines_are_read_column_wise_and_a_blank_one_is_still_caught(tmp_path) -> None:
+    """Excel writes CRLF: such a file stays on DuckDB; a blank line in it (DuckDB skips it, the
+    row reader counts it) still sends it to the per-record engine, with the rows numbered alike."""
+    rows = messy_rows(6, seed=2, blanks=False)
+    policy = ["--policy", str(ROOT / "policies" / "2021"), "--period", "2021-autumn", "--format", "jsonl"]
+    plain, blank = tmp_path / "crlf.csv", tmp_path / "crlf-blank.csv"
+    plain.write_bytes("".join(",".join(r) + "\r\n" for r in [HEADERS, *rows]).encode())
+    blank.write_bytes("".join(",".join(r) + "\r\n" for r in [HEADERS, *rows[:3], [], *rows[3:]]).encode())
+    duck = _zizhu("eval", str(plain), *policy, "--engine", "duckdb")
+    assert "逐行计算" not in duck[2]
+    assert duck[:2] == _zizhu("eval", str(plain), *policy, "--engine", "python")[:2]
+    duck = _zizhu("eval", str(blank), *policy, "--engine", "duckdb")
+    assert "文件中有空行" in duck[2] and "逐行计算" in duck[2]
+    # The blank line is spreadsheet row 5 (header 1, students 2–4): the fourth student is row 6.
+    assert [row["row"] for row in jsonl_rows(duck[1])] == [2, 3, 4, 6, 7, 8]
+
+
 def test_a_file_duckdb_reads_short_runs_per_record_never_losing_a_row(tmp_path) -> None:
     # A title line added in a text editor (ended by \n) above an Excel export (lines ended by \r\n):
-    # DuckDB 2.0 reads no row at all, without an error. The row count is compared with the file's
-    # lines, and the file goes to the per-record engine.
+    # DuckDB 2.0 reads no row at all, without an error. Line ends that are not all LF or all CRLF
+    # send the file to the per-record engine before DuckDB reads it (and the row count is compared
+    # with the file's lines besides: test_a_file_duckdb_would_misnumber_runs_per_record_and_says_so).
     path = tmp_path / "title.csv"
     rows = messy_rows(12, seed=4, blanks=False)
     path.write_bytes(("2021年秋季学生名单\n" + "".join(",".join(r) + "\r\n" for r in [HEADERS, *rows])).encode())
@@ -464,7 +482,7 @@ def test_a_file_duckdb_reads_short_runs_per_record_never_losing_a_row(tmp_path) 
     python = _zizhu("eval", str(path), *policy, "--engine", "python")
     duck = _zizhu("eval", str(path), *policy, "--engine", "duckdb")
     assert duck[:2] == python[:2]
-    assert "按列只读到 0 行，而列标题之下有 12 行" in duck[2] and "逐行计算" in duck[2]
+    assert "换行符不一致" in duck[2] and "逐行计算" in duck[2]
     assert len(jsonl_rows(duck[1])) == 12
     assert "第 2 行是列标题，其上的 1 行（标题）未读取" in duck[2]  # the row reader's own warning, printed by it
 
