@@ -55,8 +55,6 @@ def _unpadded(column: str) -> str:
     return f"({column} <> '' AND {_not_space(f'left({column}, 1)')} AND {_not_space(f'right({column}, 1)')})"
 
 
-
-
 SMALL_MAPPING = 64  # distinct cells typed by Python: up to this many go inline as CASE, more as a joined table
 
 
@@ -413,5 +411,3 @@ def _id_digits(column: str) -> str:
 def _id_birth(number: str) -> str:
     year, month, day = f"substr({number}, 7, 4)", f"substr({number}, 11, 2)", f"substr({number}, 13, 2)"
     return f"TRY_CAST({year} || '-' || {month} || '-' || {day} AS DATE)"
-
-

@@ -28,6 +28,7 @@ from engine.backends.python.evaluator import Evaluator
 from engine.backends.sql.compile import Unsupported, compile_policy
 from engine.backends.sql.literals import sql_string
 from engine.backends.sql.session import DuckSession, Session
+from engine.check.amounts import amount_facts
 from engine.check.builtins import period_values
 from engine.check.checked import CheckedPolicy
 from engine.files.columns import ColumnarUnavailable, TypedColumns, read_columns
@@ -91,8 +92,14 @@ class BulkRun:
         programs = self.checked.policy.programs
         # Settled: decided, an amount exact to the fen, and never negative where the conditions hold
         # (a negative amount is a row problem the per-record engine words).
-        settled = [f"aw{i} IS NOT NULL AND (NOT aw{i} OR amt{i} = round(amt{i}, 2)) AND NOT (holds{i} AND raw{i} < 0)"
-                   for i in range(len(self.programs))]  # fmt: skip
+        # (Each test the checker proves needless for every student is left out: engine.check.amounts.)
+        settled = []
+        for i, pid in enumerate(self.programs):
+            facts = amount_facts(self.checked, self.checked.programs[pid].amount)
+            tests = [f"aw{i} IS NOT NULL"]
+            tests += [] if facts.whole_fen else [f"(NOT aw{i} OR amt{i} = round(amt{i}, 2))"]
+            tests += [] if facts.not_negative else [f"NOT (holds{i} AND raw{i} < 0)"]
+            settled.append(" AND ".join(tests))
         settled += [f"fl{j} IS NOT NULL" for j in range(len(self.checks))]
         settled += [f"NOT aw{i}" for i, pid in enumerate(self.programs) if programs[pid].quota is not None]
         identity = self.checked.role_field("identity_number")
