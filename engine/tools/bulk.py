@@ -15,6 +15,7 @@ The two are merged in input order; on DuckDB, DuckDB writes the merged lines to 
 
 from __future__ import annotations
 
+import heapq
 import os
 import shutil
 import sys
@@ -36,7 +37,7 @@ from engine.files.records import RecordReader, Rejected
 from engine.files.report import jsonl_line
 from engine.files.writers import atomic_output, text_output
 from engine.policy.model import Period
-from engine.runtime.results import Result
+from engine.runtime.results import Record, Result
 from engine.tools.ledger import Ledger
 from engine.tools.parallel import BatchCounts
 
@@ -113,23 +114,44 @@ class BulkRun:
         # every outcome column, and a collision between two shapes is detected, never trusted.
         shape = SHAPE_KEY.format(", ".join(keep)) if keep else "0"
         keep.append(f"CASE WHEN clean THEN {shape} END AS shape")
+        # A row that is not clean but typed without a problem keeps its facts for the evaluator (the
+        # row reader would type it alike) — unless a decimal cell is filled: SQL's DECIMAL does not
+        # keep the places it was written with (8000 vs 8000.00), so the row reader types that row.
+        cells_of, decimals = self.columns.cells_of, self._decimal_fields()
+        typed = " AND ".join(["ok", *(f"{cells_of[f]} IS NULL" if f in cells_of else "FALSE" for f in decimals)])
+        keep += [f"coalesce({typed}, FALSE) AS typed"]
         if values:
             keep += list(self.columns.field_column.values())
-        keep += [f"CASE WHEN NOT clean THEN {c} END AS {c}" for c in self.columns.raw_columns]
+        else:
+            keep += [f"CASE WHEN NOT clean THEN {c} END AS {c}" for c in self.columns.field_column.values()]
+        keep += [f"CASE WHEN NOT clean AND NOT ({typed}) THEN {c} END AS {c}" for c in self.columns.raw_columns]
         keep.append("row")
         return (f"SELECT blank, clean, coalesce({id_column}, '') AS id_number, {', '.join(keep)} "
                 f"FROM (SELECT *, coalesce({clean}, FALSE) AS clean FROM ({compiled.query}))")  # fmt: skip
+
+    def _decimal_fields(self) -> list[str]:
+        return [f for f in self.columns.field_column if self.checked.fields[f].type.kind in ("decimal", "money")]
 
     @property
     def reader(self) -> RecordReader:
         return self.columns.reader
 
     def _slow_outcomes(self) -> dict[int, Result | Rejected]:
-        """Rows the per-record path decides: not typed cleanly, or not settled by SQL."""
-        cells = ", ".join(self.columns.raw_columns)
-        query = f"SELECT {self.row}, {cells} FROM result WHERE NOT clean AND NOT blank ORDER BY {self.order}"
-        rows = self.session.query(query)
-        outcomes = self.evaluator.evaluate_all(RecordReader(self.checked, self.columns.raw_table(rows)))
+        """Rows the per-record evaluator decides: not settled by SQL. Those typed without a problem
+        come with SQL's facts; the others with their raw cells, for the row reader to type or reject."""
+        fields = list(self.columns.field_column.items())
+        columns = ", ".join([c for _, c in fields] + self.columns.raw_columns)
+        query = f"SELECT {self.row}, typed, {columns} FROM result WHERE NOT clean AND NOT blank ORDER BY {self.order}"
+        n = len(fields)
+        blank = {f: self.checked.fields[f].blank for f in self._decimal_fields()}  # the row reader's own value
+        typed, raw = [], []
+        for row, by_sql, *cells in self.session.query(query):
+            if by_sql:
+                typed.append(Record(row, {fid: cells[k] for k, (fid, _) in enumerate(fields)} | blank))
+            else:
+                raw.append((row, *cells[n:]))
+        read = RecordReader(self.checked, self.columns.raw_table(raw))
+        outcomes = self.evaluator.evaluate_all(heapq.merge(typed, read, key=lambda item: item.row))
         return {o.row: o for o in outcomes}
 
     def _settled(self, row: int, values: dict[str, Any], outcome: tuple[Any, ...]) -> Result:
