@@ -292,7 +292,7 @@ def _bulk(
             from engine.tools.spark import SparkRun
 
             return SparkRun(checked, evaluator.period, students, encoding, values=values, master=spark_master)
-        return BulkRun(checked, evaluator.period, students, encoding, values=values)
+        return BulkRun(checked, evaluator.period, students, encoding, values=values, evaluator=evaluator)
     except ColumnarUnavailable as exc:
         if engine != "auto":
             click.echo(f"注意：{exc}，本次逐行计算（结果相同）", err=True)

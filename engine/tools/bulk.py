@@ -61,13 +61,17 @@ class BulkRun:
     def __init__(
         self, checked: CheckedPolicy, period: Period, path: Path | str, encoding: str | None = None,
         values: bool = False, session: Session | None = None, source: str | None = None,
-        row_column: str | None = None,
+        row_column: str | None = None, evaluator: Evaluator | None = None,
     ) -> None:  # fmt: skip
         """`values`: keep each row's facts too (for outcomes(); JSONL does not need them).
-        `source`, `row_column`: the file as a view the session made, and its row numbers."""
+        `source`, `row_column`: the file as a view the session made, and its row numbers.
+        `evaluator`: the caller's for this policy and semester, used when it skips reasons as this does."""
         self.checked = checked
         self.period = period
-        self.evaluator = Evaluator(checked, period, reasons=False)  # raises PeriodNotCovered first
+        if evaluator is None or evaluator.reasons:
+            evaluator = Evaluator(checked, period, reasons=False)  # raises PeriodNotCovered first
+        assert evaluator.checked is checked and evaluator.period == period
+        self.evaluator = evaluator
         self.session: Session = session if session is not None else DuckSession()
         self.columns: TypedColumns = read_columns(self.session, checked, path, encoding, source, row_column)
         self.row = self.order = "row"
