@@ -615,17 +615,17 @@ def explain(
     """解释一名学生：每个资助项目和核查的结果、条款，以及每个条件读到的信息。"""
     checked, evaluator = _for_period(policy_folder, period)
     reader = _reader(checked, students, encoding, sheet)
-    item = find_student(reader, checked, id_number)
-    if item is None:
+    found = find_student(reader.with_cells(), checked, id_number)  # the file read once, cells kept
+    if found is None:
         click.echo(f"错误：{students} 中没有身份证号为 {id_number} 的学生", err=True)
         sys.exit(2)
+    item, raw = found
     if isinstance(item, Rejected):
         click.echo(visible(rejected_text(item)))
         sys.exit(1)
     result: Result = evaluator.evaluate(item)
     semester = _period(period)
     reference = checked.manifest.reference_date(semester)
-    raw = next((cells for row, cells in reader.table.rows() if row == item.row), {})
     supplied = supplied_facts(checked, reader.columns.by_field, raw, item.values)
     text = explain_text(checked, result, evaluator.explain(item), str(semester), reference, supplied=supplied)
     click.echo(visible(text))
