@@ -71,3 +71,45 @@ def test_an_amount_not_proved_whole_fen_is_still_rounded_as_the_policy_says(poli
     amounts = {a["amount"] for line in python for a in json.loads(line).get("awards", [])
                if a["program"] == "boarding_subsidy"}  # fmt: skip
     assert amounts == {"166.50", "208.13"}
+
+
+def test_a_problem_sql_words_from_one_blank_is_the_evaluators_and_others_stay_its(policy_copy, tmp_path) -> None:
+    """SQL settles a row whose undecided items each rest on one blank fact alone, the evaluator wording
+    the problem; every other undecided row stays the per-record path's. Planted here: 学段最高年级 without
+    its 中职 row (a lookup that fails: "没有 中职 这一项" besides any blank), and rows with two blanks
+    (年级 and 就读方式) beside rows with one. Both engines give the same bytes and the same counts."""
+    tables = policy_copy / "tables.yaml"
+    text = tables.read_text(encoding="utf-8")
+    assert text.count("      中职: 3\n") == 1
+    tables.write_text(text.replace("      中职: 3\n", "", 1), encoding="utf-8")
+    checked = engine.load(policy_copy)
+    rows = messy_rows(3000, seed=12, blanks=True)
+    grade, attendance = HEADERS.index("年级"), HEADERS.index("就读方式")
+    for k, row in enumerate(rows):
+        if k % 7 == 0:
+            row[grade] = ""
+        if k % 21 == 0:
+            row[attendance] = ""
+    path = tmp_path / "students.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(HEADERS)
+        writer.writerows(rows)
+    evaluator = Evaluator(checked, AUTUMN, reasons=False)
+    by_record, bulk = Ledger(checked), Ledger(checked)
+    python = [jsonl_line(o) for o in by_record.observe(evaluator.evaluate_all(RecordReader(checked, read_table(path))))]
+    run = BulkRun(checked, AUTUMN, path)
+    duck = list(run.jsonl_lines(bulk))
+    assert duck == python
+    assert by_record.summary_line() == bulk.summary_line() and by_record.table() == bulk.table()
+    problems = [json.loads(line) for line in python if '"status": "problem"' in line]
+    messages = [e["message"] for p in problems for e in p["errors"]]
+    assert any("「学段最高年级」中没有 中职 这一项" in m for m in messages)  # the failing lookup reached both
+    assert any("缺少「年级」「就读方式」" in m for m in messages)  # two blanks in one problem
+    # Most problem rows were settled in SQL (one blank each), the rest by the evaluator.
+    settled = run.session.query(
+        "SELECT count(*) FROM result WHERE clean AND ("
+        + " OR ".join(f"miss{k} IS NOT NULL" for k in range(len(run.blanks)))
+        + ")"
+    )[0][0]
+    assert 0 < settled < len(problems)

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.backends.python.evaluator import Evaluator
-from engine.backends.sql.compile import Unsupported, compile_policy
+from engine.backends.sql.compile import SqlWriter, Unsupported, compile_policy
 from engine.backends.sql.literals import sql_string
 from engine.backends.sql.session import DuckSession, Session
+from engine.check import ir
 from engine.check.amounts import amount_facts
 from engine.check.builtins import period_values
 from engine.check.checked import CheckedPolicy
@@ -98,14 +99,23 @@ class BulkRun:
         # Settled: decided, an amount exact to the fen, and never negative where the conditions hold
         # (a negative amount is a row problem the per-record engine words).
         # (Each test the checker proves needless for every student is left out: engine.check.amounts.)
-        settled = []
+        # An item left undecided by one blank fact alone (see _one_blank) is settled too: its problem
+        # is worded by the evaluator from the fact SQL names (column miss_k).
+        writer = SqlWriter(self.checked, semester, self.columns.field_column)
+        settled, self.blanks = [], []
         for i, pid in enumerate(self.programs):
             facts = amount_facts(self.checked, self.checked.programs[pid].amount)
+            exact = [] if facts.whole_fen else [f"raw{i} = round(raw{i}, 2)"]
             tests = [f"aw{i} IS NOT NULL"]
             tests += [] if facts.whole_fen else [f"(NOT aw{i} OR amt{i} = round(amt{i}, 2))"]
             tests += [] if facts.not_negative else [f"NOT (holds{i} AND raw{i} < 0)"]
-            settled.append(" AND ".join(tests))
-        settled += [f"fl{j} IS NOT NULL" for j in range(len(self.checks))]
+            # (an amount known to be 0 or below, or finer than the fen, may decide or word it otherwise)
+            amount_plain = f"(raw{i} IS NULL OR ({' AND '.join([f'raw{i} > 0', *exact])}))"
+            self.blanks.append(self._one_blank(writer, ("program", pid), f"aw{i}", [amount_plain]))
+            settled.append(f"({' AND '.join(tests)}) OR miss{len(self.blanks) - 1} IS NOT NULL")
+        for j, cid in enumerate(self.checks):
+            self.blanks.append(self._one_blank(writer, ("check", cid), f"fl{j}", []))
+            settled.append(f"fl{j} IS NOT NULL OR miss{len(self.blanks) - 1} IS NOT NULL")
         settled += [f"NOT aw{i}" for i, pid in enumerate(self.programs) if programs[pid].quota is not None]
         identity = self.checked.role_field("identity_number")
         id_column = self.columns.field_column.get(identity or "", "''")
@@ -130,8 +140,49 @@ class BulkRun:
             keep += [f"CASE WHEN NOT clean THEN {c} END AS {c}" for c in self.columns.field_column.values()]
         keep += [f"CASE WHEN NOT clean AND NOT ({typed}) THEN {c} END AS {c}" for c in self.columns.raw_columns]
         keep.append("row")
+        misses = "".join(f", {sql} AS miss{k}" for k, sql in enumerate(self.blanks))
         return (f"SELECT blank, clean, coalesce({id_column}, '') AS id_number, {', '.join(keep)} "
-                f"FROM (SELECT *, coalesce({clean}, FALSE) AS clean FROM ({compiled.query}))")  # fmt: skip
+                f"FROM (SELECT *, coalesce({clean}, FALSE) AS clean FROM "
+                f"(SELECT *{misses} FROM ({compiled.query})))")  # fmt: skip
+
+    def _one_blank(self, writer: SqlWriter, item: tuple[str, str], outcome: str, plain: list[str]) -> str:
+        """SQL: the field id of the one blank fact that leaves `item` undecided, when nothing else can:
+        NULL when it is decided, or may be undecided for another reason too. The evaluator then names
+        exactly that fact (its problem names every blank fact the outcome rests on, a subset of those
+        the item reads), provided that what the item reads holds exactly one blank, every program it
+        reads is decided and no table lookup of it fails (every key known, no cell); `plain`: more such
+        conditions (an amount)."""
+        reads = self.checked.reads(item)
+        fields = [f for f in self.checked.fields if ("field", f) in reads]
+        if any(f not in self.columns.field_column for f in fields) or not fields:
+            return "CAST(NULL AS VARCHAR)"
+        kind, name = item
+        if kind == "program" and self.checked.programs[name].priority is not None:
+            return "CAST(NULL AS VARCHAR)"  # a ranking's problems are the per-record path's
+        columns = [self.columns.field_column[f] for f in fields]
+        one = " + ".join(f"CAST({c} IS NULL AS INTEGER)" for c in columns) + " = 1"
+        tests = [one, *(f"aw{writer.program_index[p]} IS NOT NULL" for k, p in reads if k == "program")]
+        for lookup in self._lookups(item):
+            keys = " AND ".join(f"{writer.expr(k)} IS NOT NULL" for k in lookup.keys) or "TRUE"
+            tests.append(f"NOT ({keys} AND {writer.lookup(lookup.table, lookup.keys)} IS NULL)")
+        which = " ".join(f"WHEN {c} IS NULL THEN {sql_string(f)}" for f, c in zip(fields, columns, strict=True))
+        # (evaluated only on the rare undecided row: CASE runs a branch on the rows that reach it)
+        return f"CASE WHEN {outcome} IS NULL AND {' AND '.join([*tests, *plain])} THEN (CASE {which} END) END"
+
+    def _lookups(self, item: tuple[str, str]) -> list[ir.TableLookup]:
+        """Every table lookup `item` makes, through the groups and computed fields it reads too."""
+        kind, name = item
+        if kind == "program":
+            program = self.checked.programs[name]
+            roots = [c.expr for c in program.conditions] + [x.expr for x in program.exclusions] + [program.amount]
+        else:
+            roots = [c.expr for c in self.checked.checks[name].conditions]
+        for k, other in self.checked.reads(item):
+            if k == "group":
+                roots += [c.expr for c in self.checked.groups[other]]
+            elif k == "computed":
+                roots.append(self.checked.computed[other])
+        return [e for root in roots for e in ir.subexpressions(root) if isinstance(e, ir.TableLookup)]
 
     def _decimal_fields(self) -> list[str]:
         return [f for f in self.columns.field_column if self.checked.fields[f].type.kind in ("decimal", "money")]
@@ -159,16 +210,21 @@ class BulkRun:
         return {o.row: o for o in outcomes}
 
     def _settled(self, row: int, values: dict[str, Any], outcome: tuple[Any, ...]) -> Result:
-        """The Result of a clean row from its outcome columns (aw0, amt0, aw1, amt1 …, fl0, fl1 …)."""
-        n = len(self.programs)
+        """The Result of a clean row from its outcome columns (:meth:`_outcome_columns`)."""
+        n, m = len(self.programs), len(self.checks)
         awarded = {pid: outcome[2 * i + 1] for i, pid in enumerate(self.programs) if outcome[2 * i]}
         flagged = {cid for j, cid in enumerate(self.checks) if outcome[2 * n + j]}
-        return self.evaluator.settled_result(row, values, awarded, flagged)
+        missing = dict(zip([*self.programs, *self.checks], outcome[2 * n + m :], strict=True))
+        undecided = {item: field for item, field in missing.items() if field is not None}
+        return self.evaluator.settled_result(row, values, awarded, flagged, undecided)
 
     def _outcome_columns(self, prefix: str = "") -> list[str]:
-        return [f"{prefix}aw{i}, {prefix}amt{i}" for i in range(len(self.programs))] + [
-            f"{prefix}fl{j}" for j in range(len(self.checks))
-        ]
+        """aw0, amt0, aw1, amt1 …, fl0, fl1 …, then miss0, miss1 … (programs, then checks)."""
+        return (
+            [f"{prefix}aw{i}, {prefix}amt{i}" for i in range(len(self.programs))]
+            + [f"{prefix}fl{j}" for j in range(len(self.checks))]
+            + [f"{prefix}miss{k}" for k in range(len(self.blanks))]
+        )
 
     @cached_property
     def shapes(self) -> list[tuple[int, int, tuple[Any, ...]]]:
@@ -268,6 +324,8 @@ class BulkRun:
     def _count_clean(self, ledger: Ledger) -> None:
         """The clean rows' part of the ledger, from their shapes (each shape's amounts times its rows)."""
         counts = BatchCounts(evaluated=sum(rows for _key, rows, _outcome in self.shapes))
+        first_miss = 2 * len(self.programs) + len(self.checks)
+        counts.with_errors = sum(rows for _key, rows, outcome in self.shapes if any(outcome[first_miss:]))
         n = len(self.programs)
         for i, pid in enumerate(self.programs):
             holders = [(rows, outcome[2 * i + 1]) for _key, rows, outcome in self.shapes if outcome[2 * i]]

@@ -122,19 +122,23 @@ class Evaluator:
         return self._flags[self._check_index[check]]
 
     def settled_result(
-        self, row: int, values: dict[str, Any], awarded: Mapping[str, Decimal], flagged: Collection[str]
-    ) -> Result:
-        """The Result of a record whose every program and check another engine decided without a
-        problem (the SQL back end, :mod:`engine.tools.bulk`): `awarded` maps each program awarded
-        to its amount (above zero), `flagged` holds the checks raised. Awards and flags come in the
-        evaluator's order and form, the ID and name from the fields of those roles: the Result
+        self, row: int, values: dict[str, Any], awarded: Mapping[str, Decimal], flagged: Collection[str],
+        undecided: Mapping[str, str] | None = None,
+    ) -> Result:  # fmt: skip
+        """The Result of a record another engine evaluated (the SQL back end, :mod:`engine.tools.bulk`):
+        `awarded` maps each program awarded to its amount (above zero), `flagged` holds the checks
+        raised, `undecided` maps each program or check that could not be decided for want of one blank
+        fact to that fact's field id (nothing else undecided). Awards, flags and problems come in the
+        evaluator's order and words, the ID and name from the fields of those roles: the Result
         :meth:`evaluate` gives that record with ``reasons=False``."""
         # Another engine's DECIMAL may carry more places (312.5000000000); a settled amount is exact
         # to the fen, so this only writes it as evaluation does (312.50).
         awards = [self._award(i, awarded[pid].quantize(CENT)) for i, pid in enumerate(self._order) if pid in awarded]
         flags = [flag for flag in self._flags if flag.check in flagged]
+        errors = [self.problem(Unknown(frozenset({undecided[item]})), item) for item in self._items
+                  if undecided and item in undecided]  # fmt: skip
         id_number, name = self._who(values)
-        return Result(row, id_number, name, values, awards or (), (), flags or ())
+        return Result(row, id_number, name, values, awards or (), (), flags or (), errors or ())
 
     def _who(self, values: dict[str, Any]) -> tuple[str, str]:
         """A record's ID number and name ("" when blank)."""
