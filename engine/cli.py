@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
 
@@ -60,6 +60,7 @@ from engine.files.writers import (
     check_output,
     format_for,
     record_sheet,
+    text_output,
     write_csv,
     write_csv_rows,
     write_parquet,
@@ -295,7 +296,8 @@ def _bulk(
 
             return SparkRun(checked, evaluator.period, students, encoding, values=values, master=spark_master,
                             reasons=reasons)  # fmt: skip
-        return BulkRun(checked, evaluator.period, students, encoding, values=values, reasons=reasons)
+        return BulkRun(checked, evaluator.period, students, encoding, values=values, reasons=reasons,
+                       evaluator=evaluator)  # fmt: skip
     except ColumnarUnavailable as exc:
         if engine != "auto":
             click.echo(f"注意：{exc}，本次逐行计算（结果相同）", err=True)
@@ -419,12 +421,12 @@ def _write(
     stream = ledger.observe(outcomes)
     record = DecisionRecord.of(checked.policy, period)
     if fmt == "jsonl":
-        with _text_output(output, "utf-8") as handle:
+        with text_output(output, "utf-8") as handle:
             handle.write(record.jsonl_header() + "\n")
             for outcome in stream:
                 handle.write(jsonl_line(outcome) + "\n")
     elif fmt == "csv":
-        with _text_output(output, "utf-8-sig") as handle:
+        with text_output(output, "utf-8-sig") as handle:
             write_csv(handle, checked, stream)
     elif fmt == "xlsx":
         if not output:
@@ -450,18 +452,8 @@ def _write(
         m = checked.manifest
         heading = f"{m.heading()}  学期 {_period(period)}\n{record.text()}"
         text = f"{heading}\n\n{students_table(checked, shown)}\n\n{ledger_text(ledger)}"
-        with _text_output(output, "utf-8") as handle:
+        with text_output(output, "utf-8") as handle:
             handle.write(text + "\n")
-
-
-@contextmanager
-def _text_output(output: str | None, encoding: str) -> Iterator[TextIO]:
-    if output is None:
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    with atomic_output(output) as path, open(path, "w", encoding=encoding, newline="") as handle:
-        yield handle
 
 
 ALL_FORMATS = ("table", "jsonl", "csv", "xlsx")
@@ -535,11 +527,9 @@ def eval_command(
     reader, bulk = roster.reader, roster.bulk
     has_quota = any(p.quota for p in checked.policy.programs.values())
     if bulk is not None and fmt == "jsonl":
-        with _text_output(output, "utf-8") as handle:
-            handle.write(DecisionRecord.of(checked.policy, period).jsonl_header() + "\n")
-            bulk.write_jsonl(handle, ledger)
+        bulk.write_jsonl(output, ledger, DecisionRecord.of(checked.policy, period).jsonl_header())
     elif bulk is None and jobs > 1 and fmt in ("jsonl", "csv") and not has_quota:
-        with _text_output(output, "utf-8" if fmt == "jsonl" else "utf-8-sig") as handle:
+        with text_output(output, "utf-8" if fmt == "jsonl" else "utf-8-sig") as handle:
             if fmt == "jsonl":
                 handle.write(DecisionRecord.of(checked.policy, period).jsonl_header() + "\n")
             write_parallel(handle, reader, str(Path(checked.policy.folder)), period, fmt, jobs, ledger)
@@ -589,11 +579,11 @@ def ledger(
             flags = {"核查": book.flag_table()} if checked.checks else {}
             write_sheets_xlsx(path, {"台账": (headers, rows), **flags, **record_sheet(record, book.count_notes())})
     elif fmt == "csv":
-        with _text_output(output, "utf-8-sig") as handle:
+        with text_output(output, "utf-8-sig") as handle:
             write_csv_rows(handle, headers, rows)
     else:
         m = checked.manifest
-        with _text_output(output, "utf-8") as handle:
+        with text_output(output, "utf-8") as handle:
             handle.write(f"{m.heading()}  学期 {_period(period)}\n{record.text()}\n\n{ledger_text(book)}\n")
     click.echo(book.summary_line(), err=True)
     sys.exit(book.exit_code())
@@ -632,17 +622,17 @@ def explain(
     """解释一名学生：每个资助项目和核查的结果、条款，以及每个条件读到的信息。"""
     checked, evaluator = _for_period(policy_folder, period)
     reader = _reader(checked, students, encoding, sheet)
-    item = find_student(reader, checked, id_number)
-    if item is None:
+    found = find_student(reader.with_cells(), checked, id_number)  # the file read once, cells kept
+    if found is None:
         click.echo(f"错误：{students} 中没有身份证号为 {id_number} 的学生", err=True)
         sys.exit(2)
+    item, raw = found
     if isinstance(item, Rejected):
         click.echo(visible(rejected_text(item)))
         sys.exit(1)
     result: Result = evaluator.evaluate(item)
     semester = _period(period)
     reference = checked.manifest.reference_date(semester)
-    raw = next((cells for row, cells in reader.table.rows() if row == item.row), {})
     supplied = supplied_facts(checked, reader.columns.by_field, raw, item.values)
     text = explain_text(checked, result, evaluator.explain(item), str(semester), reference, supplied=supplied)
     click.echo(visible(text))

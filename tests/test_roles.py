@@ -143,8 +143,10 @@ def test_a_result_carries_the_id_and_name_read_through_their_roles(county, stude
 
 
 def test_a_policy_with_other_field_ids_explains(county, students):
-    record = find_student(county.read(students), county, ZHANG.lower())  # found by the identity role, any case
-    assert record is not None and record.values["xm"] == "张三"
+    found = find_student(county.read(students).with_cells(), county, ZHANG.lower())  # by the identity role, any case
+    assert found is not None
+    record, cells = found
+    assert record.values["xm"] == "张三" and "张三" in cells.values()
     explained = county.explain(record, "2021-autumn")
     # 张三 is not boarding: 非寄宿 初中 312.5 awarded, 寄宿 denied (its one condition 寄宿 is false).
     outcomes = {e.item: (e.outcome, e.amount) for e in explained.explanations}

@@ -267,10 +267,16 @@ def test_duckdb_and_python_give_the_same_bytes_every_version_both_seasons(tmp_pa
 
 
 @pytest.mark.slow
-def test_duckdb_and_python_agree_on_100000_students(tmp_path, checked_2021) -> None:
-    path = write_messy(tmp_path / "students.csv", 100_000, seed=2021, blanks=True)
-    python, duck, by_record, bulk = both_engines(path, checked_2021, Period.parse("2021-autumn"))
-    assert_same(python, duck, by_record, bulk)
+@pytest.mark.parametrize("version", VERSIONS)
+def test_duckdb_and_python_agree_on_100000_students_every_version_both_seasons(tmp_path, version) -> None:
+    """Issue 14's differential test at full size: blank cells, bad IDs, duplicates and contradictions."""
+    checked = engine.load(ROOT / "policies" / version)
+    path = write_messy(tmp_path / "students.csv", 100_000, seed=2021 + sum(map(ord, version)), blanks=True)
+    for period in _periods(checked):
+        python, duck, by_record, bulk = both_engines(path, checked, period)
+        assert_same(python, duck, by_record, bulk)
+        for status in ("evaluated", "problem", "rejected"):  # every kind of row reached both engines
+            assert any(f'"status": "{status}"' in line for line in duck)
 
 
 @pytest.mark.spark
@@ -370,8 +376,6 @@ def test_settled_result_is_the_result_evaluate_gives(tmp_path, checked_2021) -> 
 def test_write_jsonl_writes_the_lines_of_the_python_engine(tmp_path, checked_2021) -> None:
     """DuckDB writes the file itself (COPY): the same text as the per-record engine, line for line,
     odd first cells included (a white-space-only row is skipped, a padded ID typed by Python)."""
-    import io
-
     path = write_messy(tmp_path / "students.csv", 1500, seed=5, blanks=True)
     with path.open("a", encoding="utf-8") as handle:
         spaced = ["　"] + [""] * (len(HEADERS) - 1)  # only a full-width space: a row of nothing
@@ -382,16 +386,27 @@ def test_write_jsonl_writes_the_lines_of_the_python_engine(tmp_path, checked_202
     evaluator = Evaluator(checked_2021, period, reasons=False)
     outcomes = evaluator.evaluate_all(RecordReader(checked_2021, read_table(path)))
     python = "".join(jsonl_line(o) + "\n" for o in by_record.observe(outcomes))
-    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
-    BulkRun(checked_2021, period, path).write_jsonl(out, bulk)
-    out.flush()
-    written = out.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+    output = tmp_path / "结果.jsonl"
+    BulkRun(checked_2021, period, path).write_jsonl(str(output), bulk, "{\"first\": 1}")
+    first, written = output.read_text(encoding="utf-8").split("\n", 1)
+    assert first == '{"first": 1}'
     assert written == python
     assert by_record.summary_line() == bulk.summary_line()
     # The two rows added last are spreadsheet rows 1502 and 1503 (a header and 1,500 rows before them):
     # the spaced one is skipped, the padded ID comes out.
     rows = [eval_json(line)["row"] for line in written.splitlines()]
     assert rows[-1] == 1503 and 1502 not in rows
+
+
+def test_two_shapes_under_one_key_leave_the_file_to_the_row_reader(tmp_path, checked_2021, monkeypatch) -> None:
+    """Clean rows are joined to their line by a hash of their outcome: were two different outcomes
+    to share a key, a row would get another's line. Forced here (every key 0): the run refuses."""
+    import engine.tools.bulk as bulk_module
+
+    path = write_messy(tmp_path / "students.csv", 300, seed=3, blanks=False)
+    monkeypatch.setattr(bulk_module, "SHAPE_KEY", "0")
+    with pytest.raises(ColumnarUnavailable):
+        BulkRun(checked_2021, Period.parse("2021-autumn"), path)
 
 
 # -- files both engines must read alike (probe2 findings 8, 9, 10) ------------------------------------
@@ -444,10 +459,28 @@ def test_a_title_row_runs_on_duckdb_from_the_command_explicitly_and_under_auto(t
     assert len(python[1].splitlines()) == 1 + 30  # the decision record, then every student
 
 
+def test_crlf_lines_are_read_column_wise_and_a_blank_one_is_still_caught(tmp_path) -> None:
+    """Excel writes CRLF: such a file stays on DuckDB; a blank line in it (DuckDB skips it, the
+    row reader counts it) still sends it to the per-record engine, with the rows numbered alike."""
+    rows = messy_rows(6, seed=2, blanks=False)
+    policy = ["--policy", str(ROOT / "policies" / "2021"), "--period", "2021-autumn", "--format", "jsonl"]
+    plain, blank = tmp_path / "crlf.csv", tmp_path / "crlf-blank.csv"
+    plain.write_bytes("".join(",".join(r) + "\r\n" for r in [HEADERS, *rows]).encode())
+    blank.write_bytes("".join(",".join(r) + "\r\n" for r in [HEADERS, *rows[:3], [], *rows[3:]]).encode())
+    duck = _zizhu("eval", str(plain), *policy, "--engine", "duckdb")
+    assert "逐行计算" not in duck[2]
+    assert duck[:2] == _zizhu("eval", str(plain), *policy, "--engine", "python")[:2]
+    duck = _zizhu("eval", str(blank), *policy, "--engine", "duckdb")
+    assert "文件中有空行" in duck[2] and "逐行计算" in duck[2]
+    # The blank line is spreadsheet row 5 (header 1, students 2–4): the fourth student is row 6.
+    assert [row["row"] for row in jsonl_rows(duck[1])] == [2, 3, 4, 6, 7, 8]
+
+
 def test_a_file_duckdb_reads_short_runs_per_record_never_losing_a_row(tmp_path) -> None:
     # A title line added in a text editor (ended by \n) above an Excel export (lines ended by \r\n):
-    # DuckDB 2.0 reads no row at all, without an error. The row count is compared with the file's
-    # lines, and the file goes to the per-record engine.
+    # DuckDB 2.0 reads no row at all, without an error. Line ends that are not all LF or all CRLF
+    # send the file to the per-record engine before DuckDB reads it (and the row count is compared
+    # with the file's lines besides: test_a_file_duckdb_would_misnumber_runs_per_record_and_says_so).
     path = tmp_path / "title.csv"
     rows = messy_rows(12, seed=4, blanks=False)
     path.write_bytes(("2021年秋季学生名单\n" + "".join(",".join(r) + "\r\n" for r in [HEADERS, *rows])).encode())
@@ -455,7 +488,7 @@ def test_a_file_duckdb_reads_short_runs_per_record_never_losing_a_row(tmp_path) 
     python = _zizhu("eval", str(path), *policy, "--engine", "python")
     duck = _zizhu("eval", str(path), *policy, "--engine", "duckdb")
     assert duck[:2] == python[:2]
-    assert "按列只读到 0 行，而列标题之下有 12 行" in duck[2] and "逐行计算" in duck[2]
+    assert "换行符不一致" in duck[2] and "逐行计算" in duck[2]
     assert len(jsonl_rows(duck[1])) == 12
     assert "第 2 行是列标题，其上的 1 行（标题）未读取" in duck[2]  # the row reader's own warning, printed by it
 

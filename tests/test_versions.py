@@ -241,6 +241,14 @@ def test_a_changed_condition_is_shown_old_beside_new_and_exit_code_is_1(tmp_path
     )  # fmt: skip
 
 
+def test_the_impact_title_counts_problem_rows_as_well_as_rejected_ones():
+    # The example list: 320 rows, none rejected; 3 with a problem on purpose (README: a blank 年级
+    # and contradictions), undecided under either version.
+    result = run("diff", POLICIES / "2021", POLICIES / "2024", "--students", EXAMPLE_CSV, "--period", "2024-spring")
+    title = "对学生的影响（共 320 行：3 行有无法判定的项目，按两个版本各自的结果比较；0 行被退回，未计）"
+    assert title in result.output
+
+
 def test_impact_on_the_examples_matches_a_hand_computation(tmp_path):
     target = tmp_path / "impact.xlsx"
     result = run("diff", POLICIES / "2021", POLICIES / "2024", "--students", EXAMPLE_CSV, "--period", "2024-spring",

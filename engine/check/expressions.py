@@ -359,6 +359,7 @@ class _Typer:
 
     # -- putting it together -------------------------------------------------
 
+
 # -- the stage -----------------------------------------------------------------
 
 
@@ -382,9 +383,7 @@ def type_expressions(ctx: CheckContext) -> None:
     for pr in p.programs.values():
         if (program := _program(ctx, pr)) is not None:
             ctx.programs[pr.id] = program
-    ctx.checks = {
-        c.id: CheckedCheck(c, _conditions(ctx, c.conditions, ("check", c.id))) for c in p.checks.values()
-    }
+    ctx.checks = {c.id: CheckedCheck(c, _conditions(ctx, c.conditions, ("check", c.id))) for c in p.checks.values()}
 
 
 def _program(ctx: CheckContext, pr: m.Program) -> CheckedProgram | None:

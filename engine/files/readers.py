@@ -377,13 +377,9 @@ def _read_spreadsheet(path: Path, fmt: str, sheet: str | None, is_header: Header
             chosen = lists[0]
             if fmt == "xlsx":
                 facts = _inspect_xlsx(path, chosen)
-        ws = sheet_named(chosen)
-        if ws.height * max(ws.width, 1) > MAX_XLSX_CELLS:
-            raise InputError(
-                f"{path}: 工作表「{chosen}」有 {ws.height:,} 行 × {ws.width:,} 列，"
-                f"超过可读上限 {MAX_XLSX_CELLS:,} 个单元格",
-                "file-too-large",
-            )
+        ws = sheet_named(chosen)  # (an XLSX sheet too large was refused by _inspect_xlsx, unexpanded)
+        if ws.height * max(ws.width, 1) > MAX_XLSX_CELLS:  # an .xls: known once expanded (≤ 65,536 × 256)
+            raise _too_large(path, chosen, ws.height, ws.width)
         merged = ods[chosen].merged if chosen in ods else (ws.merged_cell_ranges or [])
         # Rows stream from calamine's compact copy of the sheet, a few Python objects at a time; a
         # sheet that does not start at A1 (rare) is taken whole, with its empty area, to keep
@@ -557,8 +553,9 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> _XlsxFacts:
         with contextlib.suppress(KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError):
             last_row, last_column, has_formula = _scan_sheet(archive, part)
             facts.extents[name] = (last_row, last_column)  # not scanned again for the header search
-            facts.formulas_without_value = _formulas_without_value(archive, part, path, facts.extents[name],
-                                                                   has_formula)  # fmt: skip
+            if last_row * last_column > MAX_XLSX_CELLS:  # one cell at XFD1048576 makes a reader allocate it all
+                raise _too_large(path, name, last_row, last_column)
+            facts.formulas_without_value = _formulas_without_value(archive, part, has_formula)
         return facts
 
 
@@ -603,19 +600,8 @@ def _sheet_patterns(prefix: bytes) -> tuple[re.Pattern[bytes], ...]:
 _TAG_PREFIX = re.compile(rb"<(\w+:)?sheetData[ >/]")
 
 
-def _formulas_without_value(
-    archive: zipfile.ZipFile, part: str, path: Path, extent: tuple[int, int], has_formula: bool
-) -> set[tuple[int, int]]:
-    """The formula cells of a sheet saved without a value (`extent`, `has_formula`: its _scan_sheet);
-    refuses first a sheet whose cells span more than MAX_XLSX_CELLS (one cell at XFD1048576 makes a
-    reader allocate the whole rectangle)."""
-    last_row, last_column = extent
-    if last_row * last_column > MAX_XLSX_CELLS:
-        raise InputError(
-            f"{path}: 工作表的单元格延伸到第 {last_row:,} 行、第 {last_column:,} 列，"
-            f"超过可读上限 {MAX_XLSX_CELLS:,} 个单元格；请删掉远处的空白格或另存一份只含名单的文件",
-            "file-too-large",
-        )
+def _formulas_without_value(archive: zipfile.ZipFile, part: str, has_formula: bool) -> set[tuple[int, int]]:
+    """The formula cells of a sheet saved without a value (`has_formula`: its _scan_sheet's answer)."""
     if not has_formula:
         return set()
     found = set()

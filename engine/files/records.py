@@ -248,9 +248,14 @@ class RecordReader:
         self._grade_and_stage = _grade_and_stage(checked, self.columns)
 
     def __iter__(self) -> Iterator[Record | Rejected]:
+        for item, _raw in self.with_cells():
+            yield item
+
+    def with_cells(self) -> Iterator[tuple[Record | Rejected, dict[str, Any]]]:
+        """Each row read or rejected, with the cells it was read from (header → cell)."""
         duplicates = self.duplicates()
         for row_number, raw in self.table.rows():
-            yield self.record(row_number, raw, duplicates.get(row_number, []))
+            yield self.record(row_number, raw, duplicates.get(row_number, [])), raw
 
     def duplicates(self) -> dict[int, list[RowError]]:
         """A first pass over the unique columns only: rows that share a value, naming each other."""
@@ -471,17 +476,18 @@ def _cell_text(raw: dict[str, Any], columns: Columns, fid: str | None) -> str:
 
 
 def find_student(
-    items: Iterable[Record | Rejected], checked: CheckedPolicy, id_number: str
-) -> Record | Rejected | None:
+    items: Iterable[tuple[Record | Rejected, dict[str, Any]]], checked: CheckedPolicy, id_number: str
+) -> tuple[Record | Rejected, dict[str, Any]] | None:
     """The first row whose ID number (the field with role identity_number) is `id_number`, read or
-    rejected; None when no row has it. Letter case and spaces do not matter (…123x is …123X)."""
+    rejected, with its cells (pairs as :meth:`RecordReader.with_cells` gives them); None when no row
+    has it. Letter case and spaces do not matter (…123x is …123X)."""
     wanted = id_number.strip().upper()
     identity = checked.role_field("identity_number")
-    for item in items:
+    for item, cells in items:
         if isinstance(item, Rejected):
             found = item.id_number
         else:
             found = str(item.values.get(identity) or "") if identity else ""
         if found.upper() == wanted:
-            return item
+            return item, cells
     return None

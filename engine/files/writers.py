@@ -19,6 +19,7 @@ import csv
 import json
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -86,6 +87,18 @@ def atomic_output(output: str) -> Iterator[str]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+
+
+@contextlib.contextmanager
+def text_output(output: str | None, encoding: str) -> Iterator[TextIO]:
+    """A text handle on the file `output` (whole or untouched, as :func:`atomic_output`), or on
+    standard output when `output` is None."""
+    if output is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    with atomic_output(output) as path, open(path, "w", encoding=encoding, newline="") as handle:
+        yield handle
 
 
 def _umask() -> int:

@@ -96,7 +96,6 @@ class YamlError(Exception):
 _SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-
 # How many nodes aliases may add by repetition (a policy uses a handful, if any; a "billion laughs"
 # file adds billions).
 MAX_ALIAS_NODES = 10_000

@@ -15,31 +15,36 @@ The two are merged in input order; on DuckDB, DuckDB writes the merged lines to 
 
 from __future__ import annotations
 
-import codecs
+import heapq
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
-from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from engine.backends.python.evaluator import Evaluator
-from engine.backends.sql.compile import Unsupported, compile_policy
+from engine.backends.sql.compile import SqlWriter, Unsupported, compile_policy
 from engine.backends.sql.literals import sql_string
 from engine.backends.sql.session import DuckSession, Session
+from engine.check import ir
+from engine.check.amounts import amount_facts
 from engine.check.builtins import period_values
 from engine.check.checked import CheckedPolicy
 from engine.files.columns import ColumnarUnavailable, TypedColumns, read_columns
 from engine.files.records import RecordReader, Rejected
 from engine.files.report import jsonl_line
+from engine.files.writers import atomic_output, text_output
 from engine.policy.model import Period
-from engine.runtime.results import Result
+from engine.runtime.results import Record, Result
 from engine.tools.ledger import Ledger
 from engine.tools.parallel import BatchCounts
 
 AUTO_DUCKDB_ROWS = 20_000  # `--engine auto` reads a CSV with more lines than this on DuckDB
 # Marks that cannot occur in a real line, cut out of jsonl_line's output to leave the parts around them.
+SHAPE_KEY = "hash({})"  # SQL: the 64-bit key of a clean row's outcome columns
 _ROW_MARK = 987_650_123_456_789
 _ID_MARK = "ZIZHUIDMARK"
 
@@ -57,15 +62,19 @@ class BulkRun:
     def __init__(
         self, checked: CheckedPolicy, period: Period, path: Path | str, encoding: str | None = None,
         values: bool = False, session: Session | None = None, source: str | None = None,
-        row_column: str | None = None, reasons: bool = False,
+        row_column: str | None = None, reasons: bool = False, evaluator: Evaluator | None = None,
     ) -> None:  # fmt: skip
         """`values`: keep each row's facts too (for outcomes(); JSONL does not need them).
         `source`, `row_column`: the file as a view the session made, and its row numbers.
-        `reasons`: outcomes() carry why each program was not awarded (Denials; for Parquet)."""
+        `reasons`: outcomes() carry why each program was not awarded (Denials; for Parquet).
+        `evaluator`: the caller's for this policy and semester, used when it gives reasons as this does."""
         self.checked = checked
         self.period = period
         self.reasons = reasons
-        self.evaluator = Evaluator(checked, period, reasons=reasons)  # raises PeriodNotCovered first
+        if evaluator is None or evaluator.reasons != reasons:
+            evaluator = Evaluator(checked, period, reasons=reasons)  # raises PeriodNotCovered first
+        assert evaluator.checked is checked and evaluator.period == period
+        self.evaluator = evaluator
         self.session: Session = session if session is not None else DuckSession()
         self.columns: TypedColumns = read_columns(self.session, checked, path, encoding, source, row_column)
         self.row = self.order = "row"
@@ -78,6 +87,8 @@ class BulkRun:
         if isinstance(self.session, DuckSession):
             for name in self.columns.stored:  # `result` holds all that is read from here on
                 self.session.drop(name)
+        if not values:  # JSONL: its lines are made from the shapes (a collision leaves the file to the row reader)
+            _ = self.shapes
 
     def result_query(self, values: bool) -> str:
         """One row per record of the file, in file order: blank, clean, the outcome columns, the
@@ -90,9 +101,24 @@ class BulkRun:
         programs = self.checked.policy.programs
         # Settled: decided, an amount exact to the fen, and never negative where the conditions hold
         # (a negative amount is a row problem the per-record engine words).
-        settled = [f"aw{i} IS NOT NULL AND (NOT aw{i} OR amt{i} = round(amt{i}, 2)) AND NOT (holds{i} AND raw{i} < 0)"
-                   for i in range(len(self.programs))]  # fmt: skip
-        settled += [f"fl{j} IS NOT NULL" for j in range(len(self.checks))]
+        # (Each test the checker proves needless for every student is left out: engine.check.amounts.)
+        # An item left undecided by one blank fact alone (see _one_blank) is settled too: its problem
+        # is worded by the evaluator from the fact SQL names (column miss_k).
+        writer = SqlWriter(self.checked, semester, self.columns.field_column)
+        settled, self.blanks = [], []
+        for i, pid in enumerate(self.programs):
+            facts = amount_facts(self.checked, self.checked.programs[pid].amount)
+            exact = [] if facts.whole_fen else [f"raw{i} = round(raw{i}, 2)"]
+            tests = [f"aw{i} IS NOT NULL"]
+            tests += [] if facts.whole_fen else [f"(NOT aw{i} OR amt{i} = round(amt{i}, 2))"]
+            tests += [] if facts.not_negative else [f"NOT (holds{i} AND raw{i} < 0)"]
+            # (an amount known to be 0 or below, or finer than the fen, may decide or word it otherwise)
+            amount_plain = f"(raw{i} IS NULL OR ({' AND '.join([f'raw{i} > 0', *exact])}))"
+            self.blanks.append(self._one_blank(writer, ("program", pid), f"aw{i}", [amount_plain]))
+            settled.append(f"({' AND '.join(tests)}) OR miss{len(self.blanks) - 1} IS NOT NULL")
+        for j, cid in enumerate(self.checks):
+            self.blanks.append(self._one_blank(writer, ("check", cid), f"fl{j}", []))
+            settled.append(f"fl{j} IS NOT NULL OR miss{len(self.blanks) - 1} IS NOT NULL")
         settled += [f"NOT aw{i}" for i, pid in enumerate(self.programs) if programs[pid].quota is not None]
         identity = self.checked.role_field("identity_number")
         id_column = self.columns.field_column.get(identity or "", "''")
@@ -101,110 +127,191 @@ class BulkRun:
             settled.append(f"NOT regexp_matches(coalesce({id_column}, ''), '[\\x00-\\x1f\"\\\\]')")
         clean = " AND ".join(["ok", *(f"({s})" for s in settled)])
         keep = self._outcome_columns()
+        # A clean row's shape (see _shapes) as one 64-bit key: joining on it is far cheaper than on
+        # every outcome column, and a collision between two shapes is detected, never trusted.
+        shape = SHAPE_KEY.format(", ".join(keep)) if keep else "0"
+        keep.append(f"CASE WHEN clean THEN {shape} END AS shape")
+        # A row that is not clean but typed without a problem keeps its facts for the evaluator (the
+        # row reader would type it alike) — unless a decimal cell is filled: SQL's DECIMAL does not
+        # keep the places it was written with (8000 vs 8000.00), so the row reader types that row.
+        cells_of, decimals = self.columns.cells_of, self._decimal_fields()
+        typed = " AND ".join(["ok", *(f"{cells_of[f]} IS NULL" if f in cells_of else "FALSE" for f in decimals)])
+        keep += [f"coalesce({typed}, FALSE) AS typed"]
         if values:
             keep += list(self.columns.field_column.values())
+        else:
+            keep += [f"CASE WHEN NOT clean THEN {c} END AS {c}" for c in self.columns.field_column.values()]
         if self.reasons:
             keep += [f"why{i}" for i in range(len(self.programs))]
-        keep += [f"CASE WHEN NOT clean THEN {c} END AS {c}" for c in self.columns.raw_columns]
+        keep += [f"CASE WHEN NOT clean AND NOT ({typed}) THEN {c} END AS {c}" for c in self.columns.raw_columns]
         keep.append("row")
+        misses = "".join(f", {sql} AS miss{k}" for k, sql in enumerate(self.blanks))
         return (f"SELECT blank, clean, coalesce({id_column}, '') AS id_number, {', '.join(keep)} "
-                f"FROM (SELECT *, coalesce({clean}, FALSE) AS clean FROM ({compiled.query}))")  # fmt: skip
+                f"FROM (SELECT *, coalesce({clean}, FALSE) AS clean FROM "
+                f"(SELECT *{misses} FROM ({compiled.query})))")  # fmt: skip
+
+    def _one_blank(self, writer: SqlWriter, item: tuple[str, str], outcome: str, plain: list[str]) -> str:
+        """SQL: the field id of the one blank fact that leaves `item` undecided, when nothing else can:
+        NULL when it is decided, or may be undecided for another reason too. The evaluator then names
+        exactly that fact (its problem names every blank fact the outcome rests on, a subset of those
+        the item reads), provided that what the item reads holds exactly one blank, every program it
+        reads is decided and no table lookup of it fails (every key known, no cell); `plain`: more such
+        conditions (an amount)."""
+        reads = self.checked.reads(item)
+        fields = [f for f in self.checked.fields if ("field", f) in reads]
+        if any(f not in self.columns.field_column for f in fields) or not fields:
+            return "CAST(NULL AS VARCHAR)"
+        kind, name = item
+        if kind == "program" and self.checked.programs[name].priority is not None:
+            return "CAST(NULL AS VARCHAR)"  # a ranking's problems are the per-record path's
+        columns = [self.columns.field_column[f] for f in fields]
+        one = " + ".join(f"CAST({c} IS NULL AS INTEGER)" for c in columns) + " = 1"
+        tests = [one, *(f"aw{writer.program_index[p]} IS NOT NULL" for k, p in reads if k == "program")]
+        for lookup in self._lookups(item):
+            keys = " AND ".join(f"{writer.expr(k)} IS NOT NULL" for k in lookup.keys) or "TRUE"
+            tests.append(f"NOT ({keys} AND {writer.lookup(lookup.table, lookup.keys)} IS NULL)")
+        which = " ".join(f"WHEN {c} IS NULL THEN {sql_string(f)}" for f, c in zip(fields, columns, strict=True))
+        # (evaluated only on the rare undecided row: CASE runs a branch on the rows that reach it)
+        return f"CASE WHEN {outcome} IS NULL AND {' AND '.join([*tests, *plain])} THEN (CASE {which} END) END"
+
+    def _lookups(self, item: tuple[str, str]) -> list[ir.TableLookup]:
+        """Every table lookup `item` makes, through the groups and computed fields it reads too."""
+        kind, name = item
+        if kind == "program":
+            program = self.checked.programs[name]
+            roots = [c.expr for c in program.conditions] + [x.expr for x in program.exclusions] + [program.amount]
+        else:
+            roots = [c.expr for c in self.checked.checks[name].conditions]
+        for k, other in self.checked.reads(item):
+            if k == "group":
+                roots += [c.expr for c in self.checked.groups[other]]
+            elif k == "computed":
+                roots.append(self.checked.computed[other])
+        return [e for root in roots for e in ir.subexpressions(root) if isinstance(e, ir.TableLookup)]
+
+    def _decimal_fields(self) -> list[str]:
+        return [f for f in self.columns.field_column if self.checked.fields[f].type.kind in ("decimal", "money")]
 
     @property
     def reader(self) -> RecordReader:
         return self.columns.reader
 
     def _slow_outcomes(self) -> dict[int, Result | Rejected]:
-        """Rows the per-record path decides: not typed cleanly, or not settled by SQL."""
-        cells = ", ".join(self.columns.raw_columns)
-        query = f"SELECT {self.row}, {cells} FROM result WHERE NOT clean AND NOT blank ORDER BY {self.order}"
-        rows = self.session.query(query)
-        outcomes = self.evaluator.evaluate_all(RecordReader(self.checked, self.columns.raw_table(rows)))
+        """Rows the per-record evaluator decides: not settled by SQL. Those typed without a problem
+        come with SQL's facts; the others with their raw cells, for the row reader to type or reject."""
+        fields = list(self.columns.field_column.items())
+        columns = ", ".join([c for _, c in fields] + self.columns.raw_columns)
+        query = f"SELECT {self.row}, typed, {columns} FROM result WHERE NOT clean AND NOT blank ORDER BY {self.order}"
+        n = len(fields)
+        blank = {f: self.checked.fields[f].blank for f in self._decimal_fields()}  # the row reader's own value
+        typed, raw = [], []
+        for row, by_sql, *cells in self.session.query(query):
+            if by_sql:
+                typed.append(Record(row, {fid: cells[k] for k, (fid, _) in enumerate(fields)} | blank))
+            else:
+                raw.append((row, *cells[n:]))
+        read = RecordReader(self.checked, self.columns.raw_table(raw))
+        outcomes = self.evaluator.evaluate_all(heapq.merge(typed, read, key=lambda item: item.row))
         return {o.row: o for o in outcomes}
 
     def _settled(
         self, row: int, values: dict[str, Any], outcome: tuple[Any, ...], why: tuple[Any, ...] = ()
     ) -> Result:
-        """The Result of a clean row from its outcome columns (aw0, amt0, aw1, amt1 …, fl0, fl1 …)
-        and, when asked for reasons, its reason columns (why0, why1 …)."""
-        n = len(self.programs)
+        """The Result of a clean row from its outcome columns (:meth:`_outcome_columns`) and, when
+        asked for reasons, its reason columns (why0, why1 …)."""
+        n, m = len(self.programs), len(self.checks)
         awarded = {pid: outcome[2 * i + 1] for i, pid in enumerate(self.programs) if outcome[2 * i]}
         flagged = {cid for j, cid in enumerate(self.checks) if outcome[2 * n + j]}
+        missing = dict(zip([*self.programs, *self.checks], outcome[2 * n + m :], strict=True))
+        undecided = {item: field for item, field in missing.items() if field is not None}
         denials = {pid: k for pid, k in zip(self.programs, why, strict=True) if k is not None} if why else None
-        return self.evaluator.settled_result(row, values, awarded, flagged, denials)
+        return self.evaluator.settled_result(row, values, awarded, flagged, denials, undecided)
 
     def _outcome_columns(self, prefix: str = "") -> list[str]:
-        return [f"{prefix}aw{i}, {prefix}amt{i}" for i in range(len(self.programs))] + [
-            f"{prefix}fl{j}" for j in range(len(self.checks))
-        ]
+        """aw0, amt0, aw1, amt1 …, fl0, fl1 …, then miss0, miss1 … (programs, then checks)."""
+        return (
+            [f"{prefix}aw{i}, {prefix}amt{i}" for i in range(len(self.programs))]
+            + [f"{prefix}fl{j}" for j in range(len(self.checks))]
+            + [f"{prefix}miss{k}" for k in range(len(self.blanks))]
+        )
 
-    def _clean_lines_sql(self) -> str:
-        """(row, line) of every clean row. Each shape's text is jsonl_line's own, cut at the row
-        number and the ID: stored once per shape in the table `shapes`, joined back by the outcome
-        columns (an amount not awarded, NULL, compares as 0: no clean row awards 0)."""
-        n, n_checks = len(self.programs), len(self.checks)
-        outcome_columns = self._outcome_columns()
-        found = [()]  # no program and no check: one shape, the empty one
-        if outcome_columns:
-            found = self.session.query(f"SELECT DISTINCT {', '.join(outcome_columns)} FROM result WHERE clean")
+    @cached_property
+    def shapes(self) -> list[tuple[int, int, tuple[Any, ...]]]:
+        """(key, rows, outcome) of every shape of the clean rows: the outcome columns they share
+        (aw0, amt0, aw1, amt1 …, fl0, fl1 …), how many rows have it, and its key (their `shape`
+        column). Two shapes under one key would give a row another's line: never trusted, the file
+        is then left to the per-record engine."""
+        columns = ", ".join(["shape", *self._outcome_columns()])
+        found = self.session.query(f"SELECT {columns}, count(*) FROM result WHERE clean GROUP BY {columns}")
+        if len({row[0] for row in found}) != len(found):
+            raise ColumnarUnavailable("两种结果的散列键相同")
+        return [(row[0], row[-1], tuple(row[1:-1])) for row in found]
+
+    def _shape_lines(self) -> tuple[str, str]:
+        """Each shape's JSONL text, jsonl_line's own, cut at the row number and the ID: the part
+        after the ID is stored per shape in the table `shape_lines` (key, rest); the two parts
+        before, the same for every shape, are returned."""
         head = after_row = ""
-        shapes = []
-        for outcome in found:
+        rests = []
+        for key, _rows, outcome in self.shapes:
             result = self._settled(0, {}, outcome)
             result.row, result.id_number = _ROW_MARK, _ID_MARK
             line = jsonl_line(result)
             row_at, id_at = line.index(str(_ROW_MARK)), line.index(_ID_MARK)
             head, after_row = line[:row_at], line[row_at + len(str(_ROW_MARK)) : id_at]
-            amounts = [outcome[2 * i + 1] if outcome[2 * i] else Decimal(0) for i in range(n)]
-            shapes.append((*(outcome[2 * i] for i in range(n)), *amounts, *outcome[2 * n :],
-                           line[id_at + len(_ID_MARK) :]))  # fmt: skip
-        table = [(f"k{k}", "BOOLEAN") for k in range(n)] + [(f"k{n + i}", "DECIMAL(38,10)") for i in range(n)]
-        table += [(f"k{2 * n + j}", "BOOLEAN") for j in range(n_checks)] + [("rest", "VARCHAR")]
-        self.session.rows("shapes", table, shapes)
-        on = [f"r.aw{i} = s.k{i}" for i in range(n)] + [f"coalesce(r.amt{i}, 0) = s.k{n + i}" for i in range(n)]
-        on += [f"r.fl{j} = s.k{2 * n + j}" for j in range(n_checks)]
-        return (f"SELECT r.{self.row} AS row, {sql_string(head)} || CAST(r.{self.row} AS VARCHAR) || "
-                f"{sql_string(after_row)} || r.id_number || s.rest AS line "
-                f"FROM result AS r JOIN shapes AS s ON {' AND '.join(on) or 'TRUE'} WHERE r.clean")  # fmt: skip
+            rests.append((key, line[id_at + len(_ID_MARK) :]))
+        self.session.rows("shape_lines", [("key", "UBIGINT"), ("rest", "VARCHAR")], rests)
+        return head, after_row
 
-    def _lines_sql(self, ledger: Ledger) -> str:
-        """(row, line) of every row that is not blank, ordered as the file; counts every row into `ledger`."""
+    def _lines_sql(self, ledger: Ledger, first_line: str | None = None) -> str:
+        """(row, line) of every row that is not blank, ordered as the file (`first_line`, when
+        given, before them); counts every row into `ledger`. A clean row's line is its shape's
+        text with its row number and ID put in; any other row's is the per-record path's."""
         slow = self._slow_outcomes()
         self._count_clean(ledger)
         for outcome in slow.values():  # in input order
             ledger.add(outcome)
         self.session.rows("slow_lines", [("row", "BIGINT"), ("line", "VARCHAR")],
                           [(row, jsonl_line(outcome)) for row, outcome in slow.items()])  # fmt: skip
-        clean = self._clean_lines_sql()
-        return f"SELECT row, line FROM ({clean} UNION ALL SELECT row, line FROM slow_lines) ORDER BY row"
+        head, after_row = self._shape_lines()
+        clean_line = (f"{sql_string(head)} || CAST(r.{self.row} AS VARCHAR) || {sql_string(after_row)} "
+                      "|| r.id_number || s.rest")  # fmt: skip
+        # Joined on one key each, then sorted: rows keep the file's order whatever order the joins emit.
+        lines = (f"SELECT r.{self.row} AS row, CASE WHEN r.clean THEN {clean_line} ELSE l.line END AS line "
+                 "FROM result AS r LEFT JOIN shape_lines AS s ON s.key = r.shape "
+                 f"LEFT JOIN slow_lines AS l ON l.row = r.{self.row} WHERE NOT r.blank")  # fmt: skip
+        if first_line is not None:  # row 0: before every row of the file (the header is row 1 or below)
+            lines = f"SELECT 0 AS row, {sql_string(first_line)} AS line UNION ALL {lines}"
+        return f"SELECT row, line FROM ({lines}) ORDER BY row"
 
     def jsonl_lines(self, ledger: Ledger) -> Iterator[str]:
         """Every input row's JSONL line (without newline), in input order, counted into `ledger`."""
         for _row, line in self.session.stream(self._lines_sql(ledger)):
             yield line
 
-    def write_jsonl(self, handle: TextIO, ledger: Ledger) -> None:
-        """:meth:`jsonl_lines` written to `handle`, each line ended by a newline: the same text. On
-        DuckDB the lines never pass through Python one by one: DuckDB writes them, in input order,
-        to a temporary file, which is then copied to `handle` (as bytes when it is UTF-8)."""
+    def write_jsonl(self, output: str | None, ledger: Ledger, first_line: str) -> None:
+        """`first_line`, then :meth:`jsonl_lines`, each ended by a newline, to the file `output`
+        (whole or untouched: :func:`atomic_output`) or to standard output. On DuckDB the lines never
+        pass through Python: DuckDB writes them, in input order, to the file itself (or, for
+        standard output, to a temporary file then copied as bytes)."""
         if not isinstance(self.session, DuckSession):
-            for line in self.jsonl_lines(ledger):
-                handle.write(line + "\n")
+            with text_output(output, "utf-8") as handle:
+                handle.write(first_line + "\n")
+                for line in self.jsonl_lines(ledger):
+                    handle.write(line + "\n")
             return
-        query = self._lines_sql(ledger)
+        query = f"SELECT line FROM ({self._lines_sql(ledger, first_line)})"
+        if output is not None:
+            with atomic_output(output) as path:
+                self.session.write_lines(query, path)
+            return
         with tempfile.TemporaryDirectory(prefix="zizhu-") as folder:
             path = os.path.join(folder, "lines.jsonl")
-            self.session.write_lines(f"SELECT line FROM ({query})", path)
-            binary = getattr(handle, "buffer", None)
-            if binary is not None and codecs.lookup(handle.encoding or "ascii").name == "utf-8":
-                handle.flush()
-                with open(path, "rb") as lines:
-                    shutil.copyfileobj(lines, binary, 1 << 22)
-                binary.flush()
-                return
-            with open(path, encoding="utf-8", newline="") as text:
-                while chunk := text.read(1 << 20):
-                    handle.write(chunk)
+            self.session.write_lines(query, path)
+            sys.stdout.flush()
+            with open(path, "rb") as lines:
+                shutil.copyfileobj(lines, sys.stdout.buffer, 1 << 22)
+            sys.stdout.buffer.flush()
 
     def outcomes(self) -> Iterator[Result | Rejected]:
         """Every input row's Result or Rejected, in input order (for CSV, XLSX, tables, ledgers).
@@ -218,7 +325,7 @@ class BulkRun:
         query = (f"SELECT {self.row}, clean, {', '.join(columns + why)} FROM result WHERE NOT blank "
                  f"ORDER BY {self.order}")  # fmt: skip
         n_fields = len(fields)
-        n_outcomes = n_fields + 2 * len(self.programs) + len(self.checks)  # aw_i, amt_i, fl_j
+        n_outcomes = n_fields + 2 * len(self.programs) + len(self.checks) + len(self.blanks)  # aw, amt, fl, miss
         for row, clean, *cells in self.session.stream(query):
             if not clean:
                 yield slow[row]
@@ -227,17 +334,16 @@ class BulkRun:
             yield self._settled(row, values, tuple(cells[n_fields:n_outcomes]), tuple(cells[n_outcomes:]))
 
     def _count_clean(self, ledger: Ledger) -> None:
-        """The clean rows' part of the ledger, summed in SQL."""
-        parts = ["count(*)"]
-        for i in range(len(self.programs)):
-            parts += [f"count(*) FILTER (WHERE aw{i})", f"sum(amt{i}) FILTER (WHERE aw{i})"]
-        parts += [f"count(*) FILTER (WHERE fl{j})" for j in range(len(self.checks))]
-        figures: Any = self.session.query(f"SELECT {', '.join(parts)} FROM result WHERE clean")[0]
-        counts = BatchCounts(evaluated=figures[0])
+        """The clean rows' part of the ledger, from their shapes (each shape's amounts times its rows)."""
+        counts = BatchCounts(evaluated=sum(rows for _key, rows, _outcome in self.shapes))
+        first_miss = 2 * len(self.programs) + len(self.checks)
+        counts.with_errors = sum(rows for _key, rows, outcome in self.shapes if any(outcome[first_miss:]))
+        n = len(self.programs)
         for i, pid in enumerate(self.programs):
-            students, money = figures[1 + 2 * i], figures[2 + 2 * i]
-            if students:
-                counts.awards[pid] = (students, money)
-        base = 1 + 2 * len(self.programs)
-        counts.flags = {cid: figures[base + j] for j, cid in enumerate(self.checks) if figures[base + j]}
+            holders = [(rows, outcome[2 * i + 1]) for _key, rows, outcome in self.shapes if outcome[2 * i]]
+            if holders:
+                counts.awards[pid] = (sum(rows for rows, _ in holders), sum(rows * amount for rows, amount in holders))
+        for j, cid in enumerate(self.checks):
+            if flagged := sum(rows for _key, rows, outcome in self.shapes if outcome[2 * n + j]):
+                counts.flags[cid] = flagged
         counts.add_to(ledger)

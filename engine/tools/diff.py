@@ -438,7 +438,7 @@ def render_diff(old: CheckedPolicy, new: CheckedPolicy, changes: list[Change], r
         parts.append(f"\n共 {len(changes)} 处变化。")
     if result is not None:
         (sh, srows), (th, trows) = impact_tables(result)
-        title = f"对学生的影响（{result.rows} 行，其中 {result.rejected} 行被退回未计）"
+        title = f"对学生的影响（{impact_counts(result)}）"
         parts += ["", ("## " if fmt == "markdown" else "") + title, ""]
         parts.append(tabulate(srows, headers=sh, tablefmt=tablefmt, disable_numparse=True))
         note = impact_sample_note(result)
@@ -447,6 +447,13 @@ def render_diff(old: CheckedPolicy, new: CheckedPolicy, changes: list[Change], r
         parts += ["", ("### " if fmt == "markdown" else "") + f"结果有变化的学生（{len(trows)} 项）", ""]
         parts.append(tabulate(trows, headers=th, tablefmt=tablefmt, disable_numparse=True) if trows else "无")
     return "\n".join(parts)
+
+
+def impact_counts(result: Impact) -> str:
+    """The rows the impact rests on: every row read, with those it compares with an item undecided
+    and those it leaves out, so that no total looks more complete than it is."""
+    return (f"共 {result.rows} 行：{result.problems} 行有无法判定的项目，按两个版本各自的结果比较；"
+            f"{result.rejected} 行被退回，未计")  # fmt: skip
 
 
 def impact_sample_note(result: Impact) -> str:

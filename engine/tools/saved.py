@@ -76,8 +76,10 @@ def semester_mismatch(path: str, period: Period) -> str:
             return ""
     except ValueError:
         pass  # not one semester: certainly not this one
-    return (f"{path} 是按 {record.semester} 学期计算的结果，不能当作 {period} 的结果"
-            f"（各学期享受的项目和金额不同）：请改用 {period} 的学生名单，或将 --period 写为 {record.semester}")
+    return (
+        f"{path} 是按 {record.semester} 学期计算的结果，不能当作 {period} 的结果"
+        f"（各学期享受的项目和金额不同）：请改用 {period} 的学生名单，或将 --period 写为 {record.semester}"
+    )
 
 
 def saved_results(checked: CheckedPolicy, path: str) -> Iterator[Result | Rejected]:

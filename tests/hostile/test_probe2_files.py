@@ -291,6 +291,23 @@ def test_a_stray_far_cell_on_a_notes_sheet_is_never_loaded(checked_2021, tmp_pat
     assert awards(only) == {"day_subsidy": Decimal("312.50")}  # 625 a year, half per semester
 
 
+def test_a_far_reaching_sheet_named_with_sheet_is_refused_before_it_is_expanded(tmp_path) -> None:
+    """--sheet 备注 on the same kind of workbook: the sheet's extent is read from the zip and the file
+    refused with where its cells reach; expanded, it would have been 17 billion cells (an abort)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(HEADER)
+    notes = book.create_sheet("备注")
+    notes["XFD1048576"] = "x"
+    path = tmp_path / "notes.xlsx"
+    book.save(path)
+    with pytest.raises(InputError) as refused:
+        read_table(path, sheet="备注")
+    assert refused.value.code == "file-too-large"
+    assert "「备注」的单元格延伸到第 1,048,576 行、第 16,384 列" in str(refused.value)
+
+
 def test_a_hidden_sheet_beside_the_list_is_named(tmp_path) -> None:
     import openpyxl
 

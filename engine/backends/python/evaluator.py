@@ -129,12 +129,13 @@ class Evaluator:
 
     def settled_result(
         self, row: int, values: dict[str, Any], awarded: Mapping[str, Decimal], flagged: Collection[str],
-        denials: Mapping[str, int] | None = None,
+        denials: Mapping[str, int] | None = None, undecided: Mapping[str, str] | None = None,
     ) -> Result:  # fmt: skip
-        """The Result of a record whose every program and check another engine decided without a
-        problem (the SQL back end, :mod:`engine.tools.bulk`): `awarded` maps each program awarded
-        to its amount (above zero), `flagged` holds the checks raised. Awards and flags come in the
-        evaluator's order and form, the ID and name from the fields of those roles: the Result
+        """The Result of a record another engine evaluated (the SQL back end, :mod:`engine.tools.bulk`):
+        `awarded` maps each program awarded to its amount (above zero), `flagged` holds the checks
+        raised, `undecided` maps each program or check that could not be decided for want of one blank
+        fact to that fact's field id (nothing else undecided). Awards, flags and problems come in the
+        evaluator's order and words, the ID and name from the fields of those roles: the Result
         :meth:`evaluate` gives that record with ``reasons=False``.
 
         `denials`, when the other engine found them: each program not awarded → the number of its
@@ -150,8 +151,10 @@ class Evaluator:
         if denials:
             refusals = [self._denials[i][k] for i, pid in enumerate(self._order) if (k := denials.get(pid)) is not None]
             refusals.sort(key=lambda d: d.cause == "zero")  # as evaluate() gives them: zero amounts last
+        errors = [self.problem(Unknown(frozenset({undecided[item]})), item) for item in self._items
+                  if undecided and item in undecided]  # fmt: skip
         id_number, name = self._who(values)
-        return Result(row, id_number, name, values, awards or (), refusals or (), flags or ())
+        return Result(row, id_number, name, values, awards or (), refusals or (), flags or (), errors or ())
 
     def _who(self, values: dict[str, Any]) -> tuple[str, str]:
         """A record's ID number and name ("" when blank)."""

@@ -76,4 +76,3 @@ class DuckSession:
         a newline, as they are: with QUOTE '' DuckDB's CSV writer neither quotes nor escapes (the text
         must hold no newline, which JSON text never does, and not be NULL)."""
         self.con.execute(f"COPY ({sql}) TO {sql_string(path)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '')")
-
