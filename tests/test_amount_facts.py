@@ -76,8 +76,9 @@ def test_an_amount_not_proved_whole_fen_is_still_rounded_as_the_policy_says(poli
 def test_a_problem_sql_words_from_one_blank_is_the_evaluators_and_others_stay_its(policy_copy, tmp_path) -> None:
     """SQL settles a row whose undecided items each rest on one blank fact alone, the evaluator wording
     the problem; every other undecided row stays the per-record path's. Planted here: 学段最高年级 without
-    its 中职 row (a lookup that fails: "没有 中职 这一项" besides any blank), and rows with two blanks
-    (年级 and 就读方式) beside rows with one. Both engines give the same bytes and the same counts."""
+    its 中职 row (a lookup that fails: "没有 中职 这一项" besides any blank), an in-county school outside
+    the county's list (a failure too), and rows with two blanks (年级 and 就读方式) beside rows with
+    one. Both engines give the same bytes and the same counts."""
     tables = policy_copy / "tables.yaml"
     text = tables.read_text(encoding="utf-8")
     assert text.count("      中职: 3\n") == 1
@@ -85,11 +86,14 @@ def test_a_problem_sql_words_from_one_blank_is_the_evaluators_and_others_stay_it
     checked = engine.load(policy_copy)
     rows = messy_rows(3000, seed=12, blanks=True)
     grade, attendance = HEADERS.index("年级"), HEADERS.index("就读方式")
+    school, in_county = HEADERS.index("学校"), HEADERS.index("县内学校")
     for k, row in enumerate(rows):
         if k % 7 == 0:
             row[grade] = ""
         if k % 21 == 0:
             row[attendance] = ""
+        if k % 11 == 0:  # a school outside the county's list, in county: a failure, not a blank
+            row[school], row[in_county] = "中阳县第九中学", "是"
     path = tmp_path / "students.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -106,6 +110,8 @@ def test_a_problem_sql_words_from_one_blank_is_the_evaluators_and_others_stay_it
     messages = [e["message"] for p in problems for e in p["errors"]]
     assert any("「学段最高年级」中没有 中职 这一项" in m for m in messages)  # the failing lookup reached both
     assert any("缺少「年级」「就读方式」" in m for m in messages)  # two blanks in one problem
+    codes = [{e["code"] for e in p["errors"]} for p in problems]
+    assert {"missing-fact", "unknown-value"} in codes  # a blank and a failure in one row
     # Most problem rows were settled in SQL (one blank each), the rest by the evaluator.
     settled = run.session.query(
         "SELECT count(*) FROM result WHERE clean AND ("

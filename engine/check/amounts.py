@@ -38,6 +38,8 @@ def amount_facts(checked: CheckedPolicy, expr: ir.Expr) -> AmountFacts:
             return _of_field(checked, f)
         case ir.ComputedRef(field=f):
             return amount_facts(checked, checked.computed[f])
+        case ir.RequireKnown(value=v):  # the value, or unknown (never another value)
+            return amount_facts(checked, v)
         case ir.TableLookup(table=t):
             cells = [_of_number(v) for v in checked.tables[t].values()]
             return AmountFacts(all(c.whole_fen for c in cells), all(c.not_negative for c in cells))

@@ -155,8 +155,8 @@ class BulkRun:
         NULL when it is decided, or may be undecided for another reason too. The evaluator then names
         exactly that fact (its problem names every blank fact the outcome rests on, a subset of those
         the item reads), provided that what the item reads holds exactly one blank, every program it
-        reads is decided and no table lookup of it fails (every key known, no cell); `plain`: more such
-        conditions (an amount)."""
+        reads is decided and nothing of it fails (:meth:`_may_fail`); `plain`: more such conditions
+        (an amount)."""
         reads = self.checked.reads(item)
         fields = [f for f in self.checked.fields if ("field", f) in reads]
         if any(f not in self.columns.field_column for f in fields) or not fields:
@@ -167,15 +167,17 @@ class BulkRun:
         columns = [self.columns.field_column[f] for f in fields]
         one = " + ".join(f"CAST({c} IS NULL AS INTEGER)" for c in columns) + " = 1"
         tests = [one, *(f"aw{writer.program_index[p]} IS NOT NULL" for k, p in reads if k == "program")]
-        for lookup in self._lookups(item):
-            keys = " AND ".join(f"{writer.expr(k)} IS NOT NULL" for k in lookup.keys) or "TRUE"
-            tests.append(f"NOT ({keys} AND {writer.lookup(lookup.table, lookup.keys)} IS NULL)")
+        for node in self._may_fail(item):  # a failure: every input known, yet no value
+            inputs = node.keys if isinstance(node, ir.TableLookup) else (node.value, node.key, node.required)
+            known = " AND ".join(f"{writer.expr(x)} IS NOT NULL" for x in inputs) or "TRUE"
+            tests.append(f"NOT ({known} AND {writer.expr(node)} IS NULL)")
         which = " ".join(f"WHEN {c} IS NULL THEN {sql_string(f)}" for f, c in zip(fields, columns, strict=True))
         # (evaluated only on the rare undecided row: CASE runs a branch on the rows that reach it)
         return f"CASE WHEN {outcome} IS NULL AND {' AND '.join([*tests, *plain])} THEN (CASE {which} END) END"
 
-    def _lookups(self, item: tuple[str, str]) -> list[ir.TableLookup]:
-        """Every table lookup `item` makes, through the groups and computed fields it reads too."""
+    def _may_fail(self, item: tuple[str, str]) -> list[ir.TableLookup | ir.RequireKnown]:
+        """Every node of `item` that can fail with its inputs known (a table lookup with no cell, a
+        value outside a field's known ones), through the groups and computed fields it reads too."""
         kind, name = item
         if kind == "program":
             program = self.checked.programs[name]
@@ -187,7 +189,7 @@ class BulkRun:
                 roots += [c.expr for c in self.checked.groups[other]]
             elif k == "computed":
                 roots.append(self.checked.computed[other])
-        return [e for root in roots for e in ir.subexpressions(root) if isinstance(e, ir.TableLookup)]
+        return [e for root in roots for e in ir.subexpressions(root) if isinstance(e, ir.TableLookup | ir.RequireKnown)]
 
     def _decimal_fields(self) -> list[str]:
         return [f for f in self.columns.field_column if self.checked.fields[f].type.kind in ("decimal", "money")]
@@ -214,9 +216,7 @@ class BulkRun:
         outcomes = self.evaluator.evaluate_all(heapq.merge(typed, read, key=lambda item: item.row))
         return {o.row: o for o in outcomes}
 
-    def _settled(
-        self, row: int, values: dict[str, Any], outcome: tuple[Any, ...], why: tuple[Any, ...] = ()
-    ) -> Result:
+    def _settled(self, row: int, values: dict[str, Any], outcome: tuple[Any, ...], why: tuple[Any, ...] = ()) -> Result:
         """The Result of a clean row from its outcome columns (:meth:`_outcome_columns`) and, when
         asked for reasons, its reason columns (why0, why1 …)."""
         n, m = len(self.programs), len(self.checks)
