@@ -172,8 +172,10 @@ class BulkRun:
             known = " AND ".join(f"{writer.expr(x)} IS NOT NULL" for x in inputs) or "TRUE"
             tests.append(f"NOT ({known} AND {writer.expr(node)} IS NULL)")
         which = " ".join(f"WHEN {c} IS NULL THEN {sql_string(f)}" for f, c in zip(fields, columns, strict=True))
-        # (evaluated only on the rare undecided row: CASE runs a branch on the rows that reach it)
-        return f"CASE WHEN {outcome} IS NULL AND {' AND '.join([*tests, *plain])} THEN (CASE {which} END) END"
+        # Nested so that the tests run only on the rare undecided row: DuckDB evaluates a WHEN on every
+        # row that reaches it, a THEN only on those it selects.
+        tested = " AND ".join([*tests, *plain])
+        return f"CASE WHEN {outcome} IS NULL THEN (CASE WHEN {tested} THEN (CASE {which} END) END) END"
 
     def _may_fail(self, item: tuple[str, str]) -> list[ir.TableLookup | ir.RequireKnown]:
         """Every node of `item` that can fail with its inputs known (a table lookup with no cell, a
