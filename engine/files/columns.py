@@ -332,7 +332,12 @@ def _tidy(info: FieldInfo, column: str, number: str) -> tuple[str, str, str]:
         valid = (f"(substr({column}, 7, 4) <> '0000' AND {_id_birth(column)} IS NOT NULL "
                  f"AND {check_char} = substr({column}, 18, 1))")  # fmt: skip
         return f"regexp_matches({column}, '^(?:[0-9]{{17}}[0-9X])$')", column, valid
-    if kind == "text" and info.field.known is None:  # known values: each distinct one through Python (aliases)
+    if kind == "text" and info.field.known is not None:
+        # A listed value as written is read as itself; an alias or anything else goes through Python
+        # (values.py resolves aliases), once per distinct cell.
+        listed = ", ".join(sql_string(v) for v in sorted(info.field.known.values))
+        return f"{column} IN ({listed})", column, "TRUE"
+    if kind == "text":
         return _unpadded(column), column, "TRUE"
     if kind == "date":
         value = f"TRY_CAST({column} AS DATE)"
@@ -349,7 +354,7 @@ def _tidy(info: FieldInfo, column: str, number: str) -> tuple[str, str, str]:
                           f" AND {value} <= {sql_value(high, kind)}" if high is not None else ""])  # fmt: skip
         places = 2 if kind == "money" else DECIMAL_SCALE  # money is whole fen (values.py); finer → row reader
         return f"regexp_matches({column}, '^(?:[0-9]{{1,20}}(\\.[0-9]{{1,{places}}})?)$'){bounds}", value, "TRUE"
-    return "FALSE", "NULL", "TRUE"  # bool, enum, known text: every distinct value through Python (there are few)
+    return "FALSE", "NULL", "TRUE"  # bool, enum: every distinct value through Python (there are few)
 
 
 def _convert(info: FieldInfo, cell: str) -> tuple[Any, bool, str | None]:
