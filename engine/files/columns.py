@@ -72,7 +72,6 @@ class TypedColumns:
     typed: str
     field_column: dict[str, str]  # field id → column of `typed`
     raw_columns: list[str]  # column of the cells under each header, in header order
-    cells_of: dict[str, str]  # field id → the raw column its cells come from (fields the file has)
     stored: list[str]  # tables made here that `typed` reads: to drop once its rows are stored elsewhere
 
     def raw_table(self, rows: list[tuple[Any, ...]]) -> RawTable:
@@ -192,8 +191,7 @@ def read_columns(
     ok = f"coalesce(ok AND NOT blank AND NOT ({' OR '.join(bad) or 'FALSE'}), FALSE) AS ok"
     typed = f"SELECT {', '.join([*facts, 'blank', ok, *raw_columns, *(['row'] if extra else [])])} FROM ({cells})"
     stored += [f"dup{j}" for j in range(len(keys))]
-    cells_of = {fid: column_of[header] for fid, header in reader.columns.by_field.items() if header in column_of}
-    return TypedColumns(reader, typed, field_column, raw_columns, cells_of, stored)
+    return TypedColumns(reader, typed, field_column, raw_columns, stored)
 
 
 def _require_plain_csv(path: Path, encoding: str | None) -> int:

@@ -15,7 +15,6 @@ The two are merged in input order; on DuckDB, DuckDB writes the merged lines to 
 
 from __future__ import annotations
 
-import heapq
 import os
 import shutil
 import sys
@@ -38,7 +37,7 @@ from engine.files.records import RecordReader, Rejected
 from engine.files.report import jsonl_line
 from engine.files.writers import atomic_output, text_output
 from engine.policy.model import Period
-from engine.runtime.results import Record, Result
+from engine.runtime.results import Result
 from engine.tools.ledger import Ledger
 from engine.tools.parallel import BatchCounts
 
@@ -131,23 +130,23 @@ class BulkRun:
         # every outcome column, and a collision between two shapes is detected, never trusted.
         shape = SHAPE_KEY.format(", ".join(keep)) if keep else "0"
         keep.append(f"CASE WHEN clean THEN {shape} END AS shape")
-        # A row that is not clean but typed without a problem keeps its facts for the evaluator (the
-        # row reader would type it alike) — unless a decimal cell is filled: SQL's DECIMAL does not
-        # keep the places it was written with (8000 vs 8000.00), so the row reader types that row.
-        cells_of, decimals = self.columns.cells_of, self._decimal_fields()
-        typed = " AND ".join(["ok", *(f"{cells_of[f]} IS NULL" if f in cells_of else "FALSE" for f in decimals)])
-        keep += [f"coalesce({typed}, FALSE) AS typed"]
         if values:
             keep += list(self.columns.field_column.values())
-        else:
-            keep += [f"CASE WHEN NOT clean THEN {c} END AS {c}" for c in self.columns.field_column.values()]
         if self.reasons:
             keep += [f"why{i}" for i in range(len(self.programs))]
-        keep += [f"CASE WHEN NOT clean AND NOT ({typed}) THEN {c} END AS {c}" for c in self.columns.raw_columns]
+        # The cells of a row that is not clean, for the row reader: one list column (most rows have
+        # none), far cheaper to store than a column per header.
+        cells = f"list_value({', '.join(self.columns.raw_columns)})" if self.columns.raw_columns else "[]"
+        keep.append(f"CASE WHEN NOT clean THEN {cells} END AS cells")
         keep.append("row")
+        # The one blank fact of each item left undecided by it alone (see _one_blank), programs then
+        # checks, as one list: NULL on every row that has none.
+        names = [f"miss{k}" for k in range(len(self.blanks))]
+        any_miss = " OR ".join(f"{name} IS NOT NULL" for name in names)
+        listed = f"CASE WHEN {any_miss} THEN list_value({', '.join(names)}) END" if names else "CAST(NULL AS VARCHAR[])"
         misses = "".join(f", {sql} AS miss{k}" for k, sql in enumerate(self.blanks))
         return (f"SELECT blank, clean, coalesce({id_column}, '') AS id_number, {', '.join(keep)} "
-                f"FROM (SELECT *, coalesce({clean}, FALSE) AS clean FROM "
+                f"FROM (SELECT *, coalesce({clean}, FALSE) AS clean, {listed} AS misses FROM "
                 f"(SELECT *{misses} FROM ({compiled.query})))")  # fmt: skip
 
     def _one_blank(self, writer: SqlWriter, item: tuple[str, str], outcome: str, plain: list[str]) -> str:
@@ -193,29 +192,15 @@ class BulkRun:
                 roots.append(self.checked.computed[other])
         return [e for root in roots for e in ir.subexpressions(root) if isinstance(e, ir.TableLookup | ir.RequireKnown)]
 
-    def _decimal_fields(self) -> list[str]:
-        return [f for f in self.columns.field_column if self.checked.fields[f].type.kind in ("decimal", "money")]
-
     @property
     def reader(self) -> RecordReader:
         return self.columns.reader
 
     def _slow_outcomes(self) -> dict[int, Result | Rejected]:
-        """Rows the per-record evaluator decides: not settled by SQL. Those typed without a problem
-        come with SQL's facts; the others with their raw cells, for the row reader to type or reject."""
-        fields = list(self.columns.field_column.items())
-        columns = ", ".join([c for _, c in fields] + self.columns.raw_columns)
-        query = f"SELECT {self.row}, typed, {columns} FROM result WHERE NOT clean AND NOT blank ORDER BY {self.order}"
-        n = len(fields)
-        blank = {f: self.checked.fields[f].blank for f in self._decimal_fields()}  # the row reader's own value
-        typed, raw = [], []
-        for row, by_sql, *cells in self.session.query(query):
-            if by_sql:
-                typed.append(Record(row, {fid: cells[k] for k, (fid, _) in enumerate(fields)} | blank))
-            else:
-                raw.append((row, *cells[n:]))
-        read = RecordReader(self.checked, self.columns.raw_table(raw))
-        outcomes = self.evaluator.evaluate_all(heapq.merge(typed, read, key=lambda item: item.row))
+        """Rows the per-record path decides (not settled by SQL), from their cells, by the row reader."""
+        query = f"SELECT {self.row}, cells FROM result WHERE NOT clean AND NOT blank ORDER BY {self.order}"
+        rows = [(row, *cells) for row, cells in self.session.query(query)]
+        outcomes = self.evaluator.evaluate_all(RecordReader(self.checked, self.columns.raw_table(rows)))
         return {o.row: o for o in outcomes}
 
     def _settled(self, row: int, values: dict[str, Any], outcome: tuple[Any, ...], why: tuple[Any, ...] = ()) -> Result:
@@ -224,8 +209,8 @@ class BulkRun:
         n, m = len(self.programs), len(self.checks)
         awarded = {pid: outcome[2 * i + 1] for i, pid in enumerate(self.programs) if outcome[2 * i]}
         flagged = {cid for j, cid in enumerate(self.checks) if outcome[2 * n + j]}
-        missing = dict(zip([*self.programs, *self.checks], outcome[2 * n + m :], strict=True))
-        undecided = {item: field for item, field in missing.items() if field is not None}
+        missing = zip([*self.programs, *self.checks], outcome[2 * n + m] or (), strict=False)
+        undecided = {item: field for item, field in missing if field is not None}
         denials = {pid: k for pid, k in zip(self.programs, why, strict=True) if k is not None} if why else None
         return self.evaluator.settled_result(row, values, awarded, flagged, denials, undecided)
 
@@ -234,7 +219,7 @@ class BulkRun:
         return (
             [f"{prefix}aw{i}, {prefix}amt{i}" for i in range(len(self.programs))]
             + [f"{prefix}fl{j}" for j in range(len(self.checks))]
-            + [f"{prefix}miss{k}" for k in range(len(self.blanks))]
+            + [f"{prefix}misses"]
         )
 
     @cached_property
@@ -327,7 +312,7 @@ class BulkRun:
         query = (f"SELECT {self.row}, clean, {', '.join(columns + why)} FROM result WHERE NOT blank "
                  f"ORDER BY {self.order}")  # fmt: skip
         n_fields = len(fields)
-        n_outcomes = n_fields + 2 * len(self.programs) + len(self.checks) + len(self.blanks)  # aw, amt, fl, miss
+        n_outcomes = n_fields + 2 * len(self.programs) + len(self.checks) + 1  # aw_i, amt_i, fl_j, misses
         for row, clean, *cells in self.session.stream(query):
             if not clean:
                 yield slow[row]
@@ -339,7 +324,7 @@ class BulkRun:
         """The clean rows' part of the ledger, from their shapes (each shape's amounts times its rows)."""
         counts = BatchCounts(evaluated=sum(rows for _key, rows, _outcome in self.shapes))
         first_miss = 2 * len(self.programs) + len(self.checks)
-        counts.with_errors = sum(rows for _key, rows, outcome in self.shapes if any(outcome[first_miss:]))
+        counts.with_errors = sum(rows for _key, rows, outcome in self.shapes if outcome[first_miss] is not None)
         n = len(self.programs)
         for i, pid in enumerate(self.programs):
             holders = [(rows, outcome[2 * i + 1]) for _key, rows, outcome in self.shapes if outcome[2 * i]]
