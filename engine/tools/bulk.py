@@ -2,13 +2,16 @@
 
 The file is read column-wise (:mod:`engine.files.columns`), the policy compiled to SQL
 (:mod:`engine.backends.sql.compile`) and evaluated over every typed row at once. A row whose
-outcome SQL settles completely — typed without a problem, every program and check decided, each
-amount exact to the fen, holding no program with a quota — is *clean*. Clean rows share a few
-hundred *shapes* (which programs, which amounts, which flags): each shape's JSONL text is made once
-by :func:`engine.files.report.jsonl_line` itself, from the Result the evaluator builds for it
+outcome SQL settles completely is *clean*: typed without a problem, holding no program with a
+quota, and each program and check either decided (an amount exact to the fen, never negative) or
+left undecided by exactly one blank fact and nothing else — no other blank it reads, no program it
+reads undecided, no lookup failing (:meth:`BulkRun._one_blank`): the evaluator then names that one
+fact, as it would. Clean rows share a few hundred *shapes* (which programs, amounts, flags and
+blank facts), keyed by a 64-bit hash: each shape's JSONL text is made once by
+:func:`engine.files.report.jsonl_line` itself, from the Result the evaluator builds for it
 (:meth:`Evaluator.settled_result`), and joined back, so a clean row's line is that text with its
-row number and ID put in. Every other row (rejected, with problems, or in a quota's queue) is
-handed, with its raw cells, to the per-record path — the same reader and evaluator
+row number and ID put in. Every other row (rejected, in a quota's queue, or undecided otherwise)
+is handed, with its raw cells, to the per-record path — the same reader and evaluator
 ``--engine python`` uses — so its messages, codes and quota order are that path's by construction.
 The two are merged in input order; on DuckDB, DuckDB writes the merged lines to the file itself.
 """
