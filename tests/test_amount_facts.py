@@ -115,3 +115,26 @@ def test_a_problem_sql_words_from_one_blank_is_the_evaluators_and_others_stay_it
     # Most problem rows were settled in SQL (one blank each), the rest by the evaluator.
     settled = run.session.query("SELECT count(*) FROM result WHERE clean AND misses IS NOT NULL")[0][0]
     assert 0 < settled < len(problems)
+
+
+def test_a_blank_school_where_the_fallback_row_applies_is_no_blank_fact(tmp_path, checked_2021) -> None:
+    """免书本费 reads 书本费标准[学段, 学校, 年级]. For 中职 no school has rows of its own, so a blank
+    学校 takes the 其他学校 row, and 年级 4 has none: the evaluator reports the missing row (no-table-entry),
+    and SQL must not word it as a blank 学校 (probe 3, finding 1). For 普通高中, which lists a school of
+    its own, a blank 学校 is the blank fact (missing-fact naming 学校)."""
+    rows = messy_rows(400, seed=13, blanks=False)
+    stage, grade, school = HEADERS.index("学段"), HEADERS.index("年级"), HEADERS.index("学校")
+    for k, row in enumerate(rows):
+        if k % 3 == 0:
+            row[stage], row[grade], row[school] = ("中职", "普通高中")[k % 2], str(4 + k % 6), ""
+    path = tmp_path / "students.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(HEADERS)
+        writer.writerows(rows)
+    evaluator = Evaluator(checked_2021, AUTUMN, reasons=False)
+    python = [jsonl_line(o) for o in evaluator.evaluate_all(RecordReader(checked_2021, read_table(path)))]
+    duck = list(BulkRun(checked_2021, AUTUMN, path).jsonl_lines(Ledger(checked_2021)))
+    assert duck == python
+    messages = [e["message"] for line in python for e in json.loads(line).get("errors", [])]
+    assert any("「书本费标准」中没有 中职、（空）、4 这一项" in m for m in messages)  # k % 6 == 0: 中职, 年级 4

@@ -170,7 +170,13 @@ class BulkRun:
         one = " + ".join(f"CAST({c} IS NULL AS INTEGER)" for c in columns) + " = 1"
         tests = [one, *(f"aw{writer.program_index[p]} IS NOT NULL" for k, p in reads if k == "program")]
         for node in self._may_fail(item):  # a failure: every input known, yet no value
-            inputs = node.keys if isinstance(node, ir.TableLookup) else (node.value, node.key, node.required)
+            if isinstance(node, ir.TableLookup):
+                # A blank fallback key (学校) takes the fallback row where the other keys list no row of
+                # their own, and a missing fallback row is then a failure: it does not count as known.
+                fallback = writer.fallbacks.get(node.table)
+                inputs = tuple(k for n, k in enumerate(node.keys) if fallback is None or n != fallback.position)
+            else:
+                inputs = (node.value, node.key, node.required)
             known = " AND ".join(f"{writer.expr(x)} IS NOT NULL" for x in inputs) or "TRUE"
             tests.append(f"NOT ({known} AND {writer.expr(node)} IS NULL)")
         which = " ".join(f"WHEN {c} IS NULL THEN {sql_string(f)}" for f, c in zip(fields, columns, strict=True))
