@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import engine
-from engine.files.wording import sentence
+from engine.check.wording import sentence
 
 # (the rule as staff write it, the sentence an auditor should read)
 CASES = [
@@ -54,3 +54,16 @@ def test_a_condition_reads_as_a_chinese_sentence(worded, index, expected):
 def test_an_amount_with_a_choice_reads_as_if_then_else(checked_2021):
     # zihui: 省内院校 500, 省外院校 1000 (一(二)4(2)).
     assert sentence(checked_2021.programs["zihui"].amount, checked_2021) == "若省内院校为是，则 500，否则 1000"
+
+
+def test_a_refusal_gives_its_condition_in_the_words_explain_uses(checked_2021) -> None:
+    """免学费 needs 学段 in ["普通高中", "中职"] (一(二)3(2), written without a label): an 初中 pupil is
+    refused with the sentence explain says, 学段为普通高中或中职, not the expression's syntax (probe 3,
+    finding 5: the Parquet reason_ columns and reconcile showed the syntax)."""
+    from engine.backends.python.evaluator import Evaluator
+    from tests.test_evaluate import CORE_COUNTY, student
+
+    evaluator = Evaluator(checked_2021, engine.Period.parse("2021-autumn"), reasons=True)
+    result = evaluator.evaluate(student(checked_2021, stage="junior", grade=2, **CORE_COUNTY))
+    (tuition,) = [d for d in result.denials if d.program == "tuition_waiver"]
+    assert tuition.reason == "不符合条件：学段为普通高中或中职"

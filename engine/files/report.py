@@ -17,9 +17,9 @@ from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote
 from engine.check.types import Type, display, money_text
 from engine.check.values import is_blank
+from engine.check.wording import sentence
 from engine.diagnostics import visible
 from engine.files.records import Rejected
-from engine.files.wording import sentence
 from engine.policy.model import Policy
 from engine.policy.versions import SECTIONS
 from engine.runtime.results import Award, Denial, Explanation, Flag, Result, RowError, TraceStep

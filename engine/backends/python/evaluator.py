@@ -19,6 +19,7 @@ from engine.check.known import unknown_value_message
 from engine.check.samples import sample_programs
 from engine.check.tables import OTHER, fallback_position
 from engine.check.types import CENT, Type, display, plain
+from engine.check.wording import sentence
 from engine.policy.model import Period
 from engine.runtime.facts import AMOUNT_PROBLEMS, NO_AMOUNT, Unknown
 from engine.runtime.results import (
@@ -82,7 +83,7 @@ class Evaluator:
             Denial(
                 p.id,
                 p.label,
-                f"不符合条件：{c.label}",
+                f"不符合条件：{c.condition.label or sentence(c.expr, self.checked)}",  # as explain words it
                 c.condition.citation.cite or p.citation.cite,
                 "condition",
                 c.expr.text,
