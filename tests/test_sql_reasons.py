@@ -142,10 +142,11 @@ def test_hand_worked_reasons_in_the_parquet_output(tmp_path, engine_name) -> Non
     # 一(二)2(2): "非寄宿生生活补助 … 该补助项目含各义务教育阶段学校送教上门以及有学籍但因身体原因不具备
     # 学习条件的原建档立卡适龄儿童少年"; 一(二): "资助对象为…脱贫户就读的学生（以下简称原建档立卡学生）".
     # A 一般家庭 pupil is none of those (nor 特殊群体, nor 外地就读): the condition naming who is covered
-    # fails — 已入学 and 学段 in [小学, 初中] hold — and the reason cites the program's clause 一(二)2(2).
+    # fails — 已入学 and 学段 in [小学, 初中] hold — and the reason cites the program's clause 一(二)2(2)
+    # (the label's own （一(二)5(2)）, which qualifies its 外地就读 part, is dropped: one clause per reason).
     assert ordinary["award_day_subsidy"] is None
     assert ordinary["reason_day_subsidy"] == (
-        "不符合条件：县内在籍在校、送教上门或因病不具备学习条件，或外地就读出具情况说明（一(二)5(2)）（一(二)2(2)）"
+        "不符合条件：县内在籍在校、送教上门或因病不具备学习条件，或外地就读出具情况说明（一(二)2(2)）"
     )
     # 一(二)3(1): "国家助学金：补助标准 1500 元/生·学期（中职学校三年级无国家助学金资助）": every condition
     # holds (已入学, 高中职学段, 县内受助对象 在校), the exclusion vocational_year_3 refuses it.

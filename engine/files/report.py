@@ -154,7 +154,19 @@ def reason_text(e: RowError) -> str:
 
 def denial_text(d: Denial) -> str:
     """Why a program was not awarded, with the clause that says so: 不符合条件：…（一(二)2(2)）."""
-    return f"{d.reason}（{d.clause}）" if d.clause else d.reason
+    reason, clause = one_clause(d.reason, d.clause)
+    return f"{reason}（{clause}）" if clause else reason
+
+
+def one_clause(reason: str, clause: str) -> tuple[str, str]:
+    """A condition's label may carry a clause of its own in parentheses that qualifies one part of
+    it (…或外地就读出具情况说明（一(二)5(2)）); the denial's clause is the one that decides, so the
+    label's is dropped rather than printed beside it."""
+    if reason.endswith("）") and "（" in reason:
+        inner = reason[reason.rindex("（") + 1 : -1]
+        if inner and inner[0] in "一二三四五六七八九十" and "(" in inner:
+            return reason[: reason.rindex("（")], clause or inner
+    return reason, clause
 
 
 def rejected_text(rejected: Rejected) -> str:

@@ -24,6 +24,7 @@ from engine.check.types import CENT, display
 from engine.check.values import id_cell_is_number, is_blank, parse_number, problem_code
 from engine.files.readers import RawTable, read_table
 from engine.files.records import Rejected
+from engine.files.report import one_clause
 from engine.runtime.results import Award, Explanation, Result
 from engine.vocabulary import BLANK_GROUP, PAID_BY_WORDS, RECONCILE_COLUMN_WORDS, RECONCILE_WORDS
 
@@ -451,20 +452,9 @@ def _why_not(checked: CheckedPolicy, student: Result, pid: str, recheck: Recheck
     if denial is None:
         error = next((e for e in student.errors if e.program == pid), None)
         return error.message if error else "不享受"
-    reason, clause = _one_clause(denial.reason, denial.clause)
+    reason, clause = one_clause(denial.reason, denial.clause)
     facts = _decisive_facts(checked, pid, explanations) if denial.cause in ("condition", "exclusion") else ""
     return f"{reason}{'；' + facts if facts else ''}" + (f"（{clause}）" if clause else "")
-
-
-def _one_clause(reason: str, clause: str) -> tuple[str, str]:
-    """A condition's label may carry a clause of its own in parentheses that qualifies one part of
-    it (…或外地就读出具情况说明（一(二)5(2)）); the denial's clause is the one that decides, so the
-    label's is dropped rather than printed beside it."""
-    if reason.endswith("）") and "（" in reason:
-        inner = reason[reason.rindex("（") + 1 : -1]
-        if inner and inner[0] in "一二三四五六七八九十" and "(" in inner:
-            return reason[: reason.rindex("（")], clause or inner
-    return reason, clause
 
 
 MAX_FACTS = 4
