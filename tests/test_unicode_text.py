@@ -55,7 +55,7 @@ def test_unicode_text_evaluates_as_the_csv_does(tmp_path):
 def test_bom_less_unicode_text_is_read_when_the_encoding_is_named(tmp_path):
     path = tmp_path / "s.txt"
     path.write_bytes(tab_text(2).encode("utf-16-le"))
-    headers, rows = table(path, encoding="utf-16-le")
+    _, rows = table(path, encoding="utf-16-le")
     assert [cells["姓名"] for _, cells in rows] == ["高建", "白宇天"]
 
 
