@@ -939,6 +939,7 @@ def verify(
 
     if output and Path(output).suffix.lower() not in (".csv", ".xlsx"):
         raise click.BadParameter("反例文件应为 .csv 或 .xlsx", param_hint="-o")
+    check_output(output)  # a folder that cannot be written is refused before the proof, not after
     if gains and not old_folder:
         raise click.BadParameter("--gains 须与 --against 一起用", param_hint="--gains")
     if old_folder and len(periods) != 1:
@@ -969,9 +970,10 @@ def verify(
     if output and report.counterexamples:
         headers, rows = counterexample_table(report)
         if output.lower().endswith(".xlsx"):
-            write_sheets_xlsx(output, {"反例": (headers, rows)})
+            with atomic_output(output) as path:
+                write_sheets_xlsx(path, {"反例": (headers, rows)})
         else:
-            with open(output, "w", encoding="utf-8-sig", newline="") as handle:
+            with text_output(output, "utf-8-sig") as handle:
                 write_csv_rows(handle, headers, rows)
         click.echo(f"反例 {len(rows)} 名学生已写入 {output}", err=True)
     sys.exit(1 if report.failed else 0)

@@ -105,7 +105,7 @@ def test_the_report_states_the_semester_start_and_the_two_week_due_date(tmp_path
     assert "2022-03-01" in result.output and "即 2022-03-14（含）前完成（一(一)1）" in result.output
     notes = dict(book["说明"].iter_rows(min_row=2, values_only=True))
     assert "2022-03-14" in notes["排查时间"]
-    assert notes["学期"] == "2022-spring" and notes["政策标识"] == "zhongyang-2021"
+    assert notes["学期"] == "2022年春季学期" and notes["政策标识"] == "zhongyang-2021"
 
 
 def test_follow_up_from_two_saved_jsonl_results(tmp_path):

@@ -108,7 +108,8 @@ def test_every_workbook_has_a_notes_sheet_with_the_record(tmp_path):
         target = tmp_path / f"{name}.xlsx"
         run(*command, target)
         sheet = notes(target)
-        assert {key: sheet[label] for label, key in labels.items()} == want, name
+        # The sheet is read by a person: the semester in Chinese (2021-autumn is 2021年秋季学期).
+        assert {key: sheet[label] for label, key in labels.items()} == {**want, "semester": "2021年秋季学期"}, name
     assert "核对项目：" in notes(tmp_path / "reconcile.xlsx")["核对范围"]
 
 
@@ -132,4 +133,4 @@ def test_text_reports_and_diff_carry_the_record(tmp_path):
     target = tmp_path / "impact.xlsx"
     run("diff", POLICY_2021, POLICIES / "2024", "--students", EXAMPLE_CSV, "--period", "2024-spring", "-o", target)
     sheet = notes(target)
-    assert (sheet["旧版政策内容校验值"], sheet["新版学期"]) == (policy_hash(POLICY_2021), "2024-spring")
+    assert (sheet["旧版政策内容校验值"], sheet["新版学期"]) == (policy_hash(POLICY_2021), "2024年春季学期")

@@ -249,6 +249,35 @@ def test_the_impact_title_counts_problem_rows_as_well_as_rejected_ones():
     assert title in result.output
 
 
+def test_the_impact_counts_travel_with_json_and_the_workbook(tmp_path):
+    # Three students of the example list (all fine on their own), the first given a wrong check digit:
+    # read 3, rejected 1 (left out of the totals), problem 0, evaluated 3 - 0 - 1 = 2.
+    lines = EXAMPLE_CSV.read_text(encoding="utf-8-sig").splitlines()[:4]
+    cells = lines[1].split(",")
+    cells[0] = cells[0][:-1] + ("0" if cells[0][-1] != "0" else "1")
+    lines[1] = ",".join(cells)
+    students = tmp_path / "三名学生.csv"
+    students.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    target = tmp_path / "影响.xlsx"
+    result = run("diff", POLICIES / "2021", POLICIES / "2024", "--students", students, "--period", "2024-spring",
+                 "--format", "json", "-o", target)  # fmt: skip
+    assert result.exit_code == 0
+    impact = json.loads(result.output[: result.output.rindex("}") + 1])["impact"]
+    assert impact["rows"] == {"read": 3, "evaluated": 2, "problem": 0, "rejected": 1}
+    assert impact["rows_note"] == "共 3 行：0 行有无法判定的项目，按两个版本各自的结果比较；1 行被退回，未计"
+    import openpyxl
+
+    about = {k.value: v.value for k, v in openpyxl.load_workbook(target)["说明"].iter_rows(min_row=2)}
+    assert (about["读取行数"], about["计算行数（无问题）"], about["有问题行数（按各自结果比较）"],
+            about["退回行数（未计入）"]) == (3, 2, 0, 1)  # fmt: skip
+    assert about["比较的行"] == impact["rows_note"]
+    # The semester as every other output words it, for both versions; the JSON record keeps the code.
+    assert about["旧版学期"] == about["新版学期"] == "2024年春季学期"
+    assert json.loads(result.output[: result.output.rindex("}") + 1])["decision_records"]["old"]["semester"] == (
+        "2024-spring"
+    )
+
+
 def test_impact_on_the_examples_matches_a_hand_computation(tmp_path):
     target = tmp_path / "impact.xlsx"
     result = run("diff", POLICIES / "2021", POLICIES / "2024", "--students", EXAMPLE_CSV, "--period", "2024-spring",

@@ -87,7 +87,7 @@ def test_eval_workbook_holds_numbers_with_formats_on_every_sheet(tmp_path, three
     assert counts and all(c.data_type == "n" for c in counts)
 
     about = {k.value: v.value for k, v in book["说明"].iter_rows(min_row=2)}
-    assert about["文号"] == "中教函〔2021〕58号" and about["学期"] == "2021-autumn" and about["政策版本"] == "2021.1"
+    assert about["文号"] == "中教函〔2021〕58号" and about["学期"] == "2021年秋季学期" and about["政策版本"] == "2021.1"
     assert about["性质"] == "县级政策文件"
 
 
@@ -186,7 +186,7 @@ def test_reconcile_followup_and_impact_workbooks_are_finished_the_same_way(tmp_p
     for sheet in book.worksheets:
         assert_office_sheet(sheet)
     about = {k.value: v.value for k, v in book["说明"].iter_rows(min_row=2)}
-    assert about["学期"] == "2022-spring" and "2021-autumn" in about["前一学期决策记录"]
+    assert about["学期"] == "2022年春季学期" and "2021-autumn" in about["前一学期决策记录"]
 
     # Impact of 2023 (loan caps only) on these three: no grant changes; both versions named in 说明.
     impact = tmp_path / "影响.xlsx"

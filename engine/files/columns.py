@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import codecs
 import mmap
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -100,7 +101,7 @@ def read_columns(
     it numbering the rows as a spreadsheet does, is kept as ``row``."""
     path = Path(path)
     if path.suffix.lower() != ".csv":
-        raise ColumnarUnavailable("按列读取只用于 CSV 文件")
+        raise ColumnarUnavailable("按列读取只用于 CSV 或 Parquet 文件")
     lines = _require_plain_csv(path, encoding)
     if encoding is None and source is None:
         # DuckDB's reader refuses any byte that is not UTF-8 (then the row reader takes the file and
@@ -127,7 +128,7 @@ def read_columns(
         try:
             con.store("raw_text", f"SELECT * FROM {csv_source(path, raw_columns, table.header_row)}")
         except Exception as exc:  # DuckDB's error for a file it cannot parse
-            raise ColumnarUnavailable(f"DuckDB 无法按列读取（{str(exc).splitlines()[0]}）") from None
+            raise ColumnarUnavailable(_duckdb_refusal(exc)) from None
         # Every line after the header is one record to the row reader. DuckDB may silently read none
         # (2.0: `skip` past a title line of fewer cells, in strict mode): never fewer rows than the file.
         read = con.query("SELECT count(*) FROM raw_text")[0][0]
@@ -161,7 +162,7 @@ def read_columns(
     try:
         found: Any = con.query(f"SELECT {', '.join(lists) or 'NULL'} FROM raw_file AS raw")[0]
     except Exception as exc:  # the engine's own error for a file it cannot parse (each engine has its kind)
-        raise ColumnarUnavailable(f"DuckDB 无法按列读取（{str(exc).splitlines()[0]}）") from None
+        raise ColumnarUnavailable(_duckdb_refusal(exc)) from None
     selects, joins, oks, tidies, keys = list(constants), [], [], [], []
     # A grade word naming a stage (初二, 八年级) may contradict the row's 学段: the row reader judges
     # those rows (grade-stage-mismatch). Plain digits, the tidy cells, name none.
@@ -219,13 +220,52 @@ def _require_plain_csv(path: Path, encoding: str | None) -> int:
             if data.find(b"\r", 0, end) >= 0:
                 carriage_returns = _count(data, end, b"\r")
                 if not carriage_returns == _count(data, end, b"\r\n") == lines - 1:
-                    raise ColumnarUnavailable("文件的换行符不一致（有的行以 CR LF 结尾，有的不是）")
+                    raise ColumnarUnavailable(_line_ends_refusal(head, lines))
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 3:
-            raise ColumnarUnavailable("文件不是 UTF-8 编码") from None
+            raise ColumnarUnavailable(_not_utf8(head)) from None
     return lines
+
+
+def _line_ends_refusal(head: bytes, lines: int) -> str:
+    """Why the line ends keep the file from DuckDB, said as what the file is: another encoding
+    (UTF-16 has no CR LF byte pair), lines ended by a lone CR (old Mac files), or a mix."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:
+            return _not_utf8(head)
+    if lines == 1:
+        return "文件的行以单独的 CR 结尾（旧式 Mac 格式），按列读取只支持以 LF 或 CR LF 结尾的行"
+    return "文件的换行符不一致（有的行以 CR LF 结尾，有的不是）"
+
+
+def _not_utf8(head: bytes) -> str:
+    """The note for a file that is not UTF-8, naming UTF-16 (Excel's 「Unicode 文本」) when its BOM says so."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "文件是 UTF-16 编码，按列读取只支持 UTF-8"
+    return "文件不是 UTF-8 编码，按列读取只支持 UTF-8"
+
+
+# DuckDB's CSV errors are English; the note says the gist in Chinese, with the file's line when given.
+_DUCKDB_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_DUCKDB_COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+_DUCKDB_KINDS = (("unterminated quote", "引号没有配对"), ("Invalid unicode", "有不是 UTF-8 的字节"))
+
+
+def _duckdb_refusal(exc: Exception) -> str:
+    """DuckDB's refusal of a file in Chinese: what is wrong and, when DuckDB names it, the line
+    (DuckDB counts the file's lines from 1, as the row reader does)."""
+    text = str(exc)
+    line = _DUCKDB_LINE.search(text)
+    columns = _DUCKDB_COLUMNS.search(text)
+    if columns:
+        what = f"单元格数与列标题不同（应为 {columns[1]} 个，实际 {columns[2]} 个）"
+    else:
+        what = next((words for key, words in _DUCKDB_KINDS if key.lower() in text.lower()), "格式不合 DuckDB 的要求")
+    return f"DuckDB 无法按列读取：{f'第 {line[1]} 行' if line else '文件'}{what}"
 
 
 def _count(data: mmap.mmap, end: int, needle: bytes) -> int:

@@ -133,8 +133,11 @@ def detect_format(path: Path) -> str:
         return "xlsx"
     if suffix in FORMATS:
         return suffix
+    if suffix == "txt":
+        return "txt"
     raise InputError(
-        f"{path}: 不认识的文件类型「{path.suffix}」，可用 .csv .xlsx .xls .ods .json .jsonl .yaml .parquet",
+        f"{path}: 不认识的文件类型「{path.suffix}」，可用 .csv .xlsx .xls .ods .json .jsonl .yaml .parquet"
+        "，或 Excel/WPS 另存的「Unicode 文本」（.txt）",
         "unknown-format",
     )
 
@@ -148,6 +151,8 @@ def read_table(
     fmt = detect_format(path)
     if fmt == "csv":
         return _read_csv(path, encoding, is_header)
+    if fmt == "txt":
+        return _read_unicode_text(path, encoding, is_header)
     if fmt in ("xlsx", "xls", "ods"):
         return _read_spreadsheet(path, fmt, sheet, is_header)
     if fmt == "jsonl":
@@ -238,10 +243,35 @@ def _read_csv(path: Path, encoding: str | None, is_header: HeaderTest | None) ->
     return RawTable(str(path), headers, rows, column, cell_rows, warnings, header_line)
 
 
+def _read_unicode_text(path: Path, encoding: str | None, is_header: HeaderTest | None) -> RawTable:
+    """A .txt file: read only as Excel/WPS save 「Unicode 文本」 — UTF-16, tab-separated — which the CSV
+    reader reads from the same bytes as the same table. Any other .txt (Excel's 「文本文件（制表符分隔）」
+    is GBK with tabs, which the CSV reader would take for one column) is refused, saying what to save."""
+    enc = encoding or _detect_encoding_or_none(path)
+    if enc is not None and _is_utf16(enc) and _delimiter(path, enc) == "\t":
+        return _read_csv(path, enc, is_header)
+    raise InputError(
+        f"{path}: 这个 .txt 文件不是 Excel/WPS 另存的「Unicode 文本」（UTF-16、制表符分隔），无法可靠地分出各列；"
+        "请在 Excel/WPS 中另存为「CSV UTF-8（逗号分隔）」(.csv) 或 Excel 工作簿 (.xlsx)",
+        "unsupported-text-file",
+    )
+
+
+def _detect_encoding_or_none(path: Path) -> str | None:
+    try:
+        return _detect_encoding(path)
+    except InputError:  # not UTF-8, nor any encoding guessed: not 「Unicode 文本」 either
+        return None
+
+
+def _is_utf16(enc: str) -> bool:
+    return enc.lower().replace("_", "-") in ("utf-16", "utf-16-le", "utf-16-be")
+
+
 def _delimiter(path: Path, enc: str) -> str:
     """A comma, or a tab for a UTF-16 file whose first line has tabs and no comma: what Excel and
     WPS save as "Unicode 文本". (Other files are comma-separated, as the columnar reader reads them.)"""
-    if enc.lower().replace("_", "-") not in ("utf-16", "utf-16-le", "utf-16-be"):
+    if not _is_utf16(enc):
         return ","
     try:
         with open(path, encoding=enc, newline="") as handle:

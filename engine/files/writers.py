@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import json
 import os
 import re
@@ -70,6 +71,40 @@ def check_output(output: str | None, inputs: Iterable[str | None] = ()) -> None:
         raise OutputError(
             f"-o {output}：文件夹 {Path(output).parent} 不存在；请先建立该文件夹，或换一个位置", "no-output-folder"
         )
+    # The output is written beside itself, then renamed (atomic_output): try that now, before any
+    # work, so a read-only or system folder is refused up front, named as the user wrote it.
+    os.unlink(_temporary_beside(output))
+
+
+def _temporary_beside(output: str) -> str:
+    """A new, empty, hidden file in the output's folder, to write the output to and then rename."""
+    target = Path(output).resolve()
+    try:
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent
+        )
+    except OSError as exc:
+        raise unwritable(output, exc) from exc
+    os.close(handle)
+    return temporary
+
+
+# Why the system refused a file, in words (strerror is English); anything else is named by its errno.
+_OS_REASONS = {
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+    errno.EROFS: "所在位置是只读的",
+    errno.ENOENT: "该位置不能建立文件",
+    errno.ENOSPC: "磁盘空间已满",
+    errno.EDQUOT: "超出磁盘配额",
+    errno.ENAMETOOLONG: "文件名太长",
+}
+
+
+def unwritable(output: str, exc: OSError) -> OutputError:
+    """The output cannot be written: named as the user gave it (not the hidden temporary file)."""
+    reason = _OS_REASONS.get(exc.errno or 0) or f"系统拒绝写入（{errno.errorcode.get(exc.errno or 0, exc.errno)}）"
+    return OutputError(f"无法写入 {output}：{reason}；请换一个位置（-o）", "output-not-writable")
 
 
 @contextlib.contextmanager
@@ -78,12 +113,15 @@ def atomic_output(output: str) -> Iterator[str]:
     and removed when it does not (an error, Ctrl-C): the output is whole or untouched."""
     check_output(output)
     target = Path(output).resolve()
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent)
-    os.close(handle)
+    temporary = _temporary_beside(output)
     try:
         yield temporary
         os.chmod(temporary, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask())
         os.replace(temporary, target)
+    except OSError as exc:
+        if exc.filename != temporary:  # an input's error, say: the caller names it
+            raise
+        raise unwritable(output, exc) from exc  # disk full while writing, the rename refused
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)

@@ -96,7 +96,7 @@ class DecisionRecord:
             ("政策文件夹", self.folder),
             ("政策内容校验值", self.policy_hash),
             ("zizhu 版本", self.zizhu_version),
-            ("学期", self.semester or "（不适用）"),
+            ("学期", semester_words(self.semester) or "（不适用）"),
         ]
 
     def text(self) -> str:
@@ -104,6 +104,18 @@ class DecisionRecord:
         semester = f"，学期 {self.semester}" if self.semester else ""
         return (f"决策记录：政策 {self.policy_id} {self.policy_version}（{self.folder}），"
                 f"校验值 {self.policy_hash}，zizhu {self.zizhu_version}{semester}")  # fmt: skip
+
+
+def semester_words(semester: str) -> str:
+    """The record's semester as a person reads it (2024-spring → 2024年春季学期, each side of a
+    follow-up's →); the record itself keeps the text it was given, for programs that read it."""
+    parts = []
+    for part in semester.split("→"):
+        try:
+            parts.append(Period.parse(part).chinese)
+        except ValueError:  # not one semester: shown as written
+            parts.append(part.strip())
+    return " → ".join(parts) if semester else ""
 
 
 def is_jsonl_header(record: Any) -> bool:

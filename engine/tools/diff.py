@@ -424,7 +424,8 @@ def render_diff(old: CheckedPolicy, new: CheckedPolicy, changes: list[Change], r
         }
         if result is not None:
             (sh, srows), (th, trows) = impact_tables(result)
-            out["impact"] = {"programs": [dict(zip(sh, map(_jsonable, r), strict=True)) for r in srows],
+            out["impact"] = {"rows": impact_rows(result), "rows_note": impact_counts(result),
+                             "programs": [dict(zip(sh, map(_jsonable, r), strict=True)) for r in srows],
                              "students": [dict(zip(th, map(_jsonable, r), strict=True)) for r in trows]}  # fmt: skip
         return json.dumps(out, ensure_ascii=False, indent=2)
     tablefmt = "github" if fmt == "markdown" else "simple"
@@ -456,6 +457,13 @@ def impact_counts(result: Impact) -> str:
             f"{result.rejected} 行被退回，未计")  # fmt: skip
 
 
+def impact_rows(result: Impact) -> dict[str, int]:
+    """The same counts as `impact_counts`, for programs: every row read, and how many were
+    evaluated with no problem, with a problem (under either version), or rejected (left out)."""
+    evaluated = result.rows - result.problems - result.rejected
+    return {"read": result.rows, "evaluated": evaluated, "problem": result.problems, "rejected": result.rejected}
+
+
 def impact_sample_note(result: Impact) -> str:
     """The footnote for an impact whose money, before or after, came from a sample table."""
     return sample_footnote(p.label for p in result.programs.values() if p.sample)
@@ -475,8 +483,13 @@ def write_impact_xlsx(
     if records:
         old, new = records
         lines = [[f"旧版{k}", v] for k, v in old.lines()] + [[f"新版{k}", v] for k, v in new.lines()]
+    # What the totals rest on, as the text title says it, then each count as a number Excel can add.
+    counts = impact_rows(result)
+    lines += [["比较的行", impact_counts(result)], ["读取行数", counts["read"]],
+              ["计算行数（无问题）", counts["evaluated"]], ["有问题行数（按各自结果比较）", counts["problem"]],
+              ["退回行数（未计入）", counts["rejected"]]]  # fmt: skip
     note = impact_sample_note(result)
     if note:
         lines.append(["示例数据", note])
-    notes = {"说明": (["项目", "内容"], lines)} if lines else {}
+    notes = {"说明": (["项目", "内容"], lines)}
     write_sheets_xlsx(path, {"汇总": summary, "学生变化": students, "政策变化": change_table(changes), **notes})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -130,6 +131,54 @@ def test_output_into_a_missing_folder_is_a_located_message(tmp_path, command):
     }[command]
     result = run(*args)
     assert result.exit_code == 2 and "没有这个文件夹" in result.stderr and "不存在" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["eval", "diff", "verify"])
+def test_output_where_nothing_can_be_written_names_the_users_path_before_any_work(tmp_path, command):
+    # /proc takes no new files, not even from root (a chmod 555 folder would not stop root).
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux /proc")
+    header, rows = example_rows(2)
+    students = write_csv(tmp_path / "s.csv", header, rows)
+    target = "/proc/zizhu-结果.jsonl" if command == "eval" else "/proc/zizhu-结果.xlsx"
+    if command == "verify":
+        target = "/proc/zizhu-反例.csv"
+    args = {
+        "eval": ("eval", students, *EVAL, "--format", "jsonl", "-o", target),
+        "diff": ("diff", POLICY_2021, POLICY_2021, "--students", students, "--period", "2021-autumn", "-o", target),
+        "verify": ("verify", POLICY_2021, "-o", target),
+    }[command]
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"错误：无法写入 {target}：该位置不能建立文件；请换一个位置（-o）"
+    assert "共读取" not in result.stderr and result.stdout == ""  # refused before any row was read
+
+
+def test_a_read_only_folder_is_refused_with_the_users_path(tmp_path, monkeypatch):
+    import errno
+
+    from engine.files import writers
+
+    def refused(**_: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".out.x.part.jsonl"))
+
+    monkeypatch.setattr(writers.tempfile, "mkstemp", refused)  # as a chmod 555 folder does (but not to root)
+    with pytest.raises(writers.OutputError) as error:
+        writers.check_output(str(tmp_path / "out.jsonl"))
+    assert error.value.code == "output-not-writable"
+    assert str(error.value) == f"无法写入 {tmp_path / 'out.jsonl'}：没有权限；请换一个位置（-o）"
+
+
+def test_a_disk_full_while_writing_names_the_output_and_leaves_nothing(tmp_path):
+    import errno
+
+    from engine.files.writers import OutputError, atomic_output
+
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(OutputError) as error, atomic_output(str(target)) as path:
+        raise OSError(errno.ENOSPC, "No space left on device", path)
+    assert error.value.code == "output-not-writable" and "磁盘空间已满" in str(error.value)
+    assert list(tmp_path.iterdir()) == []  # neither the output nor its temporary
 
 
 def test_a_five_digit_year_is_not_a_period(tmp_path):
