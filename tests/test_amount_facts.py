@@ -3,7 +3,6 @@ leaves out the run-time tests so proved, still answers as the per-record engine 
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from engine.files.report import jsonl_line
 from engine.tools.bulk import BulkRun
 from engine.tools.ledger import Ledger
 from examples.generate import HEADERS
-from tests.test_sql_engine import messy_rows
+from tests.test_sql_engine import messy_rows, write_rows
 
 AUTUMN = engine.Period.parse("2021-autumn")
 BOARDING = "    amount: 寄宿生生活费补助标准[学段]\n"
@@ -59,11 +58,7 @@ def test_an_amount_not_proved_whole_fen_is_still_rounded_as_the_policy_says(poli
     engine rounds it by the manifest's rule (2021: half_up → 208.13) on both engines; 500 × 0.333
     = 166.5 is paid as 166.50."""
     checked = _with_boarding_amount(policy_copy, "寄宿生生活费补助标准[学段] * 0.333")
-    path = tmp_path / "students.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(HEADERS)
-        writer.writerows(messy_rows(800, seed=11, blanks=False))
+    path = write_rows(tmp_path / "students.csv", messy_rows(800, seed=11, blanks=False))
     evaluator = Evaluator(checked, AUTUMN, reasons=False)
     python = [jsonl_line(o) for o in evaluator.evaluate_all(RecordReader(checked, read_table(path)))]
     duck = list(BulkRun(checked, AUTUMN, path).jsonl_lines(Ledger(checked)))
@@ -94,11 +89,7 @@ def test_a_problem_sql_words_from_one_blank_is_the_evaluators_and_others_stay_it
             row[attendance] = ""
         if k % 11 == 0:  # a school outside the county's list, in county: a failure, not a blank
             row[school], row[in_county] = "中阳县第九中学", "是"
-    path = tmp_path / "students.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(HEADERS)
-        writer.writerows(rows)
+    path = write_rows(tmp_path / "students.csv", rows)
     evaluator = Evaluator(checked, AUTUMN, reasons=False)
     by_record, bulk = Ledger(checked), Ledger(checked)
     python = [jsonl_line(o) for o in by_record.observe(evaluator.evaluate_all(RecordReader(checked, read_table(path))))]
@@ -127,11 +118,7 @@ def test_a_blank_school_where_the_fallback_row_applies_is_no_blank_fact(tmp_path
     for k, row in enumerate(rows):
         if k % 3 == 0:
             row[stage], row[grade], row[school] = ("中职", "普通高中")[k % 2], str(4 + k % 6), ""
-    path = tmp_path / "students.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(HEADERS)
-        writer.writerows(rows)
+    path = write_rows(tmp_path / "students.csv", rows)
     evaluator = Evaluator(checked_2021, AUTUMN, reasons=False)
     python = [jsonl_line(o) for o in evaluator.evaluate_all(RecordReader(checked_2021, read_table(path)))]
     duck = list(BulkRun(checked_2021, AUTUMN, path).jsonl_lines(Ledger(checked_2021)))

@@ -35,6 +35,7 @@ from engine.tools.ledger import Ledger
 from examples.generate import HEADERS, Generator
 from tests.conftest import POLICY_2021, ROOT
 from tests.test_check import errors_of, plant
+from tests.test_sql_engine import write_rows
 
 AUTUMN = Period.parse("2021-autumn")
 EXAMPLE_CSV = ROOT / "examples" / "students-2021.csv"
@@ -206,10 +207,7 @@ def school_rows(
 
 def both_engines(path: Path, rows: list[list[str]], checked, period: Period) -> tuple[list[str], list[str]]:
     """`rows` written as a CSV at `path`, evaluated per record (Python) and in bulk (DuckDB): the JSONL lines."""
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(HEADERS)
-        writer.writerows(rows)
+    write_rows(path, rows)
     evaluator = Evaluator(checked, period, reasons=False)
     python = [jsonl_line(o) for o in evaluator.evaluate_all(RecordReader(checked, read_table(path)))]
     return python, list(BulkRun(checked, period, path).jsonl_lines(Ledger(checked)))

@@ -217,10 +217,15 @@ def messy_rows(n: int, seed: int, blanks: bool) -> list[list[str]]:
 
 
 def write_messy(path: Path, n: int, seed: int = 7, blanks: bool = False) -> Path:
+    return write_rows(path, messy_rows(n, seed, blanks))
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> Path:
+    """`rows` under the generator's headers as a UTF-8 CSV at `path`."""
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(HEADERS)
-        writer.writerows(messy_rows(n, seed, blanks))
+        writer.writerows(rows)
     return path
 
 
