@@ -18,7 +18,7 @@ from engine.check.checked import CheckedPolicy
 from engine.check.known import unknown_value_message
 from engine.check.samples import sample_programs
 from engine.check.tables import OTHER, fallback_position
-from engine.check.types import CENT, Type, display, plain
+from engine.check.types import CENT, MONEY, Type, display, plain
 from engine.check.wording import sentence
 from engine.policy.model import Period
 from engine.runtime.facts import AMOUNT_PROBLEMS, NO_AMOUNT, Unknown
@@ -359,8 +359,9 @@ def _readable(checked: CheckedPolicy, reads: list[tuple[str, str, Any]]) -> list
         elif kind == "period":
             attribute = PERIOD_ATTRIBUTES[name]
             label, type_ = attribute.label, attribute.type
-        elif kind == "table":
-            label, type_ = policy.tables[name].label, None
+        elif kind == "table":  # a money figure with its fen, as every amount is shown
+            table = policy.tables[name]
+            label, type_ = table.label, (MONEY if table.value_type == "money" else None)
             if name in row_read:
                 value = f"{'（空）' if isinstance(value, Unknown) else display(value)}（{row_read.pop(name)}）"
         else:
