@@ -134,8 +134,11 @@ def test_parquet_folder_has_the_columns_and_rows_of_eval_parquet(roster: Path, t
         con.execute(f"DESCRIBE SELECT * FROM read_parquet('{single}')").fetchall()  # fmt: skip
     written = con.execute(f"SELECT * FROM {parts}").fetchall()  # part files in name order: input order
     assert written == con.execute(f"SELECT * FROM read_parquet('{single}')").fetchall()
-    boarding = con.execute(f"SELECT award_boarding_subsidy, award_day_subsidy FROM {parts} WHERE row = 26").fetchall()
-    assert [tuple(str(v) if v is not None else None for v in r) for r in boarding] == [("625.00", None)]
+    # Row 26 boards: 625 (初中, 一(二)2(1)); 非寄宿生生活补助 "不能与寄宿生生活费补助项目同时享受" (一(二)2(2)).
+    boarding = con.execute(f"SELECT award_boarding_subsidy, award_day_subsidy, reason_day_subsidy "
+                           f"FROM {parts} WHERE row = 26").fetchall()  # fmt: skip
+    assert [(str(boarding[0][0]), boarding[0][1])] == [("625.00", None)]
+    assert "寄宿生生活费补助" in boarding[0][2] and "一(二)2(2)" in boarding[0][2]
 
 
 @pytest.mark.spark
