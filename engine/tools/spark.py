@@ -38,7 +38,8 @@ from engine.policy.model import Period
 from engine.tools.bulk import BulkRun
 from engine.tools.ledger import Ledger
 
-_SPARK_TYPES = {"VARCHAR": "STRING"}  # the rest (BOOLEAN, BIGINT, DATE, DECIMAL(p,s)) are spelled alike
+# The rest (BOOLEAN, BIGINT, DATE, DECIMAL(p,s)) are spelled alike; a shape key is Spark's xxhash64 (BIGINT).
+_SPARK_TYPES = {"VARCHAR": "STRING", "UBIGINT": "BIGINT"}
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 # monotonically_increasing_id(): the partition's index above bit 33, the record's place in it below.
 _PLACE_BITS = 33
@@ -95,7 +96,7 @@ class SparkSession:
     def spark_sql(sql: str) -> str:
         import sqlglot  # here, not at the top: the command line imports is_uri without Spark's needs
 
-        return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+        return sqlglot.parse_one(sql, read="duckdb").transform(_spark_hash).sql(dialect="spark")
 
     def frame(self, sql: str) -> Any:
         """A Spark DataFrame of a query written for DuckDB."""
@@ -308,7 +309,9 @@ class SparkRun(BulkRun):
     def write_parquet_folder(self, folder: str, ledger: Ledger) -> None:
         """Spark writes ``eval -o x.parquet``'s columns (:func:`parquet_columns`), one row per input row
         in input order, as a folder of part files (their key-value metadata is Spark's own, without
-        the decision record). Counts every row into `ledger`."""
+        the decision record). A clean row's cells are its shape's, made once by the writer's own
+        :func:`_parquet_row`, with its row, ID, name and reasons put in; every other row's are the
+        per-record path's. Counts every row into `ledger`. Needs a run made with reasons."""
         from pyspark.sql import functions
 
         session, checked = self.spark_session, self.checked
@@ -319,19 +322,24 @@ class SparkRun(BulkRun):
         columns = parquet_columns(checked)
         staged = [(name, "VARCHAR" if name.startswith("award_") else kind) for name, kind in columns]
         session.rows("slow_rows", staged, [tuple(_parquet_row(checked, o)) for o in slow.values()])
+        # Of each shape: status, award_*, flag_*, errors (the reasons are a row's own: why_i).
+        n = len(checked.program_order)
+        shared = [*range(3, 4 + n), *range(4 + 2 * n, len(columns))]
+        shapes = [(key, *(cells[k] for k in shared))
+                  for key, _rows, outcome in self.shapes
+                  for cells in [_parquet_row(checked, self._settled(0, {}, outcome))]]  # fmt: skip
+        session.rows("parquet_shapes", [("key", "UBIGINT"), *(staged[k] for k in shared)], shapes)
         program = {pid: i for i, pid in enumerate(self.programs)}
-        check = {cid: j for j, cid in enumerate(self.checks)}
         name_column = self.columns.field_column.get(checked.role_field("name") or "")
-        clean = [
-            "row", "id_number", f"coalesce({name_column or 'NULL'}, '') AS name", "'evaluated' AS status",
-            *(f"CASE WHEN aw{program[pid]} THEN amt{program[pid]} END AS award_{pid}" for pid in checked.program_order),
-            *(f"{self._reason_sql(program[pid])} AS reason_{pid}" for pid in checked.program_order),
-            *(f"fl{check[cid]} AS flag_{cid}" for cid in checked.policy.checks), "'[]' AS errors",
-        ]  # fmt: skip
-        query = f"SELECT {', '.join(clean)} FROM result WHERE clean UNION ALL SELECT * FROM slow_rows"
+        cells = {name: f"s.{name}" for name, _ in columns}
+        cells.update({"row": "r.row", "id_number": "r.id_number", "name": f"coalesce(r.{name_column}, '')"
+                      if name_column else "''"})  # fmt: skip
+        cells.update({f"reason_{pid}": self._reason_sql(program[pid]) for pid in checked.program_order})
+        clean = ", ".join(f"{cell} AS {name}" for name, cell in cells.items())
+        query = (f"SELECT {clean} FROM result AS r JOIN parquet_shapes AS s ON s.key = r.shape WHERE r.clean "
+                 "UNION ALL SELECT * FROM slow_rows")  # fmt: skip
         typed = [functions.col(f"`{name}`").cast(_SPARK_TYPES.get(kind, kind)).alias(name) for name, kind in columns]
         session.frame(query).orderBy("row").select(*typed).write.parquet(folder)
-
 
     def _reason_sql(self, i: int) -> str:
         """SQL: a clean row's words for why program `i` was not awarded (the evaluator's Denial for
@@ -344,7 +352,21 @@ class SparkRun(BulkRun):
         for (k,) in sorted(found):
             (denial,) = self.evaluator.settled_result(0, {}, {}, (), {pid: k}).denials
             cases.append(f"WHEN {int(k)} THEN {sql_string(denial_text(denial))}")
-        return f"CASE why{i} {' '.join(cases)} END" if cases else "CAST(NULL AS VARCHAR)"
+        return f"CASE r.why{i} {' '.join(cases)} END" if cases else "CAST(NULL AS VARCHAR)"
+
+
+def _spark_hash(node: Any) -> Any:
+    """DuckDB's hash(a, b …) (a clean row's shape key, bulk.SHAPE_KEY) as a 64-bit hash Spark computes
+    alike for equal values and apart for different ones. Spark's own hash() is 32 bits and skips a
+    NULL argument — (NULL, 5) and (5, NULL) would share a key —; the JSON of the values, named,
+    keeps every NULL apart."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "hash":
+        fields = [exp.Alias(this=arg, alias=exp.to_identifier(f"k{i}")) for i, arg in enumerate(node.expressions)]
+        as_json = exp.Anonymous(this="to_json", expressions=[exp.Anonymous(this="struct", expressions=fields)])
+        return exp.Anonymous(this="xxhash64", expressions=[as_json])
+    return node
 
 
 def _csv_line(cells: list[str]) -> str:
