@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -95,6 +95,7 @@ from engine.tools.reconcile import reconcile as find_differences
 from engine.tools.reconcile import sample_note as reconcile_sample_note
 from engine.tools.saved import hash_warning, is_saved_results, saved_results, semester_mismatch
 from engine.tools.scaffold import ScaffoldError, new_version
+from engine.tools.spark import is_uri
 from engine.vocabulary import CHECK_CATEGORY_WORDS, CLICK_WORDS, ILLUSTRATION_NOTE
 
 
@@ -224,6 +225,16 @@ ENGINE = click.option(
     help=f"计算引擎：python 逐行；duckdb 按列（大文件快得多，结果逐字节相同）；spark 集群；"
          f"auto 在 CSV 或 Parquet 超过 {AUTO_DUCKDB_ROWS} 行时用 duckdb",
 )  # fmt: skip
+
+
+class _StudentsPath(click.Path):
+    """A student file that exists here, or a `scheme://` URI (hdfs://, s3a://, file:// …) that only
+    Spark reads: not looked for here (`--engine spark` checks it is there)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return value if isinstance(value, str) and is_uri(value) else super().convert(value, param, ctx)
+
+
 SPARK_MASTER = click.option("--spark-master", default=None, help="Spark 集群地址（--engine spark；默认本机 local[*]）")
 
 
@@ -261,28 +272,36 @@ class _Students:
 def _students(
     checked: CheckedPolicy, evaluator: Evaluator, students: str, encoding: str | None, sheet: str | None,
     engine: str = "python", spark_master: str | None = None, values: bool = True, reasons: bool = False,
+    on_spark: bool = False,
 ) -> _Students:  # fmt: skip
     """A student file for `--engine`: evaluated column-wise on DuckDB or Spark, or per record when
     asked for, a small file under auto, or a file only the row reader takes (said on stderr).
     The reader's warnings (sheet chosen, unknown columns, absent columns) are printed either way.
     `reasons`: a bulk run's Results carry their denials too (the per-record ones do when `evaluator`
-    was made with reasons)."""
-    bulk = _bulk(checked, evaluator, students, encoding, sheet, engine, spark_master, values, reasons)
+    was made with reasons). `on_spark`: Spark must read the file (see :func:`_bulk`)."""
+    bulk = _bulk(checked, evaluator, students, encoding, sheet, engine, spark_master, values, reasons, on_spark)
     if bulk is None:
         return _Students(_reader(checked, students, encoding, sheet), evaluator, None)
-    _echo_warnings(checked, bulk.reader, str(Path(students)))
+    _echo_warnings(checked, bulk.reader, students if is_uri(students) else str(Path(students)))
     return _Students(bulk.reader, evaluator, bulk)
 
 
 def _bulk(
     checked: CheckedPolicy, evaluator: Evaluator, students: str, encoding: str | None, sheet: str | None, engine: str,
-    spark_master: str | None = None, values: bool = True, reasons: bool = False,
+    spark_master: str | None = None, values: bool = True, reasons: bool = False, on_spark: bool = False,
 ) -> BulkRun | None:  # fmt: skip
     """The file evaluated column-wise on DuckDB or Spark, or None when the per-record engine should
-    run it (see :func:`_students`)."""
+    run it (see :func:`_students`). A URI, or `on_spark` (Spark writes the output), must be read by
+    Spark: when it cannot, the command stops (exit 2) rather than read per record."""
+    suffix = Path(students).suffix.lower()
+    on_spark = on_spark or is_uri(students)
+    if is_uri(students) and engine != "spark":
+        raise InputError(f"{students}：这是只有 Spark 能读取的地址（scheme://），请加 --engine spark；"
+                         "本机的文件请写本机路径", "needs-spark")  # fmt: skip
+    if is_uri(students) and (sheet is not None or suffix not in (".csv", ".parquet")):
+        raise InputError(f"{students}：Spark 只读 CSV（.csv）和 Parquet（.parquet）文件", "not-csv-or-parquet")
     if engine == "python" or sheet is not None:
         return None
-    suffix = Path(students).suffix.lower()
     if engine == "auto" and (suffix not in (".csv", ".parquet") or _row_count(students) <= AUTO_DUCKDB_ROWS):
         return None
     if suffix == ".parquet" and engine != "spark":  # Spark reads Parquet itself
@@ -299,6 +318,8 @@ def _bulk(
         return BulkRun(checked, evaluator.period, students, encoding, values=values, reasons=reasons,
                        evaluator=evaluator)  # fmt: skip
     except ColumnarUnavailable as exc:
+        if on_spark:
+            raise InputError(f"{students}：Spark 无法按列读取：{exc}", "spark-unreadable") from None
         if engine != "auto":
             click.echo(f"注意：{exc}，本次逐行计算（结果相同）", err=True)
         return None
@@ -499,7 +520,7 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(EVAL_FORMATS), defaul
 
 
 @main.command(name="eval")
-@click.argument("students", type=click.Path(exists=True, dir_okay=False))
+@click.argument("students", type=_StudentsPath(exists=True, dir_okay=False))
 @POLICY
 @PERIOD
 @FORMAT
@@ -517,6 +538,8 @@ def eval_command(
     """评估学生名单：每行输出资助、核查标记和问题；最后给出读取、计算、有问题、退回的行数。
 
     有问题或退回的行时退出码为 1。"""
+    if output is not None and (is_uri(output) or (engine == "spark" and output.endswith("/"))):
+        _eval_to_folder(students, policy_folder, period, fmt, output, encoding, engine, spark_master)
     check_output(output, [students])
     fmt = _format(fmt, output, EVAL_FORMATS)
     # Parquet has a reason column per program (writers.parquet_columns); the other formats no reasons.
@@ -543,8 +566,45 @@ def eval_command(
     sys.exit(ledger.exit_code())
 
 
+def _eval_to_folder(
+    students: str, policy_folder: str, period: str, fmt: str | None, output: str, encoding: str | None,
+    engine: str, spark_master: str | None,
+) -> NoReturn:  # fmt: skip
+    """`eval -o FOLDER/` (a URI, or a path ending in / with --engine spark): Spark writes the JSONL or
+    Parquet as a folder of part files where it runs; no row comes back to this machine except those
+    the per-record path decides. Ends the command with the summary line and exit code."""
+    if engine != "spark":
+        raise OutputError(f"-o {output}：这是由 Spark 写出的文件夹，请加 --engine spark", "needs-spark")
+    named = Path(output.rstrip("/")).suffix.lower()
+    fmt = fmt or ("parquet" if named == ".parquet" else "jsonl")
+    if fmt not in ("jsonl", "parquet"):
+        raise click.BadParameter(f"Spark 写的文件夹只能是 jsonl 或 parquet，不能是 {fmt}", param_hint="--format")
+    from engine.tools.spark import SparkRun, SparkSession
+
+    try:
+        exists = SparkSession(spark_master).exists(output)
+    except ColumnarUnavailable as exc:  # no pyspark
+        raise OutputError(f"-o {output}：{exc}", "no-spark") from None
+    if exists:
+        message = f"-o {output} 已存在；Spark 不覆盖已有的文件或文件夹，请换一个名字或先删除它"
+        raise OutputError(message, "output-exists")
+    # Parquet has a reason column per program (writers.parquet_columns); JSONL no reasons.
+    checked, evaluator = _for_period(policy_folder, period, reasons=fmt == "parquet")
+    bulk = _students(checked, evaluator, students, encoding, None, engine, spark_master,
+                     values=fmt == "parquet", reasons=evaluator.reasons, on_spark=True).bulk  # fmt: skip
+    assert isinstance(bulk, SparkRun)  # on_spark: Spark read the file, or the command stopped
+    ledger = Ledger(checked)
+    if fmt == "jsonl":
+        bulk.write_jsonl_folder(output, DecisionRecord.of(checked.policy, period).jsonl_header(), ledger)
+    else:
+        bulk.write_parquet_folder(output, ledger)
+    click.echo(f"已写入 {output}（Spark 写的文件夹；part-* 文件按文件名顺序即输入顺序）", err=True)
+    click.echo(ledger.summary_line(), err=True)
+    sys.exit(ledger.exit_code())
+
+
 @main.command()
-@click.argument("students", type=click.Path(exists=True, dir_okay=False))
+@click.argument("students", type=_StudentsPath(exists=True, dir_okay=False))
 @POLICY
 @PERIOD
 @click.option("--by", default=None, help="分组：学校、学段、乡镇等任一字段的中文名（也可写字段标识）；默认按资助项目")
