@@ -42,7 +42,12 @@ def blank_meaning(info: FieldInfo) -> str:
         return "空白时从身份证号读出"
     if f.has_blank:
         return f"空白视为「{display(info.blank, info.type)}」"
-    return "与该生资助有关时必须填写；留空时，用到这一列的资助项目无法核定，该生会退回学校补填"
+    # A blank here leaves the row 有问题 (evaluated, the items needing it undecided), not 退回:
+    # only a malformed row is rejected.
+    return (
+        "与该生资助有关时必须填写；留空时，用到这一列的资助项目无法核定，"
+        "该行列为「有问题」（其他项目照常计算），请补填后重新上报"
+    )
 
 
 def write_template(checked: CheckedPolicy, path: str) -> None:
@@ -104,6 +109,9 @@ def write_template(checked: CheckedPolicy, path: str) -> None:
             values = "、".join(f.known.values)
             if f.known.required_when is not None:
                 notes.append(f"「{f.known.required_when.text}」为是时须写「可填的值」中的名称（或其简称），否则按此列查的标准无法计算")
+            if f.known.aliases:
+                short = "、".join(f"{alias}（{full}）" for alias, full in f.known.aliases.items())
+                notes.append(f"可用的简称：{short}")
         if f.id in listed_by:
             tables = listed_by[f.id]
             words = "或".join(dict.fromkeys(f"「{t.fallback[1]}」" for t in tables))

@@ -94,6 +94,7 @@ def load_policy(folder: Path | str) -> m.Policy:
     sink.raise_if_any()
     policy = build_policy(display_path(folder), doc)
     policy.lineage = assembly.lineage
+    policy.lineage_folders = assembly.folders
     policy.provenance = provenance
     policy.changed = assembly.changed
     policy.merge_notes = assembly.notes

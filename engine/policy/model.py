@@ -65,6 +65,10 @@ class KnownValues:
     required_when: Source | None = None
     note: str = ""
 
+    def where(self, *inner: Any) -> Location:
+        """Where a part of the list was written: `where("values")`, `where("aliases", "二中")`."""
+        return self.doc.locate((*self.path, *inner))
+
     def resolve(self, written: str) -> str:
         """The value a written one stands for: its full name for an alias, else itself."""
         return self.aliases.get(written, written)
@@ -334,6 +338,8 @@ class Policy:
     documents: list[SourceDocument] = field(default_factory=list, repr=False)
     # "id version (folder)" of this version and the versions it extends, newest first.
     lineage: list[str] = field(default_factory=list)
+    # The folder of this version and of each it extends, as locations name them, newest first.
+    lineage_folders: list[str] = field(default_factory=list)
     # (section, id) → where the item was written, then each override of it.
     provenance: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # (section, id) of the items this version itself adds or overrides (all of them in a first version).

@@ -319,6 +319,12 @@ _ITEMS = {
 def _partial(item: dict[str, Any]) -> dict[str, Any]:
     """An override names the item by id and gives only what changes."""
     partial = {k: v for k, v in item.items() if k not in ("required", "allOf")}
+    if "known" in partial.get("properties", {}):
+        # A field's known values merge key by key too: an override adding one short form need not
+        # copy the whole list (values, when written, replace it; the merged field still needs one).
+        properties = dict(partial["properties"])
+        properties["known"] = {k: v for k, v in properties["known"].items() if k != "required"}
+        partial["properties"] = properties
     return {**partial, "required": ["id"]}
 
 
@@ -347,12 +353,15 @@ POLICY_FILE_SCHEMA: dict[str, Any] = {
         "remove": {
             "type": "object",
             "description": "删除上一版本中的项目，按标识；或删除项目里列表中的一项，"
-            "如 programs.national_grant.unless: [vocational_year_3]",
+            "如 programs.national_grant.unless: [vocational_year_3]；或删除简称、表格的行，"
+            "如 fields.school.known.aliases: [中阳二中]",
             "additionalProperties": False,
             "properties": {name: {"type": "array", "items": _ID} for name in _ITEMS},
-            # section.item_id.list[.item_id.list…]: the ids to drop from a list inside an item
+            # section.item_id.list[.item_id.list…]: the ids to drop from a list inside an item; or
+            # section.item_id.…aliases / .rows[.key…]: the short forms or table rows to drop by name
+            # (a table's keys are Chinese: 普通高中)
             "patternProperties": {
-                "^(" + "|".join(_ITEMS) + ")\\.[a-z][a-z0-9_]*(\\.[a-z0-9_]+)+$": {"type": "array", "items": _SCALAR}
+                "^(" + "|".join(_ITEMS) + ")\\.[a-z][a-z0-9_]*(\\.[^.\\s]+)+$": {"type": "array", "items": _SCALAR}
             },
         },
     },
@@ -727,7 +736,7 @@ def validate(
             Diagnostic(
                 location,
                 _message(error).replace(_where(error), where_in_words(data, path), 1),
-                _label_hint(error, labels) or _hint(error),
+                _label_hint(error, labels) or _null_in_override_hint(data, path, error) or _hint(error),
                 code=code,
             )
         )
@@ -908,6 +917,20 @@ def _hint(error: ValidationError) -> str:
     if _full_width_colon(error):
         return full_width_colon_hint(str(error.instance))
     return ""
+
+
+def _null_in_override_hint(data: Any, path: tuple, error: ValidationError) -> str:
+    """`override: … aliases: {中阳二中: null}` meant to drop an inherited short form (or table row):
+    an empty value drops nothing; `remove:` does, and the hint writes the exact line."""
+    if error.validator != "type" or error.instance is not None or len(path) < 5 or path[0] != "override":
+        return ""
+    inner = [str(step) for step in path[3:-1]]
+    if not (inner[-1] == "aliases" or "rows" in inner):
+        return ""
+    item = data["override"][path[1]][path[2]]
+    item_id = item.get("id") if isinstance(item, dict) else None
+    key = ".".join([str(path[1]), str(item_id), *inner])
+    return f"空值不会删除上一版本的这一项；要删除「{path[-1]}」，请写 remove: {{{key}: [{path[-1]}]}}"
 
 
 def full_width_colon_hint(text: str) -> str:

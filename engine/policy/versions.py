@@ -51,6 +51,8 @@ class Assembly:
     rewritten: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     # How this version's document numbers its clauses: (style in words, regular expression).
     cite_rule: tuple[str, str] = ("方案条目", CITE_STYLES["方案条目"])
+    # The folder of this version and of each it extends, as locations name them, newest first.
+    folders: list[str] = field(default_factory=list)
 
 
 def _subtree(doc: SourceDocument, prefix: PathKey) -> _Node:
@@ -229,6 +231,7 @@ def _assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...
     label = f"{raw['id']} {raw['version']} ({display_path(folder)})"
     items: dict[str, dict[str, Entry]] = {s: {} for s in SECTIONS}
     lineage = [label]
+    folders = [display_path(folder)]
     base_rule = ("方案条目", CITE_STYLES["方案条目"])
     if "extends" in raw:
         where = manifest_doc.locate(("policy", "extends"))
@@ -257,6 +260,7 @@ def _assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...
         manifest = _merge(base.manifest, manifest)
         manifest.data.pop("extends", None)
         lineage += base.lineage
+        folders += base.folders
         base_rule = base.cite_rule
     cite_rule = _cite_rule(manifest_doc, raw, base_rule, sink)
     for doc in docs:
@@ -278,7 +282,7 @@ def _assemble(folder: Path, docs_of, sink: DiagnosticSink, seen: tuple[Path, ...
         for item_id, entry in entries.items()
         if inherited.get((section, item_id)) is not entry
     }
-    return Assembly(display_path(folder), manifest, items, lineage, changed, notes, rewritten, cite_rule)
+    return Assembly(display_path(folder), manifest, items, lineage, changed, notes, rewritten, cite_rule, folders)
 
 
 def _cite_rule(
@@ -420,41 +424,87 @@ def _remove_inside(
             found = [i for i, item in enumerate(container) if isinstance(item, dict) and item.get(id_key) == step]
             step_key: str | int | None = found[0] if found else None
         else:
-            step_key = step if isinstance(container, dict) and step in container else None
+            step_key = _mapping_key(container, step) if isinstance(container, dict) else None
         if step_key is None:
             sink.error(where, f"要删除的位置「{key}」不存在：「{step}」找不到", code="unknown-name")
             return
         path, container = (*path, step_key), container[step_key]
-    id_key = list_id_key(container, container)
-    if id_key is None:
-        sink.error(
-            where,
-            f"「{key}」不是带标识的列表，不能按标识删除其中的项",
-            "整体修改请写在 override: 下",
-            code="not-an-id-list",
-        )
-        return
-    present = [item[id_key] for item in container]
-    keep: list[int] = []
-    for index, value in enumerate(ids):
-        if value not in present:
+    if isinstance(container, dict) and path:
+        if not _remove_keys(doc, key, ids, container, node, path, sink):
+            return
+    else:
+        id_key = list_id_key(container, container)
+        if id_key is None:
             sink.error(
-                doc.locate(("remove", key, index)),
-                f"「{key}」中没有「{value}」",
-                suggest(str(value), present) or "现有：" + "、".join(map(str, present)),
-                code="unknown-name",
+                where,
+                f"「{key}」不是带标识的列表，也不是简称或表格的一层，不能按标识删除其中的项",
+                "整体修改请写在 override: 下",
+                code="not-an-id-list",
             )
-    keep = [i for i, item in enumerate(container) if item[id_key] not in ids]
-    container[:] = [container[i] for i in keep]
-    moved = {old: new for new, old in enumerate(keep)}
-    n = len(path)
-    for table in (node.positions, node.scalars):
-        for p in [p for p in table if p[:n] == path and len(p) > n]:
-            value = table.pop(p)
-            if p[n] in moved:
-                table[(*path, moved[p[n]], *p[n + 1 :])] = value  # type: ignore[index]
+            return
+        present = [item[id_key] for item in container]
+        for index, value in enumerate(ids):
+            if value not in present:
+                sink.error(
+                    doc.locate(("remove", key, index)),
+                    f"「{key}」中没有「{value}」",
+                    suggest(str(value), present) or "现有：" + "、".join(map(str, present)),
+                    code="unknown-name",
+                )
+        keep = [i for i, item in enumerate(container) if item[id_key] not in ids]
+        container[:] = [container[i] for i in keep]
+        moved = {old: new for new, old in enumerate(keep)}
+        n = len(path)
+        for table in (node.positions, node.scalars):
+            for p in [p for p in table if p[:n] == path and len(p) > n]:
+                value = table.pop(p)
+                if p[n] in moved:
+                    table[(*path, moved[p[n]], *p[n + 1 :])] = value  # type: ignore[index]
     removed = f"删除 {key} 中的 {'、'.join(map(str, ids))} 于 {where.file}:{where.line}"
     items[section][item_id] = Entry(node, [*entry.origin, removed])
+
+
+def _mapping_key(mapping: dict, written: Any) -> Any:
+    """The key of `mapping` that `written` names, spaces around it aside (a table's 年级 1 is named
+    by the 1 or "1" a remove: list holds), or None."""
+    wanted = str(written).strip()
+    return next((k for k in mapping if str(k).strip() == wanted), None)
+
+
+def _remove_keys(
+    doc: SourceDocument, key: str, names: list[Any], mapping: dict, node: _Node, path: PathKey, sink: DiagnosticSink
+) -> bool:
+    """`remove: {fields.school.known.aliases: [中阳二中]}` or `remove: {tables.tuition_fee.rows.普通高中:
+    [中阳县第二中学]}`: keys of a mapping inside an item (short forms, a table's rows) dropped by name,
+    the rest kept. Only mappings of names the policy editor chose: an item's own keys (label, amount,
+    …) are changed through override:. False (after the error) when nothing may be removed here."""
+    if path[-1] not in ("aliases", "rows") and not (len(path) > 1 and "rows" in path[:-1]):
+        sink.error(
+            doc.locate(("remove", key)),
+            f"「{key}」不是列表、简称或表格的一层，不能用 remove: 删除其中的项",
+            "要改项目本身的写法（如 label、amount），请写在 override: 下",
+            code="not-an-id-list",
+        )
+        return False
+    found = []
+    for index, name in enumerate(names):
+        present = _mapping_key(mapping, name)
+        if present is None:
+            sink.error(
+                doc.locate(("remove", key, index)),
+                f"「{key}」中没有「{name}」",
+                suggest(str(name), [str(k) for k in mapping]) or "现有：" + "、".join(map(str, mapping)),
+                code="unknown-name",
+            )
+        else:
+            found.append(present)
+    for present in found:
+        mapping.pop(present, None)
+        k = len(path) + 1
+        for table in (node.positions, node.scalars):
+            for p in [p for p in table if p[:k] == (*path, present)]:
+                del table[p]
+    return True
 
 
 def effective_document(assembly: Assembly) -> tuple[SourceDocument, dict[tuple[str, str], list[str]]]:
