@@ -16,19 +16,11 @@ from click.testing import CliRunner
 
 from engine.cli import main
 from examples.generate import HEADERS
-from tests.test_sql_engine import messy_rows
+from tests.test_sql_engine import messy_rows, write_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 ID, STAGE, ATTENDANCE, HOUSEHOLD = (HEADERS.index(h) for h in ("身份证号", "学段", "就读方式", "家庭类型"))
-
-
-def _write(path: Path, rows: list[list[str]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(HEADERS)
-        writer.writerows(rows)
-    return path
 
 
 def _zizhu(*arguments: object) -> tuple[int, str, str]:
@@ -82,7 +74,7 @@ def _spring(autumn: list[list[str]]) -> list[list[str]]:
 
 
 def test_followup_is_the_same_on_duckdb(tmp_path, autumn) -> None:
-    before, after = _write(tmp_path / "autumn.csv", autumn), _write(tmp_path / "spring.csv", _spring(autumn))
+    before, after = write_rows(tmp_path / "autumn.csv", autumn), write_rows(tmp_path / "spring.csv", _spring(autumn))
     code, out, _ = _both_engines(tmp_path, "followup", "--policy", POLICIES, before, "--period", "2021-autumn",
                                    after, "--period", "2022-spring")  # fmt: skip
     assert code == 1  # rejected rows (bad check digits, duplicates) and new drop-outs must be followed up
@@ -120,7 +112,7 @@ def _payments(tmp_path: Path, students: Path) -> Path:
 
 
 def test_reconcile_is_the_same_on_duckdb(tmp_path, autumn) -> None:
-    students = _write(tmp_path / "students.csv", autumn)
+    students = write_rows(tmp_path / "students.csv", autumn)
     paid = _payments(tmp_path, students)
     code, out, _ = _both_engines(tmp_path, "reconcile", "--policy", POLICIES / "2021", "--period", "2021-autumn",
                                    "--students", students, "--paid", paid)  # fmt: skip
@@ -131,7 +123,7 @@ def test_reconcile_is_the_same_on_duckdb(tmp_path, autumn) -> None:
 @pytest.mark.parametrize(("old", "new", "period"),
                          [("2021", "2024", "2024-spring"), ("2023", "2024-autumn", "2024-autumn")])  # fmt: skip
 def test_diff_students_is_the_same_on_duckdb(tmp_path, autumn, old, new, period) -> None:
-    students = _write(tmp_path / "students.csv", autumn)
+    students = write_rows(tmp_path / "students.csv", autumn)
     code, _, err = _both_engines(tmp_path, "diff", POLICIES / old, POLICIES / new, "--students", students,
                                    "--period", period)  # fmt: skip
     assert code == 0  # without --exit-code a diff succeeds
@@ -143,7 +135,7 @@ def test_followup_is_the_same_on_spark(tmp_path) -> None:
     """Two rosters at once on Spark (each in a session of its own): the same as per record."""
     pytest.importorskip("pyspark")
     autumn = messy_rows(600, seed=16, blanks=True)
-    before, after = _write(tmp_path / "autumn.csv", autumn), _write(tmp_path / "spring.csv", _spring(autumn))
+    before, after = write_rows(tmp_path / "autumn.csv", autumn), write_rows(tmp_path / "spring.csv", _spring(autumn))
     code, out, _ = _both_engines(tmp_path, "followup", "--policy", POLICIES, before, "--period", "2021-autumn",
                                  after, "--period", "2022-spring", bulk="spark")  # fmt: skip
     assert code == 1 and "新辍学" in out
