@@ -118,6 +118,22 @@ class CheckedPolicy:
     def reads(self, owner: tuple[str, str]) -> set[tuple[str, str]]:
         return transitive_reads(self.depends, owner)
 
+    def expressions(self, item: tuple[str, str]) -> list[ir.Expr]:
+        """The expressions an item (program, check, group, computed field) writes itself; those of the
+        items it reads are theirs (:meth:`reads` names them)."""
+        kind, name = item
+        if kind == "program":
+            cp = self.programs[name]
+            own = [c.expr for c in cp.conditions] + [x.expr for x in cp.exclusions] + [cp.amount]
+            return own + ([cp.priority] if cp.priority is not None else [])
+        if kind == "check":
+            return [c.expr for c in self.checks[name].conditions]
+        if kind == "group":
+            return [c.expr for c in self.groups[name]]
+        if kind == "computed":
+            return [self.computed[name]]
+        return []
+
     @property
     def manifest(self) -> m.Manifest:
         return self.policy.manifest

@@ -188,17 +188,8 @@ class BulkRun:
     def _may_fail(self, item: tuple[str, str]) -> list[ir.TableLookup | ir.RequireKnown]:
         """Every node of `item` that can fail with its inputs known (a table lookup with no cell, a
         value outside a field's known ones), through the groups and computed fields it reads too."""
-        kind, name = item
-        if kind == "program":
-            program = self.checked.programs[name]
-            roots = [c.expr for c in program.conditions] + [x.expr for x in program.exclusions] + [program.amount]
-        else:
-            roots = [c.expr for c in self.checked.checks[name].conditions]
-        for k, other in self.checked.reads(item):
-            if k == "group":
-                roots += [c.expr for c in self.checked.groups[other]]
-            elif k == "computed":
-                roots.append(self.checked.computed[other])
+        owners = [item, *(r for r in self.checked.reads(item) if r[0] in ("group", "computed"))]
+        roots = [e for owner in owners for e in self.checked.expressions(owner)]
         return [e for root in roots for e in ir.subexpressions(root) if isinstance(e, ir.TableLookup | ir.RequireKnown)]
 
     @property

@@ -425,12 +425,9 @@ def _rules_in(checked: CheckedPolicy, period: Period) -> CheckedPolicy:
 def _reads_the_year(checked: CheckedPolicy) -> bool:
     """Whether any rule reads the semester's year (学期.年份 / 学期.学年): then an outcome in a
     semester outside the effective range is one this version never gives."""
-    roots: list[ir.Expr] = [*checked.computed.values()]
-    roots += [c.expr for conditions in checked.groups.values() for c in conditions]
-    for cp in checked.programs.values():
-        roots += [c.expr for c in cp.conditions] + [x.expr for x in cp.exclusions] + [cp.amount]
-        roots += [cp.priority] if cp.priority is not None else []
-    roots += [c.expr for check in checked.checks.values() for c in check.conditions]
+    items = [("computed", c) for c in checked.computed] + [("group", g) for g in checked.groups]
+    items += [("program", p) for p in checked.programs] + [("check", c) for c in checked.checks]
+    roots = [e for item in items for e in checked.expressions(item)]
     return any(
         isinstance(node, ir.PeriodRef) and node.attribute in ("year", "school_year")
         for root in roots
