@@ -19,6 +19,7 @@ import pytest
 import engine
 from engine.backends.python.evaluator import Evaluator
 from engine.backends.sql.compile import SqlWriter, Unsupported
+from engine.backends.sql.session import DuckSession
 from engine.check import ir
 from engine.check.idcard import check_digit
 from engine.check.types import BOOL, DATE, INT, MONEY
@@ -151,7 +152,7 @@ def test_files_duckdb_cannot_number_like_a_spreadsheet_go_row_by_row(tmp_path, c
     path.write_text(",".join(HEADERS) + "\n" + _id("2012-03-02", 2) + ",乙\n\n" + _id("2012-03-02", 3) + ",丙\n",
                     encoding="utf-8")  # fmt: skip
     with pytest.raises(ColumnarUnavailable):
-        read_columns(duckdb.connect(), checked_2021, path)
+        read_columns(DuckSession(), checked_2021, path)
 
 
 def test_outcomes_match_the_row_reader(tmp_path, checked_2021) -> None:
@@ -552,7 +553,7 @@ def test_a_space_around_a_quote_is_read_as_written_by_both_engines(tmp_path, che
     lines[2] = lines[2].replace(",脱贫户,", written)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(ColumnarUnavailable):  # DuckDB would read 脱贫户: the file goes per record
-        read_columns(duckdb.connect(), checked_2021, path)
+        read_columns(DuckSession(), checked_2021, path)
     policy = ["--policy", str(ROOT / "policies" / "2021"), "--period", "2021-autumn", "--format", "jsonl"]
     python = _zizhu("eval", str(path), *policy, "--engine", "python")
     duck = _zizhu("eval", str(path), *policy, "--engine", "duckdb")

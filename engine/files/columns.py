@@ -1,19 +1,27 @@
 """A student CSV read column by column into DuckDB: typed once per *distinct* value, then joined back.
 
-The row-by-row reader (:mod:`engine.files.records`) types each cell of each row in Python. Here the
-file is loaded by DuckDB as text, and each column is typed in one of two ways:
+The row-by-row reader (:mod:`engine.files.records`) types each cell of each row in Python. Here
+DuckDB reads the file's cells as text, and each column is typed in one of three ways:
 
 - a cell as a tidy file has it (``2012-05-01``, plain digits, a valid 18-digit ID, a name without
   stray spaces) is converted by SQL, where the conversion is exact and cannot disagree with Python's;
-- every other distinct value of the column (是/否, 初二, ``2012/5/1``, full-width digits, a bad ID …)
-  goes once through the same converter the row reader uses (``exact_values``, ``value_parser``,
-  the field's declared blank), and the answers are joined back.
+- every other distinct value of the column (初二, ``2012/5/1``, full-width digits, a bad ID …) goes
+  once through the same converter the row reader uses (``value_parser``, the field's declared
+  blank), and the answers are put back by an inline CASE (or a join, when there are many);
+- a yes/no or options column of a file is typed by its exact words (是, 否, an option's label or id,
+  ``exact_values``): a row with any other word there is left to the row reader, and when there are
+  many such rows the file is read again with those words typed by Python (see BulkRun).
 
 The GB 11643 check digit, the birth date inside the ID and duplicate IDs are set operations.
 A row is ``ok`` when every cell typed without a problem, its birth date agrees with its ID and
 no other row shares a unique value. Rows that are not ok are not judged here: their raw cells are
-handed back (:meth:`TypedColumns.raw_rows`) to the row reader, which rejects them with exactly the
+handed back (:meth:`TypedColumns.raw_table`) to the row reader, which rejects them with exactly the
 messages and codes of the Python path.
+
+The file is read twice, never stored: once for the cells that are not tidy (and its row count),
+once for the typed rows. That second reading is one scan and nothing else, so stored it keeps
+the file's order and a row's number is its place (:attr:`TypedColumns.row_offset`); duplicates
+are then found among the stored rows. With a joined mapping the file is stored first instead.
 
 The header is found as the row reader finds it (:func:`records.header_test`: title rows above it
 are skipped, and the reader's warnings say so). A file this reader cannot take column-wise (not
@@ -27,7 +35,7 @@ from __future__ import annotations
 import codecs
 import mmap
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -65,21 +73,40 @@ class ColumnarUnavailable(Exception):
 
 @dataclass
 class TypedColumns:
-    """The file as a query, :attr:`typed`: one row per record of the file with ``row`` (its
-    spreadsheet row), ``blank`` (a row of nothing, which the row reader skips), ``ok``, one column
-    per input field named ``f0, f1 …`` (:attr:`field_column`) and the cells as text (:attr:`raw_columns`)."""
+    """The file as a query, :attr:`typed`: one row per record of the file with ``blank`` (a row of
+    nothing, which the row reader skips), ``ok``, one column per input field named ``f0, f1 …``
+    (:attr:`field_column`), the cells as text (:attr:`raw_columns`) and either ``row`` (its
+    spreadsheet row) or, when :attr:`row_offset` is set, the unique keys ``k0, k1 …``.
+
+    With :attr:`row_offset` the query is one scan of the file and nothing else (no join, which
+    may emit rows in any order): stored as a table, its rows keep the file's order, so a row's
+    number is its rowid plus the offset. Duplicates of a unique field are then for the caller to
+    find among the stored keys (:attr:`keys`); otherwise ``ok`` already excludes them."""
 
     reader: RecordReader  # the row reader over the whole file: its columns, and rows that are not ok
     typed: str
     field_column: dict[str, str]  # field id → column of `typed`
     raw_columns: list[str]  # column of the cells under each header, in header order
     stored: list[str]  # tables made here that `typed` reads: to drop once its rows are stored elsewhere
+    # Fields typed by their exact words alone (是/否, an option's label or id), each with the place
+    # (from 1) of its cell in a row's cells: a row with any other word there is not ok, for the row
+    # reader; when there are many such rows, the caller reads the file again with those words typed
+    # by Python (read_columns' `untidy`).
+    by_words: dict[str, int] = field(default_factory=dict)
+    row_offset: int | None = None  # rows numbered by rowid + this (see above); None: a `row` column
+    keys: list[str] = field(default_factory=list)  # with row_offset: unique key columns still to check
 
-    def raw_table(self, rows: list[tuple[Any, ...]]) -> RawTable:
-        """(row, cell, cell …) tuples as a raw table for the row reader."""
+    def raw_table(self, rows: list[tuple[Any, ...]], read_again: dict[int, dict[str, Any]] | None = None) -> RawTable:
+        """(row, cell, cell …) tuples, and rows the row reader read itself (:meth:`file_rows`), as
+        one raw table for the row reader, in file order."""
         headers = self.reader.table.headers
         found = [(row, row_dict(headers, list(cells))) for row, *cells in rows]
+        found = sorted([*found, *(read_again or {}).items()], key=lambda pair: pair[0]) if read_again else found
         return RawTable(self.reader.table.file, headers, lambda: iter(found))
+
+    def file_rows(self, rows: set[int]) -> dict[int, dict[str, Any]]:
+        """These rows of the file as the row reader reads them (one pass over the file in Python)."""
+        return {row: raw for row, raw in self.reader.table.rows() if row in rows}
 
 
 def csv_source(path: Path, columns: list[str], header_row: int = 1) -> str:
@@ -93,12 +120,17 @@ def csv_source(path: Path, columns: list[str], header_row: int = 1) -> str:
 
 def read_columns(
     con: Session, checked: CheckedPolicy, path: Path | str, encoding: str | None = None,
-    source: str | None = None, row_column: str | None = None,
+    source: str | None = None, row_column: str | None = None, in_one_scan: bool = True,
+    untidy: dict[str, list[str]] | None = None,
 ) -> TypedColumns:  # fmt: skip
-    """Type a student CSV column-wise in `con` (see the module's description). The file is read by
-    each query that needs it rather than stored: parsing it again is cheaper than storing it.
+    """Type a student CSV column-wise in `con` (see the module's description). DuckDB reads the file
+    twice, once for the cells that are not tidy and once for the typed rows, rather than store it:
+    parsing it again is cheaper than storing it. That second reading is one scan and nothing else
+    (:attr:`TypedColumns.row_offset`) unless a column has too many cells typed by Python for an
+    inline CASE, or not `in_one_scan`: the file is then stored first, numbered by rowid.
     `source` replaces DuckDB's CSV reader (a view another engine made); `row_column`, a column of
-    it numbering the rows as a spreadsheet does, is kept as ``row``."""
+    it numbering the rows as a spreadsheet does, is kept as ``row``. `untidy`: a field's cells
+    that are not tidy, found already (:attr:`TypedColumns.by_words`), by field id."""
     path = Path(path)
     if path.suffix.lower() != ".csv":
         raise ColumnarUnavailable("按列读取只用于 CSV 或 Parquet 文件")
@@ -120,21 +152,9 @@ def read_columns(
     raw_columns = [f"c{i}" for i in range(len(table.headers))]
     # With duplicate headers the row reader keeps the last cell of that header (dict order).
     column_of = {header: raw_columns[i] for i, header in enumerate(table.headers)}
-    stored = []
-    if source is None:
-        stored.append("raw_text")
-        # Stored once as read: a plain scan into a table keeps the file's order, so rowid numbers the
-        # records (a query over read_csv with joins may emit rows in any order).
-        try:
-            con.store("raw_text", f"SELECT * FROM {csv_source(path, raw_columns, table.header_row)}")
-        except Exception as exc:  # DuckDB's error for a file it cannot parse
-            raise ColumnarUnavailable(_duckdb_refusal(exc)) from None
-        # Every line after the header is one record to the row reader. DuckDB may silently read none
-        # (2.0: `skip` past a title line of fewer cells, in strict mode): never fewer rows than the file.
-        read = con.query("SELECT count(*) FROM raw_text")[0][0]
-        if read != lines - table.header_row:
-            raise ColumnarUnavailable(_rows_differ(path, read, lines - table.header_row))
-        source, row_column = f"(SELECT rowid + {table.header_row + 1} AS _row, * FROM raw_text)", "raw._row"
+    from_file = source is None
+    if from_file:
+        source = f"(SELECT * FROM {csv_source(path, raw_columns, table.header_row)})"
     con.view("raw_file", f"SELECT * FROM {source}")
     # A row whose every cell is blank is skipped, as the row reader skips it.
     # (Cheap for the usual row: its first cell settles it.)
@@ -142,7 +162,6 @@ def read_columns(
     blank_row = (f"CASE WHEN {_not_space(f'left({first}, 1)')} THEN FALSE "
                  f"ELSE trim(concat({', '.join(raw_columns) or 'NULL'}), {_SPACE}) = '' END")  # fmt: skip
 
-    extra = [f"{row_column} AS row"] if row_column else []
     plans = []  # (field index, field, column, tidy test, value of a tidy cell, whether it is valid)
     field_column: dict[str, str] = {}
     constants = []
@@ -157,42 +176,81 @@ def read_columns(
         column = f"raw.{column_of[header]}"
         plans.append((i, info, column, *_tidy(info, column, f"raw.d{i}")))
     # One pass over the file for every column's cells that are not tidy: these go through Python.
+    # (Reading the file, it also counts its rows.) A yes/no or options column of the file is typed by
+    # its exact words alone (a value not listed among them counts for the row reader, see
+    # TypedColumns.by_words): looking for the others costs a third of this pass.
+    given = untidy or {}
+    by_words = {i for i, info, *_ in plans if from_file and exact_values(info.type) and info.field.id not in given}
+    searched = [plan for plan in plans if plan[0] not in by_words and plan[1].field.id not in given]
     lists = [f"list(DISTINCT {column}) FILTER (WHERE {column} IS NOT NULL AND NOT ({tidy}))"
-             for _, _, column, tidy, _, _ in plans]  # fmt: skip
+             for _, _, column, tidy, _, _ in searched]  # fmt: skip
     try:
-        found: Any = con.query(f"SELECT {', '.join(lists) or 'NULL'} FROM raw_file AS raw")[0]
+        answer: Any = con.query(f"SELECT {', '.join([*lists, 'count(*)'])} FROM raw_file AS raw")[0]
     except Exception as exc:  # the engine's own error for a file it cannot parse (each engine has its kind)
         raise ColumnarUnavailable(_duckdb_refusal(exc)) from None
+    # (An aggregate over no cells is NULL.)
+    from_sql = {plan[0]: cells or [] for plan, cells in zip(searched, answer[:-1], strict=True)}
+    # Each column's cells that are not tidy; None: not looked for (typed by its exact words alone).
+    found = [given.get(info.field.id, from_sql.get(i)) for i, info, *_ in plans]
+    read = answer[-1]
+    stored = []
+    if from_file:
+        # Every line after the header is one record to the row reader. DuckDB may silently read none
+        # (2.0: `skip` past a title line of fewer cells, in strict mode): never fewer rows than the file.
+        if read != lines - table.header_row:
+            raise ColumnarUnavailable(_rows_differ(path, read, lines - table.header_row))
+        in_one_scan = in_one_scan and all(len(distinct or []) <= SMALL_MAPPING for distinct in found)
+        if not in_one_scan:  # a joined mapping: stored once as read, so that rowid numbers the records
+            stored.append("raw_text")
+            con.store("raw_text", f"SELECT * FROM {source}")
+            source, row_column = f"(SELECT rowid + {table.header_row + 1} AS _row, * FROM raw_text)", "raw._row"
+            con.view("raw_file", f"SELECT * FROM {source}")
+    else:
+        in_one_scan = False
+
+    extra = [f"{row_column} AS row"] if row_column else []
     selects, joins, oks, tidies, keys = list(constants), [], [], [], []
     # A grade word naming a stage (初二, 八年级) may contradict the row's 学段: the row reader judges
     # those rows (grade-stage-mismatch). Plain digits, the tidy cells, name none.
     grade_field = checked.role_field("grade") if checked.role_field("stage") else None
     naming_stage: list[str] = []
+    by_words_at: dict[str, int] = {}  # field typed by its exact words alone → its cell's place in `cells`
     for (i, info, column, tidy, converted, valid), distinct in zip(plans, found, strict=False):
         if info.field.id == grade_field:
             words = [c for c in distinct or [] if (written := read_grade(c)) is not None and written[1]]
             cell = column.removeprefix("raw.")  # the cell as the outer query sees it
             naming_stage += [f"{cell} IN ({', '.join(sql_string(c) for c in words)})"] if words else []
-        tidies.append(f"{tidy} AS t{i}")  # computed once per row, read by value, ok and key
+        if distinct is None:  # typed by its exact words alone: any other cell is for the row reader
+            by_words_at[info.field.id] = raw_columns.index(column.removeprefix("raw.")) + 1
+        else:
+            tidies.append(f"{tidy} AS t{i}")  # computed once per row, read by value, ok and key
         if info.field.format == "resident_id":
             tidies.append(f"{_id_digits(column)} AS d{i}")
         plan = (f"raw.t{i}" if tidy != "FALSE" else "FALSE", converted, valid)
-        value, ok, key = _type_column(con, info, column, plan, distinct or [], f"m{i}", joins)
+        value, ok, key = _type_column(con, info, column, plan, distinct, f"m{i}", joins)
         selects.append(f"{value} AS f{i}")
         oks.append(ok)
         if info.field.unique:
             keys.append(key)
+    key_columns = [f"k{j}" for j in range(len(keys))]
     cells = (f"SELECT {', '.join(selects)}, {' AND '.join(oks) or 'TRUE'} AS ok, ({blank_row}) AS blank"
              f"{''.join(f', {k} AS k{j}' for j, k in enumerate(keys))}, {', '.join([*raw_columns, *extra])} "
              f"FROM (SELECT *{''.join(', ' + t for t in tidies)} FROM raw_file AS raw) AS raw "
              f"{' '.join(joins)}")  # fmt: skip
-    bad = _duplicates(con, cells, len(keys)) + _birth_conflicts(checked, field_column) + naming_stage
+    # Duplicates: in one scan, for the caller to find once the rows are stored (a join here would
+    # reorder them); otherwise by a pass of their own, here.
+    duplicates = [] if in_one_scan else _duplicates(con, cells, len(keys))
+    bad = duplicates + _birth_conflicts(checked, field_column) + naming_stage
     filled = _fill_from_id(checked, field_column)
     facts = [filled.get(column, column) + f" AS {column}" for column in field_column.values()]
     ok = f"coalesce(ok AND NOT blank AND NOT ({' OR '.join(bad) or 'FALSE'}), FALSE) AS ok"
-    typed = f"SELECT {', '.join([*facts, 'blank', ok, *raw_columns, *(['row'] if extra else [])])} FROM ({cells})"
+    last = key_columns if in_one_scan else (["row"] if extra else [])
+    typed = f"SELECT {', '.join([*facts, 'blank', ok, *raw_columns, *last])} FROM ({cells})"
+    if in_one_scan:
+        return TypedColumns(reader, typed, field_column, raw_columns, stored, by_words_at, table.header_row + 1,
+                            key_columns)  # fmt: skip
     stored += [f"dup{j}" for j in range(len(keys))]
-    return TypedColumns(reader, typed, field_column, raw_columns, stored)
+    return TypedColumns(reader, typed, field_column, raw_columns, stored, by_words_at)
 
 
 def _require_plain_csv(path: Path, encoding: str | None) -> int:
@@ -317,16 +375,21 @@ def _spaced_quote(data: mmap.mmap, end: int) -> bool:
 
 
 def _type_column(
-    con: Session, info: FieldInfo, column: str, plan: tuple[str, str, str], distinct: list[str],
+    con: Session, info: FieldInfo, column: str, plan: tuple[str, str, str], distinct: list[str] | None,
     mapping: str, joins: list[str],
 ) -> tuple[str, str, str]:  # fmt: skip
     """(value, ok, unique key) as SQL over `column` (text), for one field. `plan` is (the column
     holding whether the cell is tidy, the value of a tidy cell, whether a tidy cell is also valid);
-    `distinct` the cells that are not tidy, typed here in Python."""
+    `distinct` the cells that are not tidy, typed here in Python, or None: a column typed by its
+    exact words alone (a yes/no or options column: the value of a tidy cell is never NULL), where any
+    other cell is not ok."""
     kind = info.type.kind
     is_tidy, converted, valid = plan
     blank_ok = "FALSE" if info.field.required else "TRUE"
     blank = sql_value(info.blank, kind)
+    if distinct is None:
+        ok = f"CASE WHEN {column} IS NULL THEN {blank_ok} ELSE {converted} IS NOT NULL END"
+        return f"CASE WHEN {column} IS NULL THEN {blank} ELSE {converted} END", ok, column
     if not distinct:
         value = f"CASE WHEN {column} IS NULL THEN {blank} ELSE {converted} END"
         return value, f"CASE WHEN {column} IS NULL THEN {blank_ok} ELSE {valid} END", column
@@ -392,7 +455,12 @@ def _tidy(info: FieldInfo, column: str, number: str) -> tuple[str, str, str]:
                           f" AND {value} <= {sql_value(high, kind)}" if high is not None else ""])  # fmt: skip
         places = 2 if kind == "money" else DECIMAL_SCALE  # money is whole fen (values.py); finer → row reader
         return f"regexp_matches({column}, '^(?:[0-9]{{1,20}}(\\.[0-9]{{1,{places}}})?)$'){bounds}", value, "TRUE"
-    return "FALSE", "NULL", "TRUE"  # bool, enum: every distinct value through Python (there are few)
+    exact = exact_values(info.type)
+    if exact:  # bool, enum: a value's exact words (是, an option's label or id); others through Python
+        listed = ", ".join(sql_string(word) for word in exact)
+        value = " ".join(f"WHEN {sql_string(word)} THEN {sql_value(v, kind)}" for word, v in exact.items())
+        return f"{column} IN ({listed})", f"(CASE {column} {value} END)", "TRUE"
+    return "FALSE", "NULL", "TRUE"
 
 
 def _convert(info: FieldInfo, cell: str) -> tuple[Any, bool, str | None]:

@@ -20,6 +20,7 @@ import errno
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -125,6 +126,20 @@ def atomic_output(output: str) -> Iterator[str]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+
+
+def stdout_device() -> str | None:
+    """A path by which another library (DuckDB) can write straight to standard output: /dev/stdout
+    when standard output is a pipe or a device (a terminal, /dev/null), else None. Not a regular
+    file: opening it anew would truncate it or, after >>, write over it from its start."""
+    sys.stdout.flush()
+    try:
+        mode = os.fstat(sys.stdout.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):  # no real file behind sys.stdout (a test's capture)
+        return None
+    if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)) or not os.path.exists("/dev/stdout"):
+        return None
+    return "/dev/stdout"
 
 
 @contextlib.contextmanager

@@ -12,8 +12,10 @@ blank facts), keyed by a 64-bit hash: each shape's JSONL text is made once by
 (:meth:`Evaluator.settled_result`), and joined back, so a clean row's line is that text with its
 row number and ID put in. Every other row (rejected, in a quota's queue, or undecided otherwise)
 is handed, with its raw cells, to the per-record path — the same reader and evaluator
-``--engine python`` uses — so its messages, codes and quota order are that path's by construction.
-The two are merged in input order; on DuckDB, DuckDB writes the merged lines to the file itself.
+``--engine python`` uses — so its messages, codes and quota order are that path's by construction
+(rows found to share an ID only once stored are read again from the file by the row reader).
+The two are merged in input order; on DuckDB, DuckDB writes the merged lines to the file (or
+pipe) itself, from a sorted table of narrow rows (:meth:`BulkRun._ordered_lines`).
 """
 
 from __future__ import annotations
@@ -35,16 +37,20 @@ from engine.check import ir
 from engine.check.amounts import amount_facts
 from engine.check.builtins import period_values
 from engine.check.checked import CheckedPolicy
+from engine.check.values import exact_values
 from engine.files.columns import ColumnarUnavailable, TypedColumns, read_columns
 from engine.files.records import RecordReader, Rejected
 from engine.files.report import jsonl_line
-from engine.files.writers import atomic_output, text_output
+from engine.files.writers import atomic_output, stdout_device, text_output
 from engine.policy.model import Period
 from engine.runtime.results import Result
 from engine.tools.ledger import Ledger
 from engine.tools.parallel import BatchCounts
 
 AUTO_DUCKDB_ROWS = 20_000  # `--engine auto` reads a CSV with more lines than this on DuckDB
+# Rows with an unlisted yes/no or option word from which the file is read again (see _many_untidy_words):
+# about what the row reader takes as long as a second reading of a million rows.
+MANY_UNTIDY_ROWS = 5_000
 # Marks that cannot occur in a real line, cut out of jsonl_line's output to leave the parts around them.
 SHAPE_KEY = "hash({})"  # SQL: the 64-bit key of a clean row's outcome columns
 _ROW_MARK = 987_650_123_456_789
@@ -78,19 +84,64 @@ class BulkRun:
         assert evaluator.checked is checked and evaluator.period == period
         self.evaluator = evaluator
         self.session: Session = session if session is not None else DuckSession()
-        self.columns: TypedColumns = read_columns(self.session, checked, path, encoding, source, row_column)
         self.row = self.order = "row"
+        self.read_again: dict[int, dict[str, Any]] = {}  # rows the row reader read from the file itself
+        self.columns: TypedColumns = read_columns(self.session, checked, path, encoding, source, row_column)
+        self._store_result(values, path, encoding)
+        if isinstance(self.session, DuckSession):
+            if untidy := self._many_untidy_words():  # read again, these words typed by Python
+                self.columns = read_columns(self.session, checked, path, encoding, in_one_scan=self.in_one_scan,
+                                            untidy=untidy)  # fmt: skip
+                self._store_result(values, path, encoding)
+            for name in self.columns.stored:  # `result` holds all that is read from here on
+                self.session.drop(name)
+            if self.columns.keys:
+                self._unclean_duplicates(self.session)
+        if not values:  # JSONL: its lines are made from the shapes (a collision leaves the file to the row reader)
+            _ = self.shapes
+
+    @property
+    def in_one_scan(self) -> bool:
+        return self.columns.row_offset is not None
+
+    def _store_result(self, values: bool, path: Path | str, encoding: str | None) -> None:
+        """The table `result` (:meth:`result_query`); in one scan of the file, the table `result_rows`
+        and `result` a view numbering its rows. A plan with a join (which may emit rows in any order)
+        is not run in one scan: the file is then stored first."""
         try:
-            self.session.store("result", self.result_query(values))
+            query = self.result_query(values)
+            if self.in_one_scan and self._joins(query):
+                self.columns = read_columns(self.session, self.checked, path, encoding, in_one_scan=False)
+                query = self.result_query(values)
+            if not self.in_one_scan:
+                if isinstance(self.session, DuckSession):  # a first reading's view of that name
+                    self.session.execute("DROP VIEW IF EXISTS result")
+                self.session.store("result", query)
+                return
+            self.session.store("result_rows", query)
+            self.session.view("result", f"SELECT *, rowid + {self.columns.row_offset} AS row FROM result_rows")
         except Unsupported as exc:
             raise ColumnarUnavailable(f"SQL 引擎不支持本政策的{exc}") from None
         except Exception as exc:  # the engine's own error (an overflow …): the per-record engine decides
             raise ColumnarUnavailable(f"SQL 引擎无法计算（{str(exc).splitlines()[0]}）") from None
-        if isinstance(self.session, DuckSession):
-            for name in self.columns.stored:  # `result` holds all that is read from here on
-                self.session.drop(name)
-        if not values:  # JSONL: its lines are made from the shapes (a collision leaves the file to the row reader)
-            _ = self.shapes
+
+    def _many_untidy_words(self) -> dict[str, list[str]]:
+        """The words of each column typed by its exact words alone (TypedColumns.by_words) that are
+        none of them, found among the rows that are not clean (whose cells are kept) when they are
+        many: the row reader is then slower than reading the file again with those words typed."""
+        if not self.columns.by_words:
+            return {}
+        tests, lists = [], []
+        for fid, at in self.columns.by_words.items():
+            words = ", ".join(sql_string(w) for w in exact_values(self.checked.fields[fid].type) or {})
+            test = f"(cells[{at}] IS NOT NULL AND cells[{at}] NOT IN ({words}))"
+            tests.append(test)
+            lists.append(f"list(DISTINCT cells[{at}]) FILTER (WHERE {test})")
+        found = self.session.query(f"SELECT count(*) FILTER (WHERE {' OR '.join(tests)}), {', '.join(lists)} "
+                                   "FROM result WHERE cells IS NOT NULL")[0]  # fmt: skip
+        if found[0] < MANY_UNTIDY_ROWS:
+            return {}
+        return {fid: words for fid, words in zip(self.columns.by_words, found[1:], strict=True) if words}
 
     def result_query(self, values: bool) -> str:
         """One row per record of the file, in file order: blank, clean, the outcome columns, the
@@ -141,7 +192,10 @@ class BulkRun:
         # none), far cheaper to store than a column per header.
         cells = f"list_value({', '.join(self.columns.raw_columns)})" if self.columns.raw_columns else "[]"
         keep.append(f"CASE WHEN NOT clean THEN {cells} END AS cells")
-        keep.append("row")
+        if self.columns.row_offset is None:
+            keep.append("row")
+        # Each unique key still to check (see _unclean_duplicates), as a 64-bit hash.
+        keep += [f"CASE WHEN NOT blank THEN hash({k}) END AS h{k}" for k in self.columns.keys]
         # The one blank fact of each item left undecided by it alone (see _one_blank), programs then
         # checks, as one list: NULL on every row that has none.
         names = [f"miss{k}" for k in range(len(self.blanks))]
@@ -151,6 +205,24 @@ class BulkRun:
         return (f"SELECT blank, clean, coalesce({id_column}, '') AS id_number, {', '.join(keep)} "
                 f"FROM (SELECT *, coalesce({clean}, FALSE) AS clean, {listed} AS misses FROM "
                 f"(SELECT *{misses} FROM ({compiled.query})))")  # fmt: skip
+
+    def _joins(self, query: str) -> bool:
+        """Whether DuckDB's plan for `query` has a join (which may emit rows in any order)."""
+        assert isinstance(self.session, DuckSession)
+        return "JOIN" in self.session.plan(query)
+
+    def _unclean_duplicates(self, session: DuckSession) -> None:
+        """Rows sharing a unique field's value (by its 64-bit hash; a collision only sends two rows to
+        the row reader, which finds duplicates exactly) are not clean: the row reader judges them all,
+        together. Those SQL settled as clean are read again from the file, by the row reader itself
+        (one pass in Python, only for a file that has such rows)."""
+        shared = " OR ".join(f"h{k} IN (SELECT h{k} FROM result_rows WHERE h{k} IS NOT NULL "
+                             f"GROUP BY h{k} HAVING count(*) > 1)" for k in self.columns.keys)  # fmt: skip
+        rows = {row for (row,) in session.query(f"SELECT row FROM result WHERE clean AND ({shared})")}
+        if not rows:
+            return
+        session.execute(f"UPDATE result_rows SET clean = FALSE, shape = NULL WHERE clean AND ({shared})")
+        self.read_again = self.columns.file_rows(rows)
 
     def _one_blank(self, writer: SqlWriter, item: tuple[str, str], outcome: str, plain: list[str]) -> str:
         """SQL: the field id of the one blank fact that leaves `item` undecided, when nothing else can:
@@ -198,9 +270,11 @@ class BulkRun:
 
     def _slow_outcomes(self) -> dict[int, Result | Rejected]:
         """Rows the per-record path decides (not settled by SQL), from their cells, by the row reader."""
-        query = f"SELECT {self.row}, cells FROM result WHERE NOT clean AND NOT blank ORDER BY {self.order}"
+        query = (f"SELECT {self.row}, cells FROM result WHERE NOT clean AND NOT blank AND cells IS NOT NULL "
+                 f"ORDER BY {self.order}")  # fmt: skip
         rows = [(row, *cells) for row, cells in self.session.query(query)]
-        outcomes = self.evaluator.evaluate_all(RecordReader(self.checked, self.columns.raw_table(rows)))
+        table = self.columns.raw_table(rows, self.read_again)
+        outcomes = self.evaluator.evaluate_all(RecordReader(self.checked, table))
         return {o.row: o for o in outcomes}
 
     def _settled(self, row: int, values: dict[str, Any], outcome: tuple[Any, ...], why: tuple[Any, ...] = ()) -> Result:
@@ -236,30 +310,36 @@ class BulkRun:
 
     def _shape_lines(self) -> tuple[str, str]:
         """Each shape's JSONL text, jsonl_line's own, cut at the row number and the ID: the part
-        after the ID is stored per shape in the table `shape_lines` (key, rest); the two parts
-        before, the same for every shape, are returned."""
+        after the ID is stored per shape in the table `shape_lines` (key, idx, rest; idx numbers the
+        shapes from 1); the two parts before, the same for every shape, are returned."""
         head = after_row = ""
         rests = []
-        for key, _rows, outcome in self.shapes:
+        for idx, (key, _rows, outcome) in enumerate(self.shapes, start=1):
             result = self._settled(0, {}, outcome)
             result.row, result.id_number = _ROW_MARK, _ID_MARK
             line = jsonl_line(result)
             row_at, id_at = line.index(str(_ROW_MARK)), line.index(_ID_MARK)
             head, after_row = line[:row_at], line[row_at + len(str(_ROW_MARK)) : id_at]
-            rests.append((key, line[id_at + len(_ID_MARK) :]))
-        self.session.rows("shape_lines", [("key", "UBIGINT"), ("rest", "VARCHAR")], rests)
+            rests.append((key, idx, line[id_at + len(_ID_MARK) :]))
+        self.session.rows("shape_lines", [("key", "UBIGINT"), ("idx", "BIGINT"), ("rest", "VARCHAR")], rests)
         return head, after_row
 
-    def _lines_sql(self, ledger: Ledger, first_line: str | None = None) -> str:
-        """(row, line) of every row that is not blank, ordered as the file (`first_line`, when
-        given, before them); counts every row into `ledger`. A clean row's line is its shape's
-        text with its row number and ID put in; any other row's is the per-record path's."""
+    def _slow_lines(self, ledger: Ledger) -> None:
+        """The per-record path's lines, stored in the table `slow_lines` (row, line); counts every
+        row, clean or not, into `ledger`."""
         slow = self._slow_outcomes()
         self._count_clean(ledger)
         for outcome in slow.values():  # in input order
             ledger.add(outcome)
         self.session.rows("slow_lines", [("row", "BIGINT"), ("line", "VARCHAR")],
                           [(row, jsonl_line(outcome)) for row, outcome in slow.items()])  # fmt: skip
+
+    def _lines_sql(self, ledger: Ledger, first_line: str | None = None) -> str:
+        """(row, line) of every row that is not blank, ordered as the file (`first_line`, when
+        given, before them); counts every row into `ledger`. A clean row's line is its shape's
+        text with its row number and ID put in; any other row's is the per-record path's.
+        (Spark's way: on DuckDB, :meth:`_ordered_lines` does the same without sorting the lines.)"""
+        self._slow_lines(ledger)
         head, after_row = self._shape_lines()
         clean_line = (f"{sql_string(head)} || CAST(r.{self.row} AS VARCHAR) || {sql_string(after_row)} "
                       "|| r.id_number || s.rest")  # fmt: skip
@@ -271,31 +351,58 @@ class BulkRun:
             lines = f"SELECT 0 AS row, {sql_string(first_line)} AS line UNION ALL {lines}"
         return f"SELECT row, line FROM ({lines}) ORDER BY row"
 
+    def _ordered_lines(self, session: DuckSession, ledger: Ledger, first_line: str | None = None) -> str:
+        """DuckDB: the query of every line (as :meth:`_lines_sql`: `first_line`, then one per row that
+        is not blank, in file order), counting every row into `ledger`. Sorting the finished lines
+        (257 MB for a million rows) costs about a second; here only the narrow rows are sorted, into
+        the table `ordered` (row, clean, id_number, idx: the shape's number, line: a line made
+        whole), and the lines are made from it by one query over that one table, which DuckDB
+        guarantees keeps the table's order. A shape's text is looked up by its number in a list
+        (the variable zizhu_rests), not joined: a join may emit rows in any order."""
+        self._slow_lines(ledger)
+        head, after_row = self._shape_lines()
+        first = [] if first_line is None else [f"SELECT 0 AS row, FALSE AS clean, '' AS id_number, "
+                                               f"NULL AS idx, {sql_string(first_line)} AS line UNION ALL"]  # fmt: skip
+        session.store("ordered", " ".join([
+            *first, f"SELECT r.{self.row} AS row, r.clean, r.id_number, s.idx, l.line FROM result AS r",
+            "LEFT JOIN shape_lines AS s ON s.key = r.shape",
+            f"LEFT JOIN slow_lines AS l ON l.row = r.{self.row} WHERE NOT r.blank ORDER BY row"]))  # fmt: skip
+        session.variable("zizhu_rests", "SELECT coalesce(list(rest ORDER BY idx), []) FROM shape_lines")
+        clean_line = (f"{sql_string(head)} || CAST(row AS VARCHAR) || {sql_string(after_row)} || id_number "
+                      "|| getvariable('zizhu_rests')[idx]")  # fmt: skip
+        return f"SELECT CASE WHEN clean THEN {clean_line} ELSE line END AS line FROM ordered"
+
     def jsonl_lines(self, ledger: Ledger) -> Iterator[str]:
         """Every input row's JSONL line (without newline), in input order, counted into `ledger`."""
+        if isinstance(self.session, DuckSession):
+            for (line,) in self.session.stream(self._ordered_lines(self.session, ledger)):
+                yield line
+            return
         for _row, line in self.session.stream(self._lines_sql(ledger)):
             yield line
 
     def write_jsonl(self, output: str | None, ledger: Ledger, first_line: str) -> None:
         """`first_line`, then :meth:`jsonl_lines`, each ended by a newline, to the file `output`
         (whole or untouched: :func:`atomic_output`) or to standard output. On DuckDB the lines never
-        pass through Python: DuckDB writes them, in input order, to the file itself (or, for
-        standard output, to a temporary file then copied as bytes)."""
+        pass through Python: DuckDB writes them, in input order, to the file itself, or to standard
+        output when that is a pipe or a device (a file behind it gets a temporary file copied as bytes)."""
         if not isinstance(self.session, DuckSession):
             with text_output(output, "utf-8") as handle:
                 handle.write(first_line + "\n")
                 for line in self.jsonl_lines(ledger):
                     handle.write(line + "\n")
             return
-        query = f"SELECT line FROM ({self._lines_sql(ledger, first_line)})"
+        query = self._ordered_lines(self.session, ledger, first_line)
         if output is not None:
             with atomic_output(output) as path:
                 self.session.write_lines(query, path)
             return
-        with tempfile.TemporaryDirectory(prefix="zizhu-") as folder:
+        if (device := stdout_device()) is not None:  # a pipe, /dev/null: DuckDB writes to it itself
+            self.session.write_lines(query, device)
+            return
+        with tempfile.TemporaryDirectory(prefix="zizhu-") as folder:  # a file (> out.jsonl): copied as bytes
             path = os.path.join(folder, "lines.jsonl")
             self.session.write_lines(query, path)
-            sys.stdout.flush()
             with open(path, "rb") as lines:
                 shutil.copyfileobj(lines, sys.stdout.buffer, 1 << 22)
             sys.stdout.buffer.flush()

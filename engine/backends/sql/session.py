@@ -45,6 +45,9 @@ class DuckSession:
         self.con = duckdb_connection(threads)
         # No progress bar: DuckDB draws one on the terminal for a long query, among our output.
         self.con.execute("SET enable_progress_bar = false")
+        # A long IN list is evaluated where it stands, not turned into a join: a query with a join may
+        # emit rows in any order, and one without keeps a file's order (see files.columns).
+        self.con.execute("SET disabled_optimizers = 'in_clause'")
 
     def view(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
@@ -55,6 +58,18 @@ class DuckSession:
     def drop(self, name: str) -> None:
         """A stored table no longer needed: its memory back (a million rows of text are ~400 MB)."""
         self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def execute(self, sql: str) -> None:
+        """A statement that returns nothing (an UPDATE)."""
+        self.con.execute(sql)
+
+    def plan(self, sql: str) -> str:
+        """DuckDB's physical plan for a query, as EXPLAIN draws it."""
+        return "\n".join(str(row[-1]) for row in self.con.execute(f"EXPLAIN {sql}").fetchall())
+
+    def variable(self, name: str, sql: str) -> None:
+        """A session variable (read by getvariable('name')) holding the one value `sql` returns."""
+        self.con.execute(f"SET VARIABLE {name} = ({sql})")
 
     def rows(self, name: str, columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)})")
@@ -74,5 +89,7 @@ class DuckSession:
     def write_lines(self, sql: str, path: str) -> None:
         """The one text column of `sql`'s rows written to `path` in the query's order, each followed by
         a newline, as they are: with QUOTE '' DuckDB's CSV writer neither quotes nor escapes (the text
-        must hold no newline, which JSON text never does, and not be NULL)."""
-        self.con.execute(f"COPY ({sql}) TO {sql_string(path)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '')")
+        must hold no newline, which JSON text never does, and not be NULL). Straight to `path`, never
+        to a temporary file beside it: `path` is new (atomic_output's) or a device (/dev/stdout)."""
+        self.con.execute(f"COPY ({sql}) TO {sql_string(path)} "
+                         "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', USE_TMP_FILE false)")  # fmt: skip

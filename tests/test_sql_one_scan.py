@@ -1,0 +1,100 @@
+"""DuckDB reads a student CSV in one scan (files.columns, tools.bulk): rows keep the file's order and
+are numbered by their place in the stored table; duplicates are found after the rows are stored;
+yes/no and option columns are typed by their exact words alone; the lines go straight to a pipe.
+Each way out of that (a join in the plan, many unlisted words) must give the per-record bytes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from engine.backends.python.evaluator import Evaluator
+from engine.files.readers import read_table
+from engine.files.records import RecordReader
+from engine.files.report import jsonl_line
+from engine.policy.model import Period
+from engine.tools import bulk
+from engine.tools.bulk import BulkRun
+from engine.tools.ledger import Ledger
+from tests.test_sql_engine import CORE, ROOT, _id, _write, write_messy
+
+AUTUMN = Period.parse("2021-autumn")
+POLICY = ["--policy", str(ROOT / "policies" / "2021"), "--period", "2021-autumn", "--format", "jsonl"]
+
+
+def _python_lines(checked, path: Path) -> list[str]:
+    evaluator = Evaluator(checked, AUTUMN, reasons=False)
+    return [jsonl_line(o) for o in evaluator.evaluate_all(RecordReader(checked, read_table(path)))]
+
+
+def test_one_scan_numbers_rows_as_the_file_and_reads_duplicates_again(tmp_path, checked_2021) -> None:
+    twin = _id("2013-01-01", 4)
+    path = _write(tmp_path / "s.csv", [
+        {**CORE, "身份证号": _id("2012-03-02", 2), "姓名": "乙", "学段": "小学", "年级": "3", "校内住宿": "否"},
+        {**CORE, "身份证号": twin, "姓名": "丁", "学段": "小学", "年级": "2"},
+        {**CORE, "身份证号": _id("2012-03-03", 3), "姓名": "丙", "学段": "小学", "年级": "3"},
+        {**CORE, "身份证号": twin, "姓名": "戊", "学段": "小学", "年级": "2"},
+    ])  # fmt: skip
+    run = BulkRun(checked_2021, AUTUMN, path)
+    assert run.in_one_scan
+    # Rows 3 and 5 share an ID; each was clean on its own, so the row reader reads both again.
+    assert sorted(run.read_again) == [3, 5]
+    lines = list(run.jsonl_lines(Ledger(checked_2021)))
+    assert lines == _python_lines(checked_2021, path)
+    # 乙 and 丙: 小学 day pupils of a 脱贫户 family → 非寄宿生生活补助 250 (一(二)2(1)); 丁 and 戊 rejected.
+    assert ['"status": "rejected"' in line for line in lines] == [False, True, False, True]
+    assert all('"day_subsidy", "amount": "250.00"' in lines[k] for k in (0, 2))
+
+
+def test_unlisted_words_go_to_the_row_reader_or_when_many_are_typed_by_python(
+    tmp_path, checked_2021, monkeypatch
+) -> None:  # fmt: skip
+    rows = [{**CORE, "身份证号": _id("2012-03-02", k), "姓名": "乙", "学段": "小学", "年级": "3", "校内住宿": "否"}
+            for k in range(1, 7)]  # fmt: skip
+    for k in (1, 3, 4):  # 有学籍 written with a space after: not an exact word, but 是 to the one converter
+        rows[k]["有学籍"] = "是 "
+    path = _write(tmp_path / "s.csv", rows)
+    expected = _python_lines(checked_2021, path)
+    assert all('"day_subsidy", "amount": "250.00"' in line for line in expected)  # all six: 是 counts
+    few = BulkRun(checked_2021, AUTUMN, path)
+    assert "has_xueji" in few.columns.by_words  # three rows: the row reader takes them
+    assert list(few.jsonl_lines(Ledger(checked_2021))) == expected
+    monkeypatch.setattr(bulk, "MANY_UNTIDY_ROWS", 3)
+    many = BulkRun(checked_2021, AUTUMN, path)
+    assert "has_xueji" not in many.columns.by_words  # read again, "是 " typed by Python
+    assert many.in_one_scan
+    assert list(many.jsonl_lines(Ledger(checked_2021))) == expected
+
+
+def test_a_plan_with_a_join_is_not_run_in_one_scan(tmp_path, checked_2021, monkeypatch) -> None:
+    path = write_messy(tmp_path / "s.csv", 500, seed=5, blanks=True)
+    monkeypatch.setattr(BulkRun, "_joins", lambda self, query: True)
+    run = BulkRun(checked_2021, AUTUMN, path)
+    assert not run.in_one_scan
+    assert list(run.jsonl_lines(Ledger(checked_2021))) == _python_lines(checked_2021, path)
+
+
+def _zizhu(arguments: list[str], stdout: int | BinaryIO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from engine.cli import main; main()", *arguments],
+                          stdout=stdout, stderr=subprocess.PIPE, cwd=ROOT, check=False)  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_standard_output_as_a_pipe_a_file_or_a_file_appended_to(tmp_path, engine) -> None:
+    path = write_messy(tmp_path / "s.csv", 300, seed=9, blanks=True)
+    arguments = ["eval", str(path), *POLICY, "--engine", engine]
+    expected = _zizhu([*arguments[:-1], "python"], subprocess.PIPE).stdout
+    assert expected.count(b"\n") == 301  # the decision record, then one line a row
+    assert _zizhu(arguments, subprocess.PIPE).stdout == expected  # a pipe: DuckDB writes to it itself
+    out = tmp_path / "out.jsonl"
+    with out.open("wb") as handle:  # a file (> out.jsonl)
+        _zizhu(arguments, handle)
+    assert out.read_bytes() == expected
+    out.write_bytes(b"before\n")
+    with out.open("ab") as handle:  # >> out.jsonl: what the file held stays
+        _zizhu(arguments, handle)
+    assert out.read_bytes() == b"before\n" + expected
