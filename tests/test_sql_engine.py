@@ -148,11 +148,12 @@ def eval_json(line: str) -> dict:
 
 
 def test_files_duckdb_cannot_number_like_a_spreadsheet_go_row_by_row(tmp_path, checked_2021) -> None:
-    path = tmp_path / "s.csv"
-    path.write_text(",".join(HEADERS) + "\n" + _id("2012-03-02", 2) + ",乙\n\n" + _id("2012-03-02", 3) + ",丙\n",
-                    encoding="utf-8")  # fmt: skip
-    with pytest.raises(ColumnarUnavailable):
-        read_columns(DuckSession(), checked_2021, path)
+    path = _write(tmp_path / "s.csv", [{**CORE, "身份证号": _id("2012-03-02", 2), "姓名": "乙"},
+                                       {**CORE, "身份证号": _id("2012-03-02", 3), "姓名": "丙"}])  # fmt: skip
+    header, first, second = path.read_text(encoding="utf-8").splitlines()
+    path.write_text(f"{header}\n{first}\n\n{second}\n", encoding="utf-8")  # DuckDB skips the blank line
+    with pytest.raises(ColumnarUnavailable, match="空行"):  # found once DuckDB has read the file
+        BulkRun(checked_2021, Period.parse("2021-autumn"), path)
 
 
 def test_outcomes_match_the_row_reader(tmp_path, checked_2021) -> None:

@@ -88,13 +88,10 @@ class TypedColumns:
     field_column: dict[str, str]  # field id → column of `typed`
     raw_columns: list[str]  # column of the cells under each header, in header order
     stored: list[str]  # tables made here that `typed` reads: to drop once its rows are stored elsewhere
-    # Fields typed by their exact words alone (是/否, an option's label or id), each with the place
-    # (from 1) of its cell in a row's cells: a row with any other word there is not ok, for the row
-    # reader; when there are many such rows, the caller reads the file again with those words typed
-    # by Python (read_columns' `untidy`).
-    by_words: dict[str, int] = field(default_factory=dict)
     row_offset: int | None = None  # rows numbered by rowid + this (see above); None: a `row` column
-    keys: list[str] = field(default_factory=list)  # with row_offset: unique key columns still to check
+    keys: list[str] = field(default_factory=list)  # unique key columns still to check (see above)
+    records: int = 0  # in one scan: the rows the file must have (DuckDB may read fewer: never trusted)
+    retyped: bool = False  # some cells that are not tidy were typed by Python
 
     def raw_table(self, rows: list[tuple[Any, ...]], read_again: dict[int, dict[str, Any]] | None = None) -> RawTable:
         """(row, cell, cell …) tuples, and rows the row reader read itself (:meth:`file_rows`), as
@@ -121,16 +118,16 @@ def csv_source(path: Path, columns: list[str], header_row: int = 1) -> str:
 def read_columns(
     con: Session, checked: CheckedPolicy, path: Path | str, encoding: str | None = None,
     source: str | None = None, row_column: str | None = None, in_one_scan: bool = True,
-    untidy: dict[str, list[str]] | None = None,
 ) -> TypedColumns:  # fmt: skip
-    """Type a student CSV column-wise in `con` (see the module's description). DuckDB reads the file
-    twice, once for the cells that are not tidy and once for the typed rows, rather than store it:
-    parsing it again is cheaper than storing it. That second reading is one scan and nothing else
-    (:attr:`TypedColumns.row_offset`) unless a column has too many cells typed by Python for an
-    inline CASE, or not `in_one_scan`: the file is then stored first, numbered by rowid.
-    `source` replaces DuckDB's CSV reader (a view another engine made); `row_column`, a column of
-    it numbering the rows as a spreadsheet does, is kept as ``row``. `untidy`: a field's cells
-    that are not tidy, found already (:attr:`TypedColumns.by_words`), by field id."""
+    """Type a student CSV column-wise in `con` (see the module's description).
+
+    In one scan (the default for a file DuckDB reads itself) each cell is typed by its tidy form
+    alone, and a row with any other cell is not ok: the caller stores the rows, then types those
+    again with :func:`retype_rows`. Otherwise (not `in_one_scan`, or `source`) one pass over the
+    file first finds every column's cells that are not tidy, typed by Python, and the file is
+    stored (numbered by rowid) before it is typed. `source` replaces DuckDB's CSV reader (a view
+    another engine made); `row_column`, a column of it numbering the rows as a spreadsheet does,
+    is kept as ``row``."""
     path = Path(path)
     if path.suffix.lower() != ".csv":
         raise ColumnarUnavailable("按列读取只用于 CSV 或 Parquet 文件")
@@ -150,18 +147,54 @@ def read_columns(
     if reader.columns.missing_required:
         raise ColumnarUnavailable("文件缺少必填列")
     raw_columns = [f"c{i}" for i in range(len(table.headers))]
+    records = lines - table.header_row  # every line after the header is one record to the row reader
+    if source is not None:
+        return _typed(con, checked, reader, raw_columns, source, row_column)
+    source = f"(SELECT * FROM {csv_source(path, raw_columns, table.header_row)})"
+    if in_one_scan:
+        return _typed(con, checked, reader, raw_columns, source, None, in_one_scan=True,
+                      row_offset=table.header_row + 1, records=records)  # fmt: skip
+    try:  # stored once as read: a plain scan into a table keeps the file's order, so rowid numbers the records
+        con.store("raw_text", f"SELECT * FROM {source}")
+    except Exception as exc:  # DuckDB's error for a file it cannot parse
+        raise ColumnarUnavailable(duckdb_refusal(exc)) from None
+    read = con.query("SELECT count(*) FROM raw_text")[0][0]
+    if read != records:
+        raise ColumnarUnavailable(rows_differ(path, read, records))
+    numbered = f"(SELECT rowid + {table.header_row + 1} AS _row, * FROM raw_text)"
+    typed = _typed(con, checked, reader, raw_columns, numbered, "raw._row")
+    typed.stored.insert(0, "raw_text")
+    return typed
+
+
+def retype_rows(con: Session, checked: CheckedPolicy, columns: TypedColumns, rows: str) -> TypedColumns | None:
+    """The rows that were not ok in one scan typed again, now with every column's cells that are not
+    tidy typed by Python (and put back by CASE or join): `rows` is a query of their (row, cells).
+    None when no cell of theirs needs it (each is then not ok for another reason)."""
+    cells = ", ".join(f"cells[{k + 1}] AS {c}" for k, c in enumerate(columns.raw_columns))
+    source = f"(SELECT row AS _row, {cells} FROM ({rows}))"
+    typed = _typed(con, checked, columns.reader, columns.raw_columns, source, "raw._row", keys_later=True)
+    return typed if typed.retyped else None
+
+
+def _typed(
+    con: Session, checked: CheckedPolicy, reader: RecordReader, raw_columns: list[str], source: str,
+    row_column: str | None, in_one_scan: bool = False, row_offset: int | None = None, records: int = 0,
+    keys_later: bool = False,
+) -> TypedColumns:  # fmt: skip
+    """The typed query over `source` (cells c0, c1 …, and `row_column`). `in_one_scan`: each cell
+    typed by its tidy form alone, nothing else (a row with another cell is not ok), keys left for
+    the caller; otherwise a first pass finds the cells that are not tidy, and the duplicates are
+    found here unless `keys_later`."""
+    con.view("raw_file", f"SELECT * FROM {source}")
+    table = reader.table
     # With duplicate headers the row reader keeps the last cell of that header (dict order).
     column_of = {header: raw_columns[i] for i, header in enumerate(table.headers)}
-    from_file = source is None
-    if from_file:
-        source = f"(SELECT * FROM {csv_source(path, raw_columns, table.header_row)})"
-    con.view("raw_file", f"SELECT * FROM {source}")
     # A row whose every cell is blank is skipped, as the row reader skips it.
     # (Cheap for the usual row: its first cell settles it.)
     first = raw_columns[0] if raw_columns else "NULL"
     blank_row = (f"CASE WHEN {_not_space(f'left({first}, 1)')} THEN FALSE "
                  f"ELSE trim(concat({', '.join(raw_columns) or 'NULL'}), {_SPACE}) = '' END")  # fmt: skip
-
     plans = []  # (field index, field, column, tidy test, value of a tidy cell, whether it is valid)
     field_column: dict[str, str] = {}
     constants = []
@@ -175,38 +208,15 @@ def read_columns(
             continue
         column = f"raw.{column_of[header]}"
         plans.append((i, info, column, *_tidy(info, column, f"raw.d{i}")))
-    # One pass over the file for every column's cells that are not tidy: these go through Python.
-    # (Reading the file, it also counts its rows.) A yes/no or options column of the file is typed by
-    # its exact words alone (a value not listed among them counts for the row reader, see
-    # TypedColumns.by_words): looking for the others costs a third of this pass.
-    given = untidy or {}
-    by_words = {i for i, info, *_ in plans if from_file and exact_values(info.type) and info.field.id not in given}
-    searched = [plan for plan in plans if plan[0] not in by_words and plan[1].field.id not in given]
-    lists = [f"list(DISTINCT {column}) FILTER (WHERE {column} IS NOT NULL AND NOT ({tidy}))"
-             for _, _, column, tidy, _, _ in searched]  # fmt: skip
-    try:
-        answer: Any = con.query(f"SELECT {', '.join([*lists, 'count(*)'])} FROM raw_file AS raw")[0]
-    except Exception as exc:  # the engine's own error for a file it cannot parse (each engine has its kind)
-        raise ColumnarUnavailable(_duckdb_refusal(exc)) from None
-    # (An aggregate over no cells is NULL.)
-    from_sql = {plan[0]: cells or [] for plan, cells in zip(searched, answer[:-1], strict=True)}
-    # Each column's cells that are not tidy; None: not looked for (typed by its exact words alone).
-    found = [given.get(info.field.id, from_sql.get(i)) for i, info, *_ in plans]
-    read = answer[-1]
-    stored = []
-    if from_file:
-        # Every line after the header is one record to the row reader. DuckDB may silently read none
-        # (2.0: `skip` past a title line of fewer cells, in strict mode): never fewer rows than the file.
-        if read != lines - table.header_row:
-            raise ColumnarUnavailable(_rows_differ(path, read, lines - table.header_row))
-        in_one_scan = in_one_scan and all(len(distinct or []) <= SMALL_MAPPING for distinct in found)
-        if not in_one_scan:  # a joined mapping: stored once as read, so that rowid numbers the records
-            stored.append("raw_text")
-            con.store("raw_text", f"SELECT * FROM {source}")
-            source, row_column = f"(SELECT rowid + {table.header_row + 1} AS _row, * FROM raw_text)", "raw._row"
-            con.view("raw_file", f"SELECT * FROM {source}")
-    else:
-        in_one_scan = False
+    found: list[list[str] | None] = [None] * len(plans)  # each column's cells that are not tidy
+    if not in_one_scan:  # one pass over the file for every column's cells that are not tidy
+        lists = [f"list(DISTINCT {column}) FILTER (WHERE {column} IS NOT NULL AND NOT ({tidy}))"
+                 for _, _, column, tidy, _, _ in plans]  # fmt: skip
+        try:
+            answer: Any = con.query(f"SELECT {', '.join(lists) or 'NULL'} FROM raw_file AS raw")[0]
+        except Exception as exc:  # the engine's own error for a file it cannot parse (each engine has its kind)
+            raise ColumnarUnavailable(duckdb_refusal(exc)) from None
+        found = [cells or [] for cells in answer[: len(plans)]]  # (an aggregate over no cells is NULL)
 
     extra = [f"{row_column} AS row"] if row_column else []
     selects, joins, oks, tidies, keys = list(constants), [], [], [], []
@@ -214,15 +224,12 @@ def read_columns(
     # those rows (grade-stage-mismatch). Plain digits, the tidy cells, name none.
     grade_field = checked.role_field("grade") if checked.role_field("stage") else None
     naming_stage: list[str] = []
-    by_words_at: dict[str, int] = {}  # field typed by its exact words alone → its cell's place in `cells`
-    for (i, info, column, tidy, converted, valid), distinct in zip(plans, found, strict=False):
+    for (i, info, column, tidy, converted, valid), distinct in zip(plans, found, strict=True):
         if info.field.id == grade_field:
             words = [c for c in distinct or [] if (written := read_grade(c)) is not None and written[1]]
             cell = column.removeprefix("raw.")  # the cell as the outer query sees it
             naming_stage += [f"{cell} IN ({', '.join(sql_string(c) for c in words)})"] if words else []
-        if distinct is None:  # typed by its exact words alone: any other cell is for the row reader
-            by_words_at[info.field.id] = raw_columns.index(column.removeprefix("raw.")) + 1
-        else:
+        if distinct is not None or not exact_values(info.type):  # (exact words need no test of their own)
             tidies.append(f"{tidy} AS t{i}")  # computed once per row, read by value, ok and key
         if info.field.format == "resident_id":
             tidies.append(f"{_id_digits(column)} AS d{i}")
@@ -237,20 +244,20 @@ def read_columns(
              f"{''.join(f', {k} AS k{j}' for j, k in enumerate(keys))}, {', '.join([*raw_columns, *extra])} "
              f"FROM (SELECT *{''.join(', ' + t for t in tidies)} FROM raw_file AS raw) AS raw "
              f"{' '.join(joins)}")  # fmt: skip
-    # Duplicates: in one scan, for the caller to find once the rows are stored (a join here would
-    # reorder them); otherwise by a pass of their own, here.
-    duplicates = [] if in_one_scan else _duplicates(con, cells, len(keys))
+    # Duplicates: a pass of their own, here; or for the caller to find once the rows are stored
+    # (in one scan: a join here would reorder them).
+    later = in_one_scan or keys_later
+    duplicates = [] if later else _duplicates(con, cells, len(keys))
     bad = duplicates + _birth_conflicts(checked, field_column) + naming_stage
     filled = _fill_from_id(checked, field_column)
     facts = [filled.get(column, column) + f" AS {column}" for column in field_column.values()]
     ok = f"coalesce(ok AND NOT blank AND NOT ({' OR '.join(bad) or 'FALSE'}), FALSE) AS ok"
-    last = key_columns if in_one_scan else (["row"] if extra else [])
+    last = [*(["row"] if extra else []), *(key_columns if later else [])]
     typed = f"SELECT {', '.join([*facts, 'blank', ok, *raw_columns, *last])} FROM ({cells})"
-    if in_one_scan:
-        return TypedColumns(reader, typed, field_column, raw_columns, stored, by_words_at, table.header_row + 1,
-                            key_columns)  # fmt: skip
-    stored += [f"dup{j}" for j in range(len(keys))]
-    return TypedColumns(reader, typed, field_column, raw_columns, stored, by_words_at)
+    stored = [] if later else [f"dup{j}" for j in range(len(keys))]
+    retyped = any(distinct for distinct in found)
+    return TypedColumns(reader, typed, field_column, raw_columns, stored, row_offset, key_columns if later else [],
+                        records, retyped)  # fmt: skip
 
 
 def _require_plain_csv(path: Path, encoding: str | None) -> int:
@@ -258,7 +265,7 @@ def _require_plain_csv(path: Path, encoding: str | None) -> int:
     (the row reader takes each line for one record: a cell spanning lines is an error there).
 
     A blank line, which DuckDB skips and the row reader counts, is caught by comparing these lines
-    with the rows DuckDB reads (:func:`_rows_differ` then says why). That comparison can only be
+    with the rows DuckDB reads (:func:`rows_differ` then says why). That comparison can only be
     fooled by a line break DuckDB sees and this count does not, a lone CR: so the file's line ends
     must be all LF or all CRLF. Each test is a one-byte count at C speed (a two-byte search costs
     ~0.25 s per million lines), but for the CRLF pairs of a file that has CRs."""
@@ -313,7 +320,7 @@ _DUCKDB_COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 _DUCKDB_KINDS = (("unterminated quote", "引号没有配对"), ("Invalid unicode", "有不是 UTF-8 的字节"))
 
 
-def _duckdb_refusal(exc: Exception) -> str:
+def duckdb_refusal(exc: Exception) -> str:
     """DuckDB's refusal of a file in Chinese: what is wrong and, when DuckDB names it, the line
     (DuckDB counts the file's lines from 1, as the row reader does)."""
     text = str(exc)
@@ -336,7 +343,7 @@ def _count(data: mmap.mmap, end: int, needle: bytes) -> int:
     return sum(data[max(at - overlap, 0) : min(at + chunk, end)].count(needle) for at in range(0, end, chunk))
 
 
-def _rows_differ(path: Path, read: int, expected: int) -> str:
+def rows_differ(path: Path, read: int, expected: int) -> str:
     """Why DuckDB read another number of rows than the file has lines (for the note on stderr)."""
     with path.open("rb") as handle:
         data = handle.read()
@@ -387,9 +394,16 @@ def _type_column(
     is_tidy, converted, valid = plan
     blank_ok = "FALSE" if info.field.required else "TRUE"
     blank = sql_value(info.blank, kind)
-    if distinct is None:
+    if distinct is None and exact_values(info.type):  # an exact word's value is never NULL: no test needed
         ok = f"CASE WHEN {column} IS NULL THEN {blank_ok} ELSE {converted} IS NOT NULL END"
         return f"CASE WHEN {column} IS NULL THEN {blank} ELSE {converted} END", ok, column
+    if distinct is None:  # a cell that is not tidy is not ok (its value and key are NULL)
+
+        def tidy_only(blank_value: str, tidy_value: str, otherwise: str = "") -> str:
+            tidy = f"WHEN {is_tidy} THEN {tidy_value} " if is_tidy != "FALSE" else ""
+            return f"CASE WHEN {column} IS NULL THEN {blank_value} {tidy}{otherwise}END"
+
+        return tidy_only(blank, converted), tidy_only(blank_ok, valid, "ELSE FALSE "), tidy_only("NULL", column)
     if not distinct:
         value = f"CASE WHEN {column} IS NULL THEN {blank} ELSE {converted} END"
         return value, f"CASE WHEN {column} IS NULL THEN {blank_ok} ELSE {valid} END", column
@@ -434,10 +448,11 @@ def _tidy(info: FieldInfo, column: str, number: str) -> tuple[str, str, str]:
                  f"AND {check_char} = substr({column}, 18, 1))")  # fmt: skip
         return f"regexp_matches({column}, '^(?:[0-9]{{17}}[0-9X])$')", column, valid
     if kind == "text" and info.field.known is not None:
-        # A listed value as written is read as itself; an alias or anything else goes through Python
-        # (values.py resolves aliases), once per distinct cell.
-        listed = ", ".join(sql_string(v) for v in sorted(info.field.known.values))
-        return f"{column} IN ({listed})", column, "TRUE"
+        # Read as written, an alias as the value it stands for (values.py: known.resolve); whether the
+        # value is a listed one is the policy's question (ir.RequireKnown), not the reader's.
+        aliases = sorted(info.field.known.aliases.items())
+        resolved = " ".join(f"WHEN {sql_string(a)} THEN {sql_string(v)}" for a, v in aliases)
+        return _unpadded(column), f"(CASE {column} {resolved} ELSE {column} END)" if aliases else column, "TRUE"
     if kind == "text":
         return _unpadded(column), column, "TRUE"
     if kind == "date":

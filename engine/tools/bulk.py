@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,14 @@ from engine.check import ir
 from engine.check.amounts import amount_facts
 from engine.check.builtins import period_values
 from engine.check.checked import CheckedPolicy
-from engine.check.values import exact_values
-from engine.files.columns import ColumnarUnavailable, TypedColumns, read_columns
+from engine.files.columns import (
+    ColumnarUnavailable,
+    TypedColumns,
+    duckdb_refusal,
+    read_columns,
+    retype_rows,
+    rows_differ,
+)
 from engine.files.records import RecordReader, Rejected
 from engine.files.report import jsonl_line
 from engine.files.writers import atomic_output, stdout_device, text_output
@@ -48,9 +55,6 @@ from engine.tools.ledger import Ledger
 from engine.tools.parallel import BatchCounts
 
 AUTO_DUCKDB_ROWS = 20_000  # `--engine auto` reads a CSV with more lines than this on DuckDB
-# Rows with an unlisted yes/no or option word from which the file is read again (see _many_untidy_words):
-# about what the row reader takes as long as a second reading of a million rows.
-MANY_UNTIDY_ROWS = 5_000
 # Marks that cannot occur in a real line, cut out of jsonl_line's output to leave the parts around them.
 SHAPE_KEY = "hash({})"  # SQL: the 64-bit key of a clean row's outcome columns
 _ROW_MARK = 987_650_123_456_789
@@ -86,13 +90,12 @@ class BulkRun:
         self.session: Session = session if session is not None else DuckSession()
         self.row = self.order = "row"
         self.read_again: dict[int, dict[str, Any]] = {}  # rows the row reader read from the file itself
+        self.parts: list[tuple[str, str]] = []  # in one scan: each table under `result`, and its row number
         self.columns: TypedColumns = read_columns(self.session, checked, path, encoding, source, row_column)
         self._store_result(values, path, encoding)
         if isinstance(self.session, DuckSession):
-            if untidy := self._many_untidy_words():  # read again, these words typed by Python
-                self.columns = read_columns(self.session, checked, path, encoding, in_one_scan=self.in_one_scan,
-                                            untidy=untidy)  # fmt: skip
-                self._store_result(values, path, encoding)
+            if self.in_one_scan:
+                self._retype(self.session, values)
             for name in self.columns.stored:  # `result` holds all that is read from here on
                 self.session.drop(name)
             if self.columns.keys:
@@ -114,34 +117,39 @@ class BulkRun:
                 self.columns = read_columns(self.session, self.checked, path, encoding, in_one_scan=False)
                 query = self.result_query(values)
             if not self.in_one_scan:
-                if isinstance(self.session, DuckSession):  # a first reading's view of that name
-                    self.session.execute("DROP VIEW IF EXISTS result")
                 self.session.store("result", query)
                 return
             self.session.store("result_rows", query)
-            self.session.view("result", f"SELECT *, rowid + {self.columns.row_offset} AS row FROM result_rows")
         except Unsupported as exc:
             raise ColumnarUnavailable(f"SQL 引擎不支持本政策的{exc}") from None
         except Exception as exc:  # the engine's own error (an overflow …): the per-record engine decides
+            if self.in_one_scan and ("CSV" in str(exc) or "unicode" in str(exc).lower()):
+                raise ColumnarUnavailable(duckdb_refusal(exc)) from None  # the file, read in that one scan
             raise ColumnarUnavailable(f"SQL 引擎无法计算（{str(exc).splitlines()[0]}）") from None
+        # Every line after the header is one record to the row reader. DuckDB may silently read none
+        # (2.0: `skip` past a title line of fewer cells, in strict mode): never fewer rows than the file.
+        read = self.session.query("SELECT count(*) FROM result_rows")[0][0]
+        if read != self.columns.records:
+            raise ColumnarUnavailable(rows_differ(Path(path), read, self.columns.records))
+        self.session.view("result", f"SELECT *, rowid + {self.columns.row_offset} AS row FROM result_rows")
+        self.parts = [("result_rows", f"rowid + {self.columns.row_offset}")]  # the tables under `result`
 
-    def _many_untidy_words(self) -> dict[str, list[str]]:
-        """The words of each column typed by its exact words alone (TypedColumns.by_words) that are
-        none of them, found among the rows that are not clean (whose cells are kept) when they are
-        many: the row reader is then slower than reading the file again with those words typed."""
-        if not self.columns.by_words:
-            return {}
-        tests, lists = [], []
-        for fid, at in self.columns.by_words.items():
-            words = ", ".join(sql_string(w) for w in exact_values(self.checked.fields[fid].type) or {})
-            test = f"(cells[{at}] IS NOT NULL AND cells[{at}] NOT IN ({words}))"
-            tests.append(test)
-            lists.append(f"list(DISTINCT cells[{at}]) FILTER (WHERE {test})")
-        found = self.session.query(f"SELECT count(*) FILTER (WHERE {' OR '.join(tests)}), {', '.join(lists)} "
-                                   "FROM result WHERE cells IS NOT NULL")[0]  # fmt: skip
-        if found[0] < MANY_UNTIDY_ROWS:
-            return {}
-        return {fid: words for fid, words in zip(self.columns.by_words, found[1:], strict=True) if words}
+    def _retype(self, session: DuckSession, values: bool) -> None:
+        """In one scan a cell that is not tidy left its row not ok (its cells kept): those rows are
+        evaluated again with such cells typed by Python (:func:`retype_rows`), into the table
+        `result_again`, which takes their place in the view `result`. (Not an UPDATE: DuckDB moves
+        a row whose list column is updated, and a row's place is its number.)"""
+        first = self.columns
+        again_rows = "cells IS NOT NULL AND NOT blank"
+        again = retype_rows(session, self.checked, first, f"SELECT {self.row}, cells FROM result WHERE {again_rows}")
+        if again is None:
+            return
+        self.columns = again  # for result_query: the same columns, and `row`
+        session.store("result_again", self.result_query(values))
+        self.columns = replace(again, row_offset=first.row_offset, stored=[*first.stored, *again.stored])
+        session.view("result", f"SELECT *, rowid + {first.row_offset} AS row FROM result_rows WHERE NOT ({again_rows}) "
+                               "UNION ALL BY NAME SELECT * FROM result_again")  # fmt: skip
+        self.parts.append(("result_again", self.row))
 
     def result_query(self, values: bool) -> str:
         """One row per record of the file, in file order: blank, clean, the outcome columns, the
@@ -216,12 +224,15 @@ class BulkRun:
         the row reader, which finds duplicates exactly) are not clean: the row reader judges them all,
         together. Those SQL settled as clean are read again from the file, by the row reader itself
         (one pass in Python, only for a file that has such rows)."""
-        shared = " OR ".join(f"h{k} IN (SELECT h{k} FROM result_rows WHERE h{k} IS NOT NULL "
+        shared = " OR ".join(f"h{k} IN (SELECT h{k} FROM result WHERE h{k} IS NOT NULL "
                              f"GROUP BY h{k} HAVING count(*) > 1)" for k in self.columns.keys)  # fmt: skip
         rows = {row for (row,) in session.query(f"SELECT row FROM result WHERE clean AND ({shared})")}
         if not rows:
             return
-        session.execute(f"UPDATE result_rows SET clean = FALSE, shape = NULL WHERE clean AND ({shared})")
+        session.rows("shared_rows", [("row", "BIGINT")], [(row,) for row in sorted(rows)])
+        for table, number in self.parts:  # (clean and shape are updated in place: no row moves)
+            session.execute(f"UPDATE {table} SET clean = FALSE, shape = NULL "
+                            f"WHERE {number} IN (SELECT row FROM shared_rows)")  # fmt: skip
         self.read_again = self.columns.file_rows(rows)
 
     def _one_blank(self, writer: SqlWriter, item: tuple[str, str], outcome: str, plain: list[str]) -> str:
