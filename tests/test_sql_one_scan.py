@@ -51,7 +51,7 @@ def test_one_scan_numbers_rows_as_the_file_and_reads_duplicates_again(tmp_path, 
 
 def test_cells_that_are_not_tidy_are_typed_again_by_python(tmp_path, checked_2021) -> None:
     rows = [{**CORE, "身份证号": _id("2012-03-02", k), "姓名": "乙", "学段": "小学", "年级": "3", "校内住宿": "否"}
-            for k in range(1, 7)]  # fmt: skip
+            for k in range(1, 17)]  # fmt: skip
     rows[1]["有学籍"] = "是 "  # a space after: not 是 as written, but 是 to the one converter
     rows[3]["出生日期"] = "2012/3/2"  # another way to write the date
     rows[4]["学校"] = " 中阳二中"  # an alias, with a space before: 中阳县第二中学
@@ -60,9 +60,21 @@ def test_cells_that_are_not_tidy_are_typed_again_by_python(tmp_path, checked_202
     # Each is a 小学 day pupil of a 脱贫户 family → 非寄宿生生活补助 250 (一(二)2(2)), whatever the spelling.
     assert all('"day_subsidy", "amount": "250.00"' in line for line in expected)
     run = BulkRun(checked_2021, AUTUMN, path)
-    assert run.in_one_scan and run.columns.retyped  # rows 3, 5 and 6 were typed again
+    assert run.in_one_scan and run.columns.retyped  # rows 3, 5 and 6 (of the 16) were typed again
     assert [row for (row,) in run.session.query("SELECT row FROM result_again ORDER BY row")] == [3, 5, 6]
     assert list(run.jsonl_lines(Ledger(checked_2021))) == expected
+
+
+def test_a_file_of_mostly_untidy_rows_is_stored_and_typed_the_other_way(tmp_path, checked_2021) -> None:
+    rows = [{**CORE, "身份证号": _id("2012-03-02", k), "姓名": "乙", "学段": "小学", "年级": "3",
+             "出生日期": "2012/3/2"} for k in range(1, 9)]  # fmt: skip
+    rows[0]["出生日期"] = "2012-03-02"  # one tidy row of eight: the rest would all be typed again
+    path = _write(tmp_path / "s.csv", rows)
+    run = BulkRun(checked_2021, AUTUMN, path)
+    assert not run.in_one_scan
+    lines = list(run.jsonl_lines(Ledger(checked_2021)))
+    assert lines == _python_lines(checked_2021, path)
+    assert all('"day_subsidy", "amount": "250.00"' in line for line in lines)  # 一(二)2(2): 小学 250
 
 
 def test_a_plan_with_a_join_is_not_run_in_one_scan(tmp_path, checked_2021, monkeypatch) -> None:

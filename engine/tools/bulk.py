@@ -94,8 +94,11 @@ class BulkRun:
         self.columns: TypedColumns = read_columns(self.session, checked, path, encoding, source, row_column)
         self._store_result(values, path, encoding)
         if isinstance(self.session, DuckSession):
-            if self.in_one_scan:
-                self._retype(self.session, values)
+            if self.in_one_scan and not self._retype(self.session, values):  # most rows untidy: stored instead
+                self.session.execute("DROP VIEW result")
+                self.session.drop("result_rows")
+                self.columns = read_columns(self.session, checked, path, encoding, in_one_scan=False)
+                self._store_result(values, path, encoding)
             for name in self.columns.stored:  # `result` holds all that is read from here on
                 self.session.drop(name)
             if self.columns.keys:
@@ -134,22 +137,26 @@ class BulkRun:
         self.session.view("result", f"SELECT *, rowid + {self.columns.row_offset} AS row FROM result_rows")
         self.parts = [("result_rows", f"rowid + {self.columns.row_offset}")]  # the tables under `result`
 
-    def _retype(self, session: DuckSession, values: bool) -> None:
+    def _retype(self, session: DuckSession, values: bool) -> bool:
         """In one scan a cell that is not tidy left its row not ok (its cells kept): those rows are
         evaluated again with such cells typed by Python (:func:`retype_rows`), into the table
         `result_again`, which takes their place in the view `result`. (Not an UPDATE: DuckDB moves
-        a row whose list column is updated, and a row's place is its number.)"""
+        a row whose list column is updated, and a row's place is its number.) False, doing nothing,
+        when they are more than a quarter of the file: reading it the stored way is then faster."""
         first = self.columns
         again_rows = "cells IS NOT NULL AND NOT blank"
+        if session.query(f"SELECT count(*) FROM result_rows WHERE {again_rows}")[0][0] > first.records // 4:
+            return False
         again = retype_rows(session, self.checked, first, f"SELECT {self.row}, cells FROM result WHERE {again_rows}")
         if again is None:
-            return
+            return True
         self.columns = again  # for result_query: the same columns, and `row`
         session.store("result_again", self.result_query(values))
         self.columns = replace(again, row_offset=first.row_offset, stored=[*first.stored, *again.stored])
         session.view("result", f"SELECT *, rowid + {first.row_offset} AS row FROM result_rows WHERE NOT ({again_rows}) "
                                "UNION ALL BY NAME SELECT * FROM result_again")  # fmt: skip
         self.parts.append(("result_again", self.row))
+        return True
 
     def result_query(self, values: bool) -> str:
         """One row per record of the file, in file order: blank, clean, the outcome columns, the
