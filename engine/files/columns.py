@@ -220,6 +220,7 @@ def _typed(
 
     extra = [f"{row_column} AS row"] if row_column else []
     selects, joins, oks, tidies, keys = list(constants), [], [], [], []
+    bad: list[str] = []  # conditions on the typed row (outside) that make it not ok
     # A grade word naming a stage (初二, 八年级) may contradict the row's 学段: the row reader judges
     # those rows (grade-stage-mismatch). Plain digits, the tidy cells, name none.
     grade_field = checked.role_field("grade") if checked.role_field("stage") else None
@@ -236,6 +237,13 @@ def _typed(
         plan = (f"raw.t{i}" if tidy != "FALSE" else "FALSE", converted, valid)
         value, ok, key = _type_column(con, info, column, plan, distinct, f"m{i}", joins)
         selects.append(f"{value} AS f{i}")
+        if distinct is None and exact_values(info.type):
+            # By its exact words: ok when typed (a word's value is never NULL), or blank and allowed to be.
+            # Tested on the typed value, outside: a second CASE over the words costs as much as the first.
+            cell = column.removeprefix("raw.")
+            bad.append(f"NOT ({cell} IS NOT NULL AND f{i} IS NOT NULL)" if info.field.required
+                       else f"NOT ({cell} IS NULL OR f{i} IS NOT NULL)")  # fmt: skip
+            ok = "TRUE"
         oks.append(ok)
         if info.field.unique:
             keys.append(key)
@@ -248,7 +256,7 @@ def _typed(
     # (in one scan: a join here would reorder them).
     later = in_one_scan or keys_later
     duplicates = [] if later else _duplicates(con, cells, len(keys))
-    bad = duplicates + _birth_conflicts(checked, field_column) + naming_stage
+    bad += duplicates + _birth_conflicts(checked, field_column) + naming_stage
     filled = _fill_from_id(checked, field_column)
     facts = [filled.get(column, column) + f" AS {column}" for column in field_column.values()]
     ok = f"coalesce(ok AND NOT blank AND NOT ({' OR '.join(bad) or 'FALSE'}), FALSE) AS ok"
@@ -394,9 +402,8 @@ def _type_column(
     is_tidy, converted, valid = plan
     blank_ok = "FALSE" if info.field.required else "TRUE"
     blank = sql_value(info.blank, kind)
-    if distinct is None and exact_values(info.type):  # an exact word's value is never NULL: no test needed
-        ok = f"CASE WHEN {column} IS NULL THEN {blank_ok} ELSE {converted} IS NOT NULL END"
-        return f"CASE WHEN {column} IS NULL THEN {blank} ELSE {converted} END", ok, column
+    if distinct is None and exact_values(info.type):  # whether ok: tested on the value (see _typed)
+        return f"CASE WHEN {column} IS NULL THEN {blank} ELSE {converted} END", "TRUE", column
     if distinct is None:  # a cell that is not tidy is not ok (its value and key are NULL)
 
         def tidy_only(blank_value: str, tidy_value: str, otherwise: str = "") -> str:
