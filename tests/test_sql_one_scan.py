@@ -105,3 +105,37 @@ def test_standard_output_as_a_pipe_a_file_or_a_file_appended_to(tmp_path, engine
     with out.open("ab") as handle:  # >> out.jsonl: what the file held stays
         _zizhu(arguments, handle)
     assert out.read_bytes() == b"before\n" + expected
+
+
+def test_a_join_in_the_plan_is_seen_whatever_case_duckdb_draws_it_in(tmp_path, checked_2021) -> None:
+    path = write_messy(tmp_path / "s.csv", 50, seed=3)
+    run = BulkRun(checked_2021, AUTUMN, path)
+    assert not run._joins("SELECT id_number FROM result_rows")
+    assert run._joins("SELECT a.id_number FROM result_rows AS a JOIN result_rows AS b ON a.id_number = b.id_number")
+    assert run._joins("SELECT a.id_number FROM result_rows AS a, (SELECT 1 AS one) AS b")
+
+
+@pytest.mark.parametrize("birth", ["1850-01-01", "2099-01-01"])
+def test_a_birth_date_no_student_can_have_is_rejected_by_both_engines(tmp_path, checked_2021, birth) -> None:
+    rows = [{**CORE, "身份证号": _id("2012-03-02", k), "姓名": "乙", "学段": "小学", "年级": "3"} for k in range(1, 9)]
+    rows[2]["身份证号"] = _id(birth, 9)  # 出生日期 blank: taken from the ID, then out of range
+    rows[5].update({"身份证号": _id(birth, 8), "出生日期": birth})
+    path = _write(tmp_path / "s.csv", rows)
+    run = BulkRun(checked_2021, AUTUMN, path)
+    lines = list(run.jsonl_lines(Ledger(checked_2021)))
+    assert lines == _python_lines(checked_2021, path)
+    # Records read 1900-01-01 to today as possible birth dates (birth-date-range); the rest get 250.
+    assert ['"birth-date-range"' in line for line in lines] == [k in (2, 5) for k in range(8)]
+
+
+def test_a_reader_that_goes_away_is_an_error_not_a_traceback(tmp_path) -> None:
+    path = write_messy(tmp_path / "s.csv", 2000, seed=4)
+    command = [sys.executable, "-c", "from engine.cli import main; main()", "eval", str(path), *POLICY,
+               "--engine", "duckdb"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()  # the decision record, then gone, as `| head -n 1` goes
+    process.stdout.close()
+    stderr = process.stderr.read().decode("utf-8")
+    assert process.wait() == 2
+    assert "错误：Broken pipe" in stderr and "Traceback" not in stderr

@@ -46,7 +46,7 @@ from engine.check import idcard
 from engine.check.checked import CheckedPolicy, FieldInfo
 from engine.check.values import exact_values, is_blank, read_grade, value_parser
 from engine.files.readers import RawTable, read_table, row_dict
-from engine.files.records import RecordReader, absent_value, header_test
+from engine.files.records import EARLIEST_BIRTH, RecordReader, absent_value, header_test
 
 # Every character Python's str.isspace() calls white space (checked below): what str.strip() removes.
 _SPACE_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
@@ -256,8 +256,8 @@ def _typed(
     # (in one scan: a join here would reorder them).
     later = in_one_scan or keys_later
     duplicates = [] if later else _duplicates(con, cells, len(keys))
-    bad += duplicates + _birth_conflicts(checked, field_column) + naming_stage
     filled = _fill_from_id(checked, field_column)
+    bad += duplicates + _birth_conflicts(checked, field_column) + naming_stage + _birth_range(reader, filled)
     facts = [filled.get(column, column) + f" AS {column}" for column in field_column.values()]
     ok = f"coalesce(ok AND NOT blank AND NOT ({' OR '.join(bad) or 'FALSE'}), FALSE) AS ok"
     last = [*(["row"] if extra else []), *(key_columns if later else [])]
@@ -536,6 +536,14 @@ def _fill_from_id(checked: CheckedPolicy, field_column: dict[str, str]) -> dict[
             column, number = field_column[fid], field_column[source]
             filled[column] = f"coalesce({column}, {_id_birth(number)})"
     return filled
+
+
+def _birth_range(reader: RecordReader, filled: dict[str, str]) -> list[str]:
+    """Birth dates (filled from the ID when blank) outside the row reader's range, for it to reject
+    (birth-date-range): before 1900 or after the day it reads the file."""
+    today = sql_value(reader.today, "date")
+    earliest = sql_value(EARLIEST_BIRTH, "date")
+    return [f"({born} IS NOT NULL AND NOT ({born} BETWEEN {earliest} AND {today}))" for born in filled.values()]
 
 
 def _id_digits(column: str) -> str:

@@ -244,7 +244,7 @@ class RecordReader:
             parse = value_parser(info.type, info.field)
             self._plan.append((fid, header, exact or None, parse, blank, info.field.required))
         self._from_id_fields = from_id_fields(checked)
-        self._today = dt.date.today()  # birth dates after it are impossible; read once, not per row
+        self.today = dt.date.today()  # birth dates after it are impossible; read once, not per row
         self._grade_and_stage = _grade_and_stage(checked, self.columns)
 
     def __iter__(self) -> Iterator[Record | Rejected]:
@@ -360,9 +360,9 @@ class RecordReader:
             )
         for fid, _source in self._from_id_fields:
             born = values.get(fid)
-            if isinstance(born, dt.date) and not EARLIEST_BIRTH <= born <= self._today:
+            if isinstance(born, dt.date) and not EARLIEST_BIRTH <= born <= self.today:
                 label = fields[fid].field.label
-                when = "在今天之后" if born > self._today else f"早于 {EARLIEST_BIRTH.year} 年"
+                when = "在今天之后" if born > self.today else f"早于 {EARLIEST_BIRTH.year} 年"
                 problems.append(
                     RowError(
                         f"{label} {born} {when}，不可能是学生的出生日期；请核对（身份证号中的出生日期也一样）",

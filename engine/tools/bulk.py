@@ -20,15 +20,16 @@ pipe) itself, from a sorted table of narrow rows (:meth:`BulkRun._ordered_lines`
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.backends.python.evaluator import Evaluator
 from engine.backends.sql.compile import SqlWriter, Unsupported, compile_policy
@@ -58,7 +59,16 @@ AUTO_DUCKDB_ROWS = 20_000  # `--engine auto` reads a CSV with more lines than th
 # Marks that cannot occur in a real line, cut out of jsonl_line's output to leave the parts around them.
 SHAPE_KEY = "hash({})"  # SQL: the 64-bit key of a clean row's outcome columns
 _ROW_MARK = 987_650_123_456_789
+T = TypeVar("T")
 _ID_MARK = "ZIZHUIDMARK"
+
+
+def _os_error(text: str) -> OSError:
+    """DuckDB's error writing a file as the OSError Python would raise (its errno by its words)."""
+    for number in (errno.EPIPE, errno.ENOSPC, errno.EACCES, errno.EIO):
+        if os.strerror(number).lower() in text.lower():
+            return OSError(number, os.strerror(number))
+    return OSError(errno.EIO, text.splitlines()[0])
 
 
 def count_lines(path: Path | str) -> int:
@@ -94,15 +104,15 @@ class BulkRun:
         self.columns: TypedColumns = read_columns(self.session, checked, path, encoding, source, row_column)
         self._store_result(values, path, encoding)
         if isinstance(self.session, DuckSession):
-            if self.in_one_scan and not self._retype(self.session, values):  # most rows untidy: stored instead
-                self.session.execute("DROP VIEW result")
+            if self.in_one_scan and not self._engine(lambda: self._retype(self.session, values)):
+                self.session.execute("DROP VIEW result")  # most rows untidy: stored and typed that way instead
                 self.session.drop("result_rows")
                 self.columns = read_columns(self.session, checked, path, encoding, in_one_scan=False)
                 self._store_result(values, path, encoding)
             for name in self.columns.stored:  # `result` holds all that is read from here on
                 self.session.drop(name)
             if self.columns.keys:
-                self._unclean_duplicates(self.session)
+                self._engine(lambda: self._unclean_duplicates(self.session))
         if not values:  # JSONL: its lines are made from the shapes (a collision leaves the file to the row reader)
             _ = self.shapes
 
@@ -114,21 +124,14 @@ class BulkRun:
         """The table `result` (:meth:`result_query`); in one scan of the file, the table `result_rows`
         and `result` a view numbering its rows. A plan with a join (which may emit rows in any order)
         is not run in one scan: the file is then stored first."""
-        try:
-            query = self.result_query(values)
-            if self.in_one_scan and self._joins(query):
-                self.columns = read_columns(self.session, self.checked, path, encoding, in_one_scan=False)
-                query = self.result_query(values)
-            if not self.in_one_scan:
-                self.session.store("result", query)
-                return
-            self.session.store("result_rows", query)
-        except Unsupported as exc:
-            raise ColumnarUnavailable(f"SQL 引擎不支持本政策的{exc}") from None
-        except Exception as exc:  # the engine's own error (an overflow …): the per-record engine decides
-            if self.in_one_scan and ("CSV" in str(exc) or "unicode" in str(exc).lower()):
-                raise ColumnarUnavailable(duckdb_refusal(exc)) from None  # the file, read in that one scan
-            raise ColumnarUnavailable(f"SQL 引擎无法计算（{str(exc).splitlines()[0]}）") from None
+        query = self._engine(lambda: self.result_query(values))
+        if self.in_one_scan and self._joins(query):
+            self.columns = read_columns(self.session, self.checked, path, encoding, in_one_scan=False)
+            query = self._engine(lambda: self.result_query(values))
+        if not self.in_one_scan:
+            self._engine(lambda: self.session.store("result", query))
+            return
+        self._engine(lambda: self.session.store("result_rows", query), reading=True)
         # Every line after the header is one record to the row reader. DuckDB may silently read none
         # (2.0: `skip` past a title line of fewer cells, in strict mode): never fewer rows than the file.
         read = self.session.query("SELECT count(*) FROM result_rows")[0][0]
@@ -136,6 +139,22 @@ class BulkRun:
             raise ColumnarUnavailable(rows_differ(Path(path), read, self.columns.records))
         self.session.view("result", f"SELECT *, rowid + {self.columns.row_offset} AS row FROM result_rows")
         self.parts = [("result_rows", f"rowid + {self.columns.row_offset}")]  # the tables under `result`
+
+    @staticmethod
+    def _engine(step: Callable[[], T], reading: bool = False) -> T:
+        """`step`'s answer, or ColumnarUnavailable saying why the SQL engine could not do it (the
+        per-record engine then decides). `reading`: the step reads the file, so an error may be
+        DuckDB's refusal of the file itself."""
+        try:
+            return step()
+        except ColumnarUnavailable:
+            raise
+        except Unsupported as exc:
+            raise ColumnarUnavailable(f"SQL 引擎不支持本政策的{exc}") from None
+        except Exception as exc:  # the engine's own error (an overflow …)
+            if reading and ("CSV" in str(exc) or "unicode" in str(exc).lower()):
+                raise ColumnarUnavailable(duckdb_refusal(exc)) from None
+            raise ColumnarUnavailable(f"SQL 引擎无法计算（{str(exc).splitlines()[0]}）") from None
 
     def _retype(self, session: DuckSession, values: bool) -> bool:
         """In one scan a cell that is not tidy left its row not ok (its cells kept): those rows are
@@ -222,9 +241,11 @@ class BulkRun:
                 f"(SELECT *{misses} FROM ({compiled.query})))")  # fmt: skip
 
     def _joins(self, query: str) -> bool:
-        """Whether DuckDB's plan for `query` has a join (which may emit rows in any order)."""
+        """Whether DuckDB's plan for `query` has a join or a cross product (which may emit rows in any
+        order). DuckDB 2.0 draws them as `Hash Join`, `Cross Product` …; older ones in capitals."""
         assert isinstance(self.session, DuckSession)
-        return "JOIN" in self.session.plan(query)
+        plan = self.session.plan(query).lower()
+        return "join" in plan or "cross product" in plan or "cross_product" in plan
 
     def _unclean_duplicates(self, session: DuckSession) -> None:
         """Rows sharing a unique field's value (by its 64-bit hash; a collision only sends two rows to
@@ -416,8 +437,13 @@ class BulkRun:
                 self.session.write_lines(query, path)
             return
         if (device := stdout_device()) is not None:  # a pipe, /dev/null: DuckDB writes to it itself
-            self.session.write_lines(query, device)
-            return
+            try:
+                self.session.write_lines(query, device)
+                return
+            except Exception as exc:  # DuckDB's IOException, which is no OSError
+                if "Cannot open" not in str(exc):  # a reader gone, a full device: said as Python says it
+                    raise _os_error(str(exc)) from None
+                # (opening /dev/stdout anew is refused to another user than its owner's: copied below)
         with tempfile.TemporaryDirectory(prefix="zizhu-") as folder:  # a file (> out.jsonl): copied as bytes
             path = os.path.join(folder, "lines.jsonl")
             self.session.write_lines(query, path)
