@@ -5,6 +5,7 @@ Each way out of that (a join in the plan, many unlisted words) must give the per
 
 from __future__ import annotations
 
+import errno
 import subprocess
 import sys
 from pathlib import Path
@@ -139,3 +140,11 @@ def test_a_reader_that_goes_away_is_an_error_not_a_traceback(tmp_path) -> None:
     stderr = process.stderr.read().decode("utf-8")
     assert process.wait() == 2
     assert "错误：Broken pipe" in stderr and "Traceback" not in stderr
+
+
+def test_duckdb_writing_to_a_full_device_raises_the_os_error_python_would() -> None:
+    from engine.backends.sql.session import DuckSession
+
+    with pytest.raises(OSError) as raised:
+        DuckSession().write_lines("SELECT 'x' AS line FROM range(100000)", "/dev/full")
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == "/dev/full"

@@ -20,7 +20,6 @@ pipe) itself, from a sorted table of narrow rows (:meth:`BulkRun._ordered_lines`
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import sys
@@ -59,16 +58,8 @@ AUTO_DUCKDB_ROWS = 20_000  # `--engine auto` reads a CSV with more lines than th
 # Marks that cannot occur in a real line, cut out of jsonl_line's output to leave the parts around them.
 SHAPE_KEY = "hash({})"  # SQL: the 64-bit key of a clean row's outcome columns
 _ROW_MARK = 987_650_123_456_789
-T = TypeVar("T")
 _ID_MARK = "ZIZHUIDMARK"
-
-
-def _os_error(text: str) -> OSError:
-    """DuckDB's error writing a file as the OSError Python would raise (its errno by its words)."""
-    for number in (errno.EPIPE, errno.ENOSPC, errno.EACCES, errno.EIO):
-        if os.strerror(number).lower() in text.lower():
-            return OSError(number, os.strerror(number))
-    return OSError(errno.EIO, text.splitlines()[0])
+T = TypeVar("T")
 
 
 def count_lines(path: Path | str) -> int:
@@ -440,10 +431,10 @@ class BulkRun:
             try:
                 self.session.write_lines(query, device)
                 return
-            except Exception as exc:  # DuckDB's IOException, which is no OSError
-                if "Cannot open" not in str(exc):  # a reader gone, a full device: said as Python says it
-                    raise _os_error(str(exc)) from None
-                # (opening /dev/stdout anew is refused to another user than its owner's: copied below)
+            except PermissionError:  # opening /dev/stdout anew is refused to another user than its owner
+                pass  # copied below
+            except OSError as exc:  # a reader gone, a full device: said as Python says it of standard output
+                raise OSError(exc.errno, exc.strerror) from None
         with tempfile.TemporaryDirectory(prefix="zizhu-") as folder:  # a file (> out.jsonl): copied as bytes
             path = os.path.join(folder, "lines.jsonl")
             self.session.write_lines(query, path)

@@ -7,6 +7,8 @@ a view, a stored result, a small table of rows from Python, and a query's rows.
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -90,6 +92,21 @@ class DuckSession:
         """The one text column of `sql`'s rows written to `path` in the query's order, each followed by
         a newline, as they are: with QUOTE '' DuckDB's CSV writer neither quotes nor escapes (the text
         must hold no newline, which JSON text never does, and not be NULL). Straight to `path`, never
-        to a temporary file beside it: `path` is new (atomic_output's) or a device (/dev/stdout)."""
-        self.con.execute(f"COPY ({sql}) TO {sql_string(path)} "
-                         "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', USE_TMP_FILE false)")  # fmt: skip
+        to a temporary file beside it: `path` is new (atomic_output's) or a device (/dev/stdout).
+        DuckDB's error opening or writing it (no OSError) is raised as the OSError Python would raise,
+        so that a full disk or a closed pipe is said as for any other output."""
+        import duckdb
+
+        try:
+            self.con.execute(f"COPY ({sql}) TO {sql_string(path)} "
+                             "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', USE_TMP_FILE false)")  # fmt: skip
+        except duckdb.IOException as exc:
+            raise _os_error(str(exc), path) from None
+
+
+def _os_error(text: str, path: str) -> OSError:
+    """DuckDB's error on a file as the OSError Python would raise: its errno found by its words."""
+    for number in (errno.EPIPE, errno.ENOSPC, errno.EACCES, errno.EIO):
+        if os.strerror(number).lower() in text.lower():
+            return OSError(number, os.strerror(number), path)
+    return OSError(errno.EIO, text.splitlines()[0], path)
