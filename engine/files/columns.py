@@ -158,9 +158,7 @@ def read_columns(
         con.store("raw_text", f"SELECT * FROM {source}")
     except Exception as exc:  # DuckDB's error for a file it cannot parse
         raise ColumnarUnavailable(duckdb_refusal(exc)) from None
-    read = con.query("SELECT count(*) FROM raw_text")[0][0]
-    if read != records:
-        raise ColumnarUnavailable(rows_differ(path, read, records))
+    require_rows(path, con.query("SELECT count(*) FROM raw_text")[0][0], records)
     numbered = f"(SELECT rowid + {table.header_row + 1} AS _row, * FROM raw_text)"
     typed = _typed(con, checked, reader, raw_columns, numbered, "raw._row")
     typed.stored.insert(0, "raw_text")
@@ -243,7 +241,6 @@ def _typed(
             cell = column.removeprefix("raw.")
             bad.append(f"NOT ({cell} IS NOT NULL AND f{i} IS NOT NULL)" if info.field.required
                        else f"NOT ({cell} IS NULL OR f{i} IS NOT NULL)")  # fmt: skip
-            ok = "TRUE"
         oks.append(ok)
         if info.field.unique:
             keys.append(key)
@@ -273,7 +270,7 @@ def _require_plain_csv(path: Path, encoding: str | None) -> int:
     (the row reader takes each line for one record: a cell spanning lines is an error there).
 
     A blank line, which DuckDB skips and the row reader counts, is caught by comparing these lines
-    with the rows DuckDB reads (:func:`rows_differ` then says why). That comparison can only be
+    with the rows DuckDB reads (:func:`require_rows` then says why). That comparison can only be
     fooled by a line break DuckDB sees and this count does not, a lone CR: so the file's line ends
     must be all LF or all CRLF. Each test is a one-byte count at C speed (a two-byte search costs
     ~0.25 s per million lines), but for the CRLF pairs of a file that has CRs."""
@@ -351,8 +348,16 @@ def _count(data: mmap.mmap, end: int, needle: bytes) -> int:
     return sum(data[max(at - overlap, 0) : min(at + chunk, end)].count(needle) for at in range(0, end, chunk))
 
 
-def rows_differ(path: Path, read: int, expected: int) -> str:
-    """Why DuckDB read another number of rows than the file has lines (for the note on stderr)."""
+def require_rows(path: Path, read: int, expected: int) -> None:
+    """Every line after the header is one record to the row reader, and DuckDB may silently read
+    fewer (2.0: none, after `skip` past a title line of fewer cells, in strict mode): the file is
+    refused, saying why (for the note on stderr), when DuckDB read another number of rows."""
+    if read != expected:
+        raise ColumnarUnavailable(_rows_differ(path, read, expected))
+
+
+def _rows_differ(path: Path, read: int, expected: int) -> str:
+    """Why DuckDB read another number of rows than the file has lines."""
     with path.open("rb") as handle:
         data = handle.read()
     ends = data.rstrip(b"\r\n")

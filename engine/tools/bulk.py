@@ -43,8 +43,8 @@ from engine.files.columns import (
     TypedColumns,
     duckdb_refusal,
     read_columns,
+    require_rows,
     retype_rows,
-    rows_differ,
 )
 from engine.files.records import RecordReader, Rejected
 from engine.files.report import jsonl_line
@@ -60,6 +60,12 @@ SHAPE_KEY = "hash({})"  # SQL: the 64-bit key of a clean row's outcome columns
 _ROW_MARK = 987_650_123_456_789
 _ID_MARK = "ZIZHUIDMARK"
 T = TypeVar("T")
+
+
+def _clean_line(head: str, after_row: str, row: str, id_number: str, rest: str) -> str:
+    """SQL: a clean row's JSONL line, its shape's text (:meth:`BulkRun._shape_lines`) with its row
+    number and ID put in; `row`, `id_number` and `rest` are SQL for those three."""
+    return f"{sql_string(head)} || CAST({row} AS VARCHAR) || {sql_string(after_row)} || {id_number} || {rest}"
 
 
 def count_lines(path: Path | str) -> int:
@@ -123,11 +129,7 @@ class BulkRun:
             self._engine(lambda: self.session.store("result", query))
             return
         self._engine(lambda: self.session.store("result_rows", query), reading=True)
-        # Every line after the header is one record to the row reader. DuckDB may silently read none
-        # (2.0: `skip` past a title line of fewer cells, in strict mode): never fewer rows than the file.
-        read = self.session.query("SELECT count(*) FROM result_rows")[0][0]
-        if read != self.columns.records:
-            raise ColumnarUnavailable(rows_differ(Path(path), read, self.columns.records))
+        require_rows(Path(path), self.session.query("SELECT count(*) FROM result_rows")[0][0], self.columns.records)
         self.session.view("result", f"SELECT *, rowid + {self.columns.row_offset} AS row FROM result_rows")
         self.parts = [("result_rows", f"rowid + {self.columns.row_offset}")]  # the tables under `result`
 
@@ -371,8 +373,7 @@ class BulkRun:
         (Spark's way: on DuckDB, :meth:`_ordered_lines` does the same without sorting the lines.)"""
         self._slow_lines(ledger)
         head, after_row = self._shape_lines()
-        clean_line = (f"{sql_string(head)} || CAST(r.{self.row} AS VARCHAR) || {sql_string(after_row)} "
-                      "|| r.id_number || s.rest")  # fmt: skip
+        clean_line = _clean_line(head, after_row, f"r.{self.row}", "r.id_number", "s.rest")
         # Joined on one key each, then sorted: rows keep the file's order whatever order the joins emit.
         lines = (f"SELECT r.{self.row} AS row, CASE WHEN r.clean THEN {clean_line} ELSE l.line END AS line "
                  "FROM result AS r LEFT JOIN shape_lines AS s ON s.key = r.shape "
@@ -398,8 +399,7 @@ class BulkRun:
             "LEFT JOIN shape_lines AS s ON s.key = r.shape",
             f"LEFT JOIN slow_lines AS l ON l.row = r.{self.row} WHERE NOT r.blank ORDER BY row"]))  # fmt: skip
         session.variable("zizhu_rests", "SELECT coalesce(list(rest ORDER BY idx), []) FROM shape_lines")
-        clean_line = (f"{sql_string(head)} || CAST(row AS VARCHAR) || {sql_string(after_row)} || id_number "
-                      "|| getvariable('zizhu_rests')[idx]")  # fmt: skip
+        clean_line = _clean_line(head, after_row, "row", "id_number", "getvariable('zizhu_rests')[idx]")
         return f"SELECT CASE WHEN clean THEN {clean_line} ELSE line END AS line FROM ordered"
 
     def jsonl_lines(self, ledger: Ledger) -> Iterator[str]:
