@@ -370,7 +370,7 @@ def parquet_columns(checked: CheckedPolicy) -> list[tuple[str, str]]:
     )
 
 
-def _parquet_row(checked: CheckedPolicy, o: Outcome) -> list[Any]:
+def parquet_row(checked: CheckedPolicy, o: Outcome) -> list[Any]:
     """One row of :func:`parquet_columns`: None is NULL; amounts as text to the fen (exact). The
     reasons are `o`'s denials: the outcomes must come from an evaluator made with reasons (or a
     bulk run asked for them)."""
@@ -407,7 +407,7 @@ def write_parquet(path: str, checked: CheckedPolicy, outcomes: Iterable[Outcome]
         # or flag column is NULL where it is empty, since an amount, a reason or a flag is never empty text.
         with open(staged, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-            writer.writerows(_parquet_row(checked, o) for o in outcomes)
+            writer.writerows(parquet_row(checked, o) for o in outcomes)
         as_text = "{" + ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name, _ in columns) + "}"
         select = ", ".join(
             f'CAST(NULLIF("{name}", \'\') AS {kind}) AS "{name}"'

@@ -33,7 +33,7 @@ from engine.files.columns import ColumnarUnavailable
 from engine.files.readers import HEADER_SEARCH_ROWS, InputError, read_table
 from engine.files.records import RecordReader, header_test, numeric_id_header
 from engine.files.report import denial_text
-from engine.files.writers import _parquet_row, parquet_columns
+from engine.files.writers import parquet_columns, parquet_row
 from engine.policy.model import Period
 from engine.tools.bulk import BulkRun
 from engine.tools.ledger import Ledger
@@ -310,7 +310,7 @@ class SparkRun(BulkRun):
         """Spark writes ``eval -o x.parquet``'s columns (:func:`parquet_columns`), one row per input row
         in input order, as a folder of part files (their key-value metadata is Spark's own, without
         the decision record). A clean row's cells are its shape's, made once by the writer's own
-        :func:`_parquet_row`, with its row, ID, name and reasons put in; every other row's are the
+        :func:`parquet_row`, with its row, ID, name and reasons put in; every other row's are the
         per-record path's. Counts every row into `ledger`. Needs a run made with reasons."""
         from pyspark.sql import functions
 
@@ -321,13 +321,13 @@ class SparkRun(BulkRun):
             ledger.add(outcome)
         columns = parquet_columns(checked)
         staged = [(name, "VARCHAR" if name.startswith("award_") else kind) for name, kind in columns]
-        session.rows("slow_rows", staged, [tuple(_parquet_row(checked, o)) for o in slow.values()])
+        session.rows("slow_rows", staged, [tuple(parquet_row(checked, o)) for o in slow.values()])
         # Of each shape: status, award_*, flag_*, errors (the reasons are a row's own: why_i).
         n = len(checked.program_order)
         shared = [*range(3, 4 + n), *range(4 + 2 * n, len(columns))]
         shapes = [(key, *(cells[k] for k in shared))
                   for key, _rows, outcome in self.shapes
-                  for cells in [_parquet_row(checked, self._settled(0, {}, outcome))]]  # fmt: skip
+                  for cells in [parquet_row(checked, self._settled(0, {}, outcome))]]  # fmt: skip
         session.rows("parquet_shapes", [("key", "UBIGINT"), *(staged[k] for k in shared)], shapes)
         program = {pid: i for i, pid in enumerate(self.programs)}
         name_column = self.columns.field_column.get(checked.role_field("name") or "")
