@@ -148,3 +148,23 @@ def test_duckdb_writing_to_a_full_device_raises_the_os_error_python_would() -> N
     with pytest.raises(OSError) as raised:
         DuckSession().write_lines("SELECT 'x' AS line FROM range(100000)", "/dev/full")
     assert raised.value.errno == errno.ENOSPC and raised.value.filename == "/dev/full"
+
+
+def test_the_birth_date_and_check_digit_inside_an_id_are_read_as_gb_11643_says(tmp_path, checked_2021) -> None:
+    """DuckDB reads an ID's date and check character by arithmetic on its digits: it must take the
+    dates the calendar has and no other, and the standard's check character, X included."""
+    valid = ["2012-02-29", "2011-12-31", "2011-04-30", "2011-01-01"]  # a leap day; months' last days
+    no_date = ["2011-02-29", "2012-02-30", "2011-04-31", "2011-13-01", "2011-00-10", "2011-01-00", "0000-01-01"]
+    rows = [{**CORE, "身份证号": _id(born, k), "姓名": "乙", "学段": "小学", "年级": "3"}
+            for k, born in enumerate(valid + no_date, start=1)]  # fmt: skip
+    # The standard's own example: weighted sum 167, 167 mod 11 = 2, and the character for 2 is X.
+    rows.append({**CORE, "身份证号": "11010519491231002X", "姓名": "丙", "学段": "小学", "年级": "3"})
+    rows.append({**CORE, "身份证号": "110105194912310020", "姓名": "丁", "学段": "小学", "年级": "3"})
+    path = _write(tmp_path / "s.csv", rows)
+    lines = list(BulkRun(checked_2021, AUTUMN, path).jsonl_lines(Ledger(checked_2021)))
+    assert lines == _python_lines(checked_2021, path)
+    codes = [line.split('"code": "')[1].split('"')[0] if '"code"' in line else "" for line in lines]
+    # 1949-12-31 is a valid date; a primary pupil born then is no school-age child, yet not rejected.
+    assert codes[: len(valid)] == [""] * len(valid)
+    assert codes[len(valid) : -2] == ["bad-id-birth-date"] * len(no_date)
+    assert '"status": "rejected"' not in lines[-2] and codes[-1] == "bad-check-digit"

@@ -205,7 +205,7 @@ def _typed(
             constants.append(f"{sql_value(absent_value(info, table.file), info.type.kind)} AS f{i}")
             continue
         column = f"raw.{column_of[header]}"
-        plans.append((i, info, column, *_tidy(info, column, f"raw.d{i}")))
+        plans.append((i, info, column, *_tidy(info, column, f"raw.n{i}", f"raw.d{i}", f"raw.b{i}")))
     found: list[list[str] | None] = [None] * len(plans)  # each column's cells that are not tidy
     if not in_one_scan:  # one pass over the file for every column's cells that are not tidy
         lists = [f"list(DISTINCT {column}) FILTER (WHERE {column} IS NOT NULL AND NOT ({tidy}))"
@@ -218,11 +218,13 @@ def _typed(
 
     extra = [f"{row_column} AS row"] if row_column else []
     selects, joins, oks, tidies, keys = list(constants), [], [], [], []
+    derived: list[str] = []  # computed from `tidies`, in a projection of their own
     bad: list[str] = []  # conditions on the typed row (outside) that make it not ok
     # A grade word naming a stage (初二, 八年级) may contradict the row's 学段: the row reader judges
     # those rows (grade-stage-mismatch). Plain digits, the tidy cells, name none.
     grade_field = checked.role_field("grade") if checked.role_field("stage") else None
     naming_stage: list[str] = []
+    id_birth: dict[str, str] = {}  # ID field → SQL of the birth date in its typed value
     for (i, info, column, tidy, converted, valid), distinct in zip(plans, found, strict=True):
         if info.field.id == grade_field:
             words = [c for c in distinct or [] if (written := read_grade(c)) is not None and written[1]]
@@ -230,11 +232,17 @@ def _typed(
             naming_stage += [f"{cell} IN ({', '.join(sql_string(c) for c in words)})"] if words else []
         if distinct is not None or not exact_values(info.type):  # (exact words need no test of their own)
             tidies.append(f"{tidy} AS t{i}")  # computed once per row, read by value, ok and key
-        if info.field.format == "resident_id":
-            tidies.append(f"{_id_digits(column)} AS d{i}")
         plan = (f"raw.t{i}" if tidy != "FALSE" else "FALSE", converted, valid)
         value, ok, key = _type_column(con, info, column, plan, distinct, f"m{i}", joins)
         selects.append(f"{value} AS f{i}")
+        if info.field.format == "resident_id":
+            # Its digits and birth date computed once a row (the date is read by the check, the
+            # birth-date column's blank, its agreement and its range): a tidy cell's are those of
+            # the cell itself; any other's (typed by Python) those of its typed value.
+            tidies += [f"{_id_number(column)} AS n{i}", f"{_id_digits(column)} AS d{i}"]
+            derived.append(f"{_digits_birth(f'raw.d{i}')} AS b{i}")
+            selects.append(f"CASE WHEN {plan[0]} THEN raw.b{i} END AS tb{i}")
+            id_birth[info.field.id] = f"coalesce(tb{i}, {_id_birth(f'f{i}')})"
         if distinct is None and exact_values(info.type):
             # By its exact words: ok when typed (a word's value is never NULL), or blank and allowed to be.
             # Tested on the typed value, outside: a second CASE over the words costs as much as the first.
@@ -247,14 +255,15 @@ def _typed(
     key_columns = [f"k{j}" for j in range(len(keys))]
     cells = (f"SELECT {', '.join(selects)}, {' AND '.join(oks) or 'TRUE'} AS ok, ({blank_row}) AS blank"
              f"{''.join(f', {k} AS k{j}' for j, k in enumerate(keys))}, {', '.join([*raw_columns, *extra])} "
-             f"FROM (SELECT *{''.join(', ' + t for t in tidies)} FROM raw_file AS raw) AS raw "
+             f"FROM (SELECT *{''.join(', ' + d for d in derived)} FROM "
+             f"(SELECT *{''.join(', ' + t for t in tidies)} FROM raw_file AS raw) AS raw) AS raw "
              f"{' '.join(joins)}")  # fmt: skip
     # Duplicates: a pass of their own, here; or for the caller to find once the rows are stored
     # (in one scan: a join here would reorder them).
     later = in_one_scan or keys_later
     duplicates = [] if later else _duplicates(con, cells, len(keys))
-    filled = _fill_from_id(checked, field_column)
-    bad += duplicates + _birth_conflicts(checked, field_column) + naming_stage + _birth_range(reader, filled)
+    filled = _fill_from_id(checked, field_column, id_birth)
+    bad += duplicates + _birth_conflicts(checked, field_column, id_birth) + naming_stage + _birth_range(reader, filled)
     facts = [filled.get(column, column) + f" AS {column}" for column in field_column.values()]
     ok = f"coalesce(ok AND NOT blank AND NOT ({' OR '.join(bad) or 'FALSE'}), FALSE) AS ok"
     last = [*(["row"] if extra else []), *(key_columns if later else [])]
@@ -444,20 +453,21 @@ def _type_column(
     return joined(blank, converted, "val"), ok, joined("NULL", column, "key")
 
 
-def _tidy(info: FieldInfo, column: str, number: str) -> tuple[str, str, str]:
+def _tidy(info: FieldInfo, column: str, number: str, digits17: str, birth: str) -> tuple[str, str, str]:
     """(the cell is as a tidy file has it, its value, whether it is valid): cells SQL converts
     exactly as Python would. A tidy ID is 18 characters of the right kind; whether its date and
     check digit are right is the third part (a wrong one leaves the row to the row reader).
-    `number`: a column holding :func:`_id_digits` of the cell (read only for an ID field)."""
+    `number`, `digits17`, `birth`: columns holding :func:`_id_number`, :func:`_id_digits` and
+    :func:`_digits_birth` of the cell (read only for an ID field)."""
     kind = info.type.kind
     low, high = info.field.minimum, info.field.maximum
     if kind == "text" and info.field.format == "resident_id":
-        # The first 17 digits as one number (column `number`, computed once a row): each digit by integer
-        # arithmetic is several times cheaper than 17 substrings cast one by one.
-        digits = " + ".join(f"(({number} // {10 ** (16 - k)}) % 10) * {w}" for k, w in enumerate(idcard.WEIGHTS))
-        check_char = f"substr({sql_string(idcard.CHECK_CHARS)}, (({digits}) % 11) + 1, 1)"  # GB 11643's, from idcard
-        valid = (f"(substr({column}, 7, 4) <> '0000' AND {_id_birth(column)} IS NOT NULL "
-                 f"AND {check_char} = substr({column}, 18, 1))")  # fmt: skip
+        # The digits as numbers (columns computed once a row), each digit by integer arithmetic: DuckDB's
+        # substr counts characters from the start of the text, several times dearer than a division.
+        digits = " + ".join(f"(({digits17} // {10 ** (16 - k)}) % 10) * {w}" for k, w in enumerate(idcard.WEIGHTS))
+        # GB 11643's check character is CHECK_CHARS[sum % 11] (idcard), i.e. the value (12 - sum % 11) % 11
+        # (checked below), X standing for 10; the 18th character's value is the number's last digit, or 10.
+        valid = f"({birth} IS NOT NULL AND (12 - ({digits}) % 11) % 11 = coalesce({number} % 10, 10))"
         return f"regexp_matches({column}, '^(?:[0-9]{{17}}[0-9X])$')", column, valid
     if kind == "text" and info.field.known is not None:
         # Read as written, an alias as the value it stands for (values.py: known.resolve); whether the
@@ -484,8 +494,11 @@ def _tidy(info: FieldInfo, column: str, number: str) -> tuple[str, str, str]:
         return f"regexp_matches({column}, '^(?:[0-9]{{1,20}}(\\.[0-9]{{1,{places}}})?)$'){bounds}", value, "TRUE"
     exact = exact_values(info.type)
     if exact:  # bool, enum: a value's exact words (是, an option's label or id); others through Python
-        listed = ", ".join(sql_string(word) for word in exact)
-        value = " ".join(f"WHEN {sql_string(word)} THEN {sql_value(v, kind)}" for word, v in exact.items())
+        # Labels first: a school's file has them, and a CASE compares the words in order.
+        labels = {v.label for v in info.type.enum.values} if info.type.enum is not None else set()
+        words = sorted(exact, key=lambda word: word not in labels)
+        listed = ", ".join(sql_string(word) for word in words)
+        value = " ".join(f"WHEN {sql_string(word)} THEN {sql_value(exact[word], kind)}" for word in words)
         return f"{column} IN ({listed})", f"(CASE {column} {value} END)", "TRUE"
     return "FALSE", "NULL", "TRUE"
 
@@ -522,24 +535,25 @@ def _duplicates(con: Session, cells: str, count: int) -> list[str]:
     return out
 
 
-def _birth_conflicts(checked: CheckedPolicy, field_column: dict[str, str]) -> list[str]:
+def _birth_conflicts(checked: CheckedPolicy, field_column: dict[str, str], id_birth: dict[str, str]) -> list[str]:
+    """Rows whose birth date differs from their ID's (`id_birth`: ID field → SQL of that date)."""
     out = []
     for fid, info in checked.fields.items():
         source = info.field.from_id
-        if source and fid in field_column and source in field_column:
+        if source and fid in field_column and source in id_birth:
             given, number = field_column[fid], field_column[source]
-            out.append(f"({given} IS NOT NULL AND {number} IS NOT NULL AND {given} <> {_id_birth(number)})")
+            out.append(f"({given} IS NOT NULL AND {number} IS NOT NULL AND {given} <> {id_birth[source]})")
     return out
 
 
-def _fill_from_id(checked: CheckedPolicy, field_column: dict[str, str]) -> dict[str, str]:
+def _fill_from_id(checked: CheckedPolicy, field_column: dict[str, str], id_birth: dict[str, str]) -> dict[str, str]:
     """Date columns filled from the ID when blank (as :func:`records.fill_from_id` does): column → SQL."""
     filled = {}
     for fid, info in checked.fields.items():
         source = info.field.from_id
-        if source and fid in field_column and source in field_column:
-            column, number = field_column[fid], field_column[source]
-            filled[column] = f"coalesce({column}, {_id_birth(number)})"
+        if source and fid in field_column and source in id_birth:
+            column = field_column[fid]
+            filled[column] = f"coalesce({column}, {id_birth[source]})"
     return filled
 
 
@@ -551,9 +565,28 @@ def _birth_range(reader: RecordReader, filled: dict[str, str]) -> list[str]:
     return [f"({born} IS NOT NULL AND NOT ({born} BETWEEN {earliest} AND {today}))" for born in filled.values()]
 
 
+assert all(idcard.CHECK_CHARS[k] == ("X" if (12 - k) % 11 == 10 else str((12 - k) % 11)) for k in range(11))
+
+
+def _id_number(column: str) -> str:
+    """SQL: an ID cell as a number (NULL when it is not all digits: the 18th may be X)."""
+    return f"TRY_CAST({column} AS BIGINT)"
+
+
 def _id_digits(column: str) -> str:
-    """SQL: the first 17 characters of an ID cell as a number (NULL when they are not digits)."""
-    return f"TRY_CAST(left({column}, 17) AS BIGINT)"
+    """SQL: the first 17 characters of an ID cell as a number (NULL when they are not digits); cut
+    off as text only when the 18th is not a digit."""
+    return f"coalesce({_id_number(column)} // 10, TRY_CAST(left({column}, 17) AS BIGINT))"
+
+
+def _digits_birth(digits17: str) -> str:
+    """SQL: the birth date in an ID's first 17 digits (:func:`_id_digits`), YYYYMMDD from the 7th, or
+    NULL when it is no date (year 0, 2月30日 …), as idcard.birth_date: by arithmetic, for DuckDB's
+    substr is dear. A day past its month's end runs into the next month, so its day differs."""
+    year, month, day = (f"(({digits17} // {10 ** k}) % {10 ** n})" for k, n in ((7, 4), (5, 2), (3, 2)))
+    date = f"make_date({year}, {month}, 1) + CAST({day} - 1 AS INTEGER)"
+    in_range = f"{year} >= 1 AND {month} BETWEEN 1 AND 12 AND {day} BETWEEN 1 AND 31"
+    return f"CASE WHEN {in_range} AND day({date}) = {day} THEN {date} END"
 
 
 def _id_birth(number: str) -> str:
