@@ -59,9 +59,22 @@ def _not_space(character: str) -> str:
     return f"strpos({_SPACE}, {character}) = 0"
 
 
+# Code points with no white space among them, where most first characters are: Chinese and printable ASCII.
+_NO_SPACE_RANGES = ((33, 132), (max(map(ord, _SPACE_CHARS)) + 1, 0x10FFFF))
+assert not any(low <= ord(c) <= high for c in _SPACE_CHARS for low, high in _NO_SPACE_RANGES)
+
+
+def _first_not_space(column: str) -> str:
+    """SQL: the cell's first character is not white space (NULL for a NULL cell), as
+    :func:`_not_space` of left(c, 1), which it falls back on: DuckDB's left() costs about as much
+    as the rest of a cell's typing, its unicode() (the first code point) a tenth of that."""
+    ranges = " OR ".join(f"unicode({column}) BETWEEN {low} AND {high}" for low, high in _NO_SPACE_RANGES)
+    return f"CASE WHEN {ranges} THEN TRUE ELSE {_not_space(f'left({column}, 1)')} END"
+
+
 def _unpadded(column: str) -> str:
     """SQL: a cell that is not empty and has no white space at either end, i.e. c == c.strip()."""
-    return f"({column} <> '' AND {_not_space(f'left({column}, 1)')} AND {_not_space(f'right({column}, 1)')})"
+    return f"({column} <> '' AND {_first_not_space(column)} AND {_not_space(f'right({column}, 1)')})"
 
 
 SMALL_MAPPING = 64  # distinct cells typed by Python: up to this many go inline as CASE, more as a joined table
@@ -191,7 +204,7 @@ def _typed(
     # A row whose every cell is blank is skipped, as the row reader skips it.
     # (Cheap for the usual row: its first cell settles it.)
     first = raw_columns[0] if raw_columns else "NULL"
-    blank_row = (f"CASE WHEN {_not_space(f'left({first}, 1)')} THEN FALSE "
+    blank_row = (f"CASE WHEN {_first_not_space(first)} THEN FALSE "
                  f"ELSE trim(concat({', '.join(raw_columns) or 'NULL'}), {_SPACE}) = '' END")  # fmt: skip
     plans = []  # (field index, field, column, tidy test, value of a tidy cell, whether it is valid)
     field_column: dict[str, str] = {}
