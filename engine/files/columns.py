@@ -35,8 +35,10 @@ from __future__ import annotations
 import codecs
 import mmap
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +105,17 @@ class TypedColumns:
     stored: list[str]  # tables made here that `typed` reads: to drop once its rows are stored elsewhere
     row_offset: int | None = None  # rows numbered by rowid + this (see above); None: a `row` column
     keys: list[str] = field(default_factory=list)  # unique key columns still to check (see above)
-    records: int = 0  # in one scan: the rows the file must have (DuckDB may read fewer: never trusted)
+    lines: Callable[[], int] | None = None  # in one scan: the file's checks, left to the caller (see records)
+    header_row: int = 1
     retyped: bool = False  # some cells that are not tidy were typed by Python
+
+    @cached_property
+    def records(self) -> int:
+        """In one scan: the rows the file must have (DuckDB may read fewer: never trusted), once the
+        whole file is checked (:func:`_require_plain_csv`; its refusal, ColumnarUnavailable, is
+        raised here). A scan of the file at C speed that holds Python's lock: the caller may run it
+        beside DuckDB's work, which does not."""
+        return self.lines() - self.header_row if self.lines is not None else 0
 
     def raw_table(self, rows: list[tuple[Any, ...]], read_again: dict[int, dict[str, Any]] | None = None) -> RawTable:
         """(row, cell, cell …) tuples, and rows the row reader read itself (:meth:`file_rows`), as
@@ -136,7 +147,9 @@ def read_columns(
 
     In one scan (the default for a file DuckDB reads itself) each cell is typed by its tidy form
     alone, and a row with any other cell is not ok: the caller stores the rows, then types those
-    again with :func:`retype_rows`. Otherwise (not `in_one_scan`, or `source`) one pass over the
+    again with :func:`retype_rows`; the checks of the whole file are the caller's to make, by
+    reading :attr:`TypedColumns.records` before trusting a row (BulkRun makes them while DuckDB
+    plans the query). Otherwise (not `in_one_scan`, or `source`) one pass over the
     file first finds every column's cells that are not tidy, typed by Python, and the file is
     stored (numbered by rowid) before it is typed. `source` replaces DuckDB's CSV reader (a view
     another engine made); `row_column`, a column of it numbering the rows as a spreadsheet does,
@@ -144,7 +157,8 @@ def read_columns(
     path = Path(path)
     if path.suffix.lower() != ".csv":
         raise ColumnarUnavailable("按列读取只用于 CSV 或 Parquet 文件")
-    lines = _require_plain_csv(path, encoding)
+    lines = _require_plain_csv(path, encoding)  # the whole file's checks: here, or in one scan the caller's
+    counted = lines() if source is not None or not in_one_scan else None
     if encoding is None and source is None:
         # DuckDB's reader refuses any byte that is not UTF-8 (then the row reader takes the file and
         # finds the encoding itself): no need to decode the whole file here first to learn it.
@@ -160,13 +174,14 @@ def read_columns(
     if reader.columns.missing_required:
         raise ColumnarUnavailable("文件缺少必填列")
     raw_columns = [f"c{i}" for i in range(len(table.headers))]
-    records = lines - table.header_row  # every line after the header is one record to the row reader
     if source is not None:
         return _typed(con, checked, reader, raw_columns, source, row_column)
     source = f"(SELECT * FROM {csv_source(path, raw_columns, table.header_row)})"
     if in_one_scan:
         return _typed(con, checked, reader, raw_columns, source, None, in_one_scan=True,
-                      row_offset=table.header_row + 1, records=records)  # fmt: skip
+                      row_offset=table.header_row + 1, lines=lines)  # fmt: skip
+    assert counted is not None
+    records = counted - table.header_row  # every line after the header is one record to the row reader
     try:  # stored once as read: a plain scan into a table keeps the file's order, so rowid numbers the records
         con.store("raw_text", f"SELECT * FROM {source}")
     except Exception as exc:  # DuckDB's error for a file it cannot parse
@@ -190,7 +205,8 @@ def retype_rows(con: Session, checked: CheckedPolicy, columns: TypedColumns, row
 
 def _typed(
     con: Session, checked: CheckedPolicy, reader: RecordReader, raw_columns: list[str], source: str,
-    row_column: str | None, in_one_scan: bool = False, row_offset: int | None = None, records: int = 0,
+    row_column: str | None, in_one_scan: bool = False, row_offset: int | None = None,
+    lines: Callable[[], int] | None = None,
     keys_later: bool = False,
 ) -> TypedColumns:  # fmt: skip
     """The typed query over `source` (cells c0, c1 …, and `row_column`). `in_one_scan`: each cell
@@ -284,12 +300,14 @@ def _typed(
     stored = [] if later else [f"dup{j}" for j in range(len(keys))]
     retyped = any(distinct for distinct in found)
     return TypedColumns(reader, typed, field_column, raw_columns, stored, row_offset, key_columns if later else [],
-                        records, retyped)  # fmt: skip
+                        lines, table.header_row, retyped)  # fmt: skip
 
 
-def _require_plain_csv(path: Path, encoding: str | None) -> int:
-    """Refuse what DuckDB would read differently from the row reader. Returns the file's lines
-    (the row reader takes each line for one record: a cell spanning lines is an error there).
+def _require_plain_csv(path: Path, encoding: str | None) -> Callable[[], int]:
+    """Refuse what DuckDB would read differently from the row reader. Returns how to count the
+    file's lines (the row reader takes each line for one record: a cell spanning lines is an error
+    there): the encoding, and bytes that are not UTF-8 at its start, are refused here; the checks of
+    the whole file (~0.15 s a million rows) are made by that count, which raises their refusal.
 
     A blank line, which DuckDB skips and the row reader counts, is caught by comparing these lines
     with the rows DuckDB reads (:func:`require_rows` then says why). That comparison can only be
@@ -299,6 +317,18 @@ def _require_plain_csv(path: Path, encoding: str | None) -> int:
     if encoding is not None and encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig"):
         raise ColumnarUnavailable(f"按列读取只支持 UTF-8，此文件指定为 {encoding}")
     with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:
+            raise ColumnarUnavailable(_not_utf8(head)) from None
+    return partial(_plain_lines, path, head)
+
+
+def _plain_lines(path: Path, head: bytes) -> int:
+    """The whole-file part of :func:`_require_plain_csv`: the file's lines, or ColumnarUnavailable."""
+    with path.open("rb") as handle:
         if path.stat().st_size == 0:
             return 0
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
@@ -307,17 +337,11 @@ def _require_plain_csv(path: Path, encoding: str | None) -> int:
                 end -= 1
             if _spaced_quote(data, end):
                 raise ColumnarUnavailable("有单元格在引号外另有空格")
-            head = data[: 1 << 16]
             lines = _count(data, end, b"\n") + (end > 0)
             if data.find(b"\r", 0, end) >= 0:
                 carriage_returns = _count(data, end, b"\r")
                 if not carriage_returns == _count(data, end, b"\r\n") == lines - 1:
                     raise ColumnarUnavailable(_line_ends_refusal(head, lines))
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 3:
-            raise ColumnarUnavailable(_not_utf8(head)) from None
     return lines
 
 

@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -60,12 +61,25 @@ SHAPE_KEY = "hash({})"  # SQL: the 64-bit key of a clean row's outcome columns
 _ROW_MARK = 987_650_123_456_789
 _ID_MARK = "ZIZHUIDMARK"
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 def _clean_line(head: str, after_row: str, row: str, id_number: str, rest: str) -> str:
     """SQL: a clean row's JSONL line, its shape's text (:meth:`BulkRun._shape_lines`) with its row
     number and ID put in; `row`, `id_number` and `rest` are SQL for those three."""
     return f"{sql_string(head)} || CAST({row} AS VARCHAR) || {sql_string(after_row)} || {id_number} || {rest}"
+
+
+def _beside(first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
+    """Both answers, `second` run in a thread of its own while `first` runs here: worth it when one
+    of them lets go of Python's lock (a DuckDB statement) while the other needs it."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        beside = pool.submit(second)
+        try:
+            answer = first()
+        finally:
+            later = beside.result()  # (its error first: it says why the file cannot be read)
+        return answer, later
 
 
 def count_lines(path: Path | str) -> int:
@@ -122,14 +136,18 @@ class BulkRun:
         and `result` a view numbering its rows. A plan with a join (which may emit rows in any order)
         is not run in one scan: the file is then stored first."""
         query = self._engine(lambda: self.result_query(values))
-        if self.in_one_scan and self._joins(query):
-            self.columns = read_columns(self.session, self.checked, path, encoding, in_one_scan=False)
-            query = self._engine(lambda: self.result_query(values))
+        if self.in_one_scan:
+            # The whole file's checks (a scan in Python) are made while DuckDB plans the query (which
+            # lets go of Python), and may refuse the file before it is read.
+            joins, records = _beside(lambda: self._joins(query), lambda: self.columns.records)
+            if joins:
+                self.columns = read_columns(self.session, self.checked, path, encoding, in_one_scan=False)
+                query = self._engine(lambda: self.result_query(values))
         if not self.in_one_scan:
             self._engine(lambda: self.session.store("result", query))
             return
         self._engine(lambda: self.session.store("result_rows", query), reading=True)
-        require_rows(Path(path), self.session.query("SELECT count(*) FROM result_rows")[0][0], self.columns.records)
+        require_rows(Path(path), self.session.query("SELECT count(*) FROM result_rows")[0][0], records)
         self.session.view("result", f"SELECT *, rowid + {self.columns.row_offset} AS row FROM result_rows")
         self.parts = [("result_rows", f"rowid + {self.columns.row_offset}")]  # the tables under `result`
 
