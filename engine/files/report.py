@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 import yaml
-from tabulate import tabulate
 
 from engine.check import ir
 from engine.check.checked import CheckedPolicy
@@ -26,6 +25,15 @@ from engine.runtime.results import Award, Denial, Explanation, Flag, Result, Row
 from engine.vocabulary import CHECK_CATEGORY_WORDS, OUTCOME_WORDS, STEP_WORDS
 
 Outcome = Result | Rejected
+
+
+def text_table(rows: Any, headers: Any, **options: Any) -> str:
+    """Rows as a plain-text table (tabulate's), cells shown as written (no number parsing).
+    tabulate is imported here, when a table is printed: most commands print none (~30 ms)."""
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=headers, disable_numparse=True, **options)
+
 
 
 def _error_json(e: RowError) -> dict[str, str]:
@@ -143,7 +151,7 @@ def students_table(checked: CheckedPolicy, outcomes: Iterable[Outcome]) -> str:
     headers = ["行", "姓名", "身份证号", "资助", "补助与减免（元）", "贷款（元）", "核查与问题"]
     # Cells come from the file: a control character in one is shown, never sent to the terminal.
     shown = [[visible(c) if isinstance(c, str) else c for c in row] for row in rows]
-    return tabulate(shown, headers=headers, disable_numparse=True)
+    return text_table(shown, headers)
 
 
 def reason_text(e: RowError) -> str:
@@ -511,6 +519,6 @@ def _dump(value: Any) -> str:
 def titled_tables(tables: dict[str, tuple[list[str], list[list[Any]]]]) -> str:
     """Several tables, each under its title in 【】."""
     return "\n\n".join(
-        f"【{title}】\n" + tabulate(rows, headers=headers, disable_numparse=True)
+        f"【{title}】\n" + text_table(rows, headers)
         for title, (headers, rows) in tables.items()
     )

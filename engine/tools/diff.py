@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tabulate import tabulate
-
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote
 from engine.check.tables import key_text
 from engine.check.types import CENT, display, money_text
 from engine.files.records import Rejected
+from engine.files.report import text_table
 from engine.files.writers import write_sheets_xlsx
 from engine.language.parse import canonical
 from engine.policy import model as m
@@ -435,18 +434,18 @@ def render_diff(old: CheckedPolicy, new: CheckedPolicy, changes: list[Change], r
         parts.append("两个版本没有差别。")
     else:
         headers, rows = change_table(changes)
-        parts.append(tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True))
+        parts.append(text_table(rows, headers, tablefmt=tablefmt))
         parts.append(f"\n共 {len(changes)} 处变化。")
     if result is not None:
         (sh, srows), (th, trows) = impact_tables(result)
         title = f"对学生的影响（{impact_counts(result)}）"
         parts += ["", ("## " if fmt == "markdown" else "") + title, ""]
-        parts.append(tabulate(srows, headers=sh, tablefmt=tablefmt, disable_numparse=True))
+        parts.append(text_table(srows, sh, tablefmt=tablefmt))
         note = impact_sample_note(result)
         if note:
             parts.append(note)
         parts += ["", ("### " if fmt == "markdown" else "") + f"结果有变化的学生（{len(trows)} 项）", ""]
-        parts.append(tabulate(trows, headers=th, tablefmt=tablefmt, disable_numparse=True) if trows else "无")
+        parts.append(text_table(trows, th, tablefmt=tablefmt) if trows else "无")
     return "\n".join(parts)
 
 

@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tabulate import tabulate
-
 from engine.check.checked import CheckedPolicy
 from engine.check.samples import SAMPLE_MARK, sample_footnote, sample_programs
 from engine.check.types import CENT, display
 from engine.files.records import Rejected
+from engine.files.report import text_table
 from engine.runtime.results import Result
 from engine.vocabulary import BLANK_GROUP, CHECK_CATEGORY_WORDS, FREQUENCY_WORDS, PROGRAM_KIND_WORDS
 
@@ -221,8 +220,8 @@ def ledger_text(ledger: Ledger) -> str:
     then the flags counted per check."""
     headers, rows = ledger.table()
     align = ("left",) * (len(headers) - 2) + ("right", "right")
-    text = tabulate(rows, headers=headers, colalign=align, disable_numparse=True)
+    text = text_table(rows, headers, colalign=align)
     if ledger.checked.checks:
         flag_headers, flag_rows = ledger.flag_table()
-        text += "\n\n" + tabulate(flag_rows, headers=flag_headers, disable_numparse=True)
+        text += "\n\n" + text_table(flag_rows, flag_headers)
     return text
