@@ -14,6 +14,8 @@ from typing import BinaryIO
 import pytest
 
 from engine.backends.python.evaluator import Evaluator
+from engine.backends.sql.session import DuckSession
+from engine.files.columns import ColumnarUnavailable
 from engine.files.readers import read_table
 from engine.files.records import RecordReader
 from engine.files.report import jsonl_line
@@ -168,3 +170,14 @@ def test_the_birth_date_and_check_digit_inside_an_id_are_read_as_gb_11643_says(t
     assert codes[: len(valid)] == [""] * len(valid)
     assert codes[len(valid) : -2] == ["bad-id-birth-date"] * len(no_date)
     assert '"status": "rejected"' not in lines[-2] and codes[-1] == "bad-check-digit"
+
+
+def test_an_engine_error_planning_the_scan_leaves_the_file_to_the_row_reader(tmp_path, checked_2021, monkeypatch):
+    path = write_messy(tmp_path / "s.csv", 50, seed=3)
+
+    def refuse(self, sql: str) -> str:
+        raise RuntimeError("IO Error: no plan")
+
+    monkeypatch.setattr(DuckSession, "plan", refuse)
+    with pytest.raises(ColumnarUnavailable, match="SQL 引擎无法计算"):  # the caller then reads it per record
+        BulkRun(checked_2021, AUTUMN, path)

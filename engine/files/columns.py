@@ -105,7 +105,7 @@ class TypedColumns:
     stored: list[str]  # tables made here that `typed` reads: to drop once its rows are stored elsewhere
     row_offset: int | None = None  # rows numbered by rowid + this (see above); None: a `row` column
     keys: list[str] = field(default_factory=list)  # unique key columns still to check (see above)
-    lines: Callable[[], int] | None = None  # in one scan: the file's checks, left to the caller (see records)
+    lines: Callable[[], int] | None = None  # in one scan as read_columns returns it: the file's checks (see records)
     header_row: int = 1
     retyped: bool = False  # some cells that are not tidy were typed by Python
 
@@ -323,10 +323,10 @@ def _require_plain_csv(path: Path, encoding: str | None) -> Callable[[], int]:
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 3:
             raise ColumnarUnavailable(_not_utf8(head)) from None
-    return partial(_plain_lines, path, head)
+    return partial(_plain_lines, path)
 
 
-def _plain_lines(path: Path, head: bytes) -> int:
+def _plain_lines(path: Path) -> int:
     """The whole-file part of :func:`_require_plain_csv`: the file's lines, or ColumnarUnavailable."""
     with path.open("rb") as handle:
         if path.stat().st_size == 0:
@@ -341,18 +341,13 @@ def _plain_lines(path: Path, head: bytes) -> int:
             if data.find(b"\r", 0, end) >= 0:
                 carriage_returns = _count(data, end, b"\r")
                 if not carriage_returns == _count(data, end, b"\r\n") == lines - 1:
-                    raise ColumnarUnavailable(_line_ends_refusal(head, lines))
+                    raise ColumnarUnavailable(_line_ends_refusal(lines))
     return lines
 
 
-def _line_ends_refusal(head: bytes, lines: int) -> str:
-    """Why the line ends keep the file from DuckDB, said as what the file is: another encoding
-    (UTF-16 has no CR LF byte pair), lines ended by a lone CR (old Mac files), or a mix."""
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 3:
-            return _not_utf8(head)
+def _line_ends_refusal(lines: int) -> str:
+    """Why the line ends keep the file from DuckDB, said as what the file is: lines ended by a lone
+    CR (old Mac files), or a mix. (Another encoding, UTF-16 say, is refused before, by its head.)"""
     if lines == 1:
         return "文件的行以单独的 CR 结尾（旧式 Mac 格式），按列读取只支持以 LF 或 CR LF 结尾的行"
     return "文件的换行符不一致（有的行以 CR LF 结尾，有的不是）"
@@ -606,7 +601,8 @@ assert all(idcard.CHECK_CHARS[k] == ("X" if (12 - k) % 11 == 10 else str((12 - k
 
 
 def _id_number(column: str) -> str:
-    """SQL: an ID cell as a number (NULL when it is not all digits: the 18th may be X)."""
+    """SQL: an ID cell as a number, read only for a tidy cell (18 digits, or 17 and X: then NULL).
+    (DuckDB's cast takes other forms too, ' 12', '+12', '1_000': never a tidy cell.)"""
     return f"TRY_CAST({column} AS BIGINT)"
 
 
@@ -620,10 +616,11 @@ def _digits_birth(digits17: str) -> str:
     """SQL: the birth date in an ID's first 17 digits (:func:`_id_digits`), YYYYMMDD from the 7th, or
     NULL when it is no date (year 0, 2月30日 …), as idcard.birth_date: by arithmetic, for DuckDB's
     substr is dear. A day past its month's end runs into the next month, so its day differs."""
-    year, month, day = (f"(({digits17} // {10 ** k}) % {10 ** n})" for k, n in ((7, 4), (5, 2), (3, 2)))
+    year, month, day = (f"(({digits17} // {10**k}) % {10**n})" for k, n in ((7, 4), (5, 2), (3, 2)))
     date = f"make_date({year}, {month}, 1) + CAST({day} - 1 AS INTEGER)"
     in_range = f"{year} >= 1 AND {month} BETWEEN 1 AND 12 AND {day} BETWEEN 1 AND 31"
-    return f"CASE WHEN {in_range} AND day({date}) = {day} THEN {date} END"
+    # Nested: make_date raises on month 13, and a THEN is evaluated only on the rows its WHEN selects.
+    return f"CASE WHEN {in_range} THEN (CASE WHEN day({date}) = {day} THEN {date} END) END"
 
 
 def _id_birth(number: str) -> str:

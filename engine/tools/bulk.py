@@ -139,7 +139,7 @@ class BulkRun:
         if self.in_one_scan:
             # The whole file's checks (a scan in Python) are made while DuckDB plans the query (which
             # lets go of Python), and may refuse the file before it is read.
-            joins, records = _beside(lambda: self._joins(query), lambda: self.columns.records)
+            joins, records = _beside(lambda: self._engine(lambda: self._joins(query)), lambda: self.columns.records)
             if joins:
                 self.columns = read_columns(self.session, self.checked, path, encoding, in_one_scan=False)
                 query = self._engine(lambda: self.result_query(values))
