@@ -18,10 +18,12 @@ no other row shares a unique value. Rows that are not ok are not judged here: th
 handed back (:meth:`TypedColumns.raw_table`) to the row reader, which rejects them with exactly the
 messages and codes of the Python path.
 
-The file is read twice, never stored: once for the cells that are not tidy (and its row count),
-once for the typed rows. That second reading is one scan and nothing else, so stored it keeps
-the file's order and a row's number is its place (:attr:`TypedColumns.row_offset`); duplicates
-are then found among the stored rows. With a joined mapping the file is stored first instead.
+In one scan (the usual way) DuckDB reads the file once, typing each cell by its tidy form alone;
+that reading is one scan and nothing else, so stored it keeps the file's order and a row's number
+is its place (:attr:`TypedColumns.row_offset`); duplicates are then found among the stored rows,
+and rows with other cells typed again (:func:`retype_rows`). Otherwise (many untidy rows, a plan
+with a join, another engine's view) the file is stored as text, read once for the cells that are
+not tidy, and typed.
 
 The header is found as the row reader finds it (:func:`records.header_test`: title rows above it
 are skipped, and the reader's warnings say so). A file this reader cannot take column-wise (not
