@@ -255,8 +255,7 @@ def _typed(
     # those rows (grade-stage-mismatch). Plain digits, the tidy cells, name none.
     grade_field = checked.role_field("grade") if checked.role_field("stage") else None
     naming_stage: list[str] = []
-    id_birth: dict[str, str] = {}  # ID field → the column of the birth date in its typed value
-    births: list[str] = []  # those columns, in a projection of their own over the typed cells
+    id_birth: dict[str, str] = {}  # ID field → SQL of the birth date in its typed value
     for (i, info, column, tidy, converted, valid), distinct in zip(plans, found, strict=True):
         if info.field.id == grade_field:
             words = [c for c in distinct or [] if (written := read_grade(c)) is not None and written[1]]
@@ -274,8 +273,7 @@ def _typed(
             tidies += [f"{_id_number(column)} AS n{i}", f"{_id_digits(column)} AS d{i}"]
             derived.append(f"{_digits_birth(f'raw.d{i}')} AS b{i}")
             selects.append(f"CASE WHEN {plan[0]} THEN raw.b{i} END AS tb{i}")
-            births.append(f"coalesce(tb{i}, {_digits_birth(_id_digits(f'f{i}'))}) AS ib{i}")
-            id_birth[info.field.id] = f"ib{i}"
+            id_birth[info.field.id] = f"coalesce(tb{i}, {_id_birth(f'f{i}')})"
         if distinct is None and exact_values(info.type):
             # By its exact words: ok when typed (a word's value is never NULL), or blank and allowed to be.
             # Tested on the typed value, outside: a second CASE over the words costs as much as the first.
@@ -300,8 +298,7 @@ def _typed(
     facts = [filled.get(column, column) + f" AS {column}" for column in field_column.values()]
     ok = f"coalesce(ok AND NOT blank AND NOT ({' OR '.join(bad) or 'FALSE'}), FALSE) AS ok"
     last = [*(["row"] if extra else []), *(key_columns if later else [])]
-    typed = (f"SELECT {', '.join([*facts, 'blank', ok, *raw_columns, *last])} "
-             f"FROM (SELECT *{''.join(', ' + b for b in births)} FROM ({cells}))")  # fmt: skip
+    typed = f"SELECT {', '.join([*facts, 'blank', ok, *raw_columns, *last])} FROM ({cells})"
     stored = [] if later else [f"dup{j}" for j in range(len(keys))]
     retyped = any(distinct for distinct in found)
     return TypedColumns(reader, typed, field_column, raw_columns, stored, row_offset, key_columns if later else [],
@@ -626,3 +623,8 @@ def _digits_birth(digits17: str) -> str:
     in_range = f"{year} >= 1 AND {month} BETWEEN 1 AND 12 AND {day} BETWEEN 1 AND 31"
     # Nested: make_date raises on month 13, and a THEN is evaluated only on the rows its WHEN selects.
     return f"CASE WHEN {in_range} THEN (CASE WHEN day({date}) = {day} THEN {date} END) END"
+
+
+def _id_birth(number: str) -> str:
+    year, month, day = f"substr({number}, 7, 4)", f"substr({number}, 11, 2)", f"substr({number}, 13, 2)"
+    return f"TRY_CAST({year} || '-' || {month} || '-' || {day} AS DATE)"
